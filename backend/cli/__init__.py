@@ -1,0 +1,1 @@
+"""The `netspace` command line (typer)."""

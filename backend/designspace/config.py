@@ -1,0 +1,137 @@
+"""Canonical model configurations.
+
+Every sampled model is stored as one canonical AnyNet config: the per-stage lists pycls's AnyNet takes
+(depths, widths, strides, bot_muls, group_ws) plus the stem, block and SE settings. A RegNet spec
+(depth, w0, wa, wm, group_w, bot_mul, se_r) expands to it; the RegNet values are kept beside the lists,
+as pycls's sweep keeps REGNET.* next to the ANYNET lists, so analyses can still use wa or wm.
+
+Canonical JSON (sorted keys, no whitespace) is hashed to deduplicate samples within a study.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+StemType = Literal["simple_stem_in", "res_stem_in", "res_stem_cifar"]
+BlockType = Literal["res_bottleneck_block", "res_basic_block", "vanilla_block"]
+
+STEM_TYPES: tuple[str, ...] = ("simple_stem_in", "res_stem_in", "res_stem_cifar")
+BLOCK_TYPES: tuple[str, ...] = ("res_bottleneck_block", "res_basic_block", "vanilla_block")
+
+
+class RegNetParams(BaseModel):
+    """The six numbers of the quantized linear law, in pycls's conventions (bot_mul = 1/b)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    depth: int = Field(ge=1, le=1000, description="total number of blocks d")
+    w0: int = Field(gt=0, le=1_000_000, description="initial width, divisible by 8")
+    wa: float = Field(ge=0, le=1_000_000, description="slope of the linear widths")
+    wm: float = Field(gt=1, le=1000, description="width multiplier, > 1")
+    group_w: int = Field(ge=1, le=100_000, description="group width g")
+    bot_mul: float = Field(default=1.0, gt=0, le=64, description="bottleneck multiplier 1/b")
+
+    @field_validator("w0")
+    @classmethod
+    def _w0_divisible_by_8(cls, v: int) -> int:
+        if v % 8:
+            raise ValueError(f"must be divisible by 8 (got {v})")
+        return v
+
+    @field_validator("bot_mul")
+    @classmethod
+    def _bot_mul_pycls_rule(cls, v: float) -> float:
+        if v > 1 and v != int(v):
+            raise ValueError(f"must be < 1 or an integer (pycls rule), got {v}")
+        return v
+
+
+class RegNetSpec(RegNetParams):
+    """A RegNet model as users write it (`{"type": "regnet", ...}`); expands to an AnyNetConfig."""
+
+    type: Literal["regnet"] = "regnet"
+    se_r: float = Field(default=0.0, ge=0, le=1)
+    stem_type: StemType = "simple_stem_in"
+    stem_w: int = Field(default=32, ge=1, le=100_000)
+    block_type: BlockType = "res_bottleneck_block"
+    stride: int = Field(default=2, ge=1, le=8)
+    head_w: int = Field(default=0, ge=0, le=100_000)
+
+    def params(self) -> RegNetParams:
+        return RegNetParams(**{k: getattr(self, k) for k in RegNetParams.model_fields})
+
+
+class AnyNetConfig(BaseModel):
+    """The canonical architecture: what the torch builder, complexity and exports all read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["anynet"] = "anynet"
+    stem_type: StemType = "simple_stem_in"
+    stem_w: int = Field(default=32, ge=1, le=100_000)
+    block_type: BlockType = "res_bottleneck_block"
+    depths: list[int]
+    widths: list[int]
+    strides: list[int]
+    bot_muls: list[float]
+    group_ws: list[int]
+    se_r: float = Field(default=0.0, ge=0, le=1)
+    head_w: int = Field(default=0, ge=0, le=100_000)
+    regnet: RegNetParams | None = None
+
+    @model_validator(mode="after")
+    def _stage_lists_agree(self) -> AnyNetConfig:
+        n = len(self.depths)
+        if n < 1 or n > 16:
+            raise ValueError(f"depths: need 1 to 16 stages, got {n}")
+        for name in ("widths", "strides", "bot_muls", "group_ws"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"{name}: must have one entry per stage ({n}), got {len(getattr(self, name))}")
+        for name, lo, hi in (("depths", 1, 1000), ("widths", 1, 100_000), ("strides", 1, 8),
+                             ("group_ws", 1, 100_000)):
+            for i, v in enumerate(getattr(self, name)):
+                if not lo <= v <= hi:
+                    raise ValueError(f"{name}[{i}]: must be in [{lo}, {hi}], got {v}")
+        for i, bm in enumerate(self.bot_muls):
+            if not 0 < bm <= 64 or (bm > 1 and bm != int(bm)):
+                raise ValueError(f"bot_muls[{i}]: must be in (0, 1] or an integer ≤ 64, got {bm}")
+        if self.block_type == "res_bottleneck_block":
+            for i, (w, bm, g) in enumerate(zip(self.widths, self.bot_muls, self.group_ws, strict=True)):
+                w_b = int(round(w * bm))
+                if w_b < 1 or w_b % g:
+                    raise ValueError(
+                        f"group_ws[{i}]: inner width round(w*bot_mul)={w_b} must be a positive multiple "
+                        f"of the group width {g}"
+                    )
+        return self
+
+    @property
+    def depth(self) -> int:
+        return sum(self.depths)
+
+    def canonical_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json", exclude_none=True), sort_keys=True,
+                          separators=(",", ":"))
+
+    def config_hash(self) -> str:
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()[:32]
+
+
+def parse_model_spec(data: dict[str, Any] | str) -> AnyNetConfig:
+    """Accept a canonical AnyNet config or a RegNet spec (dict or JSON text) and return the AnyNet form."""
+    from .regnet import regnet_to_anynet  # local import: regnet builds on this module
+
+    if isinstance(data, str):
+        data = json.loads(data)
+    if not isinstance(data, dict):
+        raise ValueError("spec: must be a JSON object")
+    kind = data.get("type", "anynet")
+    if kind == "regnet":
+        return regnet_to_anynet(RegNetSpec.model_validate(data))
+    if kind == "anynet":
+        return AnyNetConfig.model_validate(data)
+    raise ValueError(f"type: must be 'anynet' or 'regnet', got {kind!r}")

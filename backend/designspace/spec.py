@@ -1,0 +1,219 @@
+"""Design-space specs: the one format for built-in and user-written spaces.
+
+A spec is data: which family (per-stage AnyNet parameters or the RegNet law), each parameter's range
+and sampling law, which AnyNet parameters are shared across stages or monotone, and the fixed parts
+(stages, stem, block, SE, resolution, classes). Built-ins are YAML files in `spaces/`; users write the
+same YAML/JSON. Validation errors name the field and the allowed values.
+
+Parameters use the paper's conventions: b is the bottleneck *ratio* (pycls BOT_MUL = 1/b), g the group
+width, w widths, d depths.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .config import BlockType, StemType
+
+Law = Literal["uniform", "log_uniform", "power2", "power2_or_log_uniform", "choice", "fixed"]
+
+ANYNET_PARAMS = ("d", "w", "b", "g")
+REGNET_PARAMS = ("d", "w0", "wa", "wm", "g", "b")
+#: parameters that must be integers, and those whose values must be multiples of 8 (pycls q = 8)
+INTEGER_PARAMS = {"d", "w", "w0", "g"}
+MULTIPLE_OF_8 = {"w", "w0"}
+MAX_WIDTH = 65536
+MAX_DEPTH = 1000
+
+
+class ParamSpec(BaseModel):
+    """One parameter: a sampling law over a closed range [low, high] quantized to q, or a value list.
+
+    Laws follow pycls's samplers: `uniform` is discrete-uniform over {low, low+q, ..., high};
+    `log_uniform` draws log-uniform on (low - q*, high] with q* = min(q, low/2) and rounds up to q;
+    `power2` is uniform over the powers of two in the range; `power2_or_log_uniform` draws a power of two
+    and redraws values >= q log-uniformly at multiples of q; `choice` picks uniformly from `values`;
+    `fixed` always gives `value`.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    law: Law
+    low: float | None = None
+    high: float | None = None
+    q: float | None = None
+    values: list[float] | None = None
+    value: float | None = None
+    shared: bool = Field(default=False, description="AnyNet only: one value for every stage (b_i = b)")
+    monotone: bool = Field(default=False, description="AnyNet only: non-decreasing across stages")
+
+    @model_validator(mode="after")
+    def _law_fields(self) -> ParamSpec:
+        if self.law == "choice":
+            if not self.values:
+                raise ValueError("values: 'choice' needs a non-empty list of values")
+            if len(self.values) > 10_000:
+                raise ValueError("values: at most 10000 choices")
+        elif self.law == "fixed":
+            if self.value is None:
+                raise ValueError("value: 'fixed' needs a value")
+        else:
+            if self.low is None or self.high is None:
+                raise ValueError(f"low/high: law '{self.law}' needs both low and high")
+            if not (math.isfinite(self.low) and math.isfinite(self.high)):
+                raise ValueError("low/high: must be finite numbers")
+            if self.low > self.high:
+                raise ValueError(f"low: must be <= high (got low={self.low}, high={self.high})")
+            if self.low <= 0:
+                raise ValueError(f"low: must be > 0 for law '{self.law}' (got {self.low})")
+            if self.q is None:
+                self.q = 1.0
+            if self.q <= 0:
+                raise ValueError(f"q: must be > 0 (got {self.q})")
+            if self.law in ("uniform", "log_uniform") and (
+                    _off_grid(self.low, self.q) or _off_grid(self.high, self.q)):
+                raise ValueError(f"low/high: must be multiples of q={self.q} (got {self.low}, {self.high})")
+            if self.law == "power2" and not (_is_pow2(self.low) and _is_pow2(self.high)):
+                raise ValueError(f"low/high: 'power2' needs powers of two (got {self.low}, {self.high})")
+        return self
+
+    def support(self) -> list[float]:
+        """Every value the law can produce, ascending (for validation and space-size counting)."""
+        if self.law == "fixed":
+            return [float(self.value)]
+        if self.law == "choice":
+            return sorted({float(v) for v in self.values})
+        lo, hi, q = float(self.low), float(self.high), float(self.q)
+        if self.law == "power2":
+            return [2.0**e for e in range(int(math.log2(lo)), int(math.log2(hi)) + 1)]
+        grid = [round(lo + k * q, _decimals(q)) for k in range(int(round((hi - lo) / q)) + 1)]
+        if self.law == "power2_or_log_uniform":
+            small = [2.0**e for e in range(math.ceil(math.log2(lo)), int(math.log2(hi)) + 1) if 2.0**e < q]
+            start = max(lo, q)
+            big = [round(start + k * q, _decimals(q)) for k in range(int(round((hi - start) / q)) + 1)]
+            return sorted(set(small) | {v for v in big if v <= hi})
+        return grid
+
+    def bounds(self) -> tuple[float, float]:
+        sup = self.support() if self.law in ("choice", "fixed") else [self.low, self.high]
+        return min(sup), max(sup)
+
+
+def _decimals(q: float) -> int:
+    s = f"{q:.12f}".rstrip("0")
+    return max(0, len(s.split(".")[1])) if "." in s else 0
+
+
+def _off_grid(x: float, q: float) -> bool:
+    r = x / q
+    return abs(r - round(r)) > 1e-9
+
+
+def _is_pow2(x: float) -> bool:
+    return x >= 1 and x == int(x) and (int(x) & (int(x) - 1)) == 0
+
+
+class SpaceSpec(BaseModel):
+    """A design space: family, parameters with laws, and the fixed network parts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")
+    description: str = Field(default="", max_length=2000)
+    family: Literal["anynet", "regnet"]
+    num_stages: int = Field(default=4, ge=1, le=8, description="stages (RegNet: the stage count kept)")
+    stem_type: StemType = "simple_stem_in"
+    stem_w: int = Field(default=32, ge=1, le=4096)
+    block_type: BlockType = "res_bottleneck_block"
+    stride: int = Field(default=2, ge=1, le=4, description="stride of each stage's first block")
+    se_r: float = Field(default=0.0, ge=0.0, le=1.0, description="SE ratio (RegNetY: 0.25)")
+    head_w: int = Field(default=0, ge=0, le=65536)
+    im_size: int = Field(default=224, ge=8, le=1024, description="input resolution used for complexity")
+    num_classes: int = Field(default=1000, ge=2, le=100_000)
+    params: dict[str, ParamSpec]
+
+    @field_validator("params")
+    @classmethod
+    def _param_values(cls, params: dict[str, ParamSpec]) -> dict[str, ParamSpec]:
+        for name, p in params.items():
+            lo, hi = p.bounds()
+            where = f"params.{name}"
+            if name in INTEGER_PARAMS and any(v != int(v) for v in _edge_values(p)):
+                raise ValueError(f"{where}: must take integer values (got {_edge_values(p)})")
+            if name in MULTIPLE_OF_8 and any(int(v) % 8 for v in _edge_values(p)):
+                raise ValueError(f"{where}: values must be divisible by 8 (got {_edge_values(p)})")
+            if name in MULTIPLE_OF_8 and p.law in ("uniform", "log_uniform") and p.q % 8:
+                raise ValueError(f"{where}.q: must be a multiple of 8 (got {p.q})")
+            if name == "d" and not 1 <= lo <= hi <= MAX_DEPTH:
+                raise ValueError(f"{where}: depth must be in [1, {MAX_DEPTH}] (got [{lo}, {hi}])")
+            if name in ("w", "w0") and not 8 <= lo <= hi <= MAX_WIDTH:
+                raise ValueError(f"{where}: width must be in [8, {MAX_WIDTH}] (got [{lo}, {hi}])")
+            if name == "wa" and not 0 <= lo <= hi <= MAX_WIDTH:
+                raise ValueError(f"{where}: slope must be in [0, {MAX_WIDTH}] (got [{lo}, {hi}])")
+            if name == "wm" and not (lo > 1 and hi <= 100):
+                raise ValueError(f"{where}: width multiplier must be in (1, 100] (got [{lo}, {hi}])")
+            if name == "g" and not 1 <= lo <= hi <= MAX_WIDTH:
+                raise ValueError(f"{where}: group width must be in [1, {MAX_WIDTH}] (got [{lo}, {hi}])")
+            if name == "b":
+                for v in _edge_values(p):
+                    bm = 1.0 / v if v > 0 else float("inf")
+                    if not (0 < v <= 64) or (bm > 1 and abs(bm - round(bm)) > 1e-9):
+                        raise ValueError(f"{where}: bottleneck ratio b must be in (0, 64] with 1/b an "
+                                         f"integer when b < 1 (got {v})")
+        return params
+
+    @model_validator(mode="after")
+    def _family_params(self) -> SpaceSpec:
+        expected = ANYNET_PARAMS if self.family == "anynet" else REGNET_PARAMS
+        missing = [k for k in expected if k not in self.params]
+        unknown = [k for k in self.params if k not in expected]
+        if missing:
+            raise ValueError(f"params: {self.family} spaces need {list(expected)}; missing {missing}")
+        if unknown:
+            raise ValueError(f"params: unknown {unknown}; allowed for {self.family}: {list(expected)}")
+        if self.family == "regnet":
+            for k, p in self.params.items():
+                if p.shared or p.monotone:
+                    raise ValueError(f"params.{k}: shared/monotone apply to AnyNet stage parameters only")
+        return self
+
+    def yaml_text(self) -> str:
+        import yaml
+
+        return yaml.safe_dump(self.model_dump(mode="json", exclude_defaults=False), sort_keys=False)
+
+
+def _edge_values(p: ParamSpec) -> list[float]:
+    if p.law in ("choice", "fixed"):
+        return p.support()
+    return [p.low, p.high]
+
+
+def format_validation_error(err: ValidationError, prefix: str = "") -> list[str]:
+    """pydantic errors as 'field.path: message' lines (what the CLI and API show)."""
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e["loc"] if x not in ("function-after",))
+        msg = e["msg"].removeprefix("Value error, ")
+        if ": " in msg and loc.split(".")[-1] not in msg.split(":")[0]:
+            # the validator already names a sub-field, e.g. "values: ..." inside params.b
+            head, _, rest = msg.partition(": ")
+            loc = f"{loc}.{head}" if loc else head
+            msg = rest
+        full = f"{prefix}{loc}" if loc else prefix.rstrip(".") or "spec"
+        lines.append(f"{full}: {msg}")
+    return lines
+
+
+def parse_space(data: dict[str, Any] | str) -> SpaceSpec:
+    """Validate a spec given as a dict or YAML/JSON text (YAML is a superset of JSON)."""
+    import yaml
+
+    if isinstance(data, str):
+        data = yaml.safe_load(data)
+    if not isinstance(data, dict):
+        raise ValueError("spec: must be a mapping (YAML or JSON object)")
+    return SpaceSpec.model_validate(data)
