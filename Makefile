@@ -35,7 +35,7 @@ test-fast: setup
 	$(VENV)/bin/pytest -q -m "not slow and not browser"
 
 bench: setup system-deps
-	$(PY) -m bench.run_all
+	$(PY) -m bench.run_all $(ONLY)
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,1 @@
+"""Benchmarks: each module prints its figures and exposes main() -> rows for `make bench`'s table."""

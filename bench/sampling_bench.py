@@ -1,0 +1,79 @@
+"""Sampling rate: vectorised rejection sampler vs a one-config-at-a-time loop, side by side, one core.
+
+Target (issue 2): >= 10,000 valid RegNetX configs/s in the 360-400MF regime at 224^2 on one core.
+"Valid" = 4 stages and inside the regime, deduplicated, identical to the block-by-block generator.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from backend.designspace.builtin import get_space
+from backend.designspace.complexity import complexity
+from backend.designspace.config import RegNetParams
+from backend.designspace.laws import draw
+from backend.designspace.regnet import generate_regnet, regnet_to_anynet
+from backend.designspace.sampling import Regime, sample
+
+REGIME = Regime(flops=(360e6, 400e6))
+
+
+def pin_one_core() -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+
+
+def loop_rate(space_name: str, seconds: float = 3.0, seed: int = 0) -> tuple[float, float]:
+    """The straightforward way: draw one candidate, generate, check stages, build, count, filter."""
+    space = get_space(space_name)
+    rng = np.random.default_rng(seed)
+    names = ("d", "w0", "wa", "wm", "g", "b")
+    valid = attempts = 0
+    seen: set[tuple] = set()
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        d, w0, wa, wm, g, b = (float(draw(space.params[k], rng, 1)[0]) for k in names)
+        attempts += 1
+        gen = generate_regnet(int(d), w0, wa, wm)
+        if not gen.num_stages == gen.total_stages == space.num_stages:
+            continue
+        p = RegNetParams(depth=int(d), w0=int(w0), wa=wa, wm=wm, group_w=int(g), bot_mul=1.0 / b)
+        cx = complexity(regnet_to_anynet(p, se_r=space.se_r), space.im_size, space.num_classes)
+        key = (d, w0, wa, wm, g, b)
+        if REGIME.flops[0] <= cx["flops"] <= REGIME.flops[1] and key not in seen:
+            seen.add(key)
+            valid += 1
+    dt = time.perf_counter() - t0
+    return valid / dt, attempts / dt
+
+
+def vector_rate(space_name: str, n: int = 30_000, seed: int = 0) -> tuple[float, float, float]:
+    space = get_space(space_name)
+    sample(space, 100, seed + 1, REGIME)  # warm-up (imports, first allocations)
+    t0 = time.perf_counter()
+    res = sample(space, n, seed, REGIME)
+    dt = time.perf_counter() - t0
+    return len(res) / dt, res.candidates / dt, res.acceptance_rate
+
+
+def main() -> list[tuple[str, float, str]]:
+    pin_one_core()
+    rows = []
+    print("sampling, one core, 360-400MF at 224^2 (valid = 4 stages, in regime, distinct)")
+    print(f"{'space':22s} {'vectorised valid/s':>20s} {'loop valid/s':>14s} {'ratio':>8s} {'acceptance':>11s}")
+    for name in ("RegNetX_constrained", "RegNetX"):
+        v_valid, v_cand, acc = vector_rate(name)
+        l_valid, _ = loop_rate(name)
+        ratio = v_valid / l_valid if l_valid else float("inf")
+        print(f"{name:22s} {v_valid:20,.0f} {l_valid:14,.1f} {ratio:8.0f}x {acc:11.3%}")
+        rows += [(f"sampling {name} valid/s (vectorised)", v_valid, "configs/s"),
+                 (f"sampling {name} valid/s (loop)", l_valid, "configs/s"),
+                 (f"sampling {name} speed-up", ratio, "x")]
+    return rows
+
+
+if __name__ == "__main__":
+    main()
