@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Debian packages for the browser tests (chromium). Needs root; otherwise says what is missing.
+# Debian packages the tests need: chromium (browser tests) and docker-compose (validates docker-compose.yml).
+# Installed only when missing and when running as root; otherwise says what is missing.
 set -euo pipefail
-if [ -x /usr/bin/chromium ]; then exit 0; fi
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+[ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq chromium >/dev/null
+  apt-get install -y -qq "${need[@]}" >/dev/null
 else
-  echo "warning: /usr/bin/chromium is missing; install Debian's 'chromium' package for the browser tests" >&2
+  echo "warning: missing Debian packages for the tests: ${need[*]} (install them as root)" >&2
 fi
