@@ -1,0 +1,141 @@
+"""Refining a design space: derive a child spec from a parent by the paper's kinds of constraint.
+
+The paper's loop (AnyNetX_A -> B -> C -> D -> E -> RegNet) applies, one step at a time: narrowing a
+parameter's range (e.g. to its bootstrap best range), sharing a per-stage parameter across stages
+(b_i = b), a monotone constraint (w_{i+1} >= w_i), fixing a value, or switching to the quantized linear
+law. `refine` returns the child as an ordinary validated SpaceSpec; `satisfies` says which models of a
+population (flat parameter columns) already lie in the child, for the in-sample preview.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .builtin import get_space
+from .spec import ParamSpec, SpaceSpec
+
+STAGE_PARAMS = ("d", "w", "b", "g")
+
+
+class Refinement(BaseModel):
+    """One refinement step; any mix of the constraint kinds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")
+    narrow: dict[str, tuple[float, float]] = Field(default_factory=dict, description="param -> [low, high]")
+    share: list[str] = Field(default_factory=list, description="AnyNet stage params made shared")
+    monotone: list[str] = Field(default_factory=list, description="AnyNet stage params made non-decreasing")
+    fix: dict[str, float] = Field(default_factory=dict, description="param -> value")
+    to_regnet: bool = Field(default=False, description="switch an AnyNet space to the quantized linear law")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Refinement:
+        for k, (lo, hi) in self.narrow.items():
+            if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
+                raise ValueError(f"narrow.{k}: need finite low <= high (got [{lo}, {hi}])")
+        return self
+
+    def describe(self) -> str:
+        parts = []
+        parts += [f"{k} in [{lo:g}, {hi:g}]" for k, (lo, hi) in self.narrow.items()]
+        parts += [f"shared {k} ({k}_i = {k})" for k in self.share]
+        parts += [f"{k}_(i+1) >= {k}_i" for k in self.monotone]
+        parts += [f"{k} = {v:g}" for k, v in self.fix.items()]
+        if self.to_regnet:
+            parts.append("quantized linear widths (RegNet law)")
+        return "; ".join(parts) or "no change"
+
+
+def _narrow_param(p: ParamSpec, lo: float, hi: float, where: str) -> ParamSpec:
+    support = [v for v in p.support() if lo - 1e-12 <= v <= hi + 1e-12]
+    if not support:
+        raise ValueError(f"{where}: [{lo:g}, {hi:g}] holds none of the parent's values "
+                         f"({p.support()[0]:g} .. {p.support()[-1]:g})")
+    data = p.model_dump()
+    if len(support) == 1:
+        data.update(law="fixed", value=support[0], values=None, low=None, high=None, q=None)
+    elif p.law == "choice":
+        data.update(values=support)
+    elif p.law in ("uniform", "log_uniform"):
+        data.update(low=min(support), high=max(support))
+    else:  # power-of-two laws: keep the law's values explicitly
+        data.update(law="choice", values=support, low=None, high=None, q=None)
+    return ParamSpec.model_validate(data)
+
+
+def refine(parent: SpaceSpec, step: Refinement) -> SpaceSpec:
+    """The child spec; raises ValueError naming the field when a step does not apply to the parent."""
+    if step.to_regnet:
+        if parent.family != "anynet":
+            raise ValueError("to_regnet: the parent already follows the RegNet law")
+        base = get_space("RegNetX").model_dump()
+        params = base["params"]
+        # b and g keep the parent's choices (the paper: "b and g as in AnyNetX")
+        for k in ("b", "g"):
+            params[k] = {**parent.params[k].model_dump(), "shared": False, "monotone": False}
+        data = {**parent.model_dump(), "family": "regnet", "params": params}
+    else:
+        data = parent.model_dump()
+    data["name"] = step.name
+    data["description"] = f"{parent.name} + {step.describe()}"
+    params = data["params"]
+    for k in step.share + step.monotone:
+        if data["family"] != "anynet" or k not in STAGE_PARAMS:
+            raise ValueError(f"share/monotone.{k}: only AnyNet stage parameters {list(STAGE_PARAMS)} apply")
+    for k in step.share:
+        params[k]["shared"] = True
+    for k in step.monotone:
+        params[k]["monotone"] = True
+    for k, (lo, hi) in step.narrow.items():
+        if k not in params:
+            raise ValueError(f"narrow.{k}: unknown parameter; the space has {list(params)}")
+        params[k] = _narrow_param(ParamSpec.model_validate(params[k]), lo, hi, f"narrow.{k}").model_dump()
+    for k, v in step.fix.items():
+        if k not in params:
+            raise ValueError(f"fix.{k}: unknown parameter; the space has {list(params)}")
+        old = ParamSpec.model_validate(params[k])
+        if not any(abs(v - s) < 1e-9 for s in old.support()):
+            raise ValueError(f"fix.{k}: {v:g} is not a value of the parent's law")
+        params[k] = {"law": "fixed", "value": v, "shared": old.shared, "monotone": False}
+    return SpaceSpec.model_validate(data)
+
+
+def satisfies(child: SpaceSpec, pop: dict[str, np.ndarray]) -> np.ndarray:
+    """Which models of a population (flat columns d_i, w_i, ... or d, w0, ...) lie inside `child`.
+
+    Stored per-stage values are the built networks' (after pycls's width/group adjustment), so this is an
+    in-sample estimate of membership, not a re-derivation of each model's sampled coordinates.
+    """
+    n = len(next(iter(pop.values()))) if pop else 0
+    ok = np.ones(n, dtype=bool)
+    if child.family == "regnet":
+        for k, p in child.params.items():
+            col = "d" if k == "d" else k
+            vals = np.asarray(pop.get(col, np.full(n, np.nan)), dtype=float)
+            ok &= _in_support(vals, p, exact=k == "b")
+        return ok
+    s = child.num_stages
+    for k, p in child.params.items():
+        cols = [np.asarray(pop.get(f"{k}_{i}", np.full(n, np.nan)), dtype=float) for i in range(1, s + 1)]
+        stack = np.column_stack(cols) if cols else np.zeros((n, 0))
+        for i in range(s):
+            ok &= _in_support(stack[:, i], p, exact=k == "b")
+        if p.shared:
+            ok &= np.all(stack == stack[:, :1], axis=1)
+        if p.monotone:
+            ok &= np.all(np.diff(stack, axis=1) >= 0, axis=1)
+    return ok
+
+
+def _in_support(vals: np.ndarray, p: ParamSpec, exact: bool) -> np.ndarray:
+    """Within the law's bounds; with `exact`, also one of its values. Widths and group widths are checked
+    by bounds only: pycls's adjustment moves them off the sampling grid (g capped to the inner width)."""
+    lo, hi = p.bounds()
+    inside = (vals >= lo - 1e-9) & (vals <= hi + 1e-9)
+    if exact and p.law in ("choice", "fixed"):
+        inside &= np.isin(np.round(vals, 9), np.round(np.asarray(p.support()), 9))
+    return inside & np.isfinite(vals)
