@@ -1,0 +1,274 @@
+"""Train one sampled model with a study's recipe: the work a worker does for one job.
+
+One code path for CPU and CUDA; only three switches differ on CUDA (bf16 autocast, channels_last,
+cudnn.benchmark). The schedule follows pycls: the learning rate is set once per epoch from
+`Recipe.lr_at(epoch)`; SGD with momentum/Nesterov and weight decay on every parameter (pycls's default).
+
+The trainer never touches the database: the worker passes `on_epoch` (write metrics, heartbeat) and
+`should_stop` (lease lost, SIGTERM), and records whatever `TrainingError` says when a job fails.
+
+Divergence (a non-finite training loss) is a result, not a failure: training stops, the model as it is
+is evaluated on the test set (rows whose logits contain NaN count as wrong, so a fully NaN network
+scores 100 % error), and the result carries `diverged=True`. Its headline `error` is still the minimum over
+all evaluated epochs, the diverged one included, exactly as for any other model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from pydantic import ValidationError
+
+from backend.designspace.config import AnyNetConfig
+from backend.designspace.spec import format_validation_error
+from backend.study_spec import DatasetSpec, Recipe
+
+from .data import DataSource, load_dataset
+from .model import build_model
+from .timing import device_label, median_forward_ms
+
+INFER_BATCH = 64
+INFER_WARMUP = 3
+INFER_ITERS = 10
+DIVERGENCE_CHECK_EVERY = 16  # steps between loss checks: each check syncs the GPU, so not every step
+
+
+class TrainingStopped(Exception):  # noqa: N818 — a stop request, not an error
+    """`should_stop()` returned True (lease lost, SIGTERM): the job should go back to the queue."""
+
+
+class TrainingError(RuntimeError):
+    """The job failed (bad config, missing dataset, CUDA out of memory, ...); str() is the reason to record."""
+
+
+@dataclass
+class EpochMetrics:
+    """One epoch as the worker stores it; errors in percent, train_loss None when it was not finite."""
+
+    epoch: int  # 0-based
+    epochs: int
+    lr: float
+    train_loss: float | None
+    train_error: float
+    test_error: float
+    seconds: float
+    diverged: bool = False
+
+
+@dataclass
+class TrainResult:
+    error: float  # min over epochs of test top-1 error, percent (NDS/pycls headline)
+    error_final: float  # last evaluated epoch's test error
+    diverged: bool
+    epochs: list[EpochMetrics]
+    train_seconds: float  # wall time of all epochs (train + test), excluding data loading and timing
+    infer_ms: float  # median ms of a forward pass of a 64-image batch after warm-up
+    device: str
+    num_params: int
+
+    @property
+    def test_errors(self) -> list[float]:
+        return [e.test_error for e in self.epochs]
+
+    @property
+    def train_losses(self) -> list[float | None]:
+        return [e.train_loss for e in self.epochs]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (no NaN/inf anywhere)."""
+        return asdict(self)
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """'auto' → cuda if available, else cpu; 'cuda:N' is checked against the visible devices."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device: {device} requested but CUDA is not available")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"device: {device} does not exist ({torch.cuda.device_count()} CUDA devices)")
+    elif dev.type != "cpu":
+        raise ValueError(f"device: must be auto, cpu or cuda[:N], got {device}")
+    return dev
+
+
+def seed_everything(seed: int) -> None:
+    """pycls seeds numpy, torch and random from the job seed; model init then depends on it alone."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """Seed of one epoch's data order and augmentation, distinct per (job seed, epoch)."""
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+@contextlib.contextmanager
+def _failures_as(context: str) -> Iterator[None]:
+    """Turn anything but a stop request into a TrainingError whose message a worker can store as-is."""
+    try:
+        yield
+    except (TrainingStopped, TrainingError):
+        raise
+    except torch.cuda.OutOfMemoryError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else "no detail"
+        raise TrainingError(f"{context}: CUDA out of memory ({first})") from e
+    except ValidationError as e:
+        raise TrainingError(f"{context}: invalid model config: " + "; ".join(format_validation_error(e))) from e
+    except Exception as e:  # noqa: BLE001 — every other failure is the job's, recorded with its reason
+        raise TrainingError(f"{context}: {type(e).__name__}: {e}") from e
+
+
+class _Run:
+    """State of one training run; split out so train_model reads as the pycls epoch loop."""
+
+    def __init__(self, model: torch.nn.Module, data: DataSource, recipe: Recipe, device: torch.device,
+                 should_stop: Callable[[], bool] | None) -> None:
+        self.model, self.data, self.recipe, self.device = model, data, recipe, device
+        self.cuda = device.type == "cuda"
+        self.amp_dtype = torch.bfloat16 if self.cuda else None
+        self.memory_format = torch.channels_last if self.cuda else torch.contiguous_format
+        self.should_stop = should_stop or (lambda: False)
+        self.optimizer = torch.optim.SGD(
+            model.parameters(), lr=recipe.lr_at(0), momentum=recipe.momentum, dampening=0.0,
+            weight_decay=recipe.wd, nesterov=recipe.nesterov and recipe.momentum > 0,
+        )
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp_dtype is not None)
+
+    def _check_stop(self) -> None:
+        if self.should_stop():
+            raise TrainingStopped("stop requested")
+
+    def train_epoch(self, epoch: int, seed: int) -> tuple[float, float, bool]:
+        """One epoch at lr_at(epoch); returns (mean loss, error %, diverged). Loss and correct counts are
+        accumulated on the device so a step never waits for the GPU, except every few steps for NaN."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.recipe.lr_at(epoch)
+        self.model.train()
+        loss_sum = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device, dtype=torch.long)
+        steps = seen = 0
+        for x, y in self.data.train_batches(self.recipe.batch_size, seed):
+            self._check_stop()
+            x = x.contiguous(memory_format=self.memory_format)
+            with self._autocast():
+                logits = self.model(x)
+            loss = F.cross_entropy(logits.float(), y, label_smoothing=self.recipe.label_smoothing)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            loss_sum += loss.detach()
+            correct += (logits.detach().argmax(1) == y).sum()
+            steps += 1
+            seen += y.shape[0]
+            if steps % DIVERGENCE_CHECK_EVERY == 0 and not torch.isfinite(loss_sum):
+                break
+        self._check_stop()
+        if steps == 0:
+            raise ValueError(f"recipe.batch_size: {self.recipe.batch_size} is larger than the training set "
+                             f"({self.data.num_train} images), so an epoch has no step")
+        mean_loss = loss_sum.item() / steps
+        return mean_loss, 100.0 * (1.0 - correct.item() / seen), not math.isfinite(mean_loss)
+
+    @torch.inference_mode()
+    def test_error(self) -> float:
+        """Top-1 test error %; a row whose logits hold a NaN predicts nothing and counts as wrong."""
+        self.model.eval()
+        correct = torch.zeros((), device=self.device, dtype=torch.long)
+        total = 0
+        for x, y in self.data.test_batches(self.recipe.eval_batch_size):
+            self._check_stop()
+            with self._autocast():
+                logits = self.model(x.contiguous(memory_format=self.memory_format)).float()
+            ok = (logits.argmax(1) == y) & ~torch.isnan(logits).any(1)
+            correct += ok.sum()
+            total += y.shape[0]
+        return 100.0 * (1.0 - correct.item() / total)
+
+
+def train_model(
+    config: AnyNetConfig | dict[str, Any] | str,
+    data: DataSource | DatasetSpec,
+    recipe: Recipe,
+    *,
+    seed: int,
+    im_size: int | None = None,
+    device: str | torch.device = "auto",
+    on_epoch: Callable[[EpochMetrics], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    num_workers: int | None = None,
+) -> TrainResult:
+    """Build `config`, train it for recipe.epochs on `data`, evaluate each epoch, time inference.
+
+    data: a DatasetSpec (loaded here at im_size, default the dataset's own) or a source from
+    `load_dataset` that the caller reuses between jobs (it must live on `device`).
+    seed: the per-job seed (`backend.study_spec.job_seed`); recipe.seed is the study's and is not used here.
+    on_epoch(metrics): called after every epoch, outside the failure wrapper (its exceptions propagate).
+    should_stop(): polled before every step and test batch; True raises TrainingStopped.
+    Raises TrainingStopped, or TrainingError with a one-line reason for anything else that goes wrong.
+    """
+    with _failures_as("setup"):
+        dev = resolve_device(device)
+        if isinstance(data, DatasetSpec):
+            data = load_dataset(data, im_size or data.default_im_size(), dev, num_workers=num_workers)
+        elif data.device.type != dev.type:
+            raise ValueError(f"device: data is on {data.device} but training was asked on {dev}")
+        seed_everything(seed)
+        model = build_model(config, data.num_classes).to(dev, memory_format=torch.channels_last
+                                                         if dev.type == "cuda" else torch.contiguous_format)
+        if dev.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        run = _Run(model, data, recipe, dev, should_stop)
+    try:
+        return _train_epochs(run, recipe, seed, on_epoch)
+    finally:
+        del run, model
+        if dev.type == "cuda":
+            torch.cuda.empty_cache()  # an OOM in this job must not starve the next one
+
+
+def _train_epochs(run: _Run, recipe: Recipe, seed: int, on_epoch: Callable[[EpochMetrics], None] | None
+                  ) -> TrainResult:
+    history: list[EpochMetrics] = []
+    train_seconds = 0.0
+    for epoch in range(recipe.epochs):
+        start = time.perf_counter()
+        with _failures_as(f"epoch {epoch + 1}/{recipe.epochs}"):
+            loss, train_err, diverged = run.train_epoch(epoch, epoch_seed(seed, epoch))
+            test_err = run.test_error()
+        seconds = time.perf_counter() - start
+        train_seconds += seconds
+        metrics = EpochMetrics(epoch, recipe.epochs, recipe.lr_at(epoch), None if diverged else loss,
+                               train_err, test_err, seconds, diverged)
+        history.append(metrics)
+        if on_epoch is not None:
+            on_epoch(metrics)
+        if diverged:
+            break
+    with _failures_as("inference timing"):
+        x = run.data.example_batch(INFER_BATCH).contiguous(memory_format=run.memory_format)
+        infer_ms = median_forward_ms(run.model, x, INFER_WARMUP, INFER_ITERS, run.amp_dtype)
+    return TrainResult(
+        error=min(m.test_error for m in history),
+        error_final=history[-1].test_error,
+        diverged=history[-1].diverged,
+        epochs=history,
+        train_seconds=train_seconds,
+        infer_ms=infer_ms,
+        device=device_label(run.device),
+        num_params=sum(p.numel() for p in run.model.parameters()),
+    )
