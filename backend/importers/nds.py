@@ -1,0 +1,135 @@
+"""NDS population files (Radosavovic et al., ICCV 2019 data release).
+
+A file is a JSON list of training runs, or `{"top": [...], "mid": [...]}` for the reruns files (one
+config trained with many seeds). Names ending in `_in` are ImageNet (224 px, 1000 classes), the others
+CIFAR-10 (32 px, 10 classes). Every run is a member of the population — diverged ones included, flagged —
+with `min_test_top1` as its headline error and the per-epoch curves kept. flops/params are the file's own
+raw counts (see nds_nets for how they relate to our analytic ones). The raw `net` and `optim` are kept
+as they were under `config`; `optim`'s lr, wd, epochs and momentum become browsable parameters.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import PurePath
+from typing import Any
+
+from .nds_nets import flatten_net, zero_fill_ops
+from .records import (
+    ImportFormatError,
+    ModelRecord,
+    Population,
+    RecordError,
+    ResultRecord,
+    as_count,
+    as_dict,
+    as_number,
+    check_error,
+    collect,
+    config_hash,
+    curve,
+    final_value,
+    get,
+    headline,
+)
+from .source import load_json
+
+#: optim key -> browsable parameter name
+OPTIM_PARAMS = {"base_lr": "lr", "wd": "wd", "max_ep": "epochs", "mom": "momentum"}
+CURVES = {"train_loss": "train_ep_loss", "train_error": "train_ep_top1", "test_error": "test_ep_top1"}
+
+
+def describe_file(filename: str | None) -> tuple[str, bool]:
+    """(space name, is ImageNet) from a file name such as 'ResNeXt-A_in.json' or 'Vanilla_reruns.json'."""
+    stem = PurePath(filename or "").name
+    for suffix in (".json", ".gz"):
+        stem = stem.removesuffix(suffix)
+    return (stem.split("_")[0] or "NDS"), stem.lower().endswith("_in")
+
+
+def _items(data: Any) -> tuple[list[tuple[str, Any]], dict[str, int] | None]:
+    if isinstance(data, list):
+        return [(str(i), r) for i, r in enumerate(data)], None
+    if isinstance(data, dict):
+        items, groups = [], {}
+        for g, runs in data.items():
+            if not isinstance(runs, list):
+                raise ImportFormatError(f"file: an NDS object maps group names to lists of runs; "
+                                        f"{g!r} holds {type(runs).__name__}")
+            items += [(f"{g}[{i}]", r) for i, r in enumerate(runs)]
+            groups[str(g)] = len(runs)
+        return items, groups
+    raise ImportFormatError(f"file: NDS data is a list of runs or an object of lists, got {type(data).__name__}")
+
+
+def json_safe(v: Any) -> Any:
+    """Raw values as they were, except non-finite floats (JSON columns reject NaN) which become None."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {k: json_safe(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [json_safe(x) for x in v]
+    return v
+
+
+def _optim_params(rec: dict[str, Any], label: str) -> dict[str, float]:
+    if rec.get("optim") is None:
+        return {}
+    optim = as_dict(rec["optim"], label, "optim")
+    return {name: as_number(optim[key], label, f"optim.{key}")
+            for key, name in OPTIM_PARAMS.items() if optim.get(key) is not None}
+
+
+def convert_run(rec: Any, label: str, index: int, *, space: str, imagenet: bool) -> ModelRecord:
+    rec = as_dict(rec, label, "run")
+    net = as_dict(get(rec, "net", label), label, "net")
+    flat = flatten_net(net, label, imagenet, space)
+    num_classes = 1000 if imagenet else 10
+    error, diverged = headline(check_error(as_number(get(rec, "min_test_top1", label), label, "min_test_top1",
+                                                     allow_nan=True), label, "min_test_top1"), num_classes)
+    curves = {ours: curve(rec.get(theirs), label, theirs) for ours, theirs in CURVES.items()}
+    group = label.split("[")[0] if "[" in label else None
+    job = rec.get("job_id")
+    config: dict[str, Any] = {"net": json_safe(net)}
+    for key in ("optim", "job_id", "rng_seed"):
+        if key in rec:
+            config[key] = json_safe(rec[key])
+    chash = config_hash(config)  # job_id and rng_seed tell reruns of one net apart
+    if flat.anynet is not None:
+        config["anynet"] = flat.anynet.model_dump(mode="json", exclude_none=True)
+    return ModelRecord(
+        index=index,
+        name=f"{group}/{job}" if group else (None if job is None else str(job)),
+        arch_type=flat.arch_type,
+        config=config,
+        config_hash=chash,
+        flops=as_count(get(rec, "flops", label), label, "flops"),
+        params=as_count(get(rec, "params", label), label, "params"),
+        acts=None,  # NDS records no activation count
+        columns=flat.columns,
+        extra=flat.extra | _optim_params(rec, label),
+        result=ResultRecord(error=error, diverged=diverged, error_final=final_value(curves["test_error"]),
+                            epochs_done=None if curves["test_error"] is None else len(curves["test_error"]),
+                            **curves),
+    )
+
+
+def parse(text: str, filename: str | None = None, *, skip_bad: bool = False) -> Population:
+    space, imagenet = describe_file(filename)
+    items, groups = _items(load_json(text))
+    records, skipped = collect(
+        items, lambda label, raw, index: convert_run(raw, label, index, space=space, imagenet=imagenet), skip_bad)
+    zero_fill_ops([r.extra for r in records])
+    optims = {repr(sorted(r.config.get("optim", {}).items())) for r in records}
+    meta: dict[str, Any] = {"space": space, "source": PurePath(filename).name if filename else None,
+                            "anynet_mapped": sum("anynet" in r.config for r in records)}
+    if groups:
+        meta["groups"] = groups
+    if len(optims) == 1 and records and "optim" in records[0].config:
+        meta["optim"] = records[0].config["optim"]
+    return Population("nds", records, skipped, dataset="imagenet" if imagenet else "cifar10",
+                      im_size=224 if imagenet else 32, num_classes=1000 if imagenet else 10, meta=meta)
+
+
+__all__ = ["parse", "describe_file", "convert_run", "RecordError"]

@@ -1,0 +1,176 @@
+"""Flatten NDS architectures into browsable parameters, and map ResNet-like nets onto our AnyNet.
+
+Two kinds of `net` occur in the NDS release (shared/reference/nds/README.md):
+
+- ResNet / ResNeXt / Vanilla: per-stage lists `ds`, `ws`, `ss`, `bot_muls`, `num_gs` whose index 0 is
+  the stem. Stage i (i >= 1) becomes our d_i, w_i, group width g_i = w_i * bot_mul_i / num_gs_i and
+  bottleneck ratio b_i = 1 / bot_mul_i — the same meaning as the PARAM_NAMES columns of sampled models,
+  so one filter or scatter works across native and imported studies. Where the net is expressible as
+  our AnyNet (ImageNet stem -> res_stem_in, CIFAR stem -> res_stem_cifar; double_plain_block ->
+  vanilla_block) the canonical AnyNetConfig is built too.
+- NAS cell spaces (DARTS, Amoeba, ...): `width`, `depth` (cells) and a `genotype`; we count each
+  operation in the normal and the reduce cell.
+
+The stem is not always one of ours: NDS's ImageNet stem has total stride `ss[0]` = 8 (three stride-2
+3x3 convs, 3->32->64->64 channels), while res_stem_in (7x7 conv + max-pool) has stride 4. The mapping
+keeps every stage at the NDS feature-map resolution by folding the missing factor ss[0] / 4 into the
+first stage's stride; tests/test_import_nds.py measures how far our analytic complexity then lands
+from the file's flops/params and why.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from backend.designspace.config import AnyNetConfig
+from backend.designspace.params import MAX_STAGE_COLUMNS
+
+from .records import RecordError, as_dict, as_int_list, as_number, empty_columns
+
+#: NDS block type -> (imported family, our AnyNet block)
+BLOCK_TYPES = {
+    "res_bottleneck_block": ("nds_resnext", "res_bottleneck_block"),
+    "res_basic_block": ("nds_resnet", "res_basic_block"),
+    "double_plain_block": ("nds_vanilla", "vanilla_block"),
+}
+#: (our stem, its total stride) by dataset
+STEMS = {True: ("res_stem_in", 4), False: ("res_stem_cifar", 1)}
+NAS_SPACES = ("amoeba", "darts", "enas", "nasnet", "pnas")
+
+
+@dataclass(slots=True)
+class FlatNet:
+    arch_type: str
+    columns: dict[str, float | None]
+    extra: dict[str, float]
+    anynet: AnyNetConfig | None
+
+
+def _shared(values: list[float]) -> float | None:
+    return values[0] if values and all(v == values[0] for v in values) else None
+
+
+def _float_list(v: Any, n: int, label: str, name: str, default: float) -> list[float]:
+    """`bot_muls`/`num_gs`: one entry per stem+stage, or empty (blocks without bottleneck or groups)."""
+    if isinstance(v, list) and not v:
+        return [default] * n
+    if not isinstance(v, list) or len(v) != n:
+        raise RecordError(label, name, f"must be a list with one entry per stage ({n}) or empty")
+    out = [as_number(x, label, f"{name}[{i}]") for i, x in enumerate(v)]
+    for i, x in enumerate(out):
+        if x <= 0:
+            raise RecordError(label, f"{name}[{i}]", f"must be > 0, got {x!r}")
+    return out
+
+
+def flatten_block_net(net: dict[str, Any], label: str, imagenet: bool) -> FlatNet:
+    bt = net.get("block_type")
+    if bt not in BLOCK_TYPES:
+        raise RecordError(label, "net.block_type", f"must be one of {', '.join(BLOCK_TYPES)}, got {bt!r}")
+    family, our_block = BLOCK_TYPES[bt]
+    ds = as_int_list(net.get("ds"), label, "net.ds")
+    n = len(ds)
+    if n < 2:
+        raise RecordError(label, "net.ds", "needs the stem and at least one stage")
+    ws, ss = (as_int_list(net.get(k), label, f"net.{k}") for k in ("ws", "ss"))
+    for name, lst in (("ws", ws), ("ss", ss)):
+        if len(lst) != n:
+            raise RecordError(label, f"net.{name}", f"must have one entry per stage ({n}), got {len(lst)}")
+        if any(x < 1 for x in lst):
+            raise RecordError(label, f"net.{name}", "entries must be >= 1")
+    bms = _float_list(net.get("bot_muls", []), n, label, "net.bot_muls", 1.0)
+    ngs = _float_list(net.get("num_gs", []), n, label, "net.num_gs", 1.0)
+    grouped = bt == "res_bottleneck_block"
+
+    stages = range(1, n)
+    gws = [ws[i] * bms[i] / ngs[i] for i in stages]
+    columns = empty_columns()
+    columns["d"] = float(sum(ds[1:]))
+    extra: dict[str, float] = {"stem_w": float(ws[0]), "w_max": float(max(ws[1:]))}
+    if grouped:
+        columns["g"] = _shared(gws)
+        columns["b"] = _shared([1.0 / bms[i] for i in stages])
+    for j, i in enumerate(stages, start=1):
+        target = columns if j <= MAX_STAGE_COLUMNS else extra
+        target[f"d_{j}"], target[f"w_{j}"] = float(ds[i]), float(ws[i])
+        if grouped:
+            target[f"g_{j}"], target[f"b_{j}"] = gws[j - 1], 1.0 / bms[i]
+            extra[f"bot_mul_{j}"], extra[f"groups_{j}"] = bms[i], ngs[i]
+    return FlatNet(family, columns, extra, _to_anynet(ds, ws, ss, bms, gws, our_block, imagenet, grouped))
+
+
+def _to_anynet(ds: list[int], ws: list[int], ss: list[int], bms: list[float], gws: list[float],
+               block: str, imagenet: bool, grouped: bool) -> AnyNetConfig | None:
+    """The canonical AnyNet of a ResNet-like NDS net, or None where our AnyNet cannot express it."""
+    stem, stem_stride = STEMS[imagenet]
+    if ds[0] != 1 or ss[0] % stem_stride:
+        return None
+    strides = [ss[1] * (ss[0] // stem_stride), *ss[2:]]
+    if grouped:
+        if any(g != int(g) or g < 1 for g in gws):
+            return None
+        bot_muls, group_ws = bms[1:], [int(g) for g in gws]
+    else:  # basic and plain blocks have neither: AnyNet ignores them, keep the neutral values
+        bot_muls, group_ws = [1.0] * (len(ds) - 1), ws[1:]
+    try:
+        return AnyNetConfig(stem_type=stem, stem_w=ws[0], block_type=block, depths=ds[1:], widths=ws[1:],
+                            strides=strides, bot_muls=bot_muls, group_ws=group_ws)
+    except ValidationError:
+        return None
+
+
+def space_family(space: str) -> str:
+    slug = re.sub(r"[^a-z0-9]", "", space.lower())
+    return f"nds_{slug}" if slug in NAS_SPACES else "nds_cell"
+
+
+def _cell_ops(genotype: dict[str, Any], cell: str, label: str) -> dict[str, float]:
+    pairs = genotype.get(cell)
+    name = f"net.genotype.{cell}"
+    if not isinstance(pairs, list):
+        raise RecordError(label, name, "must be a list of [operation, input] pairs")
+    counts: dict[str, float] = {}
+    for i, pair in enumerate(pairs):
+        op = pair[0] if isinstance(pair, list | tuple) and pair else pair
+        if not isinstance(op, str) or not re.fullmatch(r"[A-Za-z0-9_]{1,60}", op):
+            raise RecordError(label, f"{name}[{i}]", f"must be [operation name, input], got {pair!r:.60}")
+        counts[f"{cell}_{op}"] = counts.get(f"{cell}_{op}", 0.0) + 1.0
+    return counts
+
+
+def flatten_cell_net(net: dict[str, Any], label: str, space: str) -> FlatNet:
+    width = as_number(net.get("width"), label, "net.width")
+    depth = as_number(net.get("depth"), label, "net.depth")
+    genotype = as_dict(net.get("genotype"), label, "net.genotype")
+    extra = {"width": width, "depth": depth}
+    if "aux" in net:
+        extra["aux"] = 1.0 if net["aux"] else 0.0
+    if net.get("drop_prob") is not None:
+        extra["drop_prob"] = as_number(net["drop_prob"], label, "net.drop_prob")
+    extra |= _cell_ops(genotype, "normal", label) | _cell_ops(genotype, "reduce", label)
+    columns = empty_columns()
+    columns["d"] = depth
+    return FlatNet(space_family(space), columns, extra, None)
+
+
+def flatten_net(net: dict[str, Any], label: str, imagenet: bool, space: str) -> FlatNet:
+    if "genotype" in net:
+        return flatten_cell_net(net, label, space)
+    if "block_type" in net:
+        return flatten_block_net(net, label, imagenet)
+    raise RecordError(label, "net", "neither a ResNet-like net (block_type, ds, ws, ...) nor a NAS cell net "
+                                    "(width, depth, genotype)")
+
+
+def zero_fill_ops(extras: list[dict[str, float]]) -> None:
+    """Every cell net of a file gets every operation count the file uses (0 where absent), so filters and
+    scatters over an operation see the whole population rather than only the nets that contain it."""
+    keys = sorted({k for e in extras for k in e if k.startswith(("normal_", "reduce_"))})
+    for e in extras:
+        if "width" in e:
+            for k in keys:
+                e.setdefault(k, 0.0)

@@ -1,0 +1,162 @@
+"""Our own exports read back: JSONL, CSV (backend.designspace.exports) and the JSON list form.
+
+The contract is a lossless round trip: exporting a study and importing the file gives the same
+population — the same errors (hence the same EDF), complexities, configs and parameter columns. Floats
+survive because both writers print `repr` (shortest round-trip form); the parameter columns are not
+read from the CSV but recomputed from the canonical config with the same `flat_params` the export used.
+
+JSON records must carry JSON types (a quoted number is a wrong type); CSV cells are text by nature and
+are converted here, with the same one-line errors naming the record and the column.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from backend.designspace.config import AnyNetConfig
+from backend.designspace.params import PARAM_NAMES, flat_params
+
+from .records import (
+    ImportFormatError,
+    ModelRecord,
+    Population,
+    RecordError,
+    ResultRecord,
+    as_count,
+    as_number,
+    check_error,
+    collect,
+    config_hash,
+    curve,
+    empty_columns,
+    validation_error,
+)
+from .source import csv_items, jsonl_items, load_json
+
+_TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no", "")
+
+
+class _Fields:
+    """Typed access to one record; `cells` says the values are CSV text to convert."""
+
+    def __init__(self, rec: Any, label: str, cells: bool) -> None:
+        if not isinstance(rec, dict):
+            raise RecordError(label, None, f"must be an object, got {type(rec).__name__}")
+        self.rec, self.label, self.cells = rec, label, cells
+
+    def raw(self, key: str) -> Any:
+        v = self.rec.get(key)
+        return None if self.cells and v == "" else v
+
+    def number(self, key: str, required: bool = False) -> float | None:
+        v = self.raw(key)
+        if v is None:
+            if required:
+                raise RecordError(self.label, key, "missing")
+            return None
+        if self.cells:
+            try:
+                v = float(v)
+            except ValueError:
+                raise RecordError(self.label, key, f"must be a number, got {v!r:.40}") from None
+        return as_number(v, self.label, key)
+
+    def count(self, key: str, required: bool = False) -> int | None:
+        x = self.number(key, required)
+        return None if x is None else as_count(x, self.label, key)
+
+    def json_value(self, key: str) -> Any:
+        v = self.raw(key)
+        if self.cells and isinstance(v, str):
+            try:
+                return json.loads(v)
+            except json.JSONDecodeError as e:
+                raise RecordError(self.label, key, f"malformed JSON: {e.msg} at column {e.colno}") from None
+        return v
+
+    def flag(self, key: str) -> bool | None:
+        v = self.raw(key)
+        if v is None or isinstance(v, bool):
+            return v
+        if self.cells and str(v).strip().lower() in _TRUE + _FALSE:
+            return str(v).strip().lower() in _TRUE
+        raise RecordError(self.label, key, f"must be true or false, got {v!r:.40}")
+
+
+def _config(f: _Fields, arch_type: str) -> tuple[dict[str, Any], dict[str, float | None]]:
+    raw = f.json_value("config")
+    if raw is None:
+        raise RecordError(f.label, "config", "missing")
+    if not isinstance(raw, dict):
+        raise RecordError(f.label, "config", f"must be an object, got {type(raw).__name__}")
+    if arch_type != "anynet":  # an imported family exported again: its columns travel with it
+        columns = empty_columns()
+        for name in PARAM_NAMES:
+            columns[name] = f.number(name)
+        return raw, columns
+    try:
+        cfg = AnyNetConfig.model_validate(raw)
+    except ValidationError as e:
+        raise validation_error(e, f.label, "config.") from None
+    return cfg.model_dump(mode="json", exclude_none=True), flat_params(cfg)
+
+
+def _extra(f: _Fields) -> dict[str, float]:
+    raw = f.json_value("extra")
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise RecordError(f.label, "extra", f"must be an object of numbers, got {type(raw).__name__}")
+    return {str(k): as_number(v, f.label, f"extra.{k}") for k, v in raw.items()}
+
+
+def convert_record(rec: Any, label: str, index: int, *, cells: bool = False) -> ModelRecord:
+    f = _Fields(rec, label, cells)
+    error = f.number("error")
+    if error is None:
+        raise RecordError(label, "error", "missing (the model has no result to import)")
+    check_error(error, label, "error")
+    arch_type = f.raw("arch_type") or "anynet"
+    if not isinstance(arch_type, str) or len(arch_type) > 32:
+        raise RecordError(label, "arch_type", f"must be a short string, got {arch_type!r:.40}")
+    config, columns = _config(f, arch_type)
+    diverged = f.flag("diverged")
+    epochs = f.number("epochs_done")
+    name = f.raw("name")
+    curves = {k: curve(f.json_value(k), label, k) for k in ("train_loss", "train_error", "test_error")}
+    return ModelRecord(
+        index=index, name=None if name is None else str(name)[:200], arch_type=arch_type, config=config,
+        config_hash=config_hash(config), flops=f.count("flops", True), params=f.count("params", True),
+        acts=f.count("acts"), columns=columns, extra=_extra(f),
+        result=ResultRecord(
+            error=error, diverged=bool(diverged),
+            error_final=f.number("error_final"), train_seconds=f.number("train_seconds"),
+            infer_ms=f.number("infer_ms"), epochs_done=None if epochs is None else int(epochs), **curves),
+    )
+
+
+def _population(fmt: str, items, skip_bad: bool, cells: bool = False) -> Population:
+    records, skipped = collect(
+        items, lambda label, raw, index: convert_record(raw, label, index, cells=cells), skip_bad)
+    return Population(fmt, records, skipped)
+
+
+def parse_jsonl(text: str, filename: str | None = None, *, skip_bad: bool = False) -> Population:
+    return _population("jsonl", jsonl_items(text), skip_bad)
+
+
+def parse_csv(text: str, filename: str | None = None, *, skip_bad: bool = False) -> Population:
+    return _population("csv", csv_items(text), skip_bad, cells=True)
+
+
+def parse_json(text: str, filename: str | None = None, *, skip_bad: bool = False) -> Population:
+    """A JSON list of our records, or an object holding it under "models" (the API's JSON export)."""
+    data = load_json(text)
+    if isinstance(data, dict) and isinstance(data.get("models"), list):
+        data = data["models"]
+    if not isinstance(data, list):
+        raise ImportFormatError(f"file: expected a JSON list of model records, got {type(data).__name__}")
+    return _population("json", ((str(i), r) for i, r in enumerate(data)), skip_bad)

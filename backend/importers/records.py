@@ -1,0 +1,251 @@
+"""The normalised shape every importer produces, and the checks they share.
+
+An importer turns one file into a `Population`: a list of `ModelRecord`s (one per trained network, each
+with its result) plus the records it skipped. The shape mirrors the `models`/`results` tables so the
+importing service can bulk-insert it without looking at the source format again, but nothing here
+imports the database layer: parsing stays testable on its own and reusable by the CLI, the API and
+benchmarks alike.
+
+Bad input raises `RecordError`, whose message always names the record and the field
+("record 12: min_test_top1: must be a number, got 'abc'"), so one line tells the user what to fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from backend.designspace.params import PARAM_NAMES
+from backend.designspace.spec import format_validation_error
+
+
+class ImportFormatError(ValueError):
+    """The file as a whole cannot be read (not JSON, wrong top-level shape, unknown format)."""
+
+
+class RecordError(ValueError):
+    """One record is bad; `label` names it ("12" or "mid[3]") and `field` the offending key path."""
+
+    def __init__(self, label: str | int, field: str | None, message: str) -> None:
+        self.label, self.field, self.message = str(label), field, message
+        super().__init__(f"record {self.label}: {field + ': ' if field else ''}{message}")
+
+
+@dataclass(slots=True)
+class ResultRecord:
+    """A trained model's outcome, in the units of `results` (errors in percent)."""
+
+    error: float
+    diverged: bool = False
+    error_final: float | None = None
+    train_loss: list[float | None] | None = None
+    train_error: list[float | None] | None = None
+    test_error: list[float | None] | None = None
+    train_seconds: float | None = None
+    infer_ms: float | None = None
+    epochs_done: int | None = None
+
+
+@dataclass(slots=True)
+class ModelRecord:
+    """One imported network: what goes into a `models` row plus its `ResultRecord`."""
+
+    index: int  # position in the source, 0-based (becomes models.index)
+    name: str | None
+    arch_type: str  # 'anynet' for canonical AnyNet configs, else the imported family ('nds_resnext', ...)
+    config: dict[str, Any]
+    config_hash: str
+    flops: int
+    params: int
+    acts: int | None
+    columns: dict[str, float | None]  # one value per PARAM_NAMES entry
+    extra: dict[str, float]
+    result: ResultRecord
+
+
+@dataclass(slots=True)
+class BadRecord:
+    """A record skipped under --skip-bad, with the same wording the error would have had."""
+
+    label: str
+    field: str | None
+    message: str
+
+    @classmethod
+    def of(cls, e: RecordError) -> BadRecord:
+        return cls(e.label, e.field, e.message)
+
+    def __str__(self) -> str:
+        return str(RecordError(self.label, self.field, self.message))
+
+
+@dataclass
+class Population:
+    """A parsed file: records in file order, what was skipped, and what the file says about itself."""
+
+    format: str
+    records: list[ModelRecord]
+    skipped: list[BadRecord] = field(default_factory=list)
+    dataset: str | None = None  # 'imagenet', 'cifar10', ... when the source says so
+    im_size: int | None = None
+    num_classes: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        errors = [r.result.error for r in self.records]
+        return {
+            "format": self.format, "imported": len(self.records), "skipped": len(self.skipped),
+            "diverged": sum(r.result.diverged for r in self.records),
+            "min_error": min(errors) if errors else None,
+            "mean_error": sum(errors) / len(errors) if errors else None,
+            "dataset": self.dataset,
+        }
+
+
+# --------------------------------------------------------------------------------------------------
+# Field checks shared by every format. They take the record label so that every message names it.
+
+def _type_name(v: Any) -> str:
+    return "null" if v is None else type(v).__name__
+
+
+def as_number(v: Any, label: str | int, name: str, *, allow_nan: bool = False) -> float:
+    """A JSON number (bool is not one); NaN only where the caller says it can occur."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise RecordError(label, name, f"must be a number, got {_type_name(v)} {v!r:.40}")
+    x = float(v)
+    if math.isinf(x) or (math.isnan(x) and not allow_nan):
+        raise RecordError(label, name, f"must be a finite number, got {v!r}")
+    return x
+
+
+def as_count(v: Any, label: str | int, name: str) -> int:
+    """A non-negative integer count (flops, params, acts); integral floats like 1.2e8 are accepted."""
+    x = as_number(v, label, name)
+    if x < 0 or x != int(x):
+        raise RecordError(label, name, f"must be a non-negative integer, got {v!r}")
+    return int(x)
+
+
+def get(rec: dict[str, Any], key: str, label: str | int, prefix: str = "") -> Any:
+    if key not in rec or rec[key] is None:
+        raise RecordError(label, prefix + key, "missing")
+    return rec[key]
+
+
+def as_dict(v: Any, label: str | int, name: str) -> dict[str, Any]:
+    if not isinstance(v, dict):
+        raise RecordError(label, name, f"must be an object, got {_type_name(v)}")
+    return v
+
+
+def as_int_list(v: Any, label: str | int, name: str, *, allow_empty: bool = False) -> list[int]:
+    if not isinstance(v, list) or (not v and not allow_empty):
+        raise RecordError(label, name, f"must be a non-empty list of integers, got {_type_name(v)}")
+    out = []
+    for i, x in enumerate(v):
+        f = as_number(x, label, f"{name}[{i}]")
+        if f != int(f):
+            raise RecordError(label, f"{name}[{i}]", f"must be an integer, got {x!r}")
+        out.append(int(f))
+    return out
+
+
+def curve(v: Any, label: str | int, name: str) -> list[float | None] | None:
+    """A per-epoch list of numbers; NaN/inf become None (JSON columns, PostgreSQL included, reject NaN)."""
+    if v is None:
+        return None
+    if not isinstance(v, list):
+        raise RecordError(label, name, f"must be a list of numbers, got {_type_name(v)}")
+    out: list[float | None] = []
+    for i, x in enumerate(v):
+        if x is None:
+            out.append(None)
+            continue
+        if isinstance(x, bool) or not isinstance(x, int | float):
+            raise RecordError(label, f"{name}[{i}]", f"must be a number, got {_type_name(x)} {x!r:.40}")
+        out.append(float(x) if math.isfinite(x) else None)
+    return out
+
+
+def check_error(x: float, label: str | int, name: str) -> float:
+    """Top-1 errors are percentages: NaN passes (a blown-up run), anything outside [0, 100] does not."""
+    if not math.isnan(x) and not 0.0 <= x <= 100.0:
+        raise RecordError(label, name, f"must be a percentage in [0, 100], got {x!r}")
+    return x
+
+
+#: a run whose best error is within this many points of chance never learned anything (NDS: 99.9–100 on
+#: ImageNet). Half a point is far above epoch-to-epoch noise at chance and far below any trained model.
+DIVERGED_MARGIN = 0.5
+
+
+def headline(error: float, num_classes: int | None) -> tuple[float, bool]:
+    """(stored error, diverged). A NaN error means the run blew up: it is kept at 100 % (the worst error,
+    so EDFs rank it last, as pycls ranks diverged runs at ~100) and flagged; so is one at chance level."""
+    if math.isnan(error):
+        return 100.0, True
+    chance = 100.0 * (1.0 - 1.0 / num_classes) if num_classes and num_classes > 1 else 99.9
+    return error, error >= chance - DIVERGED_MARGIN
+
+
+def final_value(values: list[float | None] | None) -> float | None:
+    """The last epoch's value (None when there are no epochs or the last one was NaN)."""
+    return values[-1] if values else None
+
+
+def empty_columns() -> dict[str, float | None]:
+    return dict.fromkeys(PARAM_NAMES)
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON, as AnyNetConfig.config_hash() computes it for sampled models (so an
+    exported AnyNet study re-imports with the same hashes); repeats are made unique by `dedupe_hashes`."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def validation_error(err: ValidationError, label: str | int, prefix: str) -> RecordError:
+    """The first pydantic complaint as a RecordError naming the field under `prefix`."""
+    field, _, message = format_validation_error(err)[0].partition(": ")
+    return RecordError(label, prefix + field, message)
+
+
+def dedupe_hashes(records: list[ModelRecord]) -> None:
+    """`models` has one row per (study, config_hash): give a repeated hash an occurrence suffix.
+
+    Imported files legitimately hold the same run twice (a rerun with an unrecorded seed, two exports
+    concatenated); every record is a member of the population, so none is dropped.
+    """
+    seen: dict[str, int] = {}
+    for r in records:
+        n = seen.get(r.config_hash, 0)
+        seen[r.config_hash] = n + 1
+        if n:
+            r.config_hash = hashlib.sha256(f"{r.config_hash}#{n}".encode()).hexdigest()[:32]
+
+
+def collect(items: Iterable[tuple[str, Any]], convert: Callable[[str, Any, int], ModelRecord],
+            skip_bad: bool) -> tuple[list[ModelRecord], list[BadRecord]]:
+    """Convert (label, raw) pairs in order. A raw value may itself be a RecordError (a line that did not
+    parse): like a failed conversion it stops the import, or with `skip_bad` is counted and skipped.
+    Accepted records are numbered 0..n-1 so a study's indices stay dense whatever was skipped."""
+    records: list[ModelRecord] = []
+    skipped: list[BadRecord] = []
+    for label, raw in items:
+        try:
+            if isinstance(raw, RecordError):
+                raise raw
+            records.append(convert(label, raw, len(records)))
+        except RecordError as e:
+            if not skip_bad:
+                raise
+            skipped.append(BadRecord.of(e))
+    dedupe_hashes(records)
+    return records, skipped
