@@ -90,8 +90,10 @@ def anynet_of(cfg: dict[str, Any], label: str) -> AnyNetConfig:
             strides=a.get("STRIDES"), bot_muls=a.get("BOT_MULS") or [1.0] * n,
             group_ws=a.get("GROUP_WS") or (ws if isinstance(ws, list) else None),
             se_r=a.get("SE_R", 0.25) if a.get("SE_ON") else 0.0, head_w=a.get("HEAD_W", 0))
-    except ValidationError as e:
-        raise validation_error(e, label, "cfg.REGNET." if mtype == "regnet" else "cfg.ANYNET.") from None
+    except ValidationError as e:  # our field names are pycls's keys in lower case: name the cfg key
+        err = validation_error(e, label, "")
+        section = "cfg.REGNET." if mtype == "regnet" else "cfg.ANYNET."
+        raise RecordError(label, section + (err.field or "").upper(), err.message) from None
     regnet = _regnet_matches(cfg, any_cfg)
     return any_cfg.model_copy(update={"regnet": regnet}) if regnet else any_cfg
 

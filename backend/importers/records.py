@@ -22,7 +22,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from backend.designspace.params import PARAM_NAMES
-from backend.designspace.spec import format_validation_error
 
 
 class ImportFormatError(ValueError):
@@ -212,8 +211,13 @@ def config_hash(config: dict[str, Any]) -> str:
 
 
 def validation_error(err: ValidationError, label: str | int, prefix: str) -> RecordError:
-    """The first pydantic complaint as a RecordError naming the field under `prefix`."""
-    field, _, message = format_validation_error(err)[0].partition(": ")
+    """The first pydantic complaint as a RecordError naming the field under `prefix`. Model-level
+    validators name their field at the head of the message ("widths: must have ..."); use that."""
+    first = err.errors()[0]
+    field = ".".join(str(x) for x in first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    if not field and ": " in message:
+        field, _, message = message.partition(": ")
     return RecordError(label, prefix + field, message)
 
 
