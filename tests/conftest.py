@@ -24,3 +24,176 @@ def reference_dir() -> Path:
     if not REFERENCE.is_dir():
         missing_service(f"reference data not found at {REFERENCE}")
     return REFERENCE
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Databases and live servers (storage/API). Reuse these; every database a test gets is fresh and dropped after.
+#
+#   sqlite_url        function: URL of a fresh SQLite file in tmp_path (not migrated yet)
+#   pg_url            function: URL of a fresh, empty PostgreSQL schema (search_path in the URL); skips locally /
+#                     fails in CI when PostgreSQL is down (missing_service)
+#   db_url            function, parametrised ["sqlite", "postgresql"]: one of the two above
+#   db_engine         function: a migrated (alembic head) Engine on db_url, disposed after
+#   server_factory    function: start_server(db_url, **env) -> LiveServer (a real uvicorn process on a free
+#                     port); every server it started is stopped at teardown
+#   sqlite_server     module: one LiveServer over a fresh SQLite file, shared by a test module
+#   pg_server         module: one LiveServer over a fresh PostgreSQL schema, shared by a test module
+#   fresh_pg_schema() context manager behind pg_url, for other scopes;  wait_http(url) polls until a URL answers.
+# LiveServer: .url ("http://127.0.0.1:PORT"), .db_url, .client (httpx.Client with base_url), .log (text so far),
+# .stop(). Servers run `uvicorn backend.api.app:app_factory --factory` with NETSPACE_DB set, cwd = repo root.
+
+import contextlib  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+
+PG_URL = os.environ.get("NETSPACE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _pg_connect():
+    import psycopg
+
+    return psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True,
+                           connect_timeout=3)
+
+
+@contextlib.contextmanager
+def fresh_pg_schema(prefix: str = "nst") -> Iterator[str]:
+    """Create an empty schema, yield a SQLAlchemy URL whose search_path is that schema, drop it afterwards."""
+    try:
+        admin = _pg_connect()
+    except Exception as e:  # noqa: BLE001 - any connection failure means the service is missing
+        missing_service(f"PostgreSQL not reachable at {PG_URL}: {e}")
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            sep = "&" if "?" in PG_URL else "?"
+            yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+        finally:
+            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'netspace.db'}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    with fresh_pg_schema() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request) -> str:
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+
+
+@pytest.fixture
+def db_engine(db_url):
+    from db.engine import make_engine
+    from db.migrate import upgrade
+
+    engine = make_engine(db_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
+    """Poll `url` until it answers (any status below 500); raise with the reason after `timeout` seconds."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with code {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError as e:
+            last = repr(e)
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout}s ({last})")
+
+
+class LiveServer:
+    """A real uvicorn process serving the API on 127.0.0.1 at a free port."""
+
+    def __init__(self, db_url: str, log_dir: Path, env: dict[str, str] | None = None, timeout: float = 60.0):
+        import httpx
+
+        self.db_url = db_url
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_dir / f"uvicorn-{self.port}.log"
+        full_env = {**os.environ, "NETSPACE_DB": db_url, **(env or {})}
+        self._log = self.log_path.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "backend.api.app:app_factory", "--factory", "--host", "127.0.0.1",
+             "--port", str(self.port), "--log-level", "warning", "--timeout-graceful-shutdown", "2"],
+            cwd=ROOT, env=full_env, stdout=self._log, stderr=subprocess.STDOUT)
+        try:
+            wait_http(f"{self.url}/api/health", timeout, self.proc)
+        except Exception as e:
+            self.stop()
+            raise RuntimeError(f"server did not start: {e}\n{self.log}") from e
+        self.client = httpx.Client(base_url=self.url, timeout=60)
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if getattr(self, "client", None) is not None:
+            self.client.close()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._log.close()
+
+
+@pytest.fixture
+def server_factory(tmp_path) -> Iterator[Callable[..., LiveServer]]:
+    started: list[LiveServer] = []
+
+    def start(db_url: str, **env: str) -> LiveServer:
+        srv = LiveServer(db_url, tmp_path, env)
+        started.append(srv)
+        return srv
+
+    yield start
+    for srv in started:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def sqlite_server(tmp_path_factory) -> Iterator[LiveServer]:
+    d = tmp_path_factory.mktemp("sqlite_server")
+    srv = LiveServer(f"sqlite:///{d / 'netspace.db'}", d)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def pg_server(tmp_path_factory) -> Iterator[LiveServer]:
+    d = tmp_path_factory.mktemp("pg_server")
+    with fresh_pg_schema() as url:
+        srv = LiveServer(url, d)
+        yield srv
+        srv.stop()

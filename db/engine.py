@@ -1,0 +1,102 @@
+"""Engines and sessions for SQLite (embedded default) and PostgreSQL (fleets).
+
+SQLite: WAL (readers never block the writer), foreign keys on (cascades), a long busy timeout (writers
+queue instead of failing), and transactions we begin ourselves so that write transactions can start with
+`BEGIN IMMEDIATE` — taking the write lock up front. A deferred transaction that reads and then writes can
+hit SQLITE_BUSY without waiting when another writer got in between; immediate ones just wait their turn.
+Read transactions stay deferred so that long exports never block workers.
+
+PostgreSQL: `pool_pre_ping`, so workers and the server survive a database restart.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_URL = "sqlite:///./netspace.db"
+BUSY_TIMEOUT_MS = 60_000
+_BEGIN_OPTION = "netspace_begin"
+
+
+def database_url(url: str | None = None) -> str:
+    """The URL to use: explicit, else $NETSPACE_DB, else ./netspace.db."""
+    return url or os.environ.get("NETSPACE_DB") or DEFAULT_URL
+
+
+def db_kind(engine_or_url: Engine | str) -> str:
+    """'sqlite' or 'postgresql' (the dialect name)."""
+    if isinstance(engine_or_url, Engine):
+        return engine_or_url.dialect.name
+    return make_url(engine_or_url).get_dialect().name
+
+
+def make_engine(url: str | None = None, **kwargs) -> Engine:
+    """An Engine for `url` (see `database_url`) with the per-backend settings described above."""
+    url = database_url(url)
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        if u.database and u.database != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(u.database)) or ".", exist_ok=True)
+        kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
+        engine = create_engine(url, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 5)
+    kwargs.setdefault("max_overflow", 10)
+    return create_engine(url, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:
+        dbapi_conn.isolation_level = None  # the driver must not BEGIN behind our back; _on_begin does
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine, but its transactions take SQLite's write lock at BEGIN (no-op on PostgreSQL)."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+
+
+@contextmanager
+def write_tx(engine: Engine) -> Iterator[Connection]:
+    """A Core connection in one write transaction: committed on success, rolled back on any exception."""
+    with writer(engine).begin() as conn:
+        yield conn
+
+
+def session_factory(engine: Engine, write: bool = False) -> sessionmaker[Session]:
+    """ORM sessions over `engine`; `write=True` sessions begin with SQLite's write lock."""
+    return sessionmaker(writer(engine) if write else engine, expire_on_commit=False)
+
+
+@contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """An ORM session in one write transaction: commit on success, rollback on exception."""
+    with session_factory(engine, write=True)() as s, s.begin():
+        yield s
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as s:
+        yield s

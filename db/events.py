@@ -1,0 +1,68 @@
+"""The events log: appended inside the transaction that makes a change, read by the SSE stream.
+
+Kinds (payload keys in brackets):
+- `study_created` / `study_deleted` [name]
+- `jobs_queued` [count, priority] — one event per batch of queued samples, not one per job
+- `job` [status, prev, attempts, worker_id, error?] — every job state change
+- `epoch` [epoch, metrics] — a worker reported an epoch (live curves before the result exists)
+- `result` [error, diverged] — a new result row
+- `worker` [status, host, device]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select
+
+from .engine import write_tx
+from .models import events, utcnow
+
+DEFAULT_KEEP_SECONDS = 7 * 24 * 3600
+DEFAULT_KEEP_ROWS = 200_000
+
+
+def event_row(kind: str, *, study_id: int | None = None, job_id: int | None = None, model_id: int | None = None,
+              payload: dict[str, Any] | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
+    return {"kind": kind, "study_id": study_id, "job_id": job_id, "model_id": model_id, "payload": payload,
+            "created_at": now or utcnow()}
+
+
+def append_event(conn: Connection, kind: str, **fields: Any) -> None:
+    """Append one event on `conn` — call it inside the transaction that makes the change it reports."""
+    conn.execute(insert(events), [event_row(kind, **fields)])
+
+
+def append_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Append many `event_row(...)` dicts in one statement."""
+    if rows:
+        conn.execute(insert(events), rows)
+
+
+def last_event_id(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one())
+
+
+def events_after(conn: Connection, last_id: int, limit: int = 500, study_id: int | None = None) -> list[dict]:
+    """Events with id > last_id in id order (at most `limit`), as plain dicts with ISO timestamps."""
+    q = select(events).where(events.c.id > last_id).order_by(events.c.id).limit(limit)
+    if study_id is not None:
+        q = q.where(events.c.study_id == study_id)
+    out = []
+    for r in conn.execute(q).mappings():
+        d = dict(r)
+        d["created_at"] = d["created_at"].isoformat() + "Z"
+        out.append(d)
+    return out
+
+
+def prune_events(engine: Engine, keep_seconds: float = DEFAULT_KEEP_SECONDS, keep_rows: int = DEFAULT_KEEP_ROWS) -> int:
+    """Delete events older than `keep_seconds` or beyond the newest `keep_rows`; returns rows deleted."""
+    cutoff = utcnow() - dt.timedelta(seconds=keep_seconds)
+    with write_tx(engine) as conn:
+        n = conn.execute(delete(events).where(events.c.created_at < cutoff)).rowcount
+        top = conn.execute(select(func.max(events.c.id))).scalar()
+        if top is not None and top > keep_rows:
+            n += conn.execute(delete(events).where(events.c.id <= top - keep_rows)).rowcount
+    return n

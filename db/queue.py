@@ -1,0 +1,426 @@
+"""The job queue: claim with a lease, heartbeat, report epochs, complete, fail, release, expire, cancel, requeue.
+
+Used by worker processes (workers/) and by the server; it talks SQL only. Every function takes `db` — an
+Engine or a sessionmaker bound to one — first, runs in its own short transaction (write transactions take
+SQLite's write lock at BEGIN; see db.engine), and appends an event (db.events) in that same transaction for
+every state change, so the dashboard sees exactly what was committed.
+
+State machine of `jobs.status`:
+
+    queued --claim_job--> running --complete_job--> done
+    running --fail_job / lease expiry--> queued (attempts + 1), or failed once attempts reach max_attempts
+    running --release_job--> queued (no penalty: graceful shutdown)
+    queued|running --cancel_job--> cancelled;  failed|cancelled --requeue_job--> queued (attempts reset)
+
+`attempts` counts attempts that ended badly (failure or an expired lease); the attempt being made is
+attempts + 1. Only the worker that holds a running job (same worker_id, status still running) can extend,
+report, complete, fail or release it: those calls return False when the job was taken away (lease expired
+and requeued, cancelled, or study deleted) and then write nothing — the worker should drop the job. A result
+row is unique per model and per job, so even a stale worker racing the new holder cannot write twice.
+
+Clocks: leases compare naive-UTC timestamps written by the hosts, so hosts of one fleet need NTP-synced clocks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, case, func, insert, literal, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
+
+from .engine import write_tx
+from .events import append_event, append_events, event_row
+from .models import FINAL_STATUSES, JOB_STATUSES, jobs, models, results, studies, utcnow, workers
+
+MAX_ERROR_TEXT = 20_000
+RESULT_FIELDS = ("error", "error_final", "diverged", "train_loss", "train_error", "test_error", "train_seconds",
+                 "infer_ms", "device")
+
+Db = Engine | sessionmaker
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """Everything a worker needs to train one model, read in the claiming transaction.
+
+    `config` is the canonical model config JSON (backend.designspace.config.AnyNetConfig for arch_type
+    'anynet'); `dataset`/`recipe` are backend.study_spec.DatasetSpec/Recipe JSON; the job's training seed is
+    backend.study_spec.job_seed(study_seed, model_index).
+    """
+
+    job_id: int
+    model_id: int
+    study_id: int
+    attempt: int
+    max_attempts: int
+    lease_until: dt.datetime
+    config: dict[str, Any]
+    arch_type: str
+    flops: int
+    params: int
+    dataset: dict[str, Any]
+    recipe: dict[str, Any]
+    im_size: int
+    num_classes: int
+    study_seed: int
+    model_index: int
+
+
+def _engine(db: Db) -> Engine:
+    if isinstance(db, Engine):
+        return db
+    bind = db.kw.get("bind")
+    if not isinstance(bind, Engine):
+        raise TypeError("db: need an Engine or a sessionmaker bound to one")
+    return bind
+
+
+def _lease(now: dt.datetime, lease_seconds: float) -> dt.datetime:
+    if not lease_seconds > 0:
+        raise ValueError(f"lease_seconds: must be > 0 (got {lease_seconds})")
+    return now + dt.timedelta(seconds=lease_seconds)
+
+
+def _held(job_id: int, worker_id: str):
+    """WHERE clause: this worker still holds this job."""
+    return (jobs.c.id == job_id) & (jobs.c.status == "running") & (jobs.c.worker_id == worker_id)
+
+
+def _job_event(conn: Connection, row, prev: str, now: dt.datetime, **extra: Any) -> None:
+    append_event(conn, "job", study_id=row.study_id, job_id=row.id, model_id=row.model_id, now=now,
+                 payload={"status": row.status, "prev": prev, "attempts": row.attempts, **extra})
+
+
+def _study_of(conn: Connection, model_id: int) -> int | None:
+    return conn.execute(select(models.c.study_id).where(models.c.id == model_id)).scalar()
+
+
+# ---------------------------------------------------------------------------------------------- workers
+
+def register_worker(db: Db, device: str, *, host: str | None = None, pid: int | None = None,
+                    worker_id: str | None = None) -> str:
+    """Create (or revive) a worker row and return its id (default "host:pid:random").
+
+    Workers call this once at start; ids are strings so that a restarted worker is a new worker.
+    """
+    engine = _engine(db)
+    host = host or socket.gethostname()
+    pid = os.getpid() if pid is None else pid
+    worker_id = worker_id or f"{host}:{pid}:{uuid.uuid4().hex[:8]}"
+    now = utcnow()
+    with write_tx(engine) as conn:
+        exists = conn.execute(select(workers.c.id).where(workers.c.id == worker_id)).first()
+        values = {"host": host, "pid": pid, "device": device, "status": "idle", "current_job_id": None,
+                  "heartbeat_at": now}
+        if exists:
+            conn.execute(update(workers).where(workers.c.id == worker_id).values(**values))
+        else:
+            conn.execute(insert(workers).values(id=worker_id, started_at=now, **values))
+        append_event(conn, "worker", now=now, payload={"worker_id": worker_id, "status": "idle", "host": host,
+                                                         "device": device})
+    return worker_id
+
+
+def worker_heartbeat(db: Db, worker_id: str) -> bool:
+    """Mark an (idle) worker alive; False when the row is gone. Busy workers are kept alive by heartbeat()."""
+    with write_tx(_engine(db)) as conn:
+        n = conn.execute(update(workers).where(workers.c.id == worker_id).values(heartbeat_at=utcnow())).rowcount
+    return n == 1
+
+
+def unregister_worker(db: Db, worker_id: str) -> None:
+    """Mark the worker stopped (call release_job first for a job it still holds)."""
+    now = utcnow()
+    with write_tx(_engine(db)) as conn:
+        conn.execute(update(workers).where(workers.c.id == worker_id)
+                     .values(status="stopped", current_job_id=None, heartbeat_at=now))
+        append_event(conn, "worker", now=now, payload={"worker_id": worker_id, "status": "stopped"})
+
+
+# ---------------------------------------------------------------------------------------------- claiming
+
+def claim_job(db: Db, worker_id: str, lease_seconds: float = 120.0, *, study_id: int | None = None
+              ) -> ClaimedJob | None:
+    """Claim the next queued job (highest priority, then oldest) for `worker_id`, or None when none is queued.
+
+    Exactly one job per transaction: PostgreSQL locks the chosen row with `FOR UPDATE SKIP LOCKED` (concurrent
+    claimers pass over it); SQLite holds the single write lock from BEGIN IMMEDIATE. The job becomes running
+    with lease_until = now + lease_seconds; keep it alive with heartbeat() well inside the lease.
+    `study_id` restricts the claim to one study.
+    """
+    engine = _engine(db)
+    now = utcnow()
+    lease_until = _lease(now, lease_seconds)
+    with write_tx(engine) as conn:
+        q = select(jobs.c.id).where(jobs.c.status == "queued")
+        if study_id is not None:
+            q = q.join(models, models.c.id == jobs.c.model_id).where(models.c.study_id == study_id)
+        q = q.order_by(jobs.c.priority.desc(), jobs.c.id).limit(1)
+        if engine.dialect.name == "postgresql":
+            q = q.with_for_update(skip_locked=True, of=jobs)
+        job_id = conn.execute(q).scalar()
+        if job_id is None:
+            return None
+        conn.execute(update(jobs).where((jobs.c.id == job_id) & (jobs.c.status == "queued")).values(
+            status="running", worker_id=worker_id, lease_until=lease_until, started_at=now, finished_at=None,
+            epochs_done=0, progress=None))
+        conn.execute(update(workers).where(workers.c.id == worker_id)
+                     .values(status="busy", current_job_id=job_id, heartbeat_at=now))
+        row = conn.execute(
+            select(jobs.c.id, jobs.c.model_id, jobs.c.status, jobs.c.attempts, jobs.c.max_attempts,
+                   models.c.study_id, models.c.index, models.c.config, models.c.arch_type, models.c.flops,
+                   models.c.params, studies.c.dataset, studies.c.recipe, studies.c.im_size, studies.c.num_classes,
+                   studies.c.seed)
+            .join(models, models.c.id == jobs.c.model_id).join(studies, studies.c.id == models.c.study_id)
+            .where(jobs.c.id == job_id)).one()
+        _job_event(conn, row, "queued", now, worker_id=worker_id)
+    return ClaimedJob(
+        job_id=row.id, model_id=row.model_id, study_id=row.study_id, attempt=row.attempts + 1,
+        max_attempts=row.max_attempts, lease_until=lease_until, config=row.config, arch_type=row.arch_type,
+        flops=row.flops, params=row.params, dataset=row.dataset, recipe=row.recipe, im_size=row.im_size,
+        num_classes=row.num_classes, study_seed=row.seed, model_index=row.index)
+
+
+def heartbeat(db: Db, job_id: int, worker_id: str, lease_seconds: float = 120.0) -> bool:
+    """Extend the lease to now + lease_seconds. False when this worker no longer holds the job: stop working on it."""
+    now = utcnow()
+    with write_tx(_engine(db)) as conn:
+        held = conn.execute(update(jobs).where(_held(job_id, worker_id))
+                            .values(lease_until=_lease(now, lease_seconds))).rowcount == 1
+        conn.execute(update(workers).where(workers.c.id == worker_id).values(heartbeat_at=now))
+    return held
+
+
+def record_epoch(db: Db, job_id: int, worker_id: str, metrics: dict[str, Any],
+                 lease_seconds: float | None = None) -> bool:
+    """Append one epoch's metrics (e.g. {"epoch": 0, "train_loss": .., "train_error": .., "test_error": ..,
+    "lr": ..}) to the job's live progress, set epochs_done, and extend the lease when lease_seconds is given.
+
+    False (nothing written) when this worker no longer holds the job.
+    """
+    now = utcnow()
+    metrics = _finite(metrics)
+    with write_tx(_engine(db)) as conn:
+        row = conn.execute(select(jobs.c.progress, jobs.c.model_id).where(_held(job_id, worker_id))).first()
+        if row is None:
+            return False
+        progress = [*(row.progress or []), metrics]
+        values: dict[str, Any] = {"progress": progress, "epochs_done": len(progress)}
+        if lease_seconds is not None:
+            values["lease_until"] = _lease(now, lease_seconds)
+        if conn.execute(update(jobs).where(_held(job_id, worker_id)).values(**values)).rowcount != 1:
+            return False
+        append_event(conn, "epoch", study_id=_study_of(conn, row.model_id), job_id=job_id, model_id=row.model_id,
+                     now=now, payload={"epoch": len(progress) - 1, "metrics": metrics})
+    return True
+
+
+def complete_job(db: Db, job_id: int, worker_id: str, result: dict[str, Any]) -> bool:
+    """Write the job's result and mark it done, atomically. Returns False — and writes nothing — when this
+    worker no longer holds the job or a result already exists for it.
+
+    `result` keys (all optional): error (headline top-1 error in percent; default min of test_error),
+    error_final (default the last test_error), diverged, train_loss/train_error/test_error (per-epoch lists),
+    train_seconds, infer_ms, device. Non-finite numbers are stored as null. Unknown keys raise ValueError.
+    """
+    row_values = result_values(result)
+    now = utcnow()
+    try:
+        with write_tx(_engine(db)) as conn:
+            done: dict[str, Any] = {"status": "done", "finished_at": now, "lease_until": None}
+            if row_values["test_error"]:
+                done["epochs_done"] = len(row_values["test_error"])
+            job = conn.execute(update(jobs).where(_held(job_id, worker_id)).values(**done)
+                               .returning(jobs.c.id, jobs.c.model_id, jobs.c.status, jobs.c.attempts)).first()
+            if job is None:  # not ours any more: the no-op transaction commits nothing
+                return False
+            conn.execute(insert(results).values(model_id=job.model_id, job_id=job_id, created_at=now, **row_values))
+            conn.execute(update(workers).where(workers.c.id == worker_id)
+                         .values(status="idle", current_job_id=None, heartbeat_at=now))
+            study_id = _study_of(conn, job.model_id)
+            append_events(conn, [
+                event_row("job", study_id=study_id, job_id=job_id, model_id=job.model_id, now=now,
+                          payload={"status": "done", "prev": "running", "attempts": job.attempts,
+                                   "worker_id": worker_id}),
+                event_row("result", study_id=study_id, job_id=job_id, model_id=job.model_id, now=now,
+                          payload={"error": row_values["error"], "diverged": row_values["diverged"]}),
+            ])
+    except IntegrityError:  # a result for this model or job exists already: the transaction rolled back
+        return False
+    return True
+
+
+def fail_job(db: Db, job_id: int, worker_id: str, error: str) -> str | None:
+    """Record a failed attempt: attempts + 1; back to 'queued' while attempts < max_attempts, else 'failed'.
+    `error` is kept as last_error either way. Returns the new status, or None when this worker did not hold it.
+    """
+    now = utcnow()
+    n = jobs.c.attempts + 1
+    with write_tx(_engine(db)) as conn:
+        row = conn.execute(
+            update(jobs).where(_held(job_id, worker_id))
+            .values(attempts=n, status=case((n >= jobs.c.max_attempts, "failed"), else_="queued"),
+                    last_error=str(error)[:MAX_ERROR_TEXT], worker_id=None, lease_until=None,
+                    finished_at=case((n >= jobs.c.max_attempts, now), else_=None))
+            .returning(jobs.c.id, jobs.c.model_id, jobs.c.status, jobs.c.attempts)).first()
+        if row is None:
+            return None
+        conn.execute(update(workers).where(workers.c.id == worker_id)
+                     .values(status="idle", current_job_id=None, heartbeat_at=now))
+        append_event(conn, "job", study_id=_study_of(conn, row.model_id), job_id=job_id, model_id=row.model_id,
+                     now=now, payload={"status": row.status, "prev": "running", "attempts": row.attempts,
+                                       "worker_id": worker_id, "error": str(error)[:500]})
+    return row.status
+
+
+def release_job(db: Db, job_id: int, worker_id: str) -> bool:
+    """Graceful shutdown: put a job this worker holds back in the queue without counting an attempt."""
+    now = utcnow()
+    with write_tx(_engine(db)) as conn:
+        row = conn.execute(
+            update(jobs).where(_held(job_id, worker_id))
+            .values(status="queued", worker_id=None, lease_until=None, started_at=None, epochs_done=0,
+                    progress=None)
+            .returning(jobs.c.id, jobs.c.model_id, jobs.c.status, jobs.c.attempts)).first()
+        if row is None:
+            return False
+        conn.execute(update(workers).where(workers.c.id == worker_id)
+                     .values(status="idle", current_job_id=None, heartbeat_at=now))
+        append_event(conn, "job", study_id=_study_of(conn, row.model_id), job_id=job_id, model_id=row.model_id,
+                     now=now, payload={"status": "queued", "prev": "running", "attempts": row.attempts,
+                                       "worker_id": worker_id, "released": True})
+    return True
+
+
+def requeue_expired(db: Db, now: dt.datetime | None = None) -> int:
+    """Running jobs whose lease ended before `now` go back to 'queued' with attempts + 1, or to 'failed' once
+    attempts reach max_attempts (last_error says whose lease expired). Their workers are marked 'lost'.
+    Returns how many jobs were taken back. Safe to call from any process, any time (server and workers do).
+    """
+    now = now or utcnow()
+    n = jobs.c.attempts + 1
+    expired = (jobs.c.status == "running") & (jobs.c.lease_until < now)
+    with write_tx(_engine(db)) as conn:
+        rows = conn.execute(
+            update(jobs).where(expired)
+            .values(attempts=n, status=case((n >= jobs.c.max_attempts, "failed"), else_="queued"),
+                    last_error=literal("lease expired on worker ") + func.coalesce(jobs.c.worker_id, "?"),
+                    worker_id=None, lease_until=None, finished_at=case((n >= jobs.c.max_attempts, now), else_=None))
+            .returning(jobs.c.id, jobs.c.model_id, jobs.c.status, jobs.c.attempts, jobs.c.last_error)).all()
+        if not rows:
+            return 0
+        ids = [r.id for r in rows]
+        conn.execute(update(workers).where(workers.c.current_job_id.in_(ids))
+                     .values(status="lost", current_job_id=None))
+        study_of = dict(conn.execute(select(models.c.id, models.c.study_id)
+                                     .where(models.c.id.in_([r.model_id for r in rows]))).all())
+        append_events(conn, [event_row("job", study_id=study_of.get(r.model_id), job_id=r.id, model_id=r.model_id,
+                                       now=now, payload={"status": r.status, "prev": "running",
+                                                         "attempts": r.attempts, "error": r.last_error})
+                             for r in rows])
+    return len(rows)
+
+
+# ---------------------------------------------------------------------------------------------- operators
+
+class JobNotFound(LookupError):
+    """No job with that id."""
+
+
+def _transition(db: Db, job_id: int, allowed_from: tuple[str, ...], values: dict[str, Any], extra: dict) -> bool:
+    now = utcnow()
+    with write_tx(_engine(db)) as conn:
+        cur = conn.execute(select(jobs.c.status).where(jobs.c.id == job_id)).scalar()
+        if cur is None:
+            raise JobNotFound(f"job {job_id} not found")
+        if cur not in allowed_from:
+            return False
+        row = conn.execute(update(jobs).where((jobs.c.id == job_id) & (jobs.c.status == cur)).values(**values)
+                           .returning(jobs.c.id, jobs.c.model_id, jobs.c.status, jobs.c.attempts)).first()
+        if row is None:
+            return False
+        append_event(conn, "job", study_id=_study_of(conn, row.model_id), job_id=job_id, model_id=row.model_id,
+                     now=now, payload={"status": row.status, "prev": cur, "attempts": row.attempts, **extra})
+    return True
+
+
+def cancel_job(db: Db, job_id: int) -> bool:
+    """queued or running -> cancelled (a running job's worker learns it at its next heartbeat).
+    Returns False when the job is already done/failed/cancelled; raises JobNotFound for an unknown id."""
+    return _transition(db, job_id, ("queued", "running"),
+                       {"status": "cancelled", "lease_until": None, "finished_at": utcnow()}, {})
+
+
+def requeue_job(db: Db, job_id: int, priority: int | None = None) -> bool:
+    """failed or cancelled -> queued with attempts reset (optionally a new priority). done jobs keep their
+    result and cannot be requeued (False); raises JobNotFound for an unknown id."""
+    values: dict[str, Any] = {"status": "queued", "attempts": 0, "worker_id": None, "lease_until": None,
+                              "started_at": None, "finished_at": None, "epochs_done": 0, "progress": None,
+                              "queued_at": utcnow()}
+    if priority is not None:
+        values["priority"] = priority
+    return _transition(db, job_id, ("failed", "cancelled"), values, {})
+
+
+def queue_counts(db: Db | Connection, study_id: int | None = None) -> dict[str, int]:
+    """Jobs per status (every status present, zeros included), optionally for one study."""
+    q = select(jobs.c.status, func.count()).group_by(jobs.c.status)
+    if study_id is not None:
+        q = q.join(models, models.c.id == jobs.c.model_id).where(models.c.study_id == study_id)
+    if isinstance(db, Connection):
+        rows = db.execute(q).all()
+    else:
+        with _engine(db).connect() as conn:
+            rows = conn.execute(q).all()
+    out = dict.fromkeys(JOB_STATUSES, 0)
+    out.update({s: int(c) for s, c in rows})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- results
+
+def _num(x: Any) -> float | None:
+    if x is None or isinstance(x, bool):
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _finite(obj: Any) -> Any:
+    """JSON-safe copy: NaN/inf become None (PostgreSQL's JSONB rejects them)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def result_values(result: dict[str, Any]) -> dict[str, Any]:
+    """Normalise a result dict into `results` column values (see complete_job); also used by importers."""
+    unknown = set(result) - set(RESULT_FIELDS)
+    if unknown:
+        raise ValueError(f"result: unknown keys {sorted(unknown)}; allowed {list(RESULT_FIELDS)}")
+    curves = {k: _finite([_num(v) for v in result[k]]) if result.get(k) is not None else None
+              for k in ("train_loss", "train_error", "test_error")}
+    test = [v for v in (curves["test_error"] or []) if v is not None]
+    error = _num(result.get("error")) if "error" in result else (min(test) if test else None)
+    last = (curves["test_error"] or [None])[-1]
+    error_final = _num(result.get("error_final")) if "error_final" in result else last
+    diverged = bool(result.get("diverged", False))
+    return {"error": error, "error_final": error_final, "diverged": diverged, **curves,
+            "train_seconds": _num(result.get("train_seconds")), "infer_ms": _num(result.get("infer_ms")),
+            "device": None if result.get("device") is None else str(result["device"])[:200]}
+
+
+__all__ = ["FINAL_STATUSES", "ClaimedJob", "JobNotFound", "cancel_job", "claim_job", "complete_job", "fail_job",
+           "heartbeat", "queue_counts", "record_epoch", "register_worker", "release_job", "requeue_expired",
+           "requeue_job", "result_values", "unregister_worker", "worker_heartbeat"]
