@@ -1,0 +1,121 @@
+import { getToken } from "./api.js";
+
+// Live updates: one EventSource on /api/events shared by all pages. EventSource retries by itself after a
+// dropped connection; if the browser gives up (an HTTP error closes it) we open a new one with backoff.
+// After any reconnect the pages refetch, since events sent while we were away are lost.
+
+// Named SSE events (db/events.py kinds); an unnamed "message" carries its kind in data.kind or data.type.
+const TYPES = ["study_created", "study_deleted", "jobs_queued", "job", "epoch", "result", "worker", "hello", "ping"];
+
+export class Live {
+  constructor(url = "/api/events") {
+    this.url = url;
+    this.listeners = new Set();
+    this.stateListeners = new Set();
+    this.state = "connecting";
+    this.everOpen = false;
+    this.backoff = 1000;
+    this.source = null;
+  }
+
+  start() {
+    this.connect();
+    return this;
+  }
+
+  connect() {
+    const token = getToken(); // EventSource cannot send headers; the server accepts ?token= instead
+    const es = new EventSource(token ? `${this.url}?token=${encodeURIComponent(token)}` : this.url);
+    this.source = es;
+    es.onopen = () => {
+      const again = this.everOpen && this.state !== "live";
+      this.everOpen = true;
+      this.backoff = 1000;
+      this.setState("live");
+      if (again) this.emit({ type: "reconnected", data: {} });
+    };
+    es.onerror = () => {
+      this.setState("reconnecting");
+      if (es.readyState === EventSource.CLOSED) {
+        es.close();
+        setTimeout(() => this.source === es && this.connect(), this.backoff);
+        this.backoff = Math.min(this.backoff * 2, 8000);
+      }
+    };
+    es.onmessage = (e) => this.dispatch(null, e.data);
+    for (const type of TYPES) es.addEventListener(type, (e) => this.dispatch(type, e.data));
+  }
+
+  dispatch(type, raw) {
+    let data = {};
+    try {
+      data = raw ? JSON.parse(raw) : {};
+    } catch {
+      data = { text: raw };
+    }
+    const t = type ?? data.kind ?? data.type ?? "message";
+    if (t === "ping" || t === "hello") return;
+    this.emit({ type: t, data });
+  }
+
+  emit(ev) {
+    for (const fn of this.listeners) {
+      try {
+        fn(ev);
+      } catch (err) {
+        console.warn("live listener failed", err);
+      }
+    }
+  }
+
+  setState(s) {
+    if (s === this.state) return;
+    this.state = s;
+    for (const fn of this.stateListeners) fn(s);
+  }
+
+  /** Subscribe to events; returns the unsubscribe function. */
+  on(fn) {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  onState(fn) {
+    this.stateListeners.add(fn);
+    fn(this.state);
+    return () => this.stateListeners.delete(fn);
+  }
+}
+
+/** Call `fn` soon after a burst of events: at most one run in flight, one more queued behind it. */
+export function coalesce(fn, delay = 150) {
+  let timer = null;
+  let running = false;
+  let again = false;
+  const run = async () => {
+    timer = null;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      await fn();
+    } finally {
+      running = false;
+      if (again) {
+        again = false;
+        timer = setTimeout(run, delay);
+      }
+    }
+  };
+  const trigger = () => {
+    if (!timer) timer = setTimeout(run, delay);
+  };
+  trigger.cancel = () => {
+    clearTimeout(timer);
+    timer = null;
+    again = false;
+  };
+  return trigger;
+}

@@ -1,0 +1,150 @@
+// Compare: two or more studies overlaid — EDFs (plain and complexity-normalised), the statistics table with
+// KS tests, parameter trends and random-search efficiency, all drawn by the server's figure builders.
+import { getJSON } from "../api.js";
+import { clear, fmtError, h } from "../dom.js";
+import { coalesce } from "../events.js";
+import { COMPLEXITY, GLOBAL, label } from "../columns.js";
+import { Filter } from "../filter.js";
+import { plotCard, ServerFigure } from "../plots.js";
+import { replaceQuery, routeHash } from "../url.js";
+
+export const COMPARE_FIGURES = [
+  { kind: "edf", title: "Error EDFs",
+    help: "Each curve is one study: the fraction of its models below each error. The curve further up-left is the better design space; shaded bands are 95% confidence." },
+  { kind: "edf_normalized", title: "Complexity-normalised EDFs", by: true,
+    help: "The same EDFs reweighted so flops (or params) are uniform over the common range: differences left are not explained by model size (NDS)." },
+  { kind: "trend", title: "Parameter trend across studies", x: true,
+    help: "Binned median error against the chosen parameter for each study: where the spaces differ along one parameter." },
+  { kind: "efficiency", title: "Random search efficiency",
+    help: "Expected best error of k random models from each study as k grows (with a band): how quickly a search in each space finds a good model." },
+];
+
+export function mount(root, route, ctx) {
+  let query = new URLSearchParams(route.query);
+  const picker = h("fieldset", { class: "study-picker card" }, h("legend", {}, "Studies to compare (pick two or more)"));
+  const statsRoot = h("div", { id: "compare-stats" });
+  const xSel = h("select", { "aria-label": "parameter on the x axis", onchange: (e) => setParam("x", e.target.value) },
+    [...COMPLEXITY, ...GLOBAL].map((x) => h("option", { value: x }, label(x))));
+  const bySel = h("select", { "aria-label": "normalise by", onchange: (e) => setParam("by", e.target.value) },
+    ["flops", "params"].map((x) => h("option", { value: x }, `by ${x}`)));
+  const figs = COMPARE_FIGURES.map((f) => {
+    const parts = plotCard(f.title, f.help, { controls: f.x ? xSel : f.by ? bySel : null });
+    parts.plot.id = `cmp-${f.kind}`;
+    return { ...f, parts, fig: new ServerFigure(parts, { filename: `netspace-compare-${f.kind}` }) };
+  });
+  const body = h("div", { class: "plots" },
+    h("section", { class: "card wide", "aria-labelledby": "stats-title" },
+      h("div", { class: "card-head" }, h("h3", { id: "stats-title" }, "Statistics")),
+      h("p", { class: "help" }, h("span", { class: "help-tag" }, "How to read: "),
+        "n, min, mean and median error per study, and the two-sample Kolmogorov–Smirnov statistic and p-value for each pair (small p: the error distributions differ)."),
+      statsRoot),
+    figs.map((f) => f.parts.card));
+  const hint = h("p", { class: "muted" });
+  root.append(h("div", { class: "page-head" }, h("h1", {}, "Compare studies")), picker, hint, body);
+
+  const chosen = () => query.getAll("study");
+
+  function setParam(k, v) {
+    query.set(k, v);
+    replaceQuery(query);
+    loadFigures();
+  }
+
+  function toggle(id, on) {
+    const ids = new Set(chosen());
+    if (on) ids.add(id);
+    else ids.delete(id);
+    query.delete("study");
+    for (const x of ids) query.append("study", x);
+    replaceQuery(query);
+    loadFigures();
+  }
+
+  async function loadPicker() {
+    try {
+      const data = await getJSON("/api/studies");
+      const list = Array.isArray(data) ? data : data.studies ?? data.items ?? [];
+      const ids = new Set(chosen());
+      clear(picker, h("legend", {}, "Studies to compare (pick two or more)"),
+        list.length
+          ? h("div", { class: "picker-options" }, list.map((s) => h("label", { class: "check" },
+            h("input", { type: "checkbox", value: String(s.id), checked: ids.has(String(s.id)), onchange: (e) => toggle(String(s.id), e.target.checked) }),
+            ` ${s.name} `, h("span", { class: "muted" }, `(${s.space_name ?? ""}, best ${fmtError(s.counts?.best_error)})`))))
+          : h("p", {}, "No studies yet. ", h("a", { href: routeHash("queue") }, "Create one"), "."));
+    } catch (err) {
+      ctx.banner.error(err);
+    }
+  }
+
+  function figureQuery(extra = {}) {
+    const f = Filter.fromQuery(query);
+    f.lasso = null; // a lasso belongs to one study's models
+    return { study: chosen(), ...f.serverQuery(), ...extra };
+  }
+
+  async function loadStats() {
+    try {
+      const out = await getJSON("/api/figures/stats", figureQuery());
+      renderStats(out);
+    } catch (err) {
+      clear(statsRoot, h("p", { class: "plot-status error" }, `Could not compute the statistics: ${err.message}`));
+    }
+  }
+
+  function renderStats(out) {
+    const rows = out.rows ?? out.studies ?? [];
+    const pairs = out.pairs ?? [];
+    const summary = h("table", { class: "data", id: "stats-table" },
+      h("caption", { class: "sr-only" }, "Error statistics per study"),
+      h("thead", {}, h("tr", {}, ["Study", "n", "min", "mean", "median"].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, rows.map((r) => h("tr", {}, h("th", { scope: "row" }, r.name ?? r.study ?? r.label),
+        h("td", { class: "num" }, String(r.n)), h("td", { class: "num" }, fmtError(r.min)),
+        h("td", { class: "num" }, fmtError(r.mean)), h("td", { class: "num" }, fmtError(r.median))))));
+    const ks = pairs.length
+      ? h("table", { class: "data", id: "ks-table" },
+        h("caption", { class: "sr-only" }, "Kolmogorov–Smirnov tests between pairs"),
+        h("thead", {}, h("tr", {}, ["Pair", "KS statistic", "p-value"].map((t) => h("th", { scope: "col" }, t)))),
+        h("tbody", {}, pairs.map((p) => h("tr", {}, h("th", { scope: "row" }, `${p.a} vs ${p.b}`),
+          h("td", { class: "num" }, Number(p.ks ?? p.statistic).toFixed(3)),
+          h("td", { class: "num" }, Number(p.p ?? p.pvalue ?? p.p_value).toPrecision(3))))))
+      : null;
+    clear(statsRoot, h("div", { class: "table-wrap" }, summary), ks && h("div", { class: "table-wrap" }, ks));
+  }
+
+  function loadFigures() {
+    const ids = chosen();
+    xSel.value = query.get("x") || "flops";
+    bySel.value = query.get("by") || "flops";
+    body.hidden = ids.length < 2;
+    hint.textContent = ids.length < 2 ? "Pick at least two studies above to overlay them." : "";
+    if (ids.length < 2) return;
+    loadStats();
+    for (const f of figs) {
+      const extra = f.x ? { x: xSel.value } : f.by ? { by: bySel.value } : {};
+      f.fig.load(`/api/figures/${f.kind}`, figureQuery(extra));
+    }
+  }
+
+  const soon = coalesce(async () => {
+    await loadPicker();
+    loadFigures();
+  }, 500);
+  const off = ctx.live.on((ev) => {
+    const sid = ev.data?.study_id;
+    if (ev.type === "reconnected" || ev.type.startsWith("study") || (sid !== undefined && chosen().includes(String(sid)))) soon();
+  });
+  loadPicker();
+  loadFigures();
+  return {
+    update(q) {
+      query = new URLSearchParams(q);
+      loadPicker();
+      loadFigures();
+    },
+    unmount() {
+      off();
+      soon.cancel();
+      for (const f of figs) f.fig.destroy();
+    },
+  };
+}

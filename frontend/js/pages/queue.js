@@ -1,0 +1,306 @@
+// Queue: create a study (built-in or custom space with inline validation, dataset, regime, recipe) and queue
+// its first samples; or add n samples to an existing study. API 422s are shown next to the field they name.
+import { ApiError, getJSON, postJSON } from "../api.js";
+import { clear, debounce, fmtCount, h } from "../dom.js";
+import { field, numberInput, rangePair, readCount, readInt, select, textInput } from "../forms.js";
+import { routeHash } from "../url.js";
+import { clearFieldErrors, showFieldErrors } from "../widgets.js";
+
+const PRESETS = [
+  ["tiny", "Tiny (CPU minutes, 32²)", { flops: [null, 5e6] }, 32],
+  ["small", "Small (≤ 50M flops, 32²)", { flops: [null, 50e6] }, 32],
+  ["400mf", "Paper 360–400MF (224²)", { flops: [360e6, 400e6] }, 224],
+  ["none", "No constraint", {}, null],
+];
+const RECIPE = [
+  ["epochs", "Epochs", "10", "paper's low-cost regime: 10"],
+  ["batch_size", "Batch size", "128", null],
+  ["lr", "Base learning rate", "0.05", "at batch 128, scaled linearly"],
+  ["momentum", "Momentum", "0.9", null],
+  ["wd", "Weight decay", "5e-5", null],
+  ["warmup_epochs", "Warm-up epochs", "0", null],
+  ["label_smoothing", "Label smoothing", "0", null],
+  ["seed", "Training seed", "0", "per-job seeds derive from it"],
+];
+const INT_RECIPE = new Set(["epochs", "batch_size", "warmup_epochs", "seed"]);
+
+function samplesFields(prefix) {
+  const n = numberInput({ value: "24", required: true, name: `${prefix}-n` });
+  const seed = numberInput({ value: "0", name: `${prefix}-seed` });
+  const priority = numberInput({ value: "0", name: `${prefix}-priority` });
+  return {
+    n, seed, priority,
+    el: h("div", { class: "grid3" },
+      field("Samples n", n, { name: "n", hint: "models to sample and train" }),
+      field("Sampling seed", seed, { name: "seed", hint: "same seed, same models" }),
+      field("Priority", priority, { name: "priority", hint: "higher runs first" })),
+  };
+}
+
+function readSamples(s, errors) {
+  return { n: readInt(s.n, "n", errors), seed: readInt(s.seed, "seed", errors), priority: readInt(s.priority, "priority", errors) };
+}
+
+/** "queued 4 new models and their jobs, 0 already in the study, sampler acceptance 12%". */
+function queuedText(out) {
+  if (!out) return "no samples queued";
+  const parts = [`queued ${out.queued} new model${out.queued === 1 ? "" : "s"} with their jobs`];
+  if (out.duplicates) parts.push(`${out.duplicates} already in the study`);
+  if (typeof out.acceptance_rate === "number") parts.push(`sampler acceptance ${(100 * out.acceptance_rate).toPrecision(3)}%`);
+  return parts.join(", ");
+}
+
+export function mount(root, route, ctx) {
+  const log = h("ol", { class: "queued-log", id: "queued-log", "aria-live": "polite" });
+  let spaces = [];
+
+  // ---------- new study form
+  const name = textInput({ required: true, placeholder: "e.g. regnetx-digits-1ep", maxlength: "200" });
+  const spaceMode = h("div", { class: "row", role: "radiogroup", "aria-label": "design space source" });
+  const builtin = select([], { "aria-describedby": "space-desc" });
+  const spaceDesc = h("p", { class: "hint", id: "space-desc" });
+  const specText = h("textarea", { rows: 14, spellcheck: false, class: "code", placeholder: "name: MySpace\nfamily: regnet\nparams:\n  d: {law: uniform, low: 1, high: 16, q: 1}\n  ..." });
+  const specCheck = h("div", { class: "spec-check", id: "spec-check", "aria-live": "polite" });
+  const builtinBox = h("div", {}, field("Built-in space", builtin, { name: "space" }), spaceDesc,
+    h("button", { type: "button", class: "btn btn-small", onclick: () => editCopy() }, "Edit a copy as a custom spec"));
+  const customBox = h("div", { hidden: true }, field("Custom spec (YAML or JSON)", specText, { name: "space", hint: "the same format as the built-ins; checked as you type" }), specCheck);
+  for (const [value, text] of [["builtin", "Built-in"], ["custom", "Custom spec"]]) {
+    spaceMode.append(h("label", { class: "check" },
+      h("input", { type: "radio", name: "space-mode", value, checked: value === "builtin", onchange: () => setMode(value) }), ` ${text}`));
+  }
+
+  const dsName = select([["digits", "digits (scikit-learn, bundled)"], ["cifar10", "CIFAR-10 (local folder)"], ["imagefolder", "ImageFolder (train/ and val/)"]]);
+  const dsPath = textInput({ placeholder: "/data/cifar-10-batches-py" });
+  const dsPathField = field("Dataset path", dsPath, { name: "dataset.path", hint: "on the workers' file system" });
+  dsPathField.hidden = true;
+  dsName.addEventListener("change", () => {
+    dsPathField.hidden = dsName.value === "digits";
+  });
+  const imSize = numberInput({ placeholder: "dataset default" });
+
+  const regime = Object.fromEntries(["flops", "params", "acts"].map((m) => [m, rangePair(m, `regime.${m}`)]));
+  const presetSel = select(PRESETS.map(([k, t]) => [k, t]), { "aria-label": "regime preset" });
+  presetSel.addEventListener("change", () => applyPreset(presetSel.value));
+
+  const recipeInputs = Object.fromEntries(RECIPE.map(([k, , ph]) => [k, numberInput({ placeholder: ph })]));
+  const nesterov = h("input", { type: "checkbox", checked: true });
+  const studySamples = samplesFields("new");
+  const submit = h("button", { type: "submit", class: "btn btn-primary" }, "Create study and queue samples");
+
+  const form = h("form", { id: "new-study", class: "card form", novalidate: true, onsubmit: (e) => { e.preventDefault(); createStudy(); } },
+    h("h2", {}, "New study"),
+    field("Study name", name, { name: "name" }),
+    h("fieldset", { class: "field" }, h("legend", {}, "Design space"), spaceMode, builtinBox, customBox),
+    h("fieldset", { class: "field" }, h("legend", {}, "Dataset"),
+      h("div", { class: "grid3" }, field("Dataset", dsName, { name: "dataset.name" }), dsPathField,
+        field("Image size", imSize, { name: "im_size", hint: "input resolution; also used for flops" }))),
+    h("fieldset", { class: "field", dataset: { field: "regime" } }, h("legend", {}, "Complexity regime"),
+      field("Preset", presetSel),
+      h("div", { class: "grid3" }, regime.flops.fs, regime.params.fs, regime.acts.fs),
+      h("p", { class: "hint" }, "Numbers accept 360e6, 360M or 0.4G; leave a side empty for no bound.")),
+    h("details", { class: "field" }, h("summary", {}, "Training recipe (defaults: the paper's low-cost regime)"),
+      h("div", { class: "grid3", dataset: { field: "recipe" } },
+        RECIPE.map(([k, text, , hint]) => field(text, recipeInputs[k], { name: `recipe.${k}`, hint })),
+        h("div", { class: "field" }, h("label", { class: "check" }, nesterov, " Nesterov momentum")))),
+    h("fieldset", { class: "field" }, h("legend", {}, "First samples"), studySamples.el),
+    h("div", { class: "row" }, submit));
+
+  // ---------- add samples form
+  const studySel = select([], { required: true });
+  const moreSamples = samplesFields("more");
+  const moreSubmit = h("button", { type: "submit", class: "btn btn-primary" }, "Queue samples");
+  const moreForm = h("form", { id: "add-samples", class: "card form", novalidate: true, onsubmit: (e) => { e.preventDefault(); addSamples(); } },
+    h("h2", {}, "Add samples to a study"),
+    field("Study", studySel, { name: "study" }),
+    moreSamples.el,
+    h("div", { class: "row" }, moreSubmit));
+
+  root.append(
+    h("div", { class: "page-head" }, h("h1", {}, "Queue")),
+    h("div", { class: "queue-layout" },
+      form,
+      h("div", { class: "queue-side" }, moreForm,
+        h("section", { class: "card", "aria-labelledby": "queued-title" }, h("h2", { id: "queued-title" }, "Queued from this page"), log))));
+
+  // ---------- behaviour
+  function setMode(mode) {
+    builtinBox.hidden = mode !== "builtin";
+    customBox.hidden = mode !== "custom";
+    for (const r of spaceMode.querySelectorAll("input")) r.checked = r.value === mode;
+    if (mode === "custom") checkSpec();
+  }
+
+  async function editCopy() {
+    try {
+      const out = await getJSON(`/api/spaces/${encodeURIComponent(builtin.value)}`);
+      const spec = out.spec ?? out;
+      specText.value = out.yaml ?? JSON.stringify({ ...spec, name: `${spec.name}_custom` }, null, 2);
+      setMode("custom");
+      specText.focus();
+    } catch (err) {
+      ctx.banner.error(err);
+    }
+  }
+
+  function applyPreset(key) {
+    const [, , reg, size] = PRESETS.find((p) => p[0] === key);
+    for (const m of ["flops", "params", "acts"]) {
+      const [lo, hi] = reg[m] ?? [null, null];
+      regime[m].lo.value = lo === null ? "" : fmtCount(lo);
+      regime[m].hi.value = hi === null ? "" : fmtCount(hi);
+    }
+    if (size) imSize.value = String(size);
+  }
+
+  let parsedSpec = null;
+  const checkSpec = debounce(async () => {
+    const text = specText.value;
+    parsedSpec = null;
+    if (!text.trim()) {
+      clear(specCheck, h("p", { class: "hint" }, "Write a spec, or start from a built-in with “Edit a copy”."));
+      return;
+    }
+    try {
+      const out = await postJSON("/api/spaces/validate", { text });
+      if (text !== specText.value) return;
+      parsedSpec = out.spec;
+      const dim = out.dimension ?? out.summary?.dimension;
+      clear(specCheck, h("p", { class: "ok" }, `✓ valid ${out.spec.family} space “${out.spec.name}”` +
+        (dim !== undefined ? `, dimension ${dim}` : "") + (out.size ? `, size ${out.size}` : "")));
+    } catch (err) {
+      if (text !== specText.value) return;
+      const items = err instanceof ApiError && err.fields.length ? err.fields : [{ field: "", message: err.message }];
+      clear(specCheck, h("ul", { class: "field-error spec-errors" },
+        items.map((f) => h("li", {}, f.field ? `${f.field.replace(/^(text|spec)\.?/, "") || "spec"}: ${f.message}` : f.message))));
+    }
+  }, 350);
+  specText.addEventListener("input", checkSpec);
+
+  function readStudy(errors) {
+    const body = { name: name.value.trim() };
+    if (!body.name) errors.push({ field: "name", message: "required" });
+    if (customBox.hidden) body.space = builtin.value;
+    else if (parsedSpec) body.space = parsedSpec;
+    else {
+      try {
+        body.space = JSON.parse(specText.value);
+      } catch {
+        errors.push({ field: "space", message: "the custom spec is not valid yet (see the check below it)" });
+      }
+    }
+    body.dataset = { name: dsName.value };
+    if (dsName.value !== "digits") body.dataset.path = dsPath.value.trim();
+    const size = readInt(imSize, "im_size", errors);
+    if (size !== undefined) body.im_size = size;
+    body.regime = {};
+    for (const m of ["flops", "params", "acts"]) {
+      const lo = readCount(regime[m].lo, `regime.${m}`, errors);
+      const hi = readCount(regime[m].hi, `regime.${m}`, errors);
+      if (lo !== undefined || hi !== undefined) body.regime[m] = [lo ?? null, hi ?? null];
+    }
+    body.recipe = { nesterov: nesterov.checked };
+    for (const [k] of RECIPE) {
+      const v = (INT_RECIPE.has(k) ? readInt : readCount)(recipeInputs[k], `recipe.${k}`, errors);
+      if (v !== undefined) body.recipe[k] = v;
+    }
+    return body;
+  }
+
+  function logQueued(study, out) {
+    log.prepend(h("li", {},
+      h("a", { href: routeHash("study", study.id) }, study.name), ": ", queuedText(out), " — ",
+      h("a", { href: routeHash("jobs", null, new URLSearchParams({ study: study.id })) }, "watch the jobs")));
+  }
+
+  async function createStudy() {
+    const errors = [];
+    const body = { ...readStudy(errors), ...readSamples(studySamples, errors) };
+    clearFieldErrors(form);
+    if (errors.length) {
+      showFieldErrors(form, errors);
+      return;
+    }
+    submit.disabled = true;
+    try {
+      // one request: the study and its first samples are written in one transaction, or not at all
+      const study = await postJSON("/api/studies", body);
+      logQueued(study, study.samples);
+      ctx.banner.show(`Created “${study.name}”: ${queuedText(study.samples)}.`, { kind: "info" });
+      loadStudies();
+    } catch (err) {
+      fail(form, err);
+    } finally {
+      submit.disabled = false;
+    }
+  }
+
+  async function addSamples() {
+    const errors = [];
+    const samples = readSamples(moreSamples, errors);
+    clearFieldErrors(moreForm);
+    if (!studySel.value) errors.push({ field: "study", message: "pick a study" });
+    if (errors.length) {
+      showFieldErrors(moreForm, errors);
+      return;
+    }
+    moreSubmit.disabled = true;
+    try {
+      const out = await postJSON(`/api/studies/${studySel.value}/samples`, samples);
+      logQueued({ id: studySel.value, name: studySel.selectedOptions[0]?.textContent ?? studySel.value }, out);
+    } catch (err) {
+      fail(moreForm, err);
+    } finally {
+      moreSubmit.disabled = false;
+    }
+  }
+
+  /** Field errors beside their inputs; anything not tied to a field goes to the banner. */
+  function fail(f, err) {
+    const fields = err instanceof ApiError ? err.fields.filter((x) => x.field) : [];
+    const rest = fields.length ? showFieldErrors(f, fields) : [];
+    if (!fields.length || rest.length) ctx.banner.show(rest.length ? rest.map((x) => `${x.field}: ${x.message}`).join("; ") : err.message);
+  }
+
+  async function loadSpaces() {
+    try {
+      const out = await getJSON("/api/spaces");
+      spaces = Array.isArray(out) ? out : out.spaces ?? [];
+      clear(builtin, spaces.map((s) => h("option", { value: s.name }, s.name)));
+      const show = () => {
+        const s = spaces.find((x) => x.name === builtin.value);
+        spaceDesc.textContent = s?.description ?? s?.spec?.description ?? "";
+      };
+      builtin.onchange = show;
+      show();
+    } catch (err) {
+      ctx.banner.error(err);
+    }
+  }
+
+  async function loadStudies() {
+    try {
+      const out = await getJSON("/api/studies");
+      const list = Array.isArray(out) ? out : out.studies ?? out.items ?? [];
+      const want = studySel.value || route.query.get("study") || "";
+      clear(studySel, h("option", { value: "" }, list.length ? "choose a study" : "no studies yet"),
+        list.map((s) => h("option", { value: String(s.id), selected: String(s.id) === want }, s.name)));
+    } catch (err) {
+      ctx.banner.error(err);
+    }
+  }
+
+  applyPreset("tiny");
+  presetSel.value = "tiny";
+  loadSpaces();
+  loadStudies().then(() => {
+    if (route.query.get("study")) moreForm.querySelector("input")?.focus();
+  });
+  return {
+    update(q) {
+      if (q.get("study")) studySel.value = q.get("study");
+    },
+    unmount() {
+      checkSpec.cancel();
+    },
+  };
+}

@@ -1,0 +1,373 @@
+// Study: the population of one study. One Filter (in the URL) drives the client-drawn scatter grid and table
+// and the server-drawn statistics figures; live events reload the population while workers train.
+import { getJSON, isReal, request } from "../api.js";
+import { clear, debounce, fmtCount, fmtDate, h, saveBlob } from "../dom.js";
+import { coalesce } from "../events.js";
+import { COMPLEXITY, FILTERABLE_RESULTS, GLOBAL, STAGE, xChoices } from "../columns.js";
+import { Filter } from "../filter.js";
+import { FilterPanel } from "../filterpanel.js";
+import { loadPopulation, statusCounts } from "../population.js";
+import { plotCard, purge, ServerFigure } from "../plots.js";
+import { ScatterGrid } from "../scatter.js";
+import { ModelsTable } from "../table.js";
+import { replaceQuery, routeHash } from "../url.js";
+import { progressBar } from "../widgets.js";
+
+/** Statistics figures drawn by the server's Python figure builders (GET /api/studies/{id}/figures/{kind}). */
+export const FIGURES = [
+  { kind: "edf", title: "Error EDF",
+    help: "F(e) is the fraction of models with error below e; higher and further left is a better space. Shaded: 95% band; the legend gives n, min and mean." },
+  { kind: "widths", title: "Width curves", k: true,
+    help: "Per-block width w_j (log scale) of the best and worst k models; dashed lines are the fitted quantized linear law. Good models widen steadily." },
+  { kind: "efit", title: "Width-law fit vs error",
+    help: "e_fit measures how far a model's widths are from the best linear law (0 = exactly RegNet-like); a rising trend means the law predicts good models (paper Fig. 8)." },
+  { kind: "complexity", title: "Complexity and runtime",
+    help: "Activations vs flops (√flops fit), params vs flops (linear fit), inference time vs flops and activations with Pearson r: which count predicts speed." },
+  { kind: "curves", title: "Training curves", k: true,
+    help: "Test error per epoch for the best and worst k models: check the runs converged and whether the early ranking holds." },
+  { kind: "importance", title: "Parameter importance",
+    help: "How strongly each parameter relates to error (method named in the figure); tall bars point at the parameters worth constraining next." },
+];
+
+const EXPORTS = [
+  ["json", "JSON"], ["jsonl", "JSONL"], ["csv", "CSV"], ["pycls", "pycls YAML (zip)"], ["timm", "timm kwargs"],
+];
+const FILTERABLE = new Set([...COMPLEXITY, ...FILTERABLE_RESULTS, ...GLOBAL, ...STAGE]);
+const DEFAULT_X = ["flops", "d", "w0", "wm", "g", "w_4", "b"];
+const SCATTER_HELP = "Each dot is a trained model (grey: filtered out). Drag a box, or choose the lasso in the toolbar, " +
+  "to filter every view; lines are the binned median error with quartiles, the band the bootstrap 95% range of the best models.";
+
+function viewFrom(query) {
+  const num = (k, d) => (Number.isFinite(Number(query.get(k))) && query.get(k) !== null ? Number(query.get(k)) : d);
+  return {
+    xs: (query.get("x") || "").split(",").filter(Boolean),
+    sort: query.get("sort") || "error",
+    dir: query.get("dir") === "desc" ? "desc" : "asc",
+    page: Math.max(0, num("page", 0)),
+    size: [25, 50, 100, 250].includes(num("size", 50)) ? num("size", 50) : 50,
+    k: Math.min(50, Math.max(1, num("k", 5))),
+  };
+}
+
+function viewTo(view, query) {
+  query.set("x", view.xs.join(","));
+  const defaults = { sort: "error", dir: "asc", page: 0, size: 50, k: 5 };
+  for (const [k, d] of Object.entries(defaults)) {
+    if (view[k] === d) query.delete(k);
+    else query.set(k, String(view[k]));
+  }
+  return query;
+}
+
+function filenameFrom(res, fallback) {
+  const cd = res.headers.get("Content-Disposition") || "";
+  const star = /filename\*=UTF-8''([^;]+)/i.exec(cd);
+  if (star) return decodeURIComponent(star[1]);
+  const plain = /filename="?([^";]+)"?/i.exec(cd);
+  return plain ? plain[1] : fallback;
+}
+
+export function mount(root, route, ctx) {
+  const studyId = route.id;
+  let query = new URLSearchParams(route.query);
+  let filter = Filter.fromQuery(query);
+  let view = viewFrom(query);
+  let pop = null;
+  let idx = null;
+  let version = 0;
+  let alive = true;
+  const ctrl = new AbortController();
+  const perf = (window.__netspace ??= { timings: [] });
+
+  // ---- layout
+  const title = h("h1", {}, `Study ${studyId}`);
+  const meta = h("p", { class: "study-meta muted" });
+  const progress = h("div", { class: "study-progress" });
+  const exportStatus = h("span", { class: "export-status", "aria-live": "polite" });
+  const exportBar = h("div", { class: "export-bar", role: "group", "aria-label": "Download the filtered models" },
+    h("span", { class: "export-label" }, "Download filtered:"),
+    EXPORTS.map(([fmt, text]) => h("button", { type: "button", class: "btn btn-small", dataset: { format: fmt }, onclick: (e) => download(fmt, e.target) }, text)),
+    exportStatus);
+  const filterRoot = h("aside", { class: "filters card", "aria-label": "Filter" });
+  const panel = new FilterPanel(filterRoot, { onChange: onPanelChange, onReset: resetFilter });
+
+  const xPicker = h("details", { class: "x-picker" }, h("summary", {}, "x axes"));
+  const scatterCard = plotCard("Error vs parameters", SCATTER_HELP, { wide: true, controls: xPicker, height: 340 });
+  scatterCard.plot.id = "scatter-plot";
+  const scatter = new ScatterGrid(scatterCard.plot, { onSelect });
+
+  const kSelect = (kind) => h("select", { "aria-label": `best and worst k (${kind})`, class: "k-select", onchange: (e) => setView({ k: Number(e.target.value) }) },
+    [1, 3, 5, 10, 20].map((k) => h("option", { value: String(k), selected: k === view.k }, `k = ${k}`)));
+  const figures = FIGURES.map((f) => {
+    const parts = plotCard(f.title, f.help, { controls: f.k ? kSelect(f.kind) : null });
+    parts.plot.id = `fig-${f.kind}`;
+    return { ...f, parts, fig: new ServerFigure(parts, { filename: `netspace-study${studyId}-${f.kind}` }) };
+  });
+  const byKind = (kind) => figures.find((f) => f.kind === kind);
+  const tableRoot = h("div", { class: "models-table", id: "models" });
+  const table = new ModelsTable(tableRoot, { onView: setView });
+
+  root.append(
+    h("div", { class: "page-head" },
+      h("div", {}, title, meta),
+      h("div", { class: "row" },
+        h("a", { class: "btn", href: routeHash("queue", null, new URLSearchParams({ study: studyId })) }, "Queue more samples"),
+        h("a", { class: "btn", href: routeHash("compare", null, new URLSearchParams({ study: studyId })) }, "Compare with…"))),
+    progress,
+    h("div", { class: "study-layout" },
+      filterRoot,
+      h("div", { class: "study-main" },
+        exportBar,
+        h("div", { class: "plots" }, byKind("edf").parts.card, byKind("importance").parts.card, scatterCard.card,
+          ...figures.filter((f) => !["edf", "importance"].includes(f.kind)).map((f) => f.parts.card)),
+        h("section", { class: "card", "aria-labelledby": "models-title" },
+          h("div", { class: "card-head" }, h("h2", { id: "models-title" }, "Models")),
+          h("p", { class: "help" }, h("span", { class: "help-tag" }, "How to read: "),
+            "every model that passes the filter; click a column to sort. Error is the best test top-1 error over epochs (%)."),
+          tableRoot))));
+
+  // ---- state changes
+  function writeURL() {
+    query = viewTo(view, filter.toQuery(new URLSearchParams(query)));
+    replaceQuery(query);
+  }
+
+  function setView(patch) {
+    view = { ...view, ...patch };
+    writeURL();
+    if (pop) drawTable();
+    if ("k" in patch) {
+      for (const s of root.querySelectorAll("select.k-select")) s.value = String(view.k);
+      loadFigures();
+    }
+  }
+
+  function onPanelChange(name, lo, hi) {
+    if (name === "status") filter.status = lo;
+    else filter.setRange(name, lo, hi);
+    filterChanged();
+  }
+
+  function resetFilter() {
+    filter.clear();
+    filterChanged();
+  }
+
+  function onSelect(sel) {
+    if (sel.range && !FILTERABLE.has(sel.x)) {
+      // the server cannot filter on this column: keep the box as a rectangle lasso (sent as ids)
+      const [a, b] = sel.range;
+      const [c, d] = sel.yrange;
+      sel = { x: sel.x, y: sel.y, lasso: [[a, c], [b, c], [b, d], [a, d]] };
+    }
+    if (sel.range) {
+      filter.setRange(sel.x, sel.range[0], sel.range[1]);
+      filter.setRange(sel.y, sel.yrange[0], sel.yrange[1]);
+    } else {
+      filter.lasso = { x: sel.x, y: sel.y, pts: sel.lasso };
+    }
+    filterChanged();
+  }
+
+  function filterChanged() {
+    const t0 = performance.now();
+    view.page = 0;
+    writeURL();
+    if (!pop) return;
+    applyFilter();
+    drawTable();
+    scatter.select(selection()).then(() => {
+      const ms = performance.now() - t0;
+      perf.timings.push({ what: "filter-redraw", ms, n: pop.n, matched: idx.length });
+      perf.lastRedrawMs = ms;
+      root.dataset.rendered = String(version);
+    });
+    loadFiguresSoon();
+  }
+
+  function applyFilter() {
+    idx = filter.apply(pop);
+    version += 1;
+    panel.show(filter, idx.length, pop.n, filter.describe((v) => fmtCount(v)));
+  }
+
+  /** What the scatter highlights: the kept rows, or null (everything in colour) when nothing is filtered. */
+  function selection() {
+    return filter.isActive() ? idx : null;
+  }
+
+  function chosenXs() {
+    const options = xChoices(pop.names);
+    const xs = view.xs.filter((x) => options.includes(x));
+    if (xs.length) return xs;
+    return DEFAULT_X.filter((x) => options.includes(x)).slice(0, pop.n > 20000 ? 2 : 4);
+  }
+
+  function buildXPicker() {
+    const options = xChoices(pop.names);
+    const chosen = new Set(chosenXs());
+    const boxes = options.map((x) => h("label", { class: "check" },
+      h("input", { type: "checkbox", value: x, checked: chosen.has(x), onchange: () => {
+        const xs = [...xPicker.querySelectorAll("input:checked")].map((i) => i.value);
+        if (!xs.length) return;
+        setView({ xs });
+        drawClient();
+        loadScatterStats();
+      } }), ` ${x}`));
+    clear(xPicker, h("summary", { title: "choose the parameters on the x axes" }, `x axes (${chosen.size})`),
+      h("div", { class: "x-options", role: "group", "aria-label": "x axes of the scatter grid" }, boxes));
+  }
+
+  /** Full redraw of the client-side views (new population, new x axes or new server overlays). */
+  async function drawClient() {
+    const xs = chosenXs();
+    if (xs.join(",") !== view.xs.join(",")) {
+      view.xs = xs;
+      writeURL();
+    }
+    const t0 = performance.now();
+    drawTable();
+    const t1 = performance.now();
+    await scatter.draw(pop, xs, selection());
+    perf.last = { tableMs: t1 - t0, scatterMs: performance.now() - t1 };
+    root.dataset.rendered = String(version);
+  }
+
+  function drawTable() {
+    table.render(pop, idx, view, version);
+  }
+
+  // ---- server figures (the filter goes with the query)
+  /** The filter as API query parameters; throws (with a message for the user) if it cannot be sent. */
+  function figureQuery(extra = {}) {
+    const ids = filter.lasso && pop && idx ? Array.from(idx, (i) => pop.ids[i]) : null;
+    return { ...filter.serverQuery(ids), ...extra };
+  }
+
+  function loadFigures() {
+    let base;
+    try {
+      base = figureQuery();
+    } catch (err) {
+      for (const f of figures) f.fig.fail(err);
+      return;
+    }
+    for (const f of figures) f.fig.load(`/api/studies/${studyId}/figures/${f.kind}`, { ...base, ...(f.k ? { k: view.k } : {}) });
+    loadScatterStats();
+  }
+  const loadFiguresSoon = debounce(loadFigures, 250);
+
+  let statsCtrl = null;
+  async function loadScatterStats() {
+    if (!pop) return;
+    statsCtrl?.abort();
+    statsCtrl = new AbortController();
+    const signal = statsCtrl.signal;
+    const xs = chosenXs();
+    try {
+      const base = figureQuery({ points: "false" });
+      const figs = await Promise.all(xs.map((x) =>
+        getJSON(`/api/studies/${studyId}/figures/scatter`, { ...base, x }, { signal })));
+      if (signal.aborted) return;
+      scatter.clearOverlays();
+      xs.forEach((x, i) => scatter.setOverlay(x, (figs[i].data || []).filter((t) => t.mode !== "markers")));
+      scatterCard.status.textContent = "";
+      scatterCard.status.classList.remove("error");
+      await drawClient();
+    } catch (err) {
+      if (!isReal(err) || signal.aborted) return;
+      scatterCard.status.textContent = `Trend and bootstrap range unavailable: ${err.message}`;
+      scatterCard.status.classList.add("error");
+    }
+  }
+
+  async function download(fmt, btn) {
+    btn.disabled = true;
+    exportStatus.textContent = `Preparing ${fmt}…`;
+    try {
+      const res = await request(`/api/studies/${studyId}/export`, { query: figureQuery({ format: fmt }) });
+      const blob = await res.blob();
+      saveBlob(blob, filenameFrom(res, `study-${studyId}.${fmt === "pycls" ? "zip" : fmt}`));
+      exportStatus.textContent = `Downloaded ${fmt} (${(blob.size / 1024).toFixed(1)} kB).`;
+    } catch (err) {
+      exportStatus.textContent = "";
+      ctx.banner.show(`Export failed: ${err.message}`);
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  // ---- loading
+  function showStudy(s) {
+    title.textContent = s.name;
+    document.title = `${s.name} · netspace`;
+    const ds = s.dataset?.name ?? s.dataset ?? "–";
+    const r = s.recipe ?? {};
+    const regime = Object.entries(s.regime ?? {}).map(([k, [lo, hi]]) => `${k} ${fmtCount(lo)}–${fmtCount(hi)}`).join(", ");
+    meta.textContent = [
+      `space ${s.space_name ?? s.space?.name ?? "?"}`,
+      `dataset ${ds}${s.im_size ? ` @ ${s.im_size}²` : ""}`,
+      r.epochs ? `${r.epochs} epochs, batch ${r.batch_size}, lr ${r.lr}` : null,
+      regime ? `regime ${regime}` : null,
+      `created ${fmtDate(s.created_at)}`,
+    ].filter(Boolean).join(" · ");
+  }
+
+  async function loadStudy() {
+    try {
+      showStudy(await getJSON(`/api/studies/${studyId}`, null, { signal: ctrl.signal }));
+    } catch (err) {
+      if (isReal(err) && alive) ctx.banner.error(err);
+    }
+  }
+
+  async function loadPop(first = false) {
+    const t0 = performance.now();
+    try {
+      pop = await loadPopulation(studyId, ctrl.signal);
+    } catch (err) {
+      if (isReal(err) && alive) ctx.banner.show(`Could not load the models of this study: ${err.message}`);
+      return;
+    }
+    if (!alive) return;
+    const tLoaded = performance.now();
+    clear(progress, progressBar(statusCounts(pop)));
+    panel.build(pop);
+    buildXPicker();
+    applyFilter();
+    await drawClient();
+    perf.timings.push({ what: first ? "open" : "reload", ms: performance.now() - t0, n: pop.n, loadedMs: tLoaded - t0, sinceNavigation: performance.now() });
+    root.dataset.popVersion = String(Number(root.dataset.popVersion || 0) + 1);
+    loadFigures();
+  }
+
+  const reload = coalesce(() => Promise.all([loadPop(), loadStudy()]), 100);
+  const off = ctx.live.on((ev) => {
+    const sid = ev.data?.study_id;
+    if (ev.type === "reconnected" || sid === undefined || sid === null || String(sid) === String(studyId)) reload();
+  });
+  loadStudy();
+  loadPop(true);
+
+  return {
+    update(q) {
+      query = new URLSearchParams(q);
+      filter = Filter.fromQuery(query);
+      view = viewFrom(query);
+      if (!pop) return;
+      applyFilter();
+      drawClient();
+      loadFigures();
+    },
+    unmount() {
+      alive = false;
+      ctrl.abort();
+      statsCtrl?.abort();
+      off();
+      reload.cancel();
+      loadFiguresSoon.cancel();
+      for (const f of figures) f.fig.destroy();
+      purge(scatterCard.plot);
+    },
+  };
+}

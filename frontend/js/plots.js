@@ -1,0 +1,117 @@
+// Plotly glue: cards with a title and a one-line "how to read this", figure JSON from the server drawn as is
+// (the Python figure builders are the single source of truth), PNG and SVG export from the toolbar.
+import { getJSON, isReal } from "./api.js";
+import { h } from "./dom.js";
+
+let cardSeq = 0;
+
+let ready = null;
+
+/**
+ * plotly.js (4.8 MB) loads `async`, so pages fetch their data and draw tables while the browser is still
+ * parsing it; everything that draws a plot awaits this first.
+ */
+export function plotlyReady() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  ready ??= new Promise((resolve, reject) => {
+    const el = document.getElementById("plotly-js");
+    if (!el) return reject(new Error("plotly.js is not on this page"));
+    el.addEventListener("load", () => resolve(window.Plotly));
+    el.addEventListener("error", () => reject(new Error("plotly.js did not load (/static/vendor/plotly.min.js)")));
+  });
+  return ready;
+}
+
+export function plotConfig(filename = "netspace") {
+  const P = window.Plotly;
+  const svg = {
+    name: "Download plot as SVG",
+    icon: P ? P.Icons.disk : undefined,
+    click: (gd) => P.downloadImage(gd, { format: "svg", filename }),
+  };
+  return {
+    responsive: true,
+    displaylogo: false,
+    toImageButtonOptions: { format: "png", filename, scale: 2 },
+    modeBarButtonsToAdd: [svg],
+  };
+}
+
+const BASE_LAYOUT = {
+  autosize: true,
+  margin: { l: 60, r: 20, t: 30, b: 50 },
+  font: { family: "system-ui, -apple-system, 'Segoe UI', sans-serif", size: 12 },
+  paper_bgcolor: "rgba(0,0,0,0)",
+  legend: { orientation: "h", y: -0.2 },
+};
+
+/** A figure card: <section> with heading, help line, status line and the plot <div>. */
+export function plotCard(title, help, { wide = false, controls = null, height = 360 } = {}) {
+  const id = `plot-${++cardSeq}`;
+  const plot = h("div", { class: "plot", id, role: "img", "aria-label": title, style: { minHeight: `${height}px` } });
+  const status = h("p", { class: "plot-status", "aria-live": "polite" });
+  const card = h(
+    "section",
+    { class: `card plot-card${wide ? " wide" : ""}`, "aria-labelledby": `${id}-title` },
+    h("div", { class: "card-head" }, h("h3", { id: `${id}-title` }, title), controls),
+    h("p", { class: "help" }, h("span", { class: "help-tag" }, "How to read: "), help),
+    status,
+    plot,
+  );
+  return { card, plot, status, height };
+}
+
+/** Draw figure JSON ({data, layout}); our layout defaults first, the figure's own layout wins. */
+export async function drawFigure(div, fig, { height = 360, filename = "netspace", layout = {} } = {}) {
+  const P = await plotlyReady();
+  const merged = { ...BASE_LAYOUT, height, ...(fig.layout || {}), ...layout };
+  return P.react(div, fig.data || [], merged, plotConfig(filename));
+}
+
+export function purge(div) {
+  if (window.Plotly && div) window.Plotly.purge(div);
+}
+
+/** A card whose figure comes from a server endpoint; newer loads abort older ones, errors show in the card. */
+export class ServerFigure {
+  constructor(cardParts, { filename = "netspace" } = {}) {
+    this.parts = cardParts;
+    this.filename = filename;
+    this.ctrl = null;
+    this.loaded = 0; // completed loads, for tests and benchmarks (data-loaded attribute)
+  }
+
+  async load(url, query) {
+    if (this.ctrl) this.ctrl.abort();
+    const ctrl = new AbortController();
+    this.ctrl = ctrl;
+    const { status, plot, height } = this.parts;
+    status.textContent = "Loading…";
+    status.classList.remove("error");
+    try {
+      const fig = await getJSON(url, query, { signal: ctrl.signal });
+      if (ctrl.signal.aborted) return;
+      await drawFigure(plot, fig, { height, filename: this.filename });
+      status.textContent = fig.layout?.meta?.note ?? "";
+      this.loaded += 1;
+      plot.dataset.loaded = String(this.loaded);
+    } catch (err) {
+      if (!isReal(err) || ctrl.signal.aborted) return;
+      this.fail(err);
+    }
+  }
+
+  /** Show why this figure cannot be drawn right now (e.g. a filter the server cannot take). */
+  fail(err) {
+    if (this.ctrl) this.ctrl.abort();
+    purge(this.parts.plot);
+    this.parts.status.textContent = `Could not draw this figure: ${err.message}`;
+    this.parts.status.classList.add("error");
+    this.parts.plot.dataset.loaded = "error";
+  }
+
+  destroy() {
+    if (this.ctrl) this.ctrl.abort();
+    purge(this.parts.plot);
+  }
+}

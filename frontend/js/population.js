@@ -1,0 +1,47 @@
+// The study's population as typed-array columns, loaded once from the compact binary endpoint
+// (GET /api/studies/{id}/population?format=bin) and filtered in the browser, so a filter change on
+// 100,000 models redraws without a server round trip.
+//
+// Layout: "NSP1" | uint32 LE header length | JSON header (padded to 8 bytes) | data (see backend/api/population.py).
+// Header: {"n", "study_id", "status_names": [...], "columns": [{"name", "dtype", "offset"}]}, offsets into data.
+import { getBuffer } from "./api.js";
+
+const TYPES = { float64: Float64Array, float32: Float32Array, int32: Int32Array, uint32: Uint32Array, uint8: Uint8Array };
+
+export function decodePopulation(buf) {
+  const view = new DataView(buf);
+  const magic = String.fromCharCode(...new Uint8Array(buf, 0, 4));
+  if (magic !== "NSP1") throw new Error(`population: unexpected format ${JSON.stringify(magic)}`);
+  const hlen = view.getUint32(4, true);
+  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 8, hlen)));
+  const n = header.n;
+  const data = 8 + hlen;
+  const cols = {};
+  for (const c of header.columns) {
+    const T = TYPES[c.dtype];
+    if (!T) throw new Error(`population: unknown dtype ${c.dtype}`);
+    cols[c.name] = new T(buf, data + c.offset, n);
+  }
+  const { id, status, ...values } = cols;
+  return {
+    n,
+    studyId: header.study_id,
+    ids: id,
+    status: status ?? new Uint8Array(n),
+    statusNames: header.status_names ?? [],
+    cols: values,
+    names: new Set(Object.keys(values)),
+    header,
+  };
+}
+
+export async function loadPopulation(studyId, signal) {
+  return decodePopulation(await getBuffer(`/api/studies/${studyId}/population`, { format: "bin" }, { signal }));
+}
+
+/** Counts per status name (for progress bars), from the status codes. */
+export function statusCounts(pop) {
+  const counts = Object.fromEntries(pop.statusNames.map((s) => [s, 0]));
+  for (let i = 0; i < pop.n; i++) counts[pop.statusNames[pop.status[i]]] += 1;
+  return counts;
+}

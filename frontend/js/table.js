@@ -1,0 +1,101 @@
+// The models table: the filtered population, sortable on any column, paginated — all in the browser,
+// so it always shows exactly the rows the plots show.
+import { h, statusPill } from "./dom.js";
+import { COMPLEXITY, fmtValue, GLOBAL, STAGES } from "./columns.js";
+
+const PAGE_SIZES = [25, 50, 100, 250];
+
+/** Columns worth a table column for this population (RegNet: the law; AnyNet: per-stage d and w). */
+export function tableColumns(pop) {
+  if (pop.tableColumns) return pop.tableColumns;
+  const has = (c) => pop.names.has(c) && pop.cols[c].some((v) => !Number.isNaN(v));
+  const stage = ["d", "w"].flatMap((p) => STAGES.map((i) => `${p}_${i}`));
+  const params = has("w0") ? GLOBAL : ["d", ...stage, "g", "b"];
+  pop.tableColumns = ["error", ...COMPLEXITY, ...params, "infer_ms", "train_seconds"].filter(has);
+  return pop.tableColumns;
+}
+
+/** Every row of `pop` sorted by `key` (missing values last in both directions; ties by id), cached per pop. */
+export function sortedOrder(pop, key, dir) {
+  pop.orders ??= new Map();
+  const ck = `${key}|${dir}`;
+  if (pop.orders.has(ck)) return pop.orders.get(ck);
+  const out = new Uint32Array(pop.n);
+  for (let i = 0; i < pop.n; i++) out[i] = i;
+  const col = key === "status" ? pop.status : key === "id" ? null : pop.cols[key];
+  if (key === "id") {
+    if (dir === "desc") out.reverse();
+  } else if (col) {
+    const sign = dir === "desc" ? -1 : 1;
+    out.sort((a, b) => {
+      const va = col[a];
+      const vb = col[b];
+      const na = Number.isNaN(va);
+      const nb = Number.isNaN(vb);
+      if (na || nb) return na === nb ? a - b : na ? 1 : -1;
+      return va === vb ? a - b : sign * (va < vb ? -1 : 1);
+    });
+  }
+  pop.orders.set(ck, out);
+  return out;
+}
+
+/** The rows of `idx` in the order of sortedOrder(): one linear pass, no sort per filter change. */
+export function sortRows(pop, idx, key, dir) {
+  const order = sortedOrder(pop, key, dir);
+  if (idx.length === pop.n) return order;
+  const keep = new Uint8Array(pop.n);
+  for (let j = 0; j < idx.length; j++) keep[idx[j]] = 1;
+  const out = new Uint32Array(idx.length);
+  for (let k = 0, j = 0; k < order.length; k++) if (keep[order[k]]) out[j++] = order[k];
+  return out;
+}
+
+export class ModelsTable {
+  /** @param onView ({sort, dir, page, size}) => void — the page stores view state in the URL */
+  constructor(root, { onView } = {}) {
+    this.root = root;
+    this.onView = onView;
+    this.cache = { key: null, rows: null };
+  }
+
+  render(pop, idx, view, version) {
+    const { sort = "error", dir = "asc", size = 50 } = view;
+    const columns = tableColumns(pop);
+    const key = `${version}|${sort}|${dir}`;
+    if (this.cache.key !== key) this.cache = { key, rows: sortRows(pop, idx, sort, dir) };
+    const rows = this.cache.rows;
+    const pages = Math.max(1, Math.ceil(rows.length / size));
+    const page = Math.min(Math.max(0, view.page || 0), pages - 1);
+    const start = page * size;
+    const slice = rows.subarray(start, Math.min(rows.length, start + size));
+
+    const head = (name, text) => {
+      const active = sort === name;
+      const nextDir = active && dir === "asc" ? "desc" : "asc";
+      return h("th", { scope: "col", "aria-sort": active ? (dir === "asc" ? "ascending" : "descending") : "none" },
+        h("button", { type: "button", class: "sort", title: `sort by ${text}`, onclick: () => this.onView?.({ sort: name, dir: nextDir, page: 0 }) },
+          text, h("span", { "aria-hidden": "true", class: "sort-mark" }, active ? (dir === "asc" ? " ▲" : " ▼") : "")));
+    };
+    const body = h("tbody", {});
+    for (const i of slice) {
+      body.append(h("tr", {},
+        h("td", { class: "num" }, String(pop.ids[i])),
+        h("td", {}, statusPill(pop.statusNames[pop.status[i]] ?? "?")),
+        ...columns.map((c) => h("td", { class: "num" }, fmtValue(c, pop.cols[c][i])))));
+    }
+    const table = h("table", { class: "data models", id: "models-table", "data-rows": String(rows.length) },
+      h("caption", { class: "sr-only" }, "Models matching the filter"),
+      h("thead", {}, h("tr", {}, head("id", "id"), head("status", "status"), ...columns.map((c) => head(c, c === "error" ? "error (%)" : c)))),
+      body);
+    const sizeSel = h("select", { "aria-label": "rows per page", onchange: (e) => this.onView?.({ size: Number(e.target.value), page: 0 }) },
+      PAGE_SIZES.map((s) => h("option", { value: String(s), selected: s === size }, `${s} rows`)));
+    const pager = h("div", { class: "pager" },
+      h("button", { type: "button", class: "btn btn-small", disabled: page === 0, onclick: () => this.onView?.({ page: page - 1 }) }, "‹ Previous"),
+      h("span", { class: "pager-text", "aria-live": "polite" },
+        rows.length ? `rows ${start + 1}–${start + slice.length} of ${rows.length} · page ${page + 1}/${pages}` : "no models match the filter"),
+      h("button", { type: "button", class: "btn btn-small", disabled: page >= pages - 1, onclick: () => this.onView?.({ page: page + 1 }) }, "Next ›"),
+      sizeSel);
+    this.root.replaceChildren(h("div", { class: "table-wrap" }, table), pager);
+  }
+}

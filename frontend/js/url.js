@@ -1,0 +1,26 @@
+// Hash routes ("#/study/3?f.flops=1e8..4e8&x=flops") — the whole view lives in the URL, so links are shareable
+// and the server only has to serve one page at "/".
+
+export const PAGES = ["studies", "study", "compare", "queue", "jobs"];
+
+/** "#/study/3?x=flops" -> {page: "study", id: "3", query: URLSearchParams("x=flops")} */
+export function parseRoute(hash = window.location.hash) {
+  const raw = hash.replace(/^#\/?/, "");
+  const qpos = raw.indexOf("?");
+  const path = (qpos >= 0 ? raw.slice(0, qpos) : raw).split("/").filter(Boolean);
+  const query = new URLSearchParams(qpos >= 0 ? raw.slice(qpos + 1) : "");
+  const page = PAGES.includes(path[0]) ? path[0] : path.length ? "notfound" : "studies";
+  return { page, id: path[1] ?? null, query };
+}
+
+export function routeHash(page, id = null, query = null) {
+  const q = query ? query.toString() : "";
+  return `#/${page}${id !== null && id !== undefined ? `/${encodeURIComponent(id)}` : ""}${q ? `?${q}` : ""}`;
+}
+
+/** Rewrite the query part of the current route without a page reload or a history entry per keystroke. */
+export function replaceQuery(query) {
+  const { page, id } = parseRoute();
+  const next = routeHash(page, id, query);
+  if (next !== window.location.hash) window.history.replaceState(null, "", next);
+}

@@ -1,0 +1,110 @@
+// Reusable pieces: stacked progress bar, confirmation dialog, field-error display for forms.
+import { h } from "./dom.js";
+
+const ORDER = ["done", "running", "queued", "failed", "cancelled"];
+
+/** Stacked bar of job states with a text summary (the text is what screen readers and tests read). */
+export function progressBar(counts = {}) {
+  const total = ORDER.reduce((s, k) => s + (counts[k] || 0), 0);
+  const bar = h("div", {
+    class: "stack",
+    role: "progressbar",
+    "aria-valuemin": "0",
+    "aria-valuemax": String(total),
+    "aria-valuenow": String(counts.done || 0),
+    "aria-label": "jobs done",
+  });
+  for (const k of ORDER) {
+    if (!counts[k]) continue;
+    bar.append(h("span", { class: `seg seg-${k}`, style: { width: `${(100 * counts[k]) / total}%` }, title: `${counts[k]} ${k}` }));
+  }
+  const text = ORDER.filter((k) => counts[k]).map((k) => `${counts[k]} ${k}`).join(" · ") || "no models yet";
+  return h("div", { class: "progress" }, bar, h("span", { class: "progress-text" }, text));
+}
+
+/** Per-epoch progress of one job: "3/10 epochs". */
+export function epochBar(done, total) {
+  const pct = total ? Math.min(100, (100 * done) / total) : 0;
+  return h(
+    "div",
+    { class: "progress" },
+    h("div", { class: "stack", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": String(total || 0), "aria-valuenow": String(done || 0), "aria-label": "epochs done" },
+      h("span", { class: "seg seg-running", style: { width: `${pct}%` } })),
+    h("span", { class: "progress-text" }, total ? `${done}/${total} epochs` : "–"),
+  );
+}
+
+/** A modal confirmation (native <dialog>: focus trapped, Esc cancels). Resolves true on confirm. */
+export function confirmDialog(title, message, confirmLabel = "Delete") {
+  return new Promise((resolve) => {
+    const dlg = h(
+      "dialog",
+      { class: "dialog", "aria-labelledby": "dlg-title" },
+      h("h2", { id: "dlg-title" }, title),
+      h("p", {}, message),
+      h(
+        "form",
+        { method: "dialog", class: "row" },
+        h("button", { value: "cancel", class: "btn", autofocus: true }, "Cancel"),
+        h("button", { value: "ok", class: "btn btn-danger" }, confirmLabel),
+      ),
+    );
+    dlg.addEventListener("close", () => {
+      resolve(dlg.returnValue === "ok");
+      dlg.remove();
+    });
+    document.body.append(dlg);
+    dlg.showModal();
+  });
+}
+
+/**
+ * Show API field errors next to the inputs whose data-field matches (longest prefix wins); returns the
+ * errors that matched no input, for the banner.
+ */
+export function showFieldErrors(form, fields) {
+  clearFieldErrors(form);
+  const targets = [...form.querySelectorAll("[data-field]")];
+  const unmatched = [];
+  for (const f of fields) {
+    let best = null;
+    for (const t of targets) {
+      if (t.closest("[hidden]")) continue;
+      const key = t.dataset.field;
+      if (f.field === key || f.field.startsWith(`${key}.`) || f.field.startsWith(`${key} `)) {
+        if (!best || key.length > best.dataset.field.length) best = t;
+      }
+    }
+    if (!best) {
+      unmatched.push(f);
+      continue;
+    }
+    setFieldError(best, f.field === best.dataset.field ? f.message : `${f.field}: ${f.message}`);
+  }
+  const first = form.querySelector("[aria-invalid=true]");
+  if (first) first.focus();
+  return unmatched;
+}
+
+export function setFieldError(target, message) {
+  const id = `${target.dataset.field.replaceAll(/[^\w-]/g, "-")}-error`;
+  let el = document.getElementById(id);
+  if (!el) {
+    el = h("p", { class: "field-error", id, role: "alert" });
+    (target.closest(".field") ?? target).append(el);
+  }
+  el.textContent = el.textContent ? `${el.textContent}; ${message}` : message;
+  const inputs = target.matches("input, select, textarea") ? [target] : [...target.querySelectorAll("input, select, textarea")];
+  for (const i of inputs) {
+    i.setAttribute("aria-invalid", "true");
+    i.setAttribute("aria-describedby", id);
+  }
+}
+
+export function clearFieldErrors(form) {
+  for (const el of form.querySelectorAll(".field-error")) el.remove();
+  for (const el of form.querySelectorAll("[aria-invalid]")) {
+    el.removeAttribute("aria-invalid");
+    el.removeAttribute("aria-describedby");
+  }
+}
