@@ -37,7 +37,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from backend.designspace.params import PARAM_NAMES
 
-JSONType = JSON().with_variant(JSONB(), "postgresql")
+# none_as_null: Python None is SQL NULL (not the JSON literal null), so "no progress yet" is IS NULL everywhere
+JSONType = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 JOB_STATUSES = ("queued", "running", "done", "failed", "cancelled")
 #: job states a worker no longer acts on

@@ -31,7 +31,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, func, insert, literal, select, update
+from sqlalchemy import Connection, DateTime, Engine, Integer, bindparam, case, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
@@ -88,18 +88,9 @@ def _lease(now: dt.datetime, lease_seconds: float) -> dt.datetime:
     return now + dt.timedelta(seconds=lease_seconds)
 
 
-def _held(job_id: int, worker_id: str):
-    """WHERE clause: this worker still holds this job."""
-    return (jobs.c.id == job_id) & (jobs.c.status == "running") & (jobs.c.worker_id == worker_id)
-
-
 def _job_event(conn: Connection, row, prev: str, now: dt.datetime, **extra: Any) -> None:
     append_event(conn, "job", study_id=row.study_id, job_id=row.id, model_id=row.model_id, now=now,
                  payload={"status": row.status, "prev": prev, "attempts": row.attempts, **extra})
-
-
-def _study_of(conn: Connection, model_id: int) -> int | None:
-    return conn.execute(select(models.c.study_id).where(models.c.id == model_id)).scalar()
 
 
 # ---------------------------------------------------------------------------------------------- workers
@@ -144,6 +135,51 @@ def unregister_worker(db: Db, worker_id: str) -> None:
         append_event(conn, "worker", now=now, payload={"worker_id": worker_id, "status": "stopped"})
 
 
+# ---------------------------------------------------------------------------------------------- statements
+# Built once: constructing SQLAlchemy expressions on every call costs more than running them, and workers call
+# these functions in a tight loop. Bound parameters are named p_* (column names are reserved for VALUES).
+
+J = jobs.c
+_HELD = (J.id == bindparam("p_job")) & (J.status == "running") & (J.worker_id == bindparam("p_worker"))
+_RETURNED = (J.id, J.model_id, J.status, J.attempts)
+_EXTEND = update(jobs).where(_HELD).values(lease_until=bindparam("p_lease"))
+_WORKER_SEEN = update(workers).where(workers.c.id == bindparam("p_worker")).values(heartbeat_at=bindparam("p_now"))
+_WORKER_STATE = update(workers).where(workers.c.id == bindparam("p_worker")).values(
+    status=bindparam("p_wstatus"), current_job_id=bindparam("p_current", type_=Integer),
+    heartbeat_at=bindparam("p_now"))
+_STUDY_OF = select(models.c.study_id).where(models.c.id == bindparam("p_model"))
+_PROGRESS = select(J.progress, J.model_id).where(_HELD)
+_SET_PROGRESS = update(jobs).where(_HELD).values(
+    progress=bindparam("p_progress", type_=jobs.c.progress.type), epochs_done=bindparam("p_epochs"),
+    lease_until=func.coalesce(bindparam("p_lease", type_=DateTime), J.lease_until))
+_DONE = update(jobs).where(_HELD).values(
+    status="done", finished_at=bindparam("p_now"), lease_until=None,
+    epochs_done=func.coalesce(bindparam("p_epochs", type_=Integer), J.epochs_done)).returning(*_RETURNED)
+_ADD_RESULT = insert(results)
+_CLAIMED = (select(J.id, J.model_id, J.status, J.attempts, J.max_attempts, models.c.study_id, models.c.index,
+                   models.c.config, models.c.arch_type, models.c.flops, models.c.params, studies.c.dataset,
+                   studies.c.recipe, studies.c.im_size, studies.c.num_classes, studies.c.seed)
+            .join(models, models.c.id == J.model_id).join(studies, studies.c.id == models.c.study_id)
+            .where(J.id == bindparam("p_job")))
+_claims: dict[tuple[bool, bool], Any] = {}
+
+
+def _claim_statement(postgres: bool, by_study: bool):
+    """UPDATE jobs SET running ... WHERE id = (next queued id [FOR UPDATE SKIP LOCKED]) RETURNING id."""
+    key = (postgres, by_study)
+    if key not in _claims:
+        pick = select(J.id).where(J.status == "queued")
+        if by_study:
+            pick = pick.where(J.model_id.in_(select(models.c.id).where(models.c.study_id == bindparam("p_study"))))
+        pick = pick.order_by(J.priority.desc(), J.id).limit(1)
+        if postgres:
+            pick = pick.with_for_update(skip_locked=True)
+        _claims[key] = update(jobs).where((J.id == pick.scalar_subquery()) & (J.status == "queued")).values(
+            status="running", worker_id=bindparam("p_worker"), lease_until=bindparam("p_lease"),
+            started_at=bindparam("p_now"), finished_at=None, epochs_done=0, progress=None).returning(J.id)
+    return _claims[key]
+
+
 # ---------------------------------------------------------------------------------------------- claiming
 
 def claim_job(db: Db, worker_id: str, lease_seconds: float = 120.0, *, study_id: int | None = None
@@ -158,28 +194,16 @@ def claim_job(db: Db, worker_id: str, lease_seconds: float = 120.0, *, study_id:
     engine = _engine(db)
     now = utcnow()
     lease_until = _lease(now, lease_seconds)
+    stmt = _claim_statement(engine.dialect.name == "postgresql", study_id is not None)
+    params = {"p_worker": worker_id, "p_lease": lease_until, "p_now": now}
+    if study_id is not None:
+        params["p_study"] = study_id
     with write_tx(engine) as conn:
-        q = select(jobs.c.id).where(jobs.c.status == "queued")
-        if study_id is not None:
-            q = q.join(models, models.c.id == jobs.c.model_id).where(models.c.study_id == study_id)
-        q = q.order_by(jobs.c.priority.desc(), jobs.c.id).limit(1)
-        if engine.dialect.name == "postgresql":
-            q = q.with_for_update(skip_locked=True, of=jobs)
-        job_id = conn.execute(q).scalar()
+        job_id = conn.execute(stmt, params).scalar()
         if job_id is None:
             return None
-        conn.execute(update(jobs).where((jobs.c.id == job_id) & (jobs.c.status == "queued")).values(
-            status="running", worker_id=worker_id, lease_until=lease_until, started_at=now, finished_at=None,
-            epochs_done=0, progress=None))
-        conn.execute(update(workers).where(workers.c.id == worker_id)
-                     .values(status="busy", current_job_id=job_id, heartbeat_at=now))
-        row = conn.execute(
-            select(jobs.c.id, jobs.c.model_id, jobs.c.status, jobs.c.attempts, jobs.c.max_attempts,
-                   models.c.study_id, models.c.index, models.c.config, models.c.arch_type, models.c.flops,
-                   models.c.params, studies.c.dataset, studies.c.recipe, studies.c.im_size, studies.c.num_classes,
-                   studies.c.seed)
-            .join(models, models.c.id == jobs.c.model_id).join(studies, studies.c.id == models.c.study_id)
-            .where(jobs.c.id == job_id)).one()
+        conn.execute(_WORKER_STATE, {"p_worker": worker_id, "p_wstatus": "busy", "p_current": job_id, "p_now": now})
+        row = conn.execute(_CLAIMED, {"p_job": job_id}).one()
         _job_event(conn, row, "queued", now, worker_id=worker_id)
     return ClaimedJob(
         job_id=row.id, model_id=row.model_id, study_id=row.study_id, attempt=row.attempts + 1,
@@ -192,9 +216,9 @@ def heartbeat(db: Db, job_id: int, worker_id: str, lease_seconds: float = 120.0)
     """Extend the lease to now + lease_seconds. False when this worker no longer holds the job: stop working on it."""
     now = utcnow()
     with write_tx(_engine(db)) as conn:
-        held = conn.execute(update(jobs).where(_held(job_id, worker_id))
-                            .values(lease_until=_lease(now, lease_seconds))).rowcount == 1
-        conn.execute(update(workers).where(workers.c.id == worker_id).values(heartbeat_at=now))
+        held = conn.execute(_EXTEND, {"p_job": job_id, "p_worker": worker_id,
+                                      "p_lease": _lease(now, lease_seconds)}).rowcount == 1
+        conn.execute(_WORKER_SEEN, {"p_worker": worker_id, "p_now": now})
     return held
 
 
@@ -207,18 +231,17 @@ def record_epoch(db: Db, job_id: int, worker_id: str, metrics: dict[str, Any],
     """
     now = utcnow()
     metrics = _finite(metrics)
+    held = {"p_job": job_id, "p_worker": worker_id}
     with write_tx(_engine(db)) as conn:
-        row = conn.execute(select(jobs.c.progress, jobs.c.model_id).where(_held(job_id, worker_id))).first()
+        row = conn.execute(_PROGRESS, held).first()
         if row is None:
             return False
         progress = [*(row.progress or []), metrics]
-        values: dict[str, Any] = {"progress": progress, "epochs_done": len(progress)}
-        if lease_seconds is not None:
-            values["lease_until"] = _lease(now, lease_seconds)
-        if conn.execute(update(jobs).where(_held(job_id, worker_id)).values(**values)).rowcount != 1:
-            return False
-        append_event(conn, "epoch", study_id=_study_of(conn, row.model_id), job_id=job_id, model_id=row.model_id,
-                     now=now, payload={"epoch": len(progress) - 1, "metrics": metrics})
+        lease = _lease(now, lease_seconds) if lease_seconds is not None else None
+        conn.execute(_SET_PROGRESS, {**held, "p_progress": progress, "p_epochs": len(progress), "p_lease": lease})
+        append_event(conn, "epoch", study_id=conn.execute(_STUDY_OF, {"p_model": row.model_id}).scalar(),
+                     job_id=job_id, model_id=row.model_id, now=now,
+                     payload={"epoch": len(progress) - 1, "metrics": metrics})
     return True
 
 
@@ -230,31 +253,50 @@ def complete_job(db: Db, job_id: int, worker_id: str, result: dict[str, Any]) ->
     error_final (default the last test_error), diverged, train_loss/train_error/test_error (per-epoch lists),
     train_seconds, infer_ms, device. Non-finite numbers are stored as null. Unknown keys raise ValueError.
     """
-    row_values = result_values(result)
+    values = result_values(result)
     now = utcnow()
     try:
         with write_tx(_engine(db)) as conn:
-            done: dict[str, Any] = {"status": "done", "finished_at": now, "lease_until": None}
-            if row_values["test_error"]:
-                done["epochs_done"] = len(row_values["test_error"])
-            job = conn.execute(update(jobs).where(_held(job_id, worker_id)).values(**done)
-                               .returning(jobs.c.id, jobs.c.model_id, jobs.c.status, jobs.c.attempts)).first()
+            job = conn.execute(_DONE, {"p_job": job_id, "p_worker": worker_id, "p_now": now,
+                                       "p_epochs": len(values["test_error"]) if values["test_error"] else None}
+                               ).first()
             if job is None:  # not ours any more: the no-op transaction commits nothing
                 return False
-            conn.execute(insert(results).values(model_id=job.model_id, job_id=job_id, created_at=now, **row_values))
-            conn.execute(update(workers).where(workers.c.id == worker_id)
-                         .values(status="idle", current_job_id=None, heartbeat_at=now))
-            study_id = _study_of(conn, job.model_id)
+            conn.execute(_ADD_RESULT, [{"model_id": job.model_id, "job_id": job_id, "created_at": now, **values}])
+            conn.execute(_WORKER_STATE, {"p_worker": worker_id, "p_wstatus": "idle", "p_current": None, "p_now": now})
+            where = {"study_id": conn.execute(_STUDY_OF, {"p_model": job.model_id}).scalar(), "job_id": job_id,
+                     "model_id": job.model_id, "now": now}
             append_events(conn, [
-                event_row("job", study_id=study_id, job_id=job_id, model_id=job.model_id, now=now,
-                          payload={"status": "done", "prev": "running", "attempts": job.attempts,
-                                   "worker_id": worker_id}),
-                event_row("result", study_id=study_id, job_id=job_id, model_id=job.model_id, now=now,
-                          payload={"error": row_values["error"], "diverged": row_values["diverged"]}),
-            ])
+                event_row("job", **where, payload={"status": "done", "prev": "running", "attempts": job.attempts,
+                                                   "worker_id": worker_id}),
+                event_row("result", **where, payload={"error": values["error"], "diverged": values["diverged"]})])
     except IntegrityError:  # a result for this model or job exists already: the transaction rolled back
         return False
     return True
+
+
+_NEXT = J.attempts + 1
+_OUT_OF_ATTEMPTS = J.max_attempts <= _NEXT
+_FAIL = update(jobs).where(_HELD).values(
+    attempts=_NEXT, status=case((_OUT_OF_ATTEMPTS, "failed"), else_="queued"), last_error=bindparam("p_error"),
+    worker_id=None, lease_until=None, finished_at=case((_OUT_OF_ATTEMPTS, bindparam("p_now")), else_=None),
+).returning(*_RETURNED)
+_RELEASE = update(jobs).where(_HELD).values(
+    status="queued", worker_id=None, lease_until=None, started_at=None, epochs_done=0, progress=None,
+).returning(*_RETURNED)
+_EXPIRE = update(jobs).where((J.status == "running") & (J.lease_until < bindparam("p_now"))).values(
+    attempts=_NEXT, status=case((_OUT_OF_ATTEMPTS, "failed"), else_="queued"),
+    last_error=literal("lease expired on worker ") + func.coalesce(J.worker_id, "?"), worker_id=None,
+    lease_until=None, finished_at=case((_OUT_OF_ATTEMPTS, bindparam("p_now")), else_=None),
+).returning(*_RETURNED, J.last_error)
+
+
+def _handed_back(conn: Connection, row, worker_id: str, now: dt.datetime, **payload: Any) -> None:
+    """The worker is idle again; log the job's new state."""
+    conn.execute(_WORKER_STATE, {"p_worker": worker_id, "p_wstatus": "idle", "p_current": None, "p_now": now})
+    append_event(conn, "job", study_id=conn.execute(_STUDY_OF, {"p_model": row.model_id}).scalar(), job_id=row.id,
+                 model_id=row.model_id, now=now, payload={"status": row.status, "prev": "running",
+                                                          "attempts": row.attempts, "worker_id": worker_id, **payload})
 
 
 def fail_job(db: Db, job_id: int, worker_id: str, error: str) -> str | None:
@@ -262,21 +304,12 @@ def fail_job(db: Db, job_id: int, worker_id: str, error: str) -> str | None:
     `error` is kept as last_error either way. Returns the new status, or None when this worker did not hold it.
     """
     now = utcnow()
-    n = jobs.c.attempts + 1
+    error = str(error)[:MAX_ERROR_TEXT]
     with write_tx(_engine(db)) as conn:
-        row = conn.execute(
-            update(jobs).where(_held(job_id, worker_id))
-            .values(attempts=n, status=case((n >= jobs.c.max_attempts, "failed"), else_="queued"),
-                    last_error=str(error)[:MAX_ERROR_TEXT], worker_id=None, lease_until=None,
-                    finished_at=case((n >= jobs.c.max_attempts, now), else_=None))
-            .returning(jobs.c.id, jobs.c.model_id, jobs.c.status, jobs.c.attempts)).first()
+        row = conn.execute(_FAIL, {"p_job": job_id, "p_worker": worker_id, "p_error": error, "p_now": now}).first()
         if row is None:
             return None
-        conn.execute(update(workers).where(workers.c.id == worker_id)
-                     .values(status="idle", current_job_id=None, heartbeat_at=now))
-        append_event(conn, "job", study_id=_study_of(conn, row.model_id), job_id=job_id, model_id=row.model_id,
-                     now=now, payload={"status": row.status, "prev": "running", "attempts": row.attempts,
-                                       "worker_id": worker_id, "error": str(error)[:500]})
+        _handed_back(conn, row, worker_id, now, error=error[:500])
     return row.status
 
 
@@ -284,18 +317,10 @@ def release_job(db: Db, job_id: int, worker_id: str) -> bool:
     """Graceful shutdown: put a job this worker holds back in the queue without counting an attempt."""
     now = utcnow()
     with write_tx(_engine(db)) as conn:
-        row = conn.execute(
-            update(jobs).where(_held(job_id, worker_id))
-            .values(status="queued", worker_id=None, lease_until=None, started_at=None, epochs_done=0,
-                    progress=None)
-            .returning(jobs.c.id, jobs.c.model_id, jobs.c.status, jobs.c.attempts)).first()
+        row = conn.execute(_RELEASE, {"p_job": job_id, "p_worker": worker_id}).first()
         if row is None:
             return False
-        conn.execute(update(workers).where(workers.c.id == worker_id)
-                     .values(status="idle", current_job_id=None, heartbeat_at=now))
-        append_event(conn, "job", study_id=_study_of(conn, row.model_id), job_id=job_id, model_id=row.model_id,
-                     now=now, payload={"status": "queued", "prev": "running", "attempts": row.attempts,
-                                       "worker_id": worker_id, "released": True})
+        _handed_back(conn, row, worker_id, now, released=True)
     return True
 
 
@@ -305,19 +330,11 @@ def requeue_expired(db: Db, now: dt.datetime | None = None) -> int:
     Returns how many jobs were taken back. Safe to call from any process, any time (server and workers do).
     """
     now = now or utcnow()
-    n = jobs.c.attempts + 1
-    expired = (jobs.c.status == "running") & (jobs.c.lease_until < now)
     with write_tx(_engine(db)) as conn:
-        rows = conn.execute(
-            update(jobs).where(expired)
-            .values(attempts=n, status=case((n >= jobs.c.max_attempts, "failed"), else_="queued"),
-                    last_error=literal("lease expired on worker ") + func.coalesce(jobs.c.worker_id, "?"),
-                    worker_id=None, lease_until=None, finished_at=case((n >= jobs.c.max_attempts, now), else_=None))
-            .returning(jobs.c.id, jobs.c.model_id, jobs.c.status, jobs.c.attempts, jobs.c.last_error)).all()
+        rows = conn.execute(_EXPIRE, {"p_now": now}).all()
         if not rows:
             return 0
-        ids = [r.id for r in rows]
-        conn.execute(update(workers).where(workers.c.current_job_id.in_(ids))
+        conn.execute(update(workers).where(workers.c.current_job_id.in_([r.id for r in rows]))
                      .values(status="lost", current_job_id=None))
         study_of = dict(conn.execute(select(models.c.id, models.c.study_id)
                                      .where(models.c.id.in_([r.model_id for r in rows]))).all())
@@ -334,7 +351,7 @@ class JobNotFound(LookupError):
     """No job with that id."""
 
 
-def _transition(db: Db, job_id: int, allowed_from: tuple[str, ...], values: dict[str, Any], extra: dict) -> bool:
+def _transition(db: Db, job_id: int, allowed_from: tuple[str, ...], values: dict[str, Any]) -> bool:
     now = utcnow()
     with write_tx(_engine(db)) as conn:
         cur = conn.execute(select(jobs.c.status).where(jobs.c.id == job_id)).scalar()
@@ -346,8 +363,9 @@ def _transition(db: Db, job_id: int, allowed_from: tuple[str, ...], values: dict
                            .returning(jobs.c.id, jobs.c.model_id, jobs.c.status, jobs.c.attempts)).first()
         if row is None:
             return False
-        append_event(conn, "job", study_id=_study_of(conn, row.model_id), job_id=job_id, model_id=row.model_id,
-                     now=now, payload={"status": row.status, "prev": cur, "attempts": row.attempts, **extra})
+        append_event(conn, "job", study_id=conn.execute(_STUDY_OF, {"p_model": row.model_id}).scalar(),
+                     job_id=job_id, model_id=row.model_id, now=now,
+                     payload={"status": row.status, "prev": cur, "attempts": row.attempts})
     return True
 
 
@@ -355,7 +373,7 @@ def cancel_job(db: Db, job_id: int) -> bool:
     """queued or running -> cancelled (a running job's worker learns it at its next heartbeat).
     Returns False when the job is already done/failed/cancelled; raises JobNotFound for an unknown id."""
     return _transition(db, job_id, ("queued", "running"),
-                       {"status": "cancelled", "lease_until": None, "finished_at": utcnow()}, {})
+                       {"status": "cancelled", "lease_until": None, "finished_at": utcnow()})
 
 
 def requeue_job(db: Db, job_id: int, priority: int | None = None) -> bool:
@@ -366,7 +384,7 @@ def requeue_job(db: Db, job_id: int, priority: int | None = None) -> bool:
                               "queued_at": utcnow()}
     if priority is not None:
         values["priority"] = priority
-    return _transition(db, job_id, ("failed", "cancelled"), values, {})
+    return _transition(db, job_id, ("failed", "cancelled"), values)
 
 
 def queue_counts(db: Db | Connection, study_id: int | None = None) -> dict[str, int]:
