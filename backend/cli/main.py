@@ -9,7 +9,10 @@ import click
 import typer
 from pydantic import ValidationError
 
-from . import designspace_cmds  # noqa: E402,F401  (each import registers its commands on app)
+from . import (
+    designspace_cmds,  # noqa: E402,F401  (each import registers its commands on app)
+    server_cmds,  # noqa: E402,F401
+)
 from .app import app
 from .errors import CliError, one_line, print_error
 

@@ -1,0 +1,79 @@
+"""The FastAPI application: `create_app(settings)`, and `app_factory()` for `uvicorn --factory`.
+
+    uvicorn backend.api.app:app_factory --factory      # settings from NETSPACE_* environment variables
+
+On start the database is migrated to alembic head; while running, a maintenance task requeues jobs whose
+lease expired (even when no worker is left to do it) and prunes old events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
+
+from backend import __version__
+from db.engine import make_engine
+from db.events import prune_events
+from db.migrate import upgrade
+from db.queue import requeue_expired
+
+from . import errors
+from .auth import TokenAuth
+from .routes import events, frontend, health, jobs, models, spaces, studies
+from .settings import Settings
+
+log = logging.getLogger("netspace.api")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    engine = make_engine(settings.db_url)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.migrate:
+            await run_in_threadpool(upgrade, engine)
+        task = asyncio.create_task(_maintenance(engine, settings.maintenance_seconds))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            engine.dispose()
+
+    app = FastAPI(title="netspace", version=__version__, lifespan=lifespan,
+                  description="Design network design spaces: studies, samples, jobs, results.")
+    app.state.settings = settings
+    app.state.engine = engine
+    errors.install(app)
+    for r in (health, spaces, studies, models, jobs, events):
+        app.include_router(r.router)
+    frontend.mount(app, settings.frontend_dir)
+    app.add_middleware(TokenAuth, token=settings.token, read_token=settings.read_token)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["*"],
+                           allow_headers=["Authorization", "Content-Type", "Last-Event-ID"])
+    return app
+
+
+async def _maintenance(engine, every: float) -> None:
+    """Requeue expired leases and prune events, forever; a failing round is logged and retried."""
+    while True:
+        try:
+            await run_in_threadpool(requeue_expired, engine)
+            await run_in_threadpool(prune_events, engine)
+        except Exception:  # noqa: BLE001 - the database may be restarting; try again next round
+            log.exception("maintenance round failed")
+        await asyncio.sleep(every)
+
+
+def app_factory() -> FastAPI:
+    """For `uvicorn --factory`: settings from the environment."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,139 @@
+"""Error responses: every 422 names the field and, for out-of-range values, the allowed range.
+
+Body: {"detail": [{"loc": [...], "field": "n", "msg": "...", "type": "..."}], "message": "n: ..."}; 404 and
+409: {"detail": "...", "field": "..."}.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any
+
+from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from backend.services.errors import InvalidInput, ServiceError
+
+RANGE_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "too_short", "too_long",
+                "string_too_short", "string_too_long"}
+SOURCES = ("body", "query", "path", "header", "cookie")
+
+
+def _unwrap(tp: Any) -> Any:
+    """Optional[X] / X | None / Annotated[X, ...] -> X (the model class when there is one)."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        for a in typing.get_args(tp):
+            inner = _unwrap(a)
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                return inner
+        return tp
+    return tp
+
+
+def _bounds(metadata: list[Any]) -> str | None:
+    """'[1, 10000]', '(0, 100]', '[0, ∞)' or 'length [1, 200]' from annotated-types constraints."""
+    lo = hi = None
+    lo_open = hi_open = length = False
+    for m in metadata:
+        if isinstance(m, Ge | Gt):
+            lo, lo_open = (m.ge, False) if isinstance(m, Ge) else (m.gt, True)
+        elif isinstance(m, Le | Lt):
+            hi, hi_open = (m.le, False) if isinstance(m, Le) else (m.lt, True)
+        elif isinstance(m, MinLen):
+            lo, length = m.min_length, True
+        elif isinstance(m, MaxLen):
+            hi, length = m.max_length, True
+    if lo is None and hi is None:
+        return None
+    if length and lo is None:
+        lo = 0
+    left = "(" if lo_open or lo is None else "["
+    right = ")" if hi_open or hi is None else "]"
+    text = f"{left}{'-∞' if lo is None else lo}, {'∞' if hi is None else hi}{right}"
+    return f"length {text}" if length else text
+
+
+def _field_metadata(request: Request, loc: list[Any]) -> list[Any] | None:
+    """The constraints declared on the field at `loc`, found from the matched route's models."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None or len(loc) < 2:
+        return None
+    source, names = loc[0], [x for x in loc[1:] if isinstance(x, str)]
+    fields = {"query": dependant.query_params, "path": dependant.path_params, "body": dependant.body_params}
+    for f in fields.get(source, []):
+        info = f.field_info
+        model = _unwrap(info.annotation)
+        if isinstance(model, type) and issubclass(model, BaseModel) and (source != "body" or f.name != names[0]):
+            path = names
+        elif f.name == names[0] or getattr(f, "alias", None) == names[0]:
+            if len(names) == 1:
+                return list(info.metadata)
+            path = names[1:]
+        else:
+            continue
+        found = _walk(model, path)
+        if found is not None:
+            return found
+    return None
+
+
+def _walk(model: Any, path: list[str]) -> list[Any] | None:
+    for i, name in enumerate(path):
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) or name not in model.model_fields:
+            return None
+        info = model.model_fields[name]
+        if i == len(path) - 1:
+            return list(info.metadata)
+        model = _unwrap(info.annotation)
+    return None
+
+
+def _field_name(loc: list[Any]) -> str:
+    parts = [str(x) for x in loc if x not in SOURCES]
+    return ".".join(parts)
+
+
+def describe(request: Request, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for e in errors:
+        loc = list(e.get("loc", ()))
+        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        field = _field_name(loc)
+        head, sep, rest = msg.partition(": ")
+        if sep and head and " " not in head and not field.endswith(head):
+            # our validators name the field they check: 'flops_max: must be >= flops_min ...'
+            field = f"{field}.{head}" if field else head
+            msg = rest
+        if e.get("type") in RANGE_ERRORS:
+            bounds = _bounds(_field_metadata(request, loc) or [])
+            if bounds:
+                msg = f"{msg}; allowed range {bounds}"
+        out.append({"loc": loc, "field": field or "body", "msg": msg, "type": e.get("type", "value_error")})
+    return out
+
+
+def unprocessable(items: list[dict[str, Any]]) -> JSONResponse:
+    message = "; ".join(f"{i['field']}: {i['msg']}" for i in items)
+    return JSONResponse({"detail": items, "message": message}, status_code=422)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return unprocessable(describe(request, list(exc.errors())))
+
+    @app.exception_handler(ServiceError)
+    async def _service(request: Request, exc: ServiceError) -> JSONResponse:
+        if isinstance(exc, InvalidInput):
+            field = exc.field or "body"
+            return unprocessable([{"loc": field.split("."), "field": field, "msg": exc.message,
+                                   "type": "value_error"}])
+        return JSONResponse({"detail": exc.message, "field": exc.field}, status_code=exc.status)

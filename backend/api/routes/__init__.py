@@ -1,0 +1,1 @@
+"""API routers, one small module per resource."""

@@ -1,0 +1,60 @@
+"""GET /api/events: server-sent events from the events table.
+
+Each message is the default SSE type ("message"), `id:` = the event id, `data:` = JSON {id, kind, study_id,
+job_id, model_id, payload, created_at} (kinds in db/events.py). The table is polled every ~0.5 s, so changes
+committed by worker processes anywhere appear. A reconnecting EventSource sends Last-Event-ID and gets what
+it missed; a new stream starts at the newest event unless `last_id` is given. Keep-alive pings every 15 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from sqlalchemy import Engine
+from sse_starlette.sse import EventSourceResponse
+from starlette.concurrency import run_in_threadpool
+
+from db.events import events_after, last_event_id
+
+from .. import deps
+from ..settings import Settings
+
+router = APIRouter(tags=["events"])
+BATCH = 500
+
+
+@router.get("/api/events")
+async def stream_events(request: Request, study_id: int | None = Query(None, ge=1),
+                        last_id: int | None = Query(None, ge=0, description="start after this event id"),
+                        last_event_id_header: str | None = Header(None, alias="Last-Event-ID"),
+                        engine: Engine = Depends(deps.engine),
+                        settings: Settings = Depends(deps.settings)) -> EventSourceResponse:
+    start = last_id
+    if last_event_id_header and last_event_id_header.strip().isdigit():
+        start = int(last_event_id_header.strip())
+    if start is None:
+        start = await run_in_threadpool(_newest, engine)
+
+    def fetch(after: int) -> list[dict]:
+        with engine.connect() as conn:
+            return events_after(conn, after, BATCH, study_id)
+
+    async def generate():
+        after = start
+        while not await request.is_disconnected():
+            rows = await run_in_threadpool(fetch, after)
+            for ev in rows:
+                yield {"id": str(ev["id"]), "data": json.dumps(ev, separators=(",", ":"))}
+            if rows:
+                after = rows[-1]["id"]
+            if len(rows) < BATCH:
+                await asyncio.sleep(settings.events_poll_seconds)
+
+    return EventSourceResponse(generate(), ping=15, headers={"Cache-Control": "no-cache"})
+
+
+def _newest(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return last_event_id(conn)

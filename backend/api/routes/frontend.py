@@ -1,0 +1,43 @@
+"""The front end: GET / (frontend/index.html), /static/* (frontend/), and Plotly from the plotly package."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+PLACEHOLDER = """<!doctype html><meta charset="utf-8"><title>netspace</title>
+<h1>netspace</h1><p>The front end is not installed here; the API is at <a href="/docs">/docs</a>.</p>"""
+
+
+def plotly_js() -> Path | None:
+    """plotly.min.js bundled with the plotly Python package (served offline, no CDN)."""
+    spec = importlib.util.find_spec("plotly")
+    bases = list(spec.submodule_search_locations or []) if spec else []
+    for base in bases:
+        p = Path(base) / "package_data" / "plotly.min.js"
+        if p.is_file():
+            return p
+    return None
+
+
+def mount(app: FastAPI, frontend_dir: Path) -> None:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/")
+    def index():
+        page = frontend_dir / "index.html"
+        return FileResponse(page, media_type="text/html") if page.is_file() else HTMLResponse(PLACEHOLDER)
+
+    @router.get("/static/vendor/plotly.min.js")
+    def plotly():
+        p = plotly_js()
+        if p is None:
+            return HTMLResponse("plotly is not installed", status_code=404)
+        return FileResponse(p, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
+
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=frontend_dir, check_dir=False), name="static")

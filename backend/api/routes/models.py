@@ -1,0 +1,40 @@
+"""A study's models: filtered/sorted pages, one model in full, and streamed exports."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy import Engine
+
+from backend.services import export as export_service
+from backend.services import models_query
+
+from .. import deps
+from ..schemas import ExportQuery, ModelQuery
+from .studies import StudyId
+
+router = APIRouter(tags=["models"])
+
+
+@router.get("/api/studies/{study_id}/models")
+def list_models(q: Annotated[ModelQuery, Query()], study_id: int = StudyId,
+                engine: Engine = Depends(deps.engine)) -> JSONResponse:
+    """One page of models (filters: `<col>_min/_max`, status, arch_type, ids, top) with the total count."""
+    page = models_query.list_models(engine, study_id, q.to_filter(), q.sort, q.limit, q.offset)
+    return JSONResponse(page)
+
+
+@router.get("/api/models/{model_id}")
+def get_model(model_id: int = Path(ge=1, le=2**31 - 1), engine: Engine = Depends(deps.engine)) -> JSONResponse:
+    return JSONResponse(models_query.get_model(engine, model_id))
+
+
+@router.get("/api/studies/{study_id}/export")
+def export(q: Annotated[ExportQuery, Query()], study_id: int = StudyId,
+           engine: Engine = Depends(deps.engine)) -> StreamingResponse:
+    """Download the filtered models as json, jsonl, csv, pycls (zip of YAML) or timm (RegNet kwargs)."""
+    out = export_service.export(engine, study_id, q.to_filter(), q.format, q.sort)
+    return StreamingResponse(out.chunks, media_type=out.media_type,
+                             headers={"Content-Disposition": f'attachment; filename="{out.filename}"'})

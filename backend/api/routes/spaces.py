@@ -1,0 +1,25 @@
+"""GET /api/spaces and /api/spaces/{name}: the built-in design spaces and their specs."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Path
+
+from backend.designspace.builtin import builtin_spaces
+from backend.services.errors import NotFound
+
+router = APIRouter(tags=["spaces"])
+
+
+@router.get("/api/spaces")
+def list_spaces() -> list[dict]:
+    return [{"name": sp.name, "family": sp.family, "description": sp.description, "num_stages": sp.num_stages,
+             "params": list(sp.params), "im_size": sp.im_size, "se_r": sp.se_r}
+            for sp in builtin_spaces().values()]
+
+
+@router.get("/api/spaces/{name}")
+def get_space(name: str = Path(max_length=100)) -> dict:
+    spaces = builtin_spaces()
+    if name not in spaces:
+        raise NotFound(f"unknown space {name!r}; built-ins: {', '.join(spaces)}", "name")
+    return spaces[name].model_dump(mode="json")

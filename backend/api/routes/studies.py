@@ -1,0 +1,47 @@
+"""Studies: create, list, read, delete (with ?confirm=true), and queue samples."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Body, Depends, Path, Query, status
+from sqlalchemy import Engine
+
+from backend.services import sampling, studies
+from backend.services.studies import StudyIn
+
+from .. import deps
+from ..schemas import SamplesIn
+from ..settings import Settings
+
+router = APIRouter(tags=["studies"])
+StudyId = Path(ge=1, le=2**31 - 1, description="study id")
+
+
+@router.get("/api/studies")
+def list_studies(engine: Engine = Depends(deps.engine)) -> list[dict]:
+    return studies.list_studies(engine)
+
+
+@router.post("/api/studies", status_code=status.HTTP_201_CREATED)
+def create_study(body: StudyIn = Body(), engine: Engine = Depends(deps.engine),
+                 settings: Settings = Depends(deps.settings)) -> dict:
+    """Create a study; with `n`, also sample and queue n models in the same transaction."""
+    return studies.create_study(engine, body, max_n=settings.max_n)
+
+
+@router.get("/api/studies/{study_id}")
+def get_study(study_id: int = StudyId, engine: Engine = Depends(deps.engine)) -> dict:
+    return studies.get_study(engine, study_id)
+
+
+@router.delete("/api/studies/{study_id}")
+def delete_study(study_id: int = StudyId, confirm: bool = Query(False, description="must be true"),
+                 engine: Engine = Depends(deps.engine)) -> dict:
+    return studies.delete_study(engine, study_id, confirm)
+
+
+@router.post("/api/studies/{study_id}/samples", status_code=status.HTTP_201_CREATED)
+def queue_samples(body: SamplesIn, study_id: int = StudyId, engine: Engine = Depends(deps.engine),
+                  settings: Settings = Depends(deps.settings)) -> dict:
+    """Sample n models of the study's space in its regime; queue those not already in the study."""
+    return sampling.queue_samples(engine, study_id, body.n, body.seed, body.priority, max_n=settings.max_n,
+                                  max_attempts=body.max_attempts)

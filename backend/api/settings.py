@@ -1,0 +1,51 @@
+"""Server settings, from the environment (NETSPACE_*) or given directly to create_app()."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from db.engine import DEFAULT_URL
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """db_url: any SQLAlchemy URL (NETSPACE_DB). token: required as `Authorization: Bearer` on every write
+    (NETSPACE_TOKEN); read_token: also required on /api reads (NETSPACE_READ_TOKEN; the write token works for
+    reads too). max_n: most samples one request may queue (NETSPACE_MAX_N). cors_origins: comma-separated
+    origins allowed cross-site (NETSPACE_CORS_ORIGINS; off by default)."""
+
+    db_url: str = DEFAULT_URL
+    token: str | None = None
+    read_token: str | None = None
+    max_n: int = 10_000
+    cors_origins: tuple[str, ...] = ()
+    frontend_dir: Path = field(default_factory=lambda: ROOT / "frontend")
+    maintenance_seconds: float = 10.0  # how often the server requeues expired leases and prunes events
+    events_poll_seconds: float = 0.5
+    migrate: bool = True
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
+        env = os.environ if env is None else env
+        values: dict = {}
+        if env.get("NETSPACE_DB"):
+            values["db_url"] = env["NETSPACE_DB"]
+        for key, name in (("token", "NETSPACE_TOKEN"), ("read_token", "NETSPACE_READ_TOKEN")):
+            if env.get(name):
+                values[key] = env[name]
+        if env.get("NETSPACE_MAX_N"):
+            try:
+                values["max_n"] = int(env["NETSPACE_MAX_N"])
+            except ValueError:
+                raise ValueError(f"NETSPACE_MAX_N: must be an integer (got {env['NETSPACE_MAX_N']!r})") from None
+            if values["max_n"] < 1:
+                raise ValueError(f"NETSPACE_MAX_N: must be >= 1 (got {values['max_n']})")
+        if env.get("NETSPACE_CORS_ORIGINS"):
+            values["cors_origins"] = tuple(o.strip() for o in env["NETSPACE_CORS_ORIGINS"].split(",") if o.strip())
+        if env.get("NETSPACE_FRONTEND"):
+            values["frontend_dir"] = Path(env["NETSPACE_FRONTEND"])
+        return replace(cls(**values), **overrides)

@@ -1,0 +1,147 @@
+"""`netspace serve` (the API + dashboard under uvicorn) and `netspace export` (the API's downloads, offline)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from backend.api.settings import Settings
+from backend.designspace.units import parse_count
+from backend.services.errors import ServiceError
+from backend.services.export import FORMATS, export
+from backend.services.filters import ModelFilter
+from backend.services.studies import find_study
+
+from .app import app
+from .errors import fail
+
+DbOption = Annotated[str | None, typer.Option(help="SQLAlchemy URL (default: $NETSPACE_DB or ./netspace.db)")]
+
+
+def start_local_workers(db_url: str, workers: str | None) -> list[subprocess.Popen]:
+    """Hook for `serve --workers auto|N`: start local worker processes on `db_url` and return them.
+
+    `serve` calls it after migrating the database and before starting uvicorn, and stops what it returns
+    (stop_local_workers) when the server exits. It starts nothing until the workers' option is wired in.
+    """
+    return []
+
+
+def stop_local_workers(procs: list[subprocess.Popen], timeout: float = 30.0) -> None:
+    """SIGTERM every child (workers release their jobs), then wait; kill what is still running."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+@app.command()
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="bind address (127.0.0.1: this machine only)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+) -> None:
+    """Serve the dashboard and the REST API (settings from NETSPACE_* variables; --db overrides NETSPACE_DB)."""
+    import uvicorn
+
+    from backend.api.app import create_app
+    from db.migrate import upgrade
+
+    settings = Settings.from_env(**({"db_url": db} if db else {}))
+    upgrade(settings.db_url)  # before any worker starts, so they find the schema ready
+    children = start_local_workers(settings.db_url, None)
+    try:
+        print(f"netspace on http://{host}:{port} (database {_safe_url(settings.db_url)})", file=sys.stderr)
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+    finally:
+        stop_local_workers(children)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def parse_filters(items: list[str], top: int | None) -> ModelFilter:
+    """KEY=VALUE pairs into the API's ModelFilter; range values may use units (400M, 2.5G)."""
+    data: dict[str, object] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            fail(f"filter: expected KEY=VALUE (e.g. flops_max=400M), got {item!r}")
+        if key.endswith(("_min", "_max")):
+            data[key] = parse_count(value, key)
+        elif key in ("status", "ids"):
+            data.setdefault(key, []).append(value)  # type: ignore[union-attr]
+        else:
+            data[key] = value
+    if top is not None:
+        data["top"] = top
+    return ModelFilter.model_validate(data)
+
+
+@app.command(name="export")
+def export_cmd(
+    study: Annotated[str, typer.Option(help="study name (or id)")],
+    db: DbOption = None,
+    fmt: Annotated[str, typer.Option("--format", help=" | ".join(FORMATS))] = "csv",
+    filters: Annotated[list[str] | None, typer.Option(
+        "--filter", "-f", help="KEY=VALUE as in the API, e.g. flops_max=400M, status=done, d_max=20")] = None,
+    top: Annotated[int | None, typer.Option(min=1, help="only the best k by error")] = None,
+    sort: Annotated[str | None, typer.Option(help="column, '-' prefix for descending")] = None,
+    out: Annotated[Path | None, typer.Option(help="write here (default: stdout; pycls needs a file)")] = None,
+) -> None:
+    """Write a study's (filtered) models as json, jsonl, csv, pycls (zip of YAML) or timm — as the API does."""
+    from db.engine import make_engine
+    from db.migrate import upgrade
+
+    if fmt not in FORMATS:
+        fail(f"format: must be one of {', '.join(FORMATS)} (got {fmt!r})")
+    if fmt == "pycls" and out is None and sys.stdout.isatty():
+        fail("out: pycls writes a zip file; give --out FILE.zip")
+    flt = parse_filters(filters or [], top)
+    settings = Settings.from_env(**({"db_url": db} if db else {}))
+    _require_sqlite_file(settings.db_url)
+    engine = make_engine(settings.db_url)
+    try:
+        upgrade(engine)
+        s = find_study(engine, study)
+        result = export(engine, s["id"], flt, fmt, sort)
+        stream = out.open("wb") if out else sys.stdout.buffer
+        n = 0
+        try:
+            for chunk in result.chunks:
+                stream.write(chunk)
+                n += len(chunk)
+        finally:
+            if out:
+                stream.close()
+            else:
+                stream.flush()
+    except ServiceError as e:
+        fail(str(e))
+    finally:
+        engine.dispose()
+    if out:
+        print(f"wrote {out} ({n:,} bytes; suggested name {result.filename})", file=sys.stderr)
+
+
+def _require_sqlite_file(url: str) -> None:
+    """Reading commands must not create an empty SQLite database by accident."""
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:") and not Path(u.database).exists():
+        fail(f"db: no database at {u.database}")

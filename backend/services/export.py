@@ -1,0 +1,138 @@
+"""Streaming exports of a study's (filtered) models: json, jsonl, csv, pycls (zip of YAML), timm (RegNet kwargs).
+
+Rows are read with a server-side cursor in batches and written with backend.designspace.exports (the same
+writers as the CLI and importer), then coalesced into ~64 KiB chunks so that a 100,000-row CSV streams fast.
+JSON/JSONL rows carry the per-epoch curves; CSV rows the flat parameters (exports.csv_row).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from backend.designspace.config import AnyNetConfig
+from backend.designspace.exports import csv_lines, jsonl_lines, pycls_yaml, timm_kwargs
+from backend.designspace.params import PARAM_NAMES
+
+from .errors import InvalidInput
+from .filters import ModelFilter, filtered
+from .models_query import CURVE_COLUMNS, ROW_COLUMNS, ordered, require_study
+
+FORMATS: dict[str, tuple[str, str]] = {  # format -> (media type, file extension)
+    "json": ("application/json", "json"),
+    "jsonl": ("application/x-ndjson", "jsonl"),
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "pycls": ("application/zip", "zip"),
+    "timm": ("application/json", "timm.json"),
+}
+BATCH = 2000
+CHUNK = 1 << 16
+_FLAT = set(PARAM_NAMES)  # flat parameter columns: only CSV shows them (recomputed from config by csv_row)
+
+
+@dataclass
+class Export:
+    """A download: `chunks` (bytes, lazily read from the database), its media type and file name."""
+
+    chunks: Iterator[bytes]
+    media_type: str
+    filename: str
+
+
+def export_filename(study_name: str, flt: ModelFilter | None, fmt: str) -> str:
+    base = re.sub(r"[^A-Za-z0-9_.-]+", "_", study_name).strip("_") or "study"
+    return f"{base}-{flt.slug() if flt else 'all'}.{FORMATS[fmt][1]}"
+
+
+def export(engine: Engine, study_id: int, flt: ModelFilter | None, fmt: str, sort: str | None = None) -> Export:
+    """Check the study and format now (errors before any byte is sent); stream rows when iterated."""
+    if fmt not in FORMATS:
+        raise InvalidInput(f"must be one of {', '.join(FORMATS)} (got {fmt!r})", "format")
+    with engine.connect() as conn:
+        study = require_study(conn, study_id)
+    cols = [*ROW_COLUMNS, *CURVE_COLUMNS] if fmt in ("json", "jsonl") else list(ROW_COLUMNS)
+    q = ordered(filtered(select(*cols), study_id, flt), sort, flt)
+    records = _records(engine, q, drop_flat=fmt != "csv")
+    if fmt == "csv":
+        body: Iterable[str | bytes] = csv_lines(records)
+    elif fmt == "jsonl":
+        body = jsonl_lines(records)
+    elif fmt == "json":
+        body = _json_array(records)
+    elif fmt == "timm":
+        body = _json_array(_timm(records))
+    else:
+        body = _zip(records, study)
+    media, _ = FORMATS[fmt]
+    return Export(_coalesce(body), media, export_filename(study["name"], flt, fmt))
+
+
+def _records(engine: Engine, q, drop_flat: bool) -> Iterator[dict[str, Any]]:
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(q)
+        for part in result.mappings().partitions():
+            for r in part:
+                d = dict(r)
+                if drop_flat:
+                    for k in _FLAT:
+                        d.pop(k, None)
+                yield d
+
+
+def _json_array(records: Iterable[dict[str, Any]]) -> Iterator[str]:
+    yield "["
+    sep = ""
+    for r in records:
+        yield sep + json.dumps(r, separators=(",", ":"))
+        sep = ","
+    yield "]\n"
+
+
+def _timm(records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """RegNet models only: {id, error, kwargs} with timm RegNetCfg keyword arguments."""
+    for r in records:
+        if r["arch_type"] != "anynet":
+            continue
+        kw = timm_kwargs(AnyNetConfig.model_validate(r["config"]))
+        if kw is not None:
+            yield {"id": r["id"], "error": r["error"], "kwargs": kw}
+
+
+def _zip(records: Iterable[dict[str, Any]], study: dict[str, Any]) -> Iterator[bytes]:
+    """One pycls YAML per AnyNet model (model_<id>.yaml), zipped into a spooled file, then streamed."""
+    with tempfile.SpooledTemporaryFile(max_size=32 << 20) as f:
+        with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
+            for r in records:
+                if r["arch_type"] != "anynet":
+                    continue
+                desc = f"netspace study {study['name']} model {r['id']}"
+                if r["error"] is not None:
+                    desc += f", top-1 error {r['error']:.2f}%"
+                text = pycls_yaml(AnyNetConfig.model_validate(r["config"]), study["im_size"],
+                                  study["num_classes"], desc)
+                z.writestr(f"model_{r['id']}.yaml", text)
+        f.seek(0)
+        while block := f.read(CHUNK):
+            yield block
+
+
+def _coalesce(parts: Iterable[str | bytes]) -> Iterator[bytes]:
+    """Join many small pieces into ~CHUNK-sized byte blocks (one network write each)."""
+    buf: list[bytes] = []
+    size = 0
+    for p in parts:
+        b = p.encode() if isinstance(p, str) else p
+        buf.append(b)
+        size += len(b)
+        if size >= CHUNK:
+            yield b"".join(buf)
+            buf, size = [], 0
+    if buf:
+        yield b"".join(buf)

@@ -1,0 +1,150 @@
+"""One filter for /models, /export and the population loader, and the whitelist of sortable columns.
+
+Every user-supplied name is looked up in RANGE_COLUMNS / SORT_COLUMNS (plain dicts of SQLAlchemy columns), and
+values are bound parameters, so no SQL is ever built from user strings.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, create_model, field_validator, model_validator
+from sqlalchemy import ColumnElement, Select, and_, case, literal, select
+
+from backend.designspace.params import PARAM_NAMES
+from db.models import JOB_STATUSES, jobs, models, results
+
+#: rows of a study's population: every model, its result (if any) and its job (if any)
+POPULATION = models.outerjoin(results, results.c.model_id == models.c.id).outerjoin(
+    jobs, jobs.c.model_id == models.c.id)
+#: a model's status: its job's, or 'done' for an imported model with a result, or 'none'
+STATUS_EXPR = case((jobs.c.status.is_not(None), jobs.c.status), (results.c.id.is_not(None), literal("done")),
+                   else_=literal("none"))
+STATUS = STATUS_EXPR.label("status")
+STATUSES = (*JOB_STATUSES, "none")
+
+RANGE_COLUMNS: dict[str, ColumnElement] = {
+    "flops": models.c.flops, "params": models.c.params, "acts": models.c.acts,
+    "error": results.c.error, "infer_ms": results.c.infer_ms, "train_seconds": results.c.train_seconds,
+    **{p: models.c[p] for p in PARAM_NAMES},
+}
+SORT_COLUMNS: dict[str, ColumnElement] = {
+    "id": models.c.id, "index": models.c.index, "name": models.c.name, "status": STATUS_EXPR,
+    "error_final": results.c.error_final, "epochs_done": jobs.c.epochs_done, **RANGE_COLUMNS,
+}
+MAX_IDS = 10_000
+
+
+def split_commas(v: Any) -> Any:
+    """List parameters accept repeats (`status=a&status=b`), commas (`status=a,b`) or both."""
+    if isinstance(v, str):
+        v = [v]
+    if isinstance(v, list):
+        parts = [p for x in v for p in (x.split(",") if isinstance(x, str) else [x])]
+        v = [p.strip() if isinstance(p, str) else p for p in parts if not (isinstance(p, str) and not p.strip())]
+    return v
+
+
+def _range_fields() -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for col in RANGE_COLUMNS:
+        for side, word in (("min", "at least"), ("max", "at most")):
+            fields[f"{col}_{side}"] = (float | None, Field(None, allow_inf_nan=False,
+                                                           description=f"{col} {word} this value"))
+    return fields
+
+
+_RangeFilter = create_model("_RangeFilter", __config__=ConfigDict(extra="forbid"), **_range_fields())
+
+
+class ModelFilter(_RangeFilter):
+    """Which models of a study: `<col>_min`/`<col>_max` ranges (flops, params, acts, error, infer_ms,
+    train_seconds and every flat parameter d, w0, ..., b_5), `status` (one or more), `arch_type`, `ids`, and
+    `top` = only the best k by error among the models the other filters keep.
+
+    A range on a column excludes models where it is null (e.g. `error_max` keeps only models with results).
+    """
+
+    status: list[Literal[STATUSES]] | None = Field(None, description="one or more of " + ", ".join(STATUSES))
+    arch_type: str | None = Field(None, max_length=32, description="e.g. anynet, nds_resnext")
+    ids: list[int] | None = Field(None, max_length=MAX_IDS, description=f"model ids (at most {MAX_IDS})")
+    top: int | None = Field(None, ge=1, le=10_000_000, description="best k by error")
+
+    @field_validator("status", "ids", mode="before")
+    @classmethod
+    def _comma_lists(cls, v: Any) -> Any:
+        return split_commas(v)
+
+    @model_validator(mode="after")
+    def _ranges_ordered(self) -> ModelFilter:
+        for col in RANGE_COLUMNS:
+            lo, hi = getattr(self, f"{col}_min"), getattr(self, f"{col}_max")
+            if lo is not None and hi is not None and lo > hi:
+                raise ValueError(f"{col}_max: must be >= {col}_min ({lo:g}), got {hi:g}")
+        return self
+
+    def active(self) -> dict[str, Any]:
+        """The filters actually set (for filenames, logs and echoing back)."""
+        return {k: getattr(self, k) for k in ModelFilter.model_fields if getattr(self, k) is not None}
+
+    def to_filter(self) -> ModelFilter:
+        """Just the filter part of a subclass (e.g. a query model that adds sort/limit)."""
+        return ModelFilter.model_validate(self.active())
+
+    def slug(self) -> str:
+        """Short, filename-safe description of the filter ('all' when none is set)."""
+        parts = []
+        for k, v in self.active().items():
+            if isinstance(v, list):
+                v = "+".join(str(x) for x in v[:5]) + ("+more" if len(v) > 5 else "")
+            elif isinstance(v, float):
+                v = f"{v:g}"
+            parts.append(f"{k}-{v}")
+        text = re.sub(r"[^A-Za-z0-9_.+-]+", "_", "_".join(parts))[:150]
+        return text or "all"
+
+
+def conditions(flt: ModelFilter | None) -> list[ColumnElement]:
+    """WHERE terms for the plain filters (not `top`)."""
+    if flt is None:
+        return []
+    out: list[ColumnElement] = []
+    for col, column in RANGE_COLUMNS.items():
+        lo, hi = getattr(flt, f"{col}_min"), getattr(flt, f"{col}_max")
+        if lo is not None:
+            out.append(column >= lo)
+        if hi is not None:
+            out.append(column <= hi)
+    if flt.status:
+        out.append(STATUS_EXPR.in_(flt.status))
+    if flt.arch_type:
+        out.append(models.c.arch_type == flt.arch_type)
+    if flt.ids is not None:
+        out.append(models.c.id.in_(flt.ids))
+    return out
+
+
+def where(study_id: int, flt: ModelFilter | None) -> ColumnElement:
+    """The whole condition for a study's rows under `flt`, `top` included (a subquery of the best ids)."""
+    terms = [models.c.study_id == study_id, *conditions(flt)]
+    if flt is not None and flt.top:
+        best = (select(models.c.id).select_from(POPULATION).where(*terms, results.c.error.is_not(None))
+                .order_by(results.c.error, models.c.id).limit(flt.top))
+        return and_(models.c.study_id == study_id, models.c.id.in_(best.scalar_subquery()))
+    return and_(*terms)
+
+
+def filtered(q: Select, study_id: int, flt: ModelFilter | None) -> Select:
+    return q.select_from(POPULATION).where(where(study_id, flt))
+
+
+def parse_sort(text: str) -> tuple[ColumnElement, bool]:
+    """'error' or '-error' -> (column, descending); ValueError naming `sort` and the allowed names."""
+    name = text.strip()
+    desc = name.startswith("-")
+    name = name.lstrip("-+")
+    if name not in SORT_COLUMNS:
+        raise ValueError(f"sort: unknown column {name!r}; allowed: {', '.join(SORT_COLUMNS)} (prefix - for "
+                         "descending)")
+    return SORT_COLUMNS[name], desc

@@ -1,0 +1,105 @@
+"""Sampling a study's space and queueing the new models, one transaction per request.
+
+Sampling is seeded and prefix-stable (backend.designspace.sampling), and each model's config hash is unique
+within its study, so asking again with the same seed queues nothing new, and a larger n with the same seed
+adds only the models beyond the first request's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select
+
+from backend.designspace.params import flat_params
+from backend.designspace.sampling import Regime, SamplingError, sample
+from backend.designspace.spec import SpaceSpec
+from db.engine import write_tx
+from db.events import append_event
+from db.models import jobs, models, studies, utcnow
+
+from .errors import InvalidInput, NotFound
+
+DEFAULT_MAX_ATTEMPTS = 3
+
+
+@dataclass
+class Drawn:
+    """Sampled models ready to insert (rows without study_id/index) and the sampler's statistics."""
+
+    rows: list[dict[str, Any]]
+    requested: int
+    seed: int
+    candidates: int
+    acceptance_rate: float
+    sampler_duplicates: int
+    seconds: float
+
+
+def draw_samples(study: dict[str, Any], n: int, seed: int) -> Drawn:
+    """Sample n models of the study's space in its regime at its im_size/num_classes (no database access).
+
+    Raises InvalidInput (field 'regime' or 'n') when the sampler cannot meet the regime.
+    """
+    space = SpaceSpec.model_validate(study["space"])
+    try:
+        res = sample(space, n, seed, Regime.from_dict(study["regime"]), im_size=study["im_size"],
+                     num_classes=study["num_classes"])
+    except SamplingError as e:
+        raise InvalidInput.from_value_error(e, "n") from None
+    c = res.batch.counts
+    now = utcnow()
+    rows = []
+    for i in range(len(res)):
+        cfg = res.config(i)
+        rows.append({"config": cfg.model_dump(mode="json", exclude_none=True), "config_hash": cfg.config_hash(),
+                     "arch_type": "anynet", "flops": int(c.flops[i]), "params": int(c.params[i]),
+                     "acts": int(c.acts[i]), "created_at": now, **flat_params(cfg)})
+    return Drawn(rows, n, seed, res.candidates, res.acceptance_rate, res.duplicates, res.seconds)
+
+
+def insert_samples(conn: Connection, study_id: int, drawn: Drawn, priority: int = 0,
+                   max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> dict[str, Any]:
+    """Insert the drawn models not already in the study, with one queued job each, on `conn` (the caller's
+    write transaction). Returns the counts the API reports."""
+    have = set(conn.execute(select(models.c.config_hash).where(models.c.study_id == study_id)).scalars())
+    start = conn.execute(select(func.coalesce(func.max(models.c.index) + 1, 0))
+                         .where(models.c.study_id == study_id)).scalar_one()
+    fresh, seen = [], set()
+    for r in drawn.rows:
+        if r["config_hash"] in have or r["config_hash"] in seen:
+            continue
+        seen.add(r["config_hash"])
+        fresh.append({**r, "study_id": study_id, "index": start + len(fresh)})
+    if fresh:
+        ids = conn.execute(insert(models).returning(models.c.id, sort_by_parameter_order=True), fresh).scalars().all()
+        now = utcnow()
+        conn.execute(insert(jobs), [{"model_id": mid, "status": "queued", "priority": priority, "attempts": 0,
+                                     "max_attempts": max_attempts, "epochs_done": 0, "queued_at": now}
+                                    for mid in ids])
+        append_event(conn, "jobs_queued", study_id=study_id,
+                     payload={"count": len(fresh), "priority": priority, "seed": drawn.seed})
+    return {"requested": drawn.requested, "queued": len(fresh), "duplicates": drawn.requested - len(fresh),
+            "seed": drawn.seed, "candidates": drawn.candidates, "acceptance_rate": drawn.acceptance_rate,
+            "sampler_duplicates": drawn.sampler_duplicates, "seconds": round(drawn.seconds, 4)}
+
+
+def queue_samples(engine: Engine, study_id: int, n: int, seed: int | None = None, priority: int = 0, *,
+                  max_n: int | None = None, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> dict[str, Any]:
+    """Sample n models for a study and queue the new ones (seed defaults to the study seed)."""
+    if max_n is not None and n > max_n:
+        raise InvalidInput(f"must be in [1, {max_n}] per request (NETSPACE_MAX_N), got {n}", "n")
+    with engine.connect() as conn:
+        study = conn.execute(select(studies).where(studies.c.id == study_id)).mappings().first()
+    if study is None:
+        raise NotFound(f"study {study_id} not found", "study_id")
+    if study["source"] != "sampled":
+        raise InvalidInput(f"study {study['name']!r} holds imported models; sample into a new study", "study_id")
+    seed = study["seed"] if seed is None else seed
+    drawn = draw_samples(dict(study), n, seed)
+    with write_tx(engine) as conn:
+        if conn.execute(select(studies.c.id).where(studies.c.id == study_id)).first() is None:
+            raise NotFound(f"study {study_id} not found", "study_id")  # deleted while we sampled
+        out = insert_samples(conn, study_id, drawn, priority, max_attempts)
+    return {"study_id": study_id, **out}
