@@ -1,0 +1,268 @@
+"""Per-block width curves and the fit of the quantized linear law to any model (e_fit, paper §3.3/Fig. 8).
+
+Fit: d is fixed to the model's depth and (w0, wa, wm) are searched to minimise
+e_fit = mean_j |log(predicted w_j / observed w_j)|. Predicted widths come from the law exactly as the model
+builder computes them (designspace.regnet: u_j = w0 + wa j, stage index round(log(u_j/w0)/log(wm)), widths
+quantized to multiples of 8), and, with `snap=True` (default), passed through the same width/group-width
+compatibility adjustment the builder applied to the observed model (its own b and g per block). Then every
+model the RegNet law generated fits with e_fit = 0 exactly, whatever its g and b; `snap=False` is the paper's
+plain law.
+
+The loss is piecewise constant in (w0, wa, wm), so a plain coarse grid rarely lands inside the region that
+reproduces a model exactly. The search is a union of vectorised grids, all scored with the exact law:
+1. a coarse log grid over the whole plausible range (the paper's grid search);
+2. grids derived from the model's own stages: w0 over the multiples of 8 that quantize/snap to the first
+   stage's width; for each, a fine grid over t = wa/w0 with wm set to the middle of the interval that keeps
+   every stage width and every stage start (closed forms), and a fine grid over wm with wa set to the middle of
+   its interval;
+3. a few rounds of shrinking local grids around the best candidates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from backend.designspace.regnet import QUANT, adjust_widths_groups, block_stage_indices, quantize_stage_width
+
+CHUNK_ELEMS = 1 << 20  # candidates x blocks scored per numpy pass (bounds memory)
+
+
+@dataclass(frozen=True)
+class BlockLayout:
+    """A model's per-block widths with the b (as bot_mul) and g each block was built with, and its stages."""
+
+    widths: np.ndarray  # (d,) observed per-block widths w_j
+    bot_muls: np.ndarray | None  # (d,) per block; None: no compatibility adjustment applies
+    group_ws: np.ndarray | None  # (d,)
+    stage_starts: np.ndarray  # (S,) first block of each stage (0 first)
+    stage_widths: np.ndarray  # (S,)
+
+    @property
+    def depth(self) -> int:
+        return len(self.widths)
+
+
+@dataclass(frozen=True)
+class WidthFit:
+    """Best (w0, wa, wm) for the model's depth, its e_fit and the predicted per-block widths."""
+
+    w0: float
+    wa: float
+    wm: float
+    e_fit: float
+    predicted: np.ndarray
+
+
+def as_dict(cfg: Any) -> Mapping[str, Any]:
+    """A config as a dict (accepts pydantic models such as AnyNetConfig too)."""
+    dump = getattr(cfg, "model_dump", None)
+    return dump() if callable(dump) else cfg
+
+
+def expand_config(cfg: Mapping[str, Any]) -> BlockLayout:
+    """Expand a canonical AnyNet config dict (stage lists) into per-block arrays."""
+    cfg = as_dict(cfg)
+    depths = np.asarray(cfg["depths"], dtype=np.int64)
+    widths = np.asarray(cfg["widths"], dtype=np.int64)
+    if len(depths) == 0 or len(depths) != len(widths) or (depths < 1).any():
+        raise ValueError("config: depths and widths must be non-empty lists of equal length with depths >= 1")
+    block_w = np.repeat(widths, depths)
+    starts = np.r_[0, np.cumsum(depths)[:-1]]
+    bm = g = None
+    if cfg.get("block_type", "res_bottleneck_block") == "res_bottleneck_block" and "group_ws" in cfg:
+        bm = np.repeat(np.asarray(cfg.get("bot_muls", [1.0] * len(depths)), dtype=np.float64), depths)
+        g = np.repeat(np.asarray(cfg["group_ws"], dtype=np.int64), depths)
+    return BlockLayout(block_w, bm, g, starts, widths)
+
+
+def regnet_continuous(cfg: Mapping[str, Any]) -> np.ndarray | None:
+    """u_j = w0 + wa j of a RegNet model (None for models without RegNet parameters)."""
+    reg = as_dict(cfg).get("regnet")
+    if not reg:
+        return None
+    return np.arange(int(reg["depth"])) * float(reg["wa"]) + float(reg["w0"])
+
+
+def law_widths(depth: int, w0: np.ndarray, wa: np.ndarray, wm: np.ndarray, bot_muls: np.ndarray | None = None,
+               group_ws: np.ndarray | None = None, q: int = QUANT) -> np.ndarray:
+    """Per-block widths (G, depth) of G law candidates, with the builder's float operations; optionally
+    snapped with per-block bot_muls/group_ws as the builder does."""
+    w0 = np.asarray(w0, dtype=np.float64)[:, None]
+    wa = np.asarray(wa, dtype=np.float64)[:, None]
+    wm = np.asarray(wm, dtype=np.float64)[:, None]
+    _, ks = block_stage_indices(depth, w0, wa, wm)
+    pred = quantize_stage_width(w0, wm, ks, q)
+    if bot_muls is not None and group_ws is not None:
+        pred, _ = adjust_widths_groups(pred, bot_muls[None, :], group_ws[None, :])
+    return pred
+
+
+def _scores(layout: BlockLayout, cand: np.ndarray, snap: bool) -> np.ndarray:
+    """e_fit of every candidate row (w0, wa, wm), chunked to bound memory."""
+    d = layout.depth
+    log_obs = np.log(layout.widths.astype(np.float64))
+    bm, g = (layout.bot_muls, layout.group_ws) if snap else (None, None)
+    out = np.empty(len(cand))
+    step = max(1, CHUNK_ELEMS // d)
+    for s in range(0, len(cand), step):
+        c = cand[s:s + step]
+        with np.errstate(all="ignore"):
+            pred = law_widths(d, c[:, 0], c[:, 1], c[:, 2], bm, g)
+            out[s:s + step] = np.abs(np.log(np.maximum(pred, 1)) - log_obs).mean(axis=1)
+    return np.where(np.isfinite(out), out, np.inf)
+
+
+def _grid(*axes: np.ndarray) -> np.ndarray:
+    return np.stack([a.ravel() for a in np.meshgrid(*axes, indexing="ij")], axis=1)
+
+
+def _coarse(layout: BlockLayout) -> np.ndarray:
+    wmax = float(max(layout.widths.max(), QUANT))
+    w0 = np.unique(np.maximum(np.round(np.geomspace(QUANT, wmax, 12) / QUANT), 1) * QUANT)
+    wa = np.geomspace(max(0.1, wmax / (16 * layout.depth)), 2 * wmax, 16)
+    wm = np.geomspace(1.05, 6.0, 16)
+    return _grid(w0, wa, wm)
+
+
+def _preimage(layout: BlockLayout, snap: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per stage: the smallest and largest multiple of 8 that the builder turns into the stage's width."""
+    lo = np.empty(len(layout.stage_widths))
+    hi = np.empty_like(lo)
+    for i, (start, w) in enumerate(zip(layout.stage_starts, layout.stage_widths, strict=True)):
+        p = QUANT * np.arange(1, int(np.ceil(2 * w / QUANT)) + 9)
+        if snap and layout.bot_muls is not None and layout.group_ws is not None:
+            ok = adjust_widths_groups(p, np.full(len(p), layout.bot_muls[start]),
+                                      np.full(len(p), layout.group_ws[start]))[0] == w
+        else:
+            ok = p == w
+        hit = p[ok]
+        lo[i], hi[i] = (hit.min(), hit.max()) if len(hit) else (w, w)
+    return lo, hi
+
+
+def _exponent_patterns(layout: BlockLayout, w0: float, p_lo: np.ndarray, p_hi: np.ndarray,
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stage exponents k_i (stage i has width w0 wm^k_i; k_0 = 0, increasing, gaps allowed where the law
+    skipped an index) that some wm reconciles with every stage width, each with its wm interval ("strip").
+
+    Returns (k (P, S), strip_lo (P,), strip_hi (P,)).
+    """
+    S = len(layout.stage_widths)
+    if S == 1:
+        return np.zeros((1, 1)), np.array([1.0 + 1e-9]), np.array([np.inf])
+    scan = np.geomspace(1.01, 16.0, 800)
+    # candidate exponents: round(log_wm(width / w0)) over a wm scan, for the observed widths and for the ends
+    # and middle of the pre-snap interval (a snapped stage can sit far from w0 wm^k)
+    refs = [layout.stage_widths[1:], p_lo[1:] - QUANT / 2, p_hi[1:] + QUANT / 2, np.sqrt(p_lo[1:] * p_hi[1:])]
+    with np.errstate(all="ignore"):
+        k = np.concatenate([np.round(np.log(r[:, None] / w0) / np.log(scan[None, :])) for r in refs], axis=1)
+        ok = (k[0] >= 1) & np.all(np.diff(k, axis=0) >= 1, axis=0)
+        pats = np.unique(k[:, ok].T, axis=0)  # (P, S-1)
+        lo = np.max(((p_lo[1:] - QUANT / 2) / w0) ** (1.0 / pats), axis=1, initial=1.0 + 1e-9)
+        hi = np.min(((p_hi[1:] + QUANT / 2) / w0) ** (1.0 / pats), axis=1)
+    keep = lo < hi
+    return np.column_stack([np.zeros(keep.sum()), pats[keep]]), lo[keep], hi[keep]
+
+
+def _pattern_candidates(layout: BlockLayout, w0: np.ndarray, k: np.ndarray, strip_lo: np.ndarray,
+                        strip_hi: np.ndarray, n_t: int = 200, n_wm: int = 150) -> np.ndarray:
+    """(w0, wa, wm) rows that keep every stage width and start, for R rows of (w0, exponents k, wm strip).
+
+    Stage i starting at block J_i means s_(J_i) >= k_i - 1/2 and s_(J_i - 1) < k_(i-1) + 1/2, with
+    s_j = log(1 + j t) / log(wm), t = wa / w0; the last block ends in the last stage. (a) a fine t grid with
+    wm at the middle of its interval; (b) a fine wm grid inside the strip with t at the middle of its interval.
+    """
+    d = layout.depth
+    starts = np.r_[layout.stage_starts[1:], d].astype(np.float64)  # J_1..J_(S-1), then d closing the model
+    up = (k + 0.5)[:, None, :]  # (R, 1, S): s before stage i+1's start stays below k_i + 1/2
+    down = (k[:, 1:] - 0.5)[:, None, :]  # (R, 1, S-1): s at stage i's start reaches k_i - 1/2
+    with np.errstate(all="ignore"):
+        t = np.geomspace(1e-4, 20.0, n_t)[None, :, None]
+        wm_lo = np.maximum(strip_lo[:, None], np.max((1 + (starts - 1) * t) ** (1 / up), axis=2))
+        wm_hi = np.minimum(strip_hi[:, None], np.min((1 + starts[:-1] * t) ** (1 / down), axis=2, initial=np.inf))
+        wm_hi = np.where(np.isfinite(wm_hi), wm_hi, 2 * wm_lo)
+        ok = wm_lo < wm_hi
+        w0_rt = np.broadcast_to(w0[:, None], ok.shape)
+        a = np.stack([w0_rt[ok], (w0_rt * t[:, :, 0])[ok], np.sqrt(wm_lo * wm_hi)[ok]], axis=1)
+        top = np.where(np.isfinite(strip_hi), strip_hi, 2 * strip_lo)
+        frac = np.linspace(0.0, 1.0, n_wm + 2)[1:-1]
+        wm = strip_lo[:, None] * (top / strip_lo)[:, None] ** frac[None, :]  # (R, M)
+        t_lo = np.max((wm[:, :, None] ** down - 1) / starts[:-1], axis=2, initial=0.0)
+        t_hi = np.min(np.where(starts > 1, (wm[:, :, None] ** up - 1) / (starts - 1), np.inf), axis=2)
+        t_mid = np.where(np.isfinite(t_hi), np.where(t_lo > 0, np.sqrt(t_lo * t_hi), t_hi / 2), 2 * t_lo)
+        ok = (t_lo < t_hi) & (wm > 1)
+        w0_rm = np.broadcast_to(w0[:, None], ok.shape)
+        b = np.stack([w0_rm[ok], (w0_rm * t_mid)[ok], wm[ok]], axis=1)
+    return np.concatenate([a, b])
+
+
+def _structured(layout: BlockLayout, snap: bool) -> np.ndarray:
+    """Candidates derived from the model's own stages (module docstring, step 2)."""
+    p_lo, p_hi = _preimage(layout, snap)
+    w0s = np.arange(np.ceil(p_lo[0] / QUANT), np.floor(p_hi[0] / QUANT) + 1)[:32] * QUANT
+    parts = [_exponent_patterns(layout, float(w0), p_lo, p_hi) for w0 in w0s]
+    if not parts:
+        return np.zeros((0, 3))
+    k = np.concatenate([p[0] for p in parts])
+    if len(k) == 0:
+        return np.zeros((0, 3))
+    w0 = np.concatenate([np.full(len(p[0]), w) for p, w in zip(parts, w0s, strict=True)])
+    return _pattern_candidates(layout, w0, k, np.concatenate([p[1] for p in parts]),
+                               np.concatenate([p[2] for p in parts]))
+
+
+def _local(best: np.ndarray, r: float) -> np.ndarray:
+    """A small grid around each best row: w0 +- 2 steps of 8, wa and wm - 1 scaled by exp(+-r)."""
+    steps = np.linspace(-r, r, 9)
+    out = []
+    for w0, wa, wm in best:
+        w0s = np.maximum(w0 + QUANT * np.arange(-2, 3), QUANT)
+        out.append(_grid(w0s, wa * np.exp(steps), 1 + (wm - 1) * np.exp(steps)))
+    return np.concatenate(out)
+
+
+def fit_width_law(layout: BlockLayout, snap: bool = True, rounds: int = 4) -> WidthFit:
+    """Grid-search (w0, wa, wm) at the model's depth; see the module docstring."""
+    if layout.depth == 0 or (layout.widths < 1).any():
+        raise ValueError("width fit: need at least one block and positive widths")
+    snap = snap and layout.bot_muls is not None
+    cand = np.concatenate([_coarse(layout), _structured(layout, snap)])
+    scores = _scores(layout, cand, snap)
+    r = 0.2
+    for _ in range(rounds):
+        if scores.min() == 0:
+            break
+        top = cand[np.argsort(scores, kind="stable")[:3]]
+        extra = _local(top, r)
+        cand = np.concatenate([cand, extra])
+        scores = np.concatenate([scores, _scores(layout, extra, snap)])
+        r /= 3
+    k = int(np.argmin(scores))
+    w0, wa, wm = (float(v) for v in cand[k])
+    bm, g = (layout.bot_muls, layout.group_ws) if snap else (None, None)
+    pred = law_widths(layout.depth, np.array([w0]), np.array([wa]), np.array([wm]), bm, g)[0]
+    return WidthFit(w0=w0, wa=wa, wm=wm, e_fit=float(scores[k]), predicted=pred)
+
+
+def e_fit_column(configs: Sequence[Mapping[str, Any] | None], snap: bool = True) -> np.ndarray:
+    """e_fit of every model (NaN where the config is missing). Costs ~ tens of ms per model: compute once
+    per model and store it, rather than per request."""
+    out = np.full(len(configs), np.nan)
+    for i, cfg in enumerate(configs):
+        if cfg:
+            out[i] = fit_width_law(expand_config(cfg), snap=snap).e_fit
+    return out
+
+
+def population_e_fit(pop: Mapping[str, Any], snap: bool = True) -> np.ndarray:
+    """The population's stored 'e_fit' column, else e_fit computed from its 'config' column (NaN without)."""
+    if "e_fit" in pop and pop["e_fit"] is not None:
+        return np.asarray(pop["e_fit"], dtype=np.float64)
+    configs = pop.get("config")
+    if configs is None:
+        return np.full(len(pop["error"]), np.nan)
+    return e_fit_column(configs, snap=snap)
