@@ -1,0 +1,125 @@
+"""Shared pieces of the figure builders: populations, colours, legends, help text, axes, JSON.
+
+Every builder takes ``pops``: a mapping from a study label (legend name) to a population column dict (see
+``backend.analysis.table``), so one code path draws one study or an overlay of several. Every figure carries
+``layout.meta = {"kind": ..., "help": "how to read this"}`` for the dashboard and the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from backend.analysis.edf import Summary
+from backend.analysis.table import Population, column
+from backend.designspace.params import LOG_SCALE
+
+Populations = Mapping[str, Population]
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+           "#17becf")
+SCATTERGL_ABOVE = 2000  # WebGL points above this many models per trace
+AXIS_TITLES = {
+    "error": "top-1 error (%)", "flops": "flops (multiply-adds)", "params": "parameters", "acts": "activations",
+    "infer_ms": "inference time (ms)", "e_fit": "e_fit (mean |log ratio| to the fitted law)",
+    "d": "depth d (blocks)", "w0": "initial width w0", "wa": "slope wa", "wm": "width multiplier wm",
+    "g": "group width g", "b": "bottleneck ratio b",
+}
+
+
+def color(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+def rgba(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def fmt(v: float) -> str:
+    """Compact number for legends: 3 significant digits, SI suffix for counts."""
+    if not np.isfinite(v):
+        return "n/a"
+    a = abs(v)
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if a >= div:
+            return f"{v / div:.3g}{suffix}"
+    return f"{v:.3g}"
+
+
+def plus(v: float) -> str:
+    """' + 3.2M' or ' - 3.2M': a signed term for fitted formulas."""
+    return f" {'-' if v < 0 else '+'} {fmt(abs(v))}"
+
+
+def legend_label(label: str, s: Summary, weighted: bool = False) -> str:
+    """'RegNetX n=500 | min 31.2 | mean 35.7' (and the effective n for weighted curves)."""
+    n = f"n={s.n}" + (f" (n_eff={s.n_eff:.0f})" if weighted else "")
+    return f"{label} {n} | min {s.min:.3g} | mean {s.mean:.3g}"
+
+
+def axis_title(name: str) -> str:
+    if name in AXIS_TITLES:
+        return AXIS_TITLES[name]
+    stage_titles = {"d": "depth", "w": "width", "g": "group width", "b": "bottleneck ratio"}
+    head, _, idx = name.partition("_")
+    if idx.isdigit() and head in stage_titles:
+        return f"stage {idx} {stage_titles[head]} {name}"
+    return name
+
+
+def axis_type(name: str, values: np.ndarray) -> str:
+    """'log' for log-sampled parameters and complexities (when all finite values are positive)."""
+    v = values[np.isfinite(values)]
+    return "log" if name in LOG_SCALE and len(v) and v.min() > 0 else "linear"
+
+
+def with_errors(pops: Populations) -> dict[str, Population]:
+    """The populations that have at least one finished model (a finite error)."""
+    return {k: p for k, p in pops.items() if np.isfinite(column(p, "error")).any()}
+
+
+def finish(fig: go.Figure, kind: str, help_text: str, meta: dict | None = None, **layout) -> go.Figure:
+    """Common layout plus the kind, the one-line help text and any extra facts in layout.meta."""
+    fig.update_layout(template="plotly_white", meta={"kind": kind, "help": help_text, **(meta or {})},
+                      legend={"font": {"size": 11}}, margin={"l": 60, "r": 20, "t": 50, "b": 50}, **layout)
+    return fig
+
+
+def empty(kind: str, help_text: str, message: str) -> go.Figure:
+    """A figure that says why there is nothing to draw (no finished models, no curves, ...)."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
+                       font={"size": 14})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return finish(fig, kind, help_text)
+
+
+def points(x: np.ndarray) -> np.ndarray:
+    """Point coordinates as float32: half the JSON of float64, ample precision for drawing."""
+    return np.asarray(x, dtype=np.float32)
+
+
+def band_trace(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, col: str, group: str) -> go.Scatter:
+    """A filled polygon between lo(x) and hi(x), grouped with its line in the legend."""
+    return go.Scatter(x=np.r_[x, x[::-1]], y=np.r_[lo, hi[::-1]], fill="toself", mode="lines", line={"width": 0},
+                      fillcolor=rgba(col, 0.15), hoverinfo="skip", legendgroup=group, showlegend=False)
+
+
+def scatter_trace(n: int) -> type[go.Scatter] | type[go.Scattergl]:
+    return go.Scattergl if n > SCATTERGL_ABOVE else go.Scatter
+
+
+def ids(pop: Population, rows: np.ndarray) -> np.ndarray:
+    """Model ids of the given rows (row numbers when the population has no id column)."""
+    if "id" in pop:
+        return np.asarray(pop["id"])[rows].astype(np.int64)
+    return np.flatnonzero(rows) if rows.dtype == bool else np.asarray(rows)
+
+
+def to_json(fig: go.Figure) -> str:
+    """Figure JSON as the API serves it (numpy arrays as typed-array base64)."""
+    return pio.to_json(fig, validate=False)

@@ -1,0 +1,84 @@
+"""Complexity relations (paper Fig. 12): acts and params against flops, inference time against flops and acts."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from backend.analysis.fits import LinearFit, linear_fit, pearson, runtime_fit, sqrt_fit
+from backend.analysis.table import column
+
+from .common import Populations, axis_title, color, empty, finish, fmt, ids, plus, points, scatter_trace
+
+COMPLEXITY_HELP = ("Top: activations grow like sqrt(flops) and parameters linearly with flops (least-squares "
+                   "fits over all models, R^2 in the legend). Bottom: inference time against flops and "
+                   "activations with Pearson r; dashed: runtime model a*flops + b*sqrt(flops) + c.")
+PANELS = (("flops", "acts"), ("flops", "params"), ("flops", "infer_ms"), ("acts", "infer_ms"))
+
+
+def _fit_line(fig: go.Figure, fit: LinearFit, x: np.ndarray, name: str, col: str, group: str, r: int, c: int,
+              ) -> None:
+    xs = np.geomspace(x.min(), x.max(), 64) if x.min() > 0 else np.linspace(x.min(), x.max(), 64)
+    fig.add_trace(go.Scatter(x=xs, y=fit.predict(xs), mode="lines", name=name, legendgroup=group,
+                             line={"color": col, "dash": "dash", "width": 2}), row=r, col=c)
+
+
+def _panel(fig: go.Figure, label: str, pop, xname: str, yname: str, col: str, r: int, c: int) -> bool:
+    if xname not in pop or yname not in pop:
+        return False
+    x, y = column(pop, xname), column(pop, yname)
+    rows = np.isfinite(x) & np.isfinite(y)
+    n = int(rows.sum())
+    if n == 0:
+        return False
+    xr, yr = x[rows], y[rows]
+    first = r == 1 and c == 1
+    fig.add_trace(scatter_trace(n)(x=points(xr), y=points(yr), mode="markers", legendgroup=label,
+                                   name=f"{label} n={n}", showlegend=first, customdata=ids(pop, rows),
+                                   marker={"color": col, "size": 4, "opacity": 0.5},
+                                   hovertemplate=f"model %{{customdata}}<br>{xname} %{{x:.4s}}<br>"
+                                                 f"{yname} %{{y:.4s}}<extra>{label}</extra>"), row=r, col=c)
+    if n < 3 or np.ptp(xr) == 0:
+        return True
+    if yname == "acts":
+        f = sqrt_fit(xr, yr)
+        _fit_line(fig, f, xr, f"{label}: acts = {fmt(f.coef['a'])}*sqrt(flops){plus(f.coef['c'])}, "
+                  f"R2={f.r2:.3f}", col, label, r, c)
+    elif yname == "params":
+        f = linear_fit(xr, yr)
+        _fit_line(fig, f, xr, f"{label}: params = {f.coef['a']:.3g}*flops{plus(f.coef['c'])}, "
+                  f"R2={f.r2:.3f}", col, label, r, c)
+    else:
+        rho, _, _ = pearson(xr, yr)
+        name = f"{label}: time vs {xname} r={rho:.3f}"
+        if xname == "flops" and n >= 4:
+            f = runtime_fit(xr, yr)
+            name += f", runtime model R2={f.r2:.3f}"
+            _fit_line(fig, f, xr, name, col, label, r, c)
+        else:
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=name, legendgroup=label,
+                                     line={"color": col}), row=r, col=c)
+    return True
+
+
+def complexity_figure(pops: Populations) -> go.Figure:
+    """Four panels (acts, params, time vs flops, time vs acts), studies overlaid."""
+    titles = [f"{y} vs {x}" for x, y in PANELS]
+    fig = make_subplots(rows=2, cols=2, subplot_titles=titles, horizontal_spacing=0.1, vertical_spacing=0.14)
+    drawn = set()
+    for i, (label, pop) in enumerate(pops.items()):
+        for p, (xname, yname) in enumerate(PANELS):
+            r, c = divmod(p, 2)
+            if _panel(fig, label, pop, xname, yname, color(i), r + 1, c + 1):
+                drawn.add(p)
+    if not drawn:
+        return empty("complexity", COMPLEXITY_HELP, "no models with complexity values")
+    for p, (xname, yname) in enumerate(PANELS):
+        r, c = divmod(p, 2)
+        fig.update_xaxes(type="log", title_text=axis_title(xname), row=r + 1, col=c + 1)
+        fig.update_yaxes(type="log", title_text=axis_title(yname), row=r + 1, col=c + 1)
+        if p not in drawn:
+            fig.add_annotation(text=f"no {yname} measured", showarrow=False, row=r + 1, col=c + 1,
+                               x=0.5, y=0.5, xref="x domain", yref="y domain")
+    return finish(fig, "complexity", COMPLEXITY_HELP, title="Complexity", height=760)
