@@ -197,3 +197,81 @@ def pg_server(tmp_path_factory) -> Iterator[LiveServer]:
         srv = LiveServer(url, d)
         yield srv
         srv.stop()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Browser (dashboard tests): Python Playwright driving Debian's Chromium (`playwright install` is not used).
+#
+#   browser_page      function: (page, console) — a fresh Chromium profile; `console` records every console
+#                     error and page error; console.assert_clean() fails the test on any (expected HTTP error
+#                     responses can be allowed with `with console.allow_http(status, "path part"):`)
+#   screenshot(page, name)  saves artifacts/screenshots/<name>.png (artifacts/ is git-ignored)
+
+CHROMIUM = Path(os.environ.get("NETSPACE_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"]
+ARTIFACTS = ROOT / "artifacts"
+
+
+class ConsoleGuard:
+    """Collects console errors and uncaught page errors; HTTP error responses a test expects can be allowed."""
+
+    def __init__(self, page) -> None:
+        self.errors: list[str] = []
+        self._allowed: list[tuple[int, str]] = []
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+
+    def _on_console(self, msg) -> None:
+        if msg.type != "error":
+            return
+        url = (msg.location or {}).get("url", "")
+        for status, part in self._allowed:
+            if f"status of {status}" in msg.text and part in url:
+                return
+        self.errors.append(f"console error: {msg.text} ({url})")
+
+    @contextlib.contextmanager
+    def allow_http(self, status: int, path_part: str) -> Iterator[None]:
+        """Within the block, a failed-resource message for `status` on a URL containing `path_part` is expected."""
+        self._allowed.append((status, path_part))
+        try:
+            yield
+        finally:
+            self._allowed.remove((status, path_part))
+
+    def assert_clean(self) -> None:
+        assert not self.errors, "browser console errors:\n" + "\n".join(self.errors)
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        missing_service(f"Chromium not found at {CHROMIUM} (Debian package 'chromium')")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing_service("the Python playwright package is not installed (pip install -e '.[dev]')")
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture
+def browser_page(playwright_driver, tmp_path) -> Iterator[tuple[object, ConsoleGuard]]:
+    ctx = playwright_driver.chromium.launch_persistent_context(
+        str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+        viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    ctx.set_default_timeout(20_000)
+    page = ctx.pages[0] if ctx.pages else ctx.new_page()
+    guard = ConsoleGuard(page)
+    try:
+        yield page, guard
+    finally:
+        ctx.close()
+
+
+def screenshot(page, name: str) -> Path:
+    path = ARTIFACTS / "screenshots" / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -23,7 +23,7 @@ from db.events import prune_events
 from db.migrate import upgrade
 from db.queue import requeue_expired
 
-from . import errors
+from . import demo, errors, population, spacecheck
 from .auth import TokenAuth
 from .routes import events, frontend, health, jobs, models, spaces, studies
 from .settings import Settings
@@ -54,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     errors.install(app)
     for r in (health, spaces, studies, models, jobs, events):
+        app.include_router(r.router)
+    for r in (population, demo, spacecheck):  # the dashboard's own endpoints (columnar population, demo, spec check)
         app.include_router(r.router)
     frontend.mount(app, settings.frontend_dir)
     app.add_middleware(TokenAuth, token=settings.token, read_token=settings.read_token)

@@ -50,15 +50,16 @@ export function plotCard(title, help, { wide = false, controls = null, height = 
   const id = `plot-${++cardSeq}`;
   const plot = h("div", { class: "plot", id, role: "img", "aria-label": title, style: { minHeight: `${height}px` } });
   const status = h("p", { class: "plot-status", "aria-live": "polite" });
+  const helpText = h("span", { class: "help-text" }, help);
   const card = h(
     "section",
     { class: `card plot-card${wide ? " wide" : ""}`, "aria-labelledby": `${id}-title` },
     h("div", { class: "card-head" }, h("h3", { id: `${id}-title` }, title), controls),
-    h("p", { class: "help" }, h("span", { class: "help-tag" }, "How to read: "), help),
+    h("p", { class: "help" }, h("span", { class: "help-tag" }, "How to read: "), helpText),
     status,
     plot,
   );
-  return { card, plot, status, height };
+  return { card, plot, status, helpText, height };
 }
 
 /** Draw figure JSON ({data, layout}); our layout defaults first, the figure's own layout wins. */
@@ -92,6 +93,8 @@ export class ServerFigure {
       const fig = await getJSON(url, query, { signal: ctrl.signal });
       if (ctrl.signal.aborted) return;
       await drawFigure(plot, fig, { height, filename: this.filename });
+      // the figure builder's own "how to read this" (Python is the source of truth) replaces ours
+      if (fig.layout?.meta?.help) this.parts.helpText.textContent = fig.layout.meta.help;
       status.textContent = fig.layout?.meta?.note ?? "";
       this.loaded += 1;
       plot.dataset.loaded = String(this.loaded);

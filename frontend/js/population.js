@@ -23,6 +23,7 @@ export function decodePopulation(buf) {
     cols[c.name] = new T(buf, data + c.offset, n);
   }
   const { id, status, ...values } = cols;
+  values.error ??= new Float64Array(n).fill(NaN); // older servers drop empty columns
   return {
     n,
     studyId: header.study_id,

@@ -52,6 +52,7 @@ export class ScatterGrid {
       uirevision: `${pop.studyId}:${xs.join(",")}`,
     };
     const data = [];
+    const shapes = [];
     this.pointTraces = [];
     xs.forEach((name, i) => {
       const r = Math.floor(i / cols);
@@ -92,8 +93,14 @@ export class ScatterGrid {
         hovertemplate: `model %{customdata}<br>${name} %{x}<br>error %{y:.2f}<extra></extra>`,
         meta: { role: "points", x: name },
       });
-      for (const t of this.overlays.get(name) ?? []) data.push({ ...t, xaxis: xref, yaxis: yref, hoverinfo: t.hoverinfo ?? "skip" });
+      const over = this.overlays.get(name);
+      for (const t of over?.traces ?? []) data.push({ ...t, xaxis: xref, yaxis: yref, showlegend: false });
+      for (const sh of over?.shapes ?? []) {
+        // the server draws the bootstrap range against the whole plot height ("paper"): pin it to this panel
+        shapes.push({ ...sh, xref, yref: sh.yref === "paper" ? `${yref} domain` : yref, showlegend: false });
+      }
     });
+    layout.shapes = shapes;
     const P = await plotlyReady();
     await P.react(this.div, data, layout, plotConfig("netspace-scatter"));
     if (!this.bound) this.bind();
@@ -106,9 +113,9 @@ export class ScatterGrid {
     return window.Plotly.restyle(this.div, { selectedpoints: this.pointTraces.map(() => sel) }, this.pointTraces);
   }
 
-  /** Server statistics for panel `x` (traces without raw points); drawn on the next draw(). */
-  setOverlay(x, traces) {
-    this.overlays.set(x, traces);
+  /** Server statistics for panel `x` ({traces, shapes} without the raw points); drawn on the next draw(). */
+  setOverlay(x, overlay) {
+    this.overlays.set(x, overlay);
   }
 
   clearOverlays() {

@@ -13,9 +13,9 @@ export const COMPARE_FIGURES = [
     help: "Each curve is one study: the fraction of its models below each error. The curve further up-left is the better design space; shaded bands are 95% confidence." },
   { kind: "edf_normalized", title: "Complexity-normalised EDFs", by: true,
     help: "The same EDFs reweighted so flops (or params) are uniform over the common range: differences left are not explained by model size (NDS)." },
-  { kind: "trend", title: "Parameter trend across studies", x: true,
-    help: "Binned median error against the chosen parameter for each study: where the spaces differ along one parameter." },
-  { kind: "efficiency", title: "Random search efficiency",
+  { kind: "scatter", title: "Parameter trend across studies", x: true,
+    help: "Error against the chosen parameter for each study, with the binned median and quartiles: where the spaces differ along one parameter." },
+  { kind: "random_search", title: "Random search efficiency",
     help: "Expected best error of k random models from each study as k grows (with a band): how quickly a search in each space finds a good model." },
 ];
 
@@ -82,22 +82,31 @@ export function mount(root, route, ctx) {
     return { study: chosen(), ...f.serverQuery(), ...extra };
   }
 
+  let statsCtrl = null;
   async function loadStats() {
+    statsCtrl?.abort();
+    statsCtrl = new AbortController();
+    const signal = statsCtrl.signal;
     try {
-      const out = await getJSON("/api/figures/stats", figureQuery());
-      renderStats(out);
+      const fig = await getJSON("/api/figures/stats", figureQuery(), { signal });
+      renderStats(fig.layout?.meta ?? {});
     } catch (err) {
-      clear(statsRoot, h("p", { class: "plot-status error" }, `Could not compute the statistics: ${err.message}`));
+      if (!signal.aborted) clear(statsRoot, h("p", { class: "plot-status error" }, `Could not compute the statistics: ${err.message}`));
     }
   }
 
-  function renderStats(out) {
-    const rows = out.rows ?? out.studies ?? [];
-    const pairs = out.pairs ?? [];
+  /** The stats figure's meta ({stats: {label: {n, min, mean, median}}, pairs: [{a, b, ks, p_value}]}) as HTML tables. */
+  function renderStats(meta) {
+    const stats = Object.entries(meta.stats ?? {});
+    const pairs = meta.pairs ?? [];
+    if (!stats.length) {
+      clear(statsRoot, h("p", { class: "muted" }, "No finished models in these studies yet."));
+      return;
+    }
     const summary = h("table", { class: "data", id: "stats-table" },
       h("caption", { class: "sr-only" }, "Error statistics per study"),
-      h("thead", {}, h("tr", {}, ["Study", "n", "min", "mean", "median"].map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, rows.map((r) => h("tr", {}, h("th", { scope: "row" }, r.name ?? r.study ?? r.label),
+      h("thead", {}, h("tr", {}, ["Study", "n", "min (%)", "mean (%)", "median (%)"].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, stats.map(([name, r]) => h("tr", {}, h("th", { scope: "row" }, name),
         h("td", { class: "num" }, String(r.n)), h("td", { class: "num" }, fmtError(r.min)),
         h("td", { class: "num" }, fmtError(r.mean)), h("td", { class: "num" }, fmtError(r.median))))));
     const ks = pairs.length
@@ -105,8 +114,8 @@ export function mount(root, route, ctx) {
         h("caption", { class: "sr-only" }, "Kolmogorov–Smirnov tests between pairs"),
         h("thead", {}, h("tr", {}, ["Pair", "KS statistic", "p-value"].map((t) => h("th", { scope: "col" }, t)))),
         h("tbody", {}, pairs.map((p) => h("tr", {}, h("th", { scope: "row" }, `${p.a} vs ${p.b}`),
-          h("td", { class: "num" }, Number(p.ks ?? p.statistic).toFixed(3)),
-          h("td", { class: "num" }, Number(p.p ?? p.pvalue ?? p.p_value).toPrecision(3))))))
+          h("td", { class: "num" }, Number(p.ks).toFixed(3)),
+          h("td", { class: "num" }, Number(p.p_value).toPrecision(3))))))
       : null;
     clear(statsRoot, h("div", { class: "table-wrap" }, summary), ks && h("div", { class: "table-wrap" }, ks));
   }
@@ -143,6 +152,7 @@ export function mount(root, route, ctx) {
     },
     unmount() {
       off();
+      statsCtrl?.abort();
       soon.cancel();
       for (const f of figs) f.fig.destroy();
     },

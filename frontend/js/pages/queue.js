@@ -163,15 +163,16 @@ export function mount(root, route, ctx) {
     try {
       const out = await postJSON("/api/spaces/validate", { text });
       if (text !== specText.value) return;
+      if (!out.valid) {
+        clear(specCheck, h("ul", { class: "field-error spec-errors" },
+          out.errors.map((f) => h("li", {}, f.field === "space" ? f.msg : `${f.field.replace(/^space\./, "")}: ${f.msg}`))));
+        return;
+      }
       parsedSpec = out.spec;
-      const dim = out.dimension ?? out.summary?.dimension;
-      clear(specCheck, h("p", { class: "ok" }, `✓ valid ${out.spec.family} space “${out.spec.name}”` +
-        (dim !== undefined ? `, dimension ${dim}` : "") + (out.size ? `, size ${out.size}` : "")));
+      clear(specCheck, h("p", { class: "ok" }, `✓ valid ${out.spec.family} space “${out.spec.name}”, ` +
+        `dimension ${out.dimension}, ${out.size.toPrecision(3)} configurations`));
     } catch (err) {
-      if (text !== specText.value) return;
-      const items = err instanceof ApiError && err.fields.length ? err.fields : [{ field: "", message: err.message }];
-      clear(specCheck, h("ul", { class: "field-error spec-errors" },
-        items.map((f) => h("li", {}, f.field ? `${f.field.replace(/^(text|spec)\.?/, "") || "spec"}: ${f.message}` : f.message))));
+      if (text === specText.value) clear(specCheck, h("p", { class: "field-error" }, `Could not check the spec: ${err.message}`));
     }
   }, 350);
   specText.addEventListener("input", checkSpec);
@@ -196,6 +197,9 @@ export function mount(root, route, ctx) {
     for (const m of ["flops", "params", "acts"]) {
       const lo = readCount(regime[m].lo, `regime.${m}`, errors);
       const hi = readCount(regime[m].hi, `regime.${m}`, errors);
+      if (lo !== undefined && hi !== undefined && lo > hi) {
+        errors.push({ field: `regime.${m}`, message: `low must be ≤ high (got ${fmtCount(lo)} > ${fmtCount(hi)})` });
+      }
       if (lo !== undefined || hi !== undefined) body.regime[m] = [lo ?? null, hi ?? null];
     }
     body.recipe = { nesterov: nesterov.checked };

@@ -19,7 +19,7 @@ export const FIGURES = [
     help: "F(e) is the fraction of models with error below e; higher and further left is a better space. Shaded: 95% band; the legend gives n, min and mean." },
   { kind: "widths", title: "Width curves", k: true,
     help: "Per-block width w_j (log scale) of the best and worst k models; dashed lines are the fitted quantized linear law. Good models widen steadily." },
-  { kind: "efit", title: "Width-law fit vs error",
+  { kind: "e_fit", title: "Width-law fit vs error",
     help: "e_fit measures how far a model's widths are from the best linear law (0 = exactly RegNet-like); a rising trend means the law predicts good models (paper Fig. 8)." },
   { kind: "complexity", title: "Complexity and runtime",
     help: "Activations vs flops (√flops fit), params vs flops (linear fit), inference time vs flops and activations with Pearson r: which count predicts speed." },
@@ -270,7 +270,10 @@ export function mount(root, route, ctx) {
         getJSON(`/api/studies/${studyId}/figures/scatter`, { ...base, x }, { signal })));
       if (signal.aborted) return;
       scatter.clearOverlays();
-      xs.forEach((x, i) => scatter.setOverlay(x, (figs[i].data || []).filter((t) => t.mode !== "markers")));
+      xs.forEach((x, i) => scatter.setOverlay(x, {
+        traces: (figs[i].data || []).filter((t) => t.mode !== "markers"),
+        shapes: figs[i].layout?.shapes ?? [],
+      }));
       scatterCard.status.textContent = "";
       scatterCard.status.classList.remove("error");
       await drawClient();
@@ -303,7 +306,8 @@ export function mount(root, route, ctx) {
     document.title = `${s.name} · netspace`;
     const ds = s.dataset?.name ?? s.dataset ?? "–";
     const r = s.recipe ?? {};
-    const regime = Object.entries(s.regime ?? {}).map(([k, [lo, hi]]) => `${k} ${fmtCount(lo)}–${fmtCount(hi)}`).join(", ");
+    const bound = (k, lo, hi) => (lo === null ? `${k} ≤ ${fmtCount(hi)}` : hi === null ? `${k} ≥ ${fmtCount(lo)}` : `${k} ${fmtCount(lo)}–${fmtCount(hi)}`);
+    const regime = Object.entries(s.regime ?? {}).map(([k, [lo, hi]]) => bound(k, lo, hi)).join(", ");
     meta.textContent = [
       `space ${s.space_name ?? s.space?.name ?? "?"}`,
       `dataset ${ds}${s.im_size ? ` @ ${s.im_size}²` : ""}`,

@@ -1,0 +1,18 @@
+"""POST /api/demo: seed the demo studies (the Studies page offers it on an empty database)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, status
+from sqlalchemy import Engine
+
+from backend.services.demo import seed_demo
+
+from . import deps
+
+router = APIRouter(tags=["demo"])
+
+
+@router.post("/api/demo", status_code=status.HTTP_201_CREATED)
+def start_demo(engine: Engine = Depends(deps.engine)) -> dict:
+    """RegNetX vs AnyNetX_A on digits, 24 models each, 3 epochs, <= 5 MF at 32 px; 409 if it exists."""
+    return seed_demo(engine)

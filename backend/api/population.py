@@ -1,0 +1,163 @@
+"""GET /api/studies/{id}/population: a study's whole population as columns, for the dashboard.
+
+The dashboard filters, sorts and scatters in the browser (a filter change on 10^5 models must redraw in
+< 0.5 s, no round trip), so it loads every model's numbers once. `format=bin` (the dashboard's) is typed
+little-endian arrays behind a small JSON header — no per-number text to print or parse:
+
+    b"NSP1" | uint32 LE header length | header JSON (space-padded so the data starts 8-byte aligned) | data
+    header = {"n", "study_id", "status_names", "columns": [{"name", "dtype", "offset"}]}  (offset: into data)
+
+`format=json` is the same content as plain lists (null where missing) for people and scripts.
+
+Rows are the population of backend.services.filters (models ⟕ results ⟕ jobs, its status expression), read
+with the driver's cursor into one float matrix (SQLAlchemy row objects cost more than the query at 10^5 rows).
+Columns with no value at all (w0 in an AnyNet study, d_5 in a 4-stage one) are left out, except ALWAYS.
+Encoded populations are cached per study and invalidated by the events log and the model count, which every
+change moves.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import threading
+from collections import OrderedDict
+from typing import Literal
+
+import numpy as np
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import Engine, case, func, select
+
+from backend.designspace.params import PARAM_NAMES
+from backend.services.filters import STATUS_EXPR, STATUSES, filtered
+from backend.services.models_query import require_study
+from db.events import last_event_id
+from db.models import models, results
+
+from . import deps
+
+router = APIRouter(tags=["population"])
+
+MAGIC = b"NSP1"
+#: value columns in the order sent (ids and status codes come first)
+VALUE_COLUMNS = ("error", "error_final", "flops", "params", "acts", "infer_ms", "train_seconds", *PARAM_NAMES)
+_SOURCES = {"error": results.c.error, "error_final": results.c.error_final, "infer_ms": results.c.infer_ms,
+            "train_seconds": results.c.train_seconds,
+            **{c: models.c[c] for c in ("flops", "params", "acts", *PARAM_NAMES)}}
+#: sent even when empty (a study whose jobs are all queued still has an error column, of NaNs)
+ALWAYS = ("error", "flops", "params", "acts")
+STATUS_CODE = case({s: i for i, s in enumerate(STATUSES)}, value=STATUS_EXPR, else_=len(STATUSES) - 1)
+CACHE_SIZE = 4
+
+
+class Columns:
+    """n rows: ids (int32), status codes (uint8, names in STATUSES) and float64 value columns (NaN = missing)."""
+
+    def __init__(self, study_id: int, ids: np.ndarray, status: np.ndarray, values: dict[str, np.ndarray]):
+        self.study_id = study_id
+        self.ids = ids
+        self.status = status
+        self.values = values
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def load_columns(engine: Engine, study_id: int) -> Columns:
+    """Every model of the study in id order; raises NotFound for an unknown study."""
+    q = filtered(select(models.c.id, STATUS_CODE, *(_SOURCES[c] for c in VALUE_COLUMNS)), study_id, None)
+    with engine.connect() as conn:
+        require_study(conn, study_id)
+        result = conn.execute(q.order_by(models.c.id))
+        rows = result.cursor.fetchall()  # plain driver tuples: the columns are all numbers
+        result.close()
+    width = 2 + len(VALUE_COLUMNS)
+    mat = np.array(rows, dtype=np.float64).reshape(len(rows), width)  # None -> NaN
+    values = {}
+    for j, name in enumerate(VALUE_COLUMNS):
+        col = np.ascontiguousarray(mat[:, 2 + j])
+        if name in ALWAYS or not np.isnan(col).all():
+            values[name] = col
+    return Columns(study_id, mat[:, 0].astype(np.int32), mat[:, 1].astype(np.uint8), values)
+
+
+def encode_binary(cols: Columns) -> bytes:
+    """The `format=bin` body; column offsets count from the data start, the first 8-byte boundary after
+    the header."""
+    arrays = [("id", cols.ids.astype("<i4"), "int32"), ("status", cols.status.astype("u1"), "uint8"),
+              *((k, v.astype("<f8"), "float64") for k, v in cols.values.items())]
+    meta, chunks, offset = [], [], 0
+    for name, arr, dtype in arrays:
+        meta.append({"name": name, "dtype": dtype, "offset": offset})
+        b = arr.tobytes()
+        chunks.append(b + b"\0" * (-len(b) % 8))
+        offset += len(chunks[-1])
+    header = {"n": len(cols), "study_id": cols.study_id, "status_names": list(STATUSES), "columns": meta}
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * (-(8 + len(raw)) % 8)
+    return b"".join([MAGIC, struct.pack("<I", len(raw)), raw, *chunks])
+
+
+def encode_json(cols: Columns) -> dict:
+    def plain(a: np.ndarray) -> list:
+        return [None if np.isnan(x) else (int(x) if x.is_integer() else float(x)) for x in a.tolist()]
+
+    return {"n": len(cols), "study_id": cols.study_id, "status_names": list(STATUSES),
+            "columns": {"id": cols.ids.tolist(), "status": [STATUSES[s] for s in cols.status.tolist()],
+                        **{k: plain(v) for k, v in cols.values.items()}}}
+
+
+class _Cache:
+    """A few encoded populations, keyed by (study, newest event id, model count)."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size = size
+        self.items: OrderedDict[tuple, bytes] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple) -> bytes | None:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        return None
+
+    def put(self, key: tuple, value: bytes) -> None:
+        with self.lock:
+            stale = [k for k in self.items if k[0] == key[0]]
+            for k in stale:
+                del self.items[k]
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+def _cache_of(engine: Engine) -> _Cache:
+    cache = getattr(engine, "_netspace_population_cache", None)
+    if cache is None:
+        cache = _Cache()
+        engine._netspace_population_cache = cache  # one cache per app engine (tests run several apps)
+    return cache
+
+
+def _version(engine: Engine, study_id: int) -> tuple:
+    with engine.connect() as conn:
+        n = conn.execute(select(func.count()).select_from(models).where(models.c.study_id == study_id)).scalar_one()
+        return study_id, last_event_id(conn), n
+
+
+@router.get("/api/studies/{study_id}/population", response_model=None)
+def population(study_id: int = Path(ge=1, le=2**31 - 1, description="study id"),
+               format: Literal["bin", "json"] = Query("bin", description="bin: typed arrays (dashboard); json"),
+               engine: Engine = Depends(deps.engine)) -> Response:
+    """Every model's id, status, error, complexity and flat parameters as columns (see the module doc)."""
+    if format == "json":
+        return JSONResponse(encode_json(load_columns(engine, study_id)))
+    cache = _cache_of(engine)
+    key = _version(engine, study_id)
+    body = cache.get(key)
+    if body is None:
+        body = encode_binary(load_columns(engine, study_id))
+        cache.put(key, body)
+    return Response(body, media_type="application/octet-stream", headers={"Cache-Control": "no-store"})

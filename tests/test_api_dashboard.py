@@ -1,0 +1,133 @@
+"""The dashboard's own endpoints on a real uvicorn server: the columnar population, the demo, spec checks."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import numpy as np
+import pytest
+
+from backend.designspace.builtin import SPACES_DIR
+from db.engine import make_engine
+from db.queue import claim_job, complete_job, register_worker
+
+
+def decode_bin(body: bytes) -> dict:
+    """An independent reader of the `format=bin` layout documented in backend/api/population.py."""
+    assert body[:4] == b"NSP1"
+    (hlen,) = struct.unpack("<I", body[4:8])
+    header = json.loads(body[8:8 + hlen])
+    assert (8 + hlen) % 8 == 0, "data must start 8-byte aligned (typed-array views need it)"
+    dtypes = {"int32": "<i4", "uint8": "u1", "float64": "<f8"}
+    cols = {}
+    for c in header["columns"]:
+        dt = np.dtype(dtypes[c["dtype"]])
+        start = 8 + hlen + c["offset"]
+        assert start % dt.itemsize == 0
+        cols[c["name"]] = np.frombuffer(body, dtype=dt, count=header["n"], offset=start)
+    return {"header": header, "cols": cols}
+
+
+def finish(db_url: str, study_id: int, errors: list[float]) -> list[int]:
+    """Train nothing, but finish jobs exactly as a worker does (claim, complete) with the given errors."""
+    engine = make_engine(db_url)
+    try:
+        wid = register_worker(engine, "cpu", worker_id="test-worker")
+        done = []
+        for e in errors:
+            job = claim_job(engine, wid, study_id=study_id)
+            assert job is not None
+            assert complete_job(engine, job.job_id, wid, {"error": e, "test_error": [e + 1.0, e],
+                                                          "train_seconds": 0.5, "infer_ms": 1.25})
+            done.append(job.model_id)
+        return done
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def study(sqlite_server) -> dict:
+    r = sqlite_server.client.post("/api/studies", json={
+        "name": "pop-test", "space": "RegNetX", "dataset": {"name": "digits"}, "im_size": 32,
+        "regime": {"flops": [None, "5M"]}, "recipe": {"epochs": 1}, "n": 30, "seed": 3})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_population_json_matches_models_endpoint(sqlite_server, study):
+    pop = sqlite_server.client.get(f"/api/studies/{study['id']}/population", params={"format": "json"}).json()
+    models = sqlite_server.client.get(f"/api/studies/{study['id']}/models", params={"limit": 1000}).json()
+    rows = {m["id"]: m for m in models["items"]}
+    assert pop["n"] == models["total"] == 30
+    cols = pop["columns"]
+    assert sorted(cols["id"]) == cols["id"] == sorted(rows)
+    for i, mid in enumerate(cols["id"]):
+        m = rows[mid]
+        assert cols["status"][i] == m["status"] == "queued"
+        for name in ("flops", "params", "acts", "d", "w0", "wa", "wm", "g", "b", "w_1", "d_4"):
+            assert cols[name][i] == pytest.approx(m[name]), name
+    assert all(e is None for e in cols["error"])
+    assert "d_5" not in cols  # a 4-stage space has no fifth stage: empty columns are not sent
+
+
+def test_population_binary_follows_finished_jobs(sqlite_server, study):
+    url = f"/api/studies/{study['id']}/population"
+    before = decode_bin(sqlite_server.client.get(url).content)
+    assert before["header"]["n"] == 30 and np.isnan(before["cols"]["error"]).all()
+    errors = [12.5, 7.25, 30.0]
+    done = finish(sqlite_server.db_url, study["id"], errors)
+    after = decode_bin(sqlite_server.client.get(url).content)  # the cache must notice the new results
+    cols, names = after["cols"], after["header"]["status_names"]
+    by_id = dict(zip(cols["id"].tolist(), range(30), strict=True))
+    for mid, e in zip(done, errors, strict=True):
+        assert cols["error"][by_id[mid]] == e
+        assert names[cols["status"][by_id[mid]]] == "done"
+        assert cols["infer_ms"][by_id[mid]] == 1.25
+    assert int(np.isfinite(cols["error"]).sum()) == 3
+    as_json = sqlite_server.client.get(url, params={"format": "json"}).json()["columns"]
+    assert as_json["flops"] == cols["flops"].tolist()
+    assert [names[s] for s in cols["status"]] == as_json["status"]
+
+
+def test_population_unknown_study_and_bad_format(sqlite_server):
+    r = sqlite_server.client.get("/api/studies/999999/population")
+    assert r.status_code == 404 and "999999" in r.json()["detail"]
+    r = sqlite_server.client.get("/api/studies/1/population", params={"format": "xml"})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "format"
+
+
+def test_demo_creates_both_studies_once(server_factory, sqlite_url):
+    srv = server_factory(sqlite_url)
+    r = srv.client.post("/api/demo")
+    assert r.status_code == 201, r.text
+    out = r.json()
+    assert [s["name"] for s in out["studies"]] == ["demo RegNetX", "demo AnyNetX_A"]
+    assert [s["queued"] for s in out["studies"]] == [24, 24] and out["models"] == 48
+    studies = {s["name"]: s for s in srv.client.get("/api/studies").json()}
+    for name, space in (("demo RegNetX", "RegNetX"), ("demo AnyNetX_A", "AnyNetX_A")):
+        s = studies[name]
+        assert s["space_name"] == space and s["dataset"] == {"name": "digits"} and s["im_size"] == 32
+        assert s["recipe"]["epochs"] == 3 and s["regime"] == {"flops": [None, 5e6]}
+        assert s["counts"]["jobs"]["queued"] == 24
+    again = srv.client.post("/api/demo")
+    assert again.status_code == 409 and "exists already" in again.json()["detail"]
+    assert len(srv.client.get("/api/studies").json()) == 2
+
+
+def test_space_validation_answers_verdicts(sqlite_server):
+    text = (SPACES_DIR / "RegNetX.yaml").read_text()
+    ok = sqlite_server.client.post("/api/spaces/validate", json={"text": text}).json()
+    assert ok["valid"] and ok["spec"]["name"] == "RegNetX" and ok["dimension"] == 6 and ok["size"] > 1e11
+    bad = sqlite_server.client.post("/api/spaces/validate",
+                                    json={"text": text.replace("low: 8, high: 256, q: 8", "low: 9, high: 256, q: 8")})
+    assert bad.status_code == 200
+    assert bad.json() == {"valid": False, "errors": [
+        {"field": "space.params.w0.low/high", "msg": "must be multiples of q=8.0 (got 9.0, 256.0)"}]}
+    broken = sqlite_server.client.post("/api/spaces/validate", json={"text": "name: X\nfamily: [regnet"}).json()
+    assert not broken["valid"] and broken["errors"][0]["field"] == "space"
+    assert "line 2" in broken["errors"][0]["msg"]
+    as_json = sqlite_server.client.post("/api/spaces/validate", json={"text": json.dumps(ok["spec"])}).json()
+    assert as_json["valid"] and as_json["spec"] == ok["spec"]
+    empty = sqlite_server.client.post("/api/spaces/validate", json={"text": ""})
+    assert empty.status_code == 422 and empty.json()["detail"][0]["field"] == "text"
