@@ -130,7 +130,7 @@ def _sorted(e: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, np.ndarray
     if w is None:
         xs = np.sort(e)
         return xs, None, np.arange(1, len(xs) + 1, dtype=np.float64) / len(xs)
-    order = np.argsort(e, kind="stable")
+    order = np.argsort(e)  # ties need no order: a knot takes the cumulative weight after its whole run
     ws = w[order]
     cw = np.cumsum(ws)
     return e[order], ws, cw / cw[-1]
