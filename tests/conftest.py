@@ -199,6 +199,12 @@ def pg_server(tmp_path_factory) -> Iterator[LiveServer]:
         srv.stop()
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def live_server(request) -> LiveServer:
+    """The module's sqlite_server, then its pg_server: API tests written once run against both databases."""
+    return request.getfixturevalue("sqlite_server" if request.param == "sqlite" else "pg_server")
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Browser (dashboard tests): Python Playwright driving Debian's Chromium (`playwright install` is not used).
 #

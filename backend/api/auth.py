@@ -2,8 +2,9 @@
 
 With a write token set, every non-GET request under /api needs `Authorization: Bearer <token>`. With a read
 token set, GETs under /api (except /api/health) need the read or the write token. Browsers cannot put headers
-on EventSource or download links, so a `token` query parameter is accepted too; it is removed from the query
-string before routing, so endpoints (whose query models forbid unknown parameters) never see it.
+on EventSource or download links, so reads also accept a `token` query parameter (writes never do: a link must
+not be able to change anything); it is removed from the query string before routing, so endpoints (whose query
+models forbid unknown parameters) never see it.
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ class TokenAuth:
             await self.app(scope, receive, send)
             return
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-        given = next((v for k, v in query if k == "token"), None)
-        if given is not None:
+        in_query = next((v for k, v in query if k == "token"), None)
+        if in_query is not None:
             scope = {**scope, "query_string": urlencode([(k, v) for k, v in query if k != "token"]).encode()}
+        given = in_query if scope["method"] in READ_METHODS else None  # a link must never be able to write
         for name, value in scope.get("headers", []):
             if name == b"authorization":
                 scheme, _, cred = value.decode("latin-1").partition(" ")

@@ -97,8 +97,18 @@ def _walk(model: Any, path: list[str]) -> list[Any] | None:
 
 
 def _field_name(loc: list[Any]) -> str:
-    parts = [str(x) for x in loc if x not in SOURCES]
-    return ".".join(parts)
+    """'recipe.epochs' from ['body', 'recipe', 'epochs']; a repeated query parameter is named without its index."""
+    query = bool(loc) and loc[0] == "query"
+    return ".".join(str(x) for x in loc if x not in SOURCES and not (query and isinstance(x, int)))
+
+
+def _join(field: str, head: str) -> str:
+    if not field:
+        return head
+    parts, more = field.split("."), head.split(".")
+    if parts[-1] == more[0]:
+        more = more[1:]
+    return ".".join(parts + more)
 
 
 def describe(request: Request, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -108,9 +118,10 @@ def describe(request: Request, errors: list[dict[str, Any]]) -> list[dict[str, A
         msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
         field = _field_name(loc)
         head, sep, rest = msg.partition(": ")
-        if sep and head and " " not in head and not field.endswith(head):
-            # our validators name the field they check: 'flops_max: must be >= flops_min ...'
-            field = f"{field}.{head}" if field else head
+        if sep and head and " " not in head:
+            # our validators name the field they check ('flops_max: must be >= flops_min ...'), relative to
+            # the location pydantic reports, sometimes repeating its last part ('params' + 'params.wm')
+            field = _join(field, head)
             msg = rest
         if e.get("type") in RANGE_ERRORS:
             bounds = _bounds(_field_metadata(request, loc) or [])

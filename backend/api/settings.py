@@ -16,7 +16,8 @@ class Settings:
     """db_url: any SQLAlchemy URL (NETSPACE_DB). token: required as `Authorization: Bearer` on every write
     (NETSPACE_TOKEN); read_token: also required on /api reads (NETSPACE_READ_TOKEN; the write token works for
     reads too). max_n: most samples one request may queue (NETSPACE_MAX_N). cors_origins: comma-separated
-    origins allowed cross-site (NETSPACE_CORS_ORIGINS; off by default)."""
+    origins allowed cross-site (NETSPACE_CORS_ORIGINS; off by default). maintenance_seconds: how often the server
+    requeues expired leases and prunes events (NETSPACE_MAINTENANCE_SECONDS)."""
 
     db_url: str = DEFAULT_URL
     token: str | None = None
@@ -24,7 +25,7 @@ class Settings:
     max_n: int = 10_000
     cors_origins: tuple[str, ...] = ()
     frontend_dir: Path = field(default_factory=lambda: ROOT / "frontend")
-    maintenance_seconds: float = 10.0  # how often the server requeues expired leases and prunes events
+    maintenance_seconds: float = 10.0
     events_poll_seconds: float = 0.5
     migrate: bool = True
 
@@ -44,6 +45,8 @@ class Settings:
                 raise ValueError(f"NETSPACE_MAX_N: must be an integer (got {env['NETSPACE_MAX_N']!r})") from None
             if values["max_n"] < 1:
                 raise ValueError(f"NETSPACE_MAX_N: must be >= 1 (got {values['max_n']})")
+        if env.get("NETSPACE_MAINTENANCE_SECONDS"):
+            values["maintenance_seconds"] = float(env["NETSPACE_MAINTENANCE_SECONDS"])
         if env.get("NETSPACE_CORS_ORIGINS"):
             values["cors_origins"] = tuple(o.strip() for o in env["NETSPACE_CORS_ORIGINS"].split(",") if o.strip())
         if env.get("NETSPACE_FRONTEND"):
