@@ -211,6 +211,7 @@ def live_server(request) -> LiveServer:
 #   browser_page      function: (page, console) — a fresh Chromium profile; `console` records every console
 #                     error and page error; console.assert_clean() fails the test on any (expected HTTP error
 #                     responses can be allowed with `with console.allow_http(status, "path part"):`)
+#   open_browser(playwright_driver, profile_dir) -> (context, page, console) for other scopes
 #   screenshot(page, name)  saves artifacts/screenshots/<name>.png (artifacts/ is git-ignored)
 
 CHROMIUM = Path(os.environ.get("NETSPACE_CHROMIUM", "/usr/bin/chromium"))
@@ -262,14 +263,19 @@ def playwright_driver() -> Iterator[object]:
         yield p
 
 
-@pytest.fixture
-def browser_page(playwright_driver, tmp_path) -> Iterator[tuple[object, ConsoleGuard]]:
-    ctx = playwright_driver.chromium.launch_persistent_context(
-        str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+def open_browser(driver, profile: Path):
+    """A fresh Chromium profile: (context, page, ConsoleGuard); close the context when done."""
+    ctx = driver.chromium.launch_persistent_context(
+        str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
         viewport={"width": 1400, "height": 900}, accept_downloads=True)
     ctx.set_default_timeout(20_000)
     page = ctx.pages[0] if ctx.pages else ctx.new_page()
-    guard = ConsoleGuard(page)
+    return ctx, page, ConsoleGuard(page)
+
+
+@pytest.fixture
+def browser_page(playwright_driver, tmp_path) -> Iterator[tuple[object, ConsoleGuard]]:
+    ctx, page, guard = open_browser(playwright_driver, tmp_path / "chromium-profile")
     try:
         yield page, guard
     finally:
@@ -281,3 +287,24 @@ def screenshot(page, name: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def finish_jobs(db_url: str, study_id: int, errors: list[float], **result) -> list[int]:
+    """Finish queued jobs of a study exactly as a worker does (register, claim, complete) with the given errors,
+    without training: for tests of what happens *after* training. Returns the finished model ids."""
+    from db.engine import make_engine
+    from db.queue import claim_job, complete_job, register_worker
+
+    engine = make_engine(db_url)
+    try:
+        wid = register_worker(engine, "cpu", worker_id=f"test-worker-{uuid.uuid4().hex[:6]}")
+        done = []
+        for e in errors:
+            job = claim_job(engine, wid, study_id=study_id)
+            assert job is not None, "no queued job left to finish"
+            values = {"error": e, "test_error": [e + 1.0, e], "train_seconds": 0.5, "infer_ms": 1.25, **result}
+            assert complete_job(engine, job.job_id, wid, values)
+            done.append(job.model_id)
+        return done
+    finally:
+        engine.dispose()

@@ -7,10 +7,9 @@ import struct
 
 import numpy as np
 import pytest
+from conftest import finish_jobs
 
 from backend.designspace.builtin import SPACES_DIR
-from db.engine import make_engine
-from db.queue import claim_job, complete_job, register_worker
 
 
 def decode_bin(body: bytes) -> dict:
@@ -27,23 +26,6 @@ def decode_bin(body: bytes) -> dict:
         assert start % dt.itemsize == 0
         cols[c["name"]] = np.frombuffer(body, dtype=dt, count=header["n"], offset=start)
     return {"header": header, "cols": cols}
-
-
-def finish(db_url: str, study_id: int, errors: list[float]) -> list[int]:
-    """Train nothing, but finish jobs exactly as a worker does (claim, complete) with the given errors."""
-    engine = make_engine(db_url)
-    try:
-        wid = register_worker(engine, "cpu", worker_id="test-worker")
-        done = []
-        for e in errors:
-            job = claim_job(engine, wid, study_id=study_id)
-            assert job is not None
-            assert complete_job(engine, job.job_id, wid, {"error": e, "test_error": [e + 1.0, e],
-                                                          "train_seconds": 0.5, "infer_ms": 1.25})
-            done.append(job.model_id)
-        return done
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +58,7 @@ def test_population_binary_follows_finished_jobs(sqlite_server, study):
     before = decode_bin(sqlite_server.client.get(url).content)
     assert before["header"]["n"] == 30 and np.isnan(before["cols"]["error"]).all()
     errors = [12.5, 7.25, 30.0]
-    done = finish(sqlite_server.db_url, study["id"], errors)
+    done = finish_jobs(sqlite_server.db_url, study["id"], errors)
     after = decode_bin(sqlite_server.client.get(url).content)  # the cache must notice the new results
     cols, names = after["cols"], after["header"]["status_names"]
     by_id = dict(zip(cols["id"].tolist(), range(30), strict=True))

@@ -53,9 +53,11 @@ export function sortRows(pop, idx, key, dir) {
 
 export class ModelsTable {
   /** @param onView ({sort, dir, page, size}) => void — the page stores view state in the URL */
-  constructor(root, { onView } = {}) {
+  /** @param onOpen (modelId) => void — show one model in full */
+  constructor(root, { onView, onOpen } = {}) {
     this.root = root;
     this.onView = onView;
+    this.onOpen = onOpen;
     this.cache = { key: null, rows: null };
   }
 
@@ -80,7 +82,8 @@ export class ModelsTable {
     const body = h("tbody", {});
     for (const i of slice) {
       body.append(h("tr", {},
-        h("td", { class: "num" }, String(pop.ids[i])),
+        h("td", { class: "num" }, h("button", { type: "button", class: "link", "aria-label": `details of model ${pop.ids[i]}`,
+          onclick: () => this.onOpen?.(pop.ids[i]) }, String(pop.ids[i]))),
         h("td", {}, statusPill(pop.statusNames[pop.status[i]] ?? "?")),
         ...columns.map((c) => h("td", { class: "num" }, fmtValue(c, pop.cols[c][i])))));
     }

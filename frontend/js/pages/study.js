@@ -6,6 +6,7 @@ import { coalesce } from "../events.js";
 import { COMPLEXITY, FILTERABLE_RESULTS, GLOBAL, STAGE, xChoices } from "../columns.js";
 import { Filter } from "../filter.js";
 import { FilterPanel } from "../filterpanel.js";
+import { showModel } from "../modeldetail.js";
 import { loadPopulation, statusCounts } from "../population.js";
 import { plotCard, purge, ServerFigure } from "../plots.js";
 import { ScatterGrid } from "../scatter.js";
@@ -105,7 +106,7 @@ export function mount(root, route, ctx) {
   });
   const byKind = (kind) => figures.find((f) => f.kind === kind);
   const tableRoot = h("div", { class: "models-table", id: "models" });
-  const table = new ModelsTable(tableRoot, { onView: setView });
+  const table = new ModelsTable(tableRoot, { onView: setView, onOpen: (id) => showModel(id, ctx.banner) });
 
   root.append(
     h("div", { class: "page-head" },
@@ -123,7 +124,7 @@ export function mount(root, route, ctx) {
         h("section", { class: "card", "aria-labelledby": "models-title" },
           h("div", { class: "card-head" }, h("h2", { id: "models-title" }, "Models")),
           h("p", { class: "help" }, h("span", { class: "help-tag" }, "How to read: "),
-            "every model that passes the filter; click a column to sort. Error is the best test top-1 error over epochs (%)."),
+            "every model that passes the filter; click a column to sort, an id for the model's config and curves. Error is the best test top-1 error over epochs (%)."),
           tableRoot))));
 
   // ---- state changes

@@ -1,0 +1,48 @@
+// One model in full (GET /api/models/{id}): its numbers, its canonical config and its per-epoch curves,
+// in a modal dialog opened from the models table.
+import { getJSON } from "./api.js";
+import { fmtCount, fmtError, fmtNum, h, statusPill } from "./dom.js";
+import { drawFigure, purge } from "./plots.js";
+
+function curveFigure(m) {
+  const live = (m.progress ?? []).map((p) => p.test_error);
+  const test = m.test_error ?? (live.length ? live : null);
+  const traces = [];
+  if (test) traces.push({ type: "scatter", mode: "lines+markers", name: "test error", y: test, x: test.map((_, i) => i + 1) });
+  if (m.train_error) traces.push({ type: "scatter", mode: "lines+markers", name: "train error", y: m.train_error, x: m.train_error.map((_, i) => i + 1) });
+  if (!traces.length) return null;
+  return { data: traces, layout: { xaxis: { title: { text: "epoch" }, dtick: 1 }, yaxis: { title: { text: "top-1 error (%)" } }, margin: { l: 50, r: 10, t: 10, b: 40 } } };
+}
+
+export async function showModel(id, banner) {
+  let m;
+  try {
+    m = await getJSON(`/api/models/${id}`);
+  } catch (err) {
+    banner.error(err);
+    return;
+  }
+  const facts = [
+    ["status", statusPill(m.status)], ["error (best epoch)", `${fmtError(m.error)} %`], ["error (final epoch)", `${fmtError(m.error_final)} %`],
+    ["flops", fmtCount(m.flops)], ["params", fmtCount(m.params)], ["activations", fmtCount(m.acts)],
+    ["train time", m.train_seconds ? `${fmtNum(m.train_seconds)} s` : "–"], ["inference", m.infer_ms ? `${fmtNum(m.infer_ms)} ms` : "–"],
+    ["device", m.device ?? "–"], ["attempts", String(m.attempts ?? 0)], ["worker", m.worker_id ?? "–"],
+  ];
+  const plot = h("div", { class: "plot", style: { minHeight: "220px" } });
+  const dlg = h("dialog", { class: "dialog dialog-wide", "aria-labelledby": "model-title" },
+    h("div", { class: "card-head" }, h("h2", { id: "model-title" }, `Model ${m.id}${m.name ? ` (${m.name})` : ""}`),
+      h("form", { method: "dialog" }, h("button", { class: "btn btn-small", autofocus: true }, "Close"))),
+    h("dl", { class: "facts" }, facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+    m.last_error ? h("p", { class: "field-error" }, `last error: ${m.last_error}`) : null,
+    h("h3", {}, "Training curve"), plot,
+    h("h3", {}, "Config (canonical AnyNet)"), h("pre", { class: "code config" }, JSON.stringify(m.config, null, 2)));
+  dlg.addEventListener("close", () => {
+    purge(plot);
+    dlg.remove();
+  });
+  document.body.append(dlg);
+  dlg.showModal();
+  const fig = curveFigure(m);
+  if (fig) await drawFigure(plot, fig, { height: 220, filename: `netspace-model${m.id}` });
+  else plot.replaceWith(h("p", { class: "muted" }, "No epochs recorded yet."));
+}
