@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from .table import Population, column, numeric_columns
+from .table import OUTCOME_COLUMNS, Population, column, numeric_columns
 
 MIN_ROWS_FOR_MODEL = 40
 
@@ -92,8 +92,12 @@ def _permutation(X: np.ndarray, y: np.ndarray, seed: int, max_rows: int, n_repea
 
 def parameter_importance(pop: Population, params: Sequence[str] | None = None, seed: int = 0,
                          max_rows: int = 3000, n_repeats: int = 3) -> list[Importance]:
-    """Importance of each parameter for the error, most important first (by permutation, else |rho|)."""
-    names = list(params) if params is not None else numeric_columns(pop)
+    """Importance of each parameter for the error, most important first (by permutation, else |rho|).
+
+    By default every numeric design or complexity column; measurements taken after training (inference time,
+    final error, ...) are left out, since they would "explain" the error by its consequences.
+    """
+    names = list(params) if params is not None else [c for c in numeric_columns(pop) if c not in OUTCOME_COLUMNS]
     y_all = column(pop, "error")
     rows = np.isfinite(y_all)
     y = y_all[rows]

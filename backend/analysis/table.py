@@ -24,6 +24,8 @@ Population = Mapping[str, Any]
 OBJECT_COLUMNS = ("config", "curves")
 #: numeric columns that are complexities or measurements rather than design parameters
 METRIC_COLUMNS = ("flops", "params", "acts", "infer_ms", "e_fit")
+#: columns measured *after* training: consequences of the architecture, never explanations of its error
+OUTCOME_COLUMNS = ("infer_ms", "train_seconds", "error_final", "diverged", "index")
 
 
 def size(pop: Population) -> int:

@@ -23,7 +23,7 @@ from db.events import prune_events
 from db.migrate import upgrade
 from db.queue import requeue_expired
 
-from . import demo, errors, population, spacecheck
+from . import demo, errors, figures, population, spacecheck
 from .auth import TokenAuth
 from .routes import events, frontend, health, jobs, models, spaces, studies
 from .settings import Settings
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(r.router)
     for r in (population, demo, spacecheck):  # the dashboard's own endpoints (columnar population, demo, spec check)
         app.include_router(r.router)
+    app.include_router(figures.router)  # analysis figures as Plotly JSON
     frontend.mount(app, settings.frontend_dir)
     app.add_middleware(TokenAuth, token=settings.token, read_token=settings.read_token)
     if settings.cors_origins:

@@ -1,0 +1,226 @@
+"""Analysis figures of stored studies: load populations from the database, build figures, write the report.
+
+The API (`GET /api/studies/{id}/figures/{kind}`, `GET /api/figures/{kind}?study=..`) and `netspace report`
+are thin over `study_figure` and `report_html`. Every statistic runs over the whole population of each study
+(every model with a finite error), never over a page of it.
+
+What is loaded depends on the figure: numbers always (one columnar query), per-epoch curves and configs only
+for the best/worst k models a figure draws, and every config only for e_fit, whose per-model fit (tens of ms)
+is cached in-process by config so a study's e_fit is computed once per server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
+from sqlalchemy import Engine, select
+
+from backend.analysis.curves import best_worst
+from backend.analysis.normalized import EmptyBinError
+from backend.analysis.table import numeric_columns
+from backend.analysis.widths import expand_config, fit_width_law
+from backend.designspace.params import PARAM_NAMES
+from backend.figures import FIGURE_KINDS, build_figure, error_scatter_figures
+from db.models import models, results
+
+from .errors import InvalidInput
+from .population import load_population
+from .studies import find_study
+
+#: numeric population columns the figures use (loader columns such as status or error_final are left out)
+ANALYSIS_COLUMNS = ("id", "error", "flops", "params", "acts", "infer_ms", *PARAM_NAMES)
+#: keyword options each figure kind takes (the API passes only these)
+KIND_OPTIONS: dict[str, tuple[str, ...]] = {
+    "edf": (), "edf_normalized": ("by", "bins", "log"), "scatter": ("param",), "widths": ("k",), "e_fit": (),
+    "complexity": (), "stats": (), "random_search": ("replace",), "curves": ("k",), "importance": (),
+}
+MAX_STUDIES = 10
+_EFIT_CACHE: OrderedDict[str, float] = OrderedDict()
+_EFIT_CACHE_SIZE = 500_000
+
+
+def _configs_for(engine: Engine, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    ids = [int(i) for i in ids]
+    if not ids:
+        return {}
+    with engine.connect() as conn:
+        return {int(m): c for m, c in conn.execute(select(models.c.id, models.c.config).where(models.c.id.in_(ids)))}
+
+
+def _curves_for(engine: Engine, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    ids = [int(i) for i in ids]
+    if not ids:
+        return {}
+    q = select(results.c.model_id, results.c.test_error, results.c.train_error, results.c.train_loss).where(
+        results.c.model_id.in_(ids))
+    with engine.connect() as conn:
+        return {int(m): {"test_error": te, "train_error": tr, "train_loss": tl}
+                for m, te, tr, tl in conn.execute(q).all()}
+
+
+def cached_e_fit(configs: Sequence[dict[str, Any] | None]) -> np.ndarray:
+    """e_fit per config (NaN for None), each fitted once per process."""
+    out = np.full(len(configs), np.nan)
+    for i, cfg in enumerate(configs):
+        if not cfg:
+            continue
+        key = json.dumps(cfg, sort_keys=True, separators=(",", ":"))
+        val = _EFIT_CACHE.get(key)
+        if val is None:
+            val = fit_width_law(expand_config(cfg)).e_fit
+            _EFIT_CACHE[key] = val
+            if len(_EFIT_CACHE) > _EFIT_CACHE_SIZE:
+                _EFIT_CACHE.popitem(last=False)
+        out[i] = val
+    return out
+
+
+def load_populations(engine: Engine, study_ids: Sequence[int], *, e_fit: bool = False, extremes_k: int = 0,
+                     curves: bool = False, configs: bool = False) -> dict[str, dict[str, Any]]:
+    """label -> population columns for each study (label = study name, made unique with '#id').
+
+    extremes_k > 0 attaches configs (with `configs`) and curves (with `curves`) of the best and worst k models
+    only; `e_fit` adds the e_fit column from every model's config. Unknown studies raise NotFound.
+    """
+    if not study_ids:
+        raise InvalidInput("at least one study is needed", "study")
+    if len(study_ids) > MAX_STUDIES:
+        raise InvalidInput(f"at most {MAX_STUDIES} studies at once (got {len(study_ids)})", "study")
+    out: dict[str, dict[str, Any]] = {}
+    for sid in dict.fromkeys(study_ids):
+        pop = load_population(engine, sid, configs=e_fit)
+        cols: dict[str, Any] = {c: pop.columns[c] for c in ANALYSIS_COLUMNS if c in pop.columns}
+        n = len(pop)
+        if e_fit:
+            cols["e_fit"] = cached_e_fit(pop.configs or [])
+        if extremes_k:
+            rows = np.unique(np.concatenate(best_worst(cols["error"], extremes_k)))
+            ids = cols["id"][rows]
+            if configs:
+                got = _configs_for(engine, ids)
+                cols["config"] = [None] * n
+                for r, i in zip(rows, ids, strict=True):
+                    cols["config"][r] = got.get(int(i))
+            if curves:
+                got = _curves_for(engine, ids)
+                cols["curves"] = [None] * n
+                for r, i in zip(rows, ids, strict=True):
+                    cols["curves"][r] = got.get(int(i))
+        label = pop.study["name"]
+        out[label if label not in out else f"{label} #{sid}"] = cols
+    return out
+
+
+def _build(kind: str, pops: dict[str, dict[str, Any]], options: dict[str, Any]) -> go.Figure:
+    """build_figure with the figure errors users can cause turned into 422s naming the option."""
+    try:
+        return build_figure(kind, pops, **options)
+    except EmptyBinError as e:
+        raise InvalidInput(str(e), "bins") from None
+    except ValueError as e:
+        if kind == "scatter" and "not a population column" in str(e):
+            raise InvalidInput(str(e).removeprefix("param: "), "param") from None
+        if kind == "edf_normalized" and ("overlap" in str(e) or "complexity" in str(e)):
+            raise InvalidInput(str(e), "by") from None
+        raise
+
+
+def study_figure(engine: Engine, kind: str, study_ids: Sequence[int], **options: Any) -> go.Figure:
+    """Figure `kind` of one study or an overlay of several; options are those of KIND_OPTIONS[kind]."""
+    if kind not in FIGURE_KINDS:
+        raise InvalidInput(f"unknown figure kind {kind!r}; allowed: {', '.join(FIGURE_KINDS)}", "kind")
+    unknown = set(options) - set(KIND_OPTIONS[kind])
+    if unknown:
+        raise InvalidInput(f"figure {kind!r} takes {list(KIND_OPTIONS[kind]) or 'no options'}, "
+                           f"not {sorted(unknown)}", sorted(unknown)[0])
+    if kind == "scatter" and not options.get("param"):
+        raise InvalidInput("required for the scatter figure (any parameter or complexity column)", "param")
+    k = int(options.get("k", 5)) if kind in ("widths", "curves") else 0
+    pops = load_populations(engine, study_ids, e_fit=kind == "e_fit" or options.get("param") == "e_fit",
+                            extremes_k=k, configs=kind == "widths", curves=kind == "curves")
+    return _build(kind, pops, options)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The static report (pycls's analysis.html for this project)
+
+REPORT_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1f2a37;background:#f7f9fc}
+header{background:#1f2a37;color:#fff;padding:16px 28px} header h1{margin:0;font-size:22px}
+main{max-width:1280px;margin:0 auto;padding:12px 28px 40px} nav a{margin-right:12px;color:#1f77b4}
+section{background:#fff;border:1px solid #e3e8f0;border-radius:8px;margin:18px 0;padding:12px 18px}
+h2{font-size:18px;margin:6px 0} p.help{color:#52606d;margin:4px 0 8px;font-size:14px}
+table.studies{border-collapse:collapse;font-size:14px} table.studies td,table.studies th{border-bottom:1px solid
+#e3e8f0;padding:4px 10px;text-align:left} p.note{color:#a4330d}
+"""
+
+
+def _study_rows(studies: list[dict[str, Any]]) -> str:
+    rows = []
+    for s in studies:
+        c = s.get("counts", {})
+        best = c.get("best_error")
+        rows.append("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
+            s["id"], s["name"], s.get("space_name", ""), (s.get("dataset") or {}).get("name", ""),
+            json.dumps(s.get("regime") or {}), c.get("models", ""), c.get("results", ""),
+            "" if best is None else f"{best:.3f}")) + "</tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("id", "study", "space", "dataset", "regime", "models", "results",
+                                            "best error"))
+    return f"<table class='studies'><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def report_figures(engine: Engine, study_ids: Sequence[int], k: int = 5,
+                   ) -> list[tuple[str, go.Figure | str]]:
+    """(title, figure or a note saying why it is missing) for every section of the report."""
+    pops = load_populations(engine, study_ids, e_fit=True, extremes_k=k, configs=True, curves=True)
+    out: list[tuple[str, go.Figure | str]] = [("Statistics and KS tests", build_figure("stats", pops)),
+                                              ("Error EDF", build_figure("edf", pops))]
+    for by in ("flops", "params"):
+        try:
+            out.append((f"EDF normalised by {by}", build_figure("edf_normalized", pops, by=by)))
+        except (EmptyBinError, ValueError) as e:
+            out.append((f"EDF normalised by {by}", f"not drawn: {e}"))
+    out.append(("Random search efficiency", build_figure("random_search", pops)))
+    params = list(dict.fromkeys(c for pop in pops.values() for c in numeric_columns(pop)))
+    for p, fig in error_scatter_figures(pops, params).items():
+        out.append((f"Error vs {p}", fig))
+    for kind, title in (("complexity", "Complexity"), ("widths", f"Width curves: best and worst {k}"),
+                        ("e_fit", "e_fit vs error"), ("curves", f"Training curves: best and worst {k}"),
+                        ("importance", "Parameter importance")):
+        out.append((title, build_figure(kind, pops, **({"k": k} if kind in ("widths", "curves") else {}))))
+    return out
+
+
+def report_html(engine: Engine, study_refs: Sequence[str | int], k: int = 5) -> str:
+    """One self-contained HTML page (plotly.js inlined once, no network needed) with every figure."""
+    studies = [find_study(engine, ref) for ref in study_refs]
+    sections = report_figures(engine, [s["id"] for s in studies], k)
+    names = ", ".join(s["name"] for s in studies)
+    parts, nav = [], []
+    first = True
+    for i, (title, fig) in enumerate(sections):
+        anchor = f"s{i}"
+        nav.append(f"<a href='#{anchor}'>{html.escape(title)}</a>")
+        if isinstance(fig, str):
+            body = f"<p class='note'>{html.escape(fig)}</p>"
+            help_text = ""
+        else:
+            help_text = fig.layout.meta.get("help", "") if fig.layout.meta else ""
+            body = pio.to_html(fig, full_html=False, include_plotlyjs=first, div_id=f"fig{i}",
+                               config={"responsive": True, "displaylogo": False})
+            first = False
+        parts.append(f"<section id='{anchor}'><h2>{html.escape(title)}</h2>"
+                     f"<p class='help'>{html.escape(help_text)}</p>{body}</section>")
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>netspace analysis: "
+            f"{html.escape(names)}</title><style>{REPORT_CSS}</style></head><body><header><h1>netspace analysis: "
+            f"{html.escape(names)}</h1><div>generated {stamp}</div></header><main><section><h2>Studies</h2>"
+            f"{_study_rows(studies)}<nav>{' '.join(nav)}</nav></section>{''.join(parts)}</main></body></html>")
