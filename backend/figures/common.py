@@ -78,6 +78,9 @@ def axis_title(name: str) -> str:
     return name
 
 
+LOG_AXIS = {"type": "log", "dtick": "D2"}  # log axis labelled at 1, 2, 5 of each decade only
+
+
 def axis_type(name: str, values: np.ndarray) -> str:
     """'log' for log-sampled parameters and complexities (when all finite values are positive)."""
     v = values[np.isfinite(values)]

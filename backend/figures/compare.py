@@ -9,7 +9,7 @@ from backend.analysis.compare import compare_spaces
 from backend.analysis.random_search import DEFAULT_BAND, random_search_efficiency
 from backend.analysis.table import errors
 
-from .common import Populations, axis_title, band_trace, color, empty, finish, with_errors
+from .common import LOG_AXIS, Populations, axis_title, band_trace, color, empty, finish, with_errors
 
 STATS_HELP = ("Per study: number of finished models and min/mean/median error. Per pair: the two-sample "
               "Kolmogorov-Smirnov statistic (largest vertical gap between the EDFs) and its p-value; a small "
@@ -59,5 +59,5 @@ def random_search_figure(pops: Populations, replace: bool = False,
                                  hovertemplate="k=%{x}<br>expected best %{y:.3f}<extra></extra>"))
     sampling = "with" if replace else "without"
     return finish(fig, "random_search", RANDOM_HELP.replace("without", sampling),
-                  title="Random search efficiency", xaxis={"title": "k (models sampled)", "type": "log"},
+                  title="Random search efficiency", xaxis={"title": "k (models sampled)", **LOG_AXIS},
                   yaxis_title=f"best {axis_title('error')} among k")

@@ -9,7 +9,7 @@ from plotly.subplots import make_subplots
 from backend.analysis.fits import LinearFit, linear_fit, pearson, runtime_fit, sqrt_fit
 from backend.analysis.table import column
 
-from .common import Populations, axis_title, color, empty, finish, fmt, ids, plus, points, scatter_trace
+from .common import LOG_AXIS, Populations, axis_title, color, empty, finish, fmt, ids, plus, points, scatter_trace
 
 COMPLEXITY_HELP = ("Top: activations grow like sqrt(flops) and parameters linearly with flops (least-squares "
                    "fits over all models, R^2 in the legend). Bottom: inference time against flops and "
@@ -20,7 +20,9 @@ PANELS = (("flops", "acts"), ("flops", "params"), ("flops", "infer_ms"), ("acts"
 def _fit_line(fig: go.Figure, fit: LinearFit, x: np.ndarray, name: str, col: str, group: str, r: int, c: int,
               ) -> None:
     xs = np.geomspace(x.min(), x.max(), 64) if x.min() > 0 else np.linspace(x.min(), x.max(), 64)
-    fig.add_trace(go.Scatter(x=xs, y=fit.predict(xs), mode="lines", name=name, legendgroup=group,
+    ys = fit.predict(xs)
+    ys = np.where(ys > 0, ys, np.nan)  # log axes: a fit that dips below 0 is drawn where it is positive
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name, legendgroup=group,
                              line={"color": col, "dash": "dash", "width": 2}), row=r, col=c)
 
 
@@ -76,8 +78,8 @@ def complexity_figure(pops: Populations) -> go.Figure:
         return empty("complexity", COMPLEXITY_HELP, "no models with complexity values")
     for p, (xname, yname) in enumerate(PANELS):
         r, c = divmod(p, 2)
-        fig.update_xaxes(type="log", title_text=axis_title(xname), row=r + 1, col=c + 1)
-        fig.update_yaxes(type="log", title_text=axis_title(yname), row=r + 1, col=c + 1)
+        fig.update_xaxes(LOG_AXIS, title_text=axis_title(xname), row=r + 1, col=c + 1)
+        fig.update_yaxes(LOG_AXIS, title_text=axis_title(yname), row=r + 1, col=c + 1)
         if p not in drawn:
             fig.add_annotation(text=f"no {yname} measured", showarrow=False, row=r + 1, col=c + 1,
                                x=0.5, y=0.5, xref="x domain", yref="y domain")

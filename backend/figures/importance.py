@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -20,10 +21,14 @@ def importance_figure(pops: Populations, seed: int = 0) -> go.Figure:
     if not usable:
         return empty("importance", IMPORTANCE_HELP, "no finished models yet")
     results = {label: parameter_importance(pop, seed=seed) for label, pop in usable.items()}
-    order: list[str] = []
-    for imps in results.values():
-        order.extend(i.name for i in imps if i.name not in order)
-    order = order[::-1]  # most important at the top of a horizontal bar chart
+    def strength(name: str) -> tuple[float, float]:
+        """Largest permutation importance over the studies, then largest |rho| (NaN counts as nothing)."""
+        found = [i for imps in results.values() for i in imps if i.name == name]
+        return (max(np.nan_to_num(i.permutation, nan=-np.inf) for i in found),
+                max(np.nan_to_num(abs(i.spearman), nan=-np.inf) for i in found))
+
+    names_all = list(dict.fromkeys(i.name for imps in results.values() for i in imps))
+    order = sorted(names_all, key=strength)  # ascending: most important at the top of a horizontal bar chart
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
                         subplot_titles=["permutation importance (R^2 drop)", "Spearman rho with error"])
     for s, (label, imps) in enumerate(results.items()):

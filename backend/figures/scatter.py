@@ -12,6 +12,7 @@ from backend.analysis.table import column, size
 from backend.analysis.trend import DEFAULT_BINS, binned_trend
 
 from .common import (
+    LOG_AXIS,
     Populations,
     axis_title,
     axis_type,
@@ -78,7 +79,8 @@ def error_scatter_figures(pops: Populations, params: Sequence[str], bins: int = 
             xs.append(column(pop, param))
         n_total = sum(size(p) for p in present.values())
         fig = finish(fig, "scatter", help_text, title=f"Error vs {param}", yaxis_title=axis_title("error"),
-                     xaxis={"title": axis_title(param), "type": axis_type(param, np.concatenate(xs))},
+                     xaxis={"title": axis_title(param),
+                            **(LOG_AXIS if axis_type(param, np.concatenate(xs)) == "log" else {"type": "linear"})},
                      meta={"param": param, "n": n_total})
         out[param] = fig
     return out

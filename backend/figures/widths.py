@@ -11,6 +11,7 @@ from backend.analysis.table import column
 from backend.analysis.widths import expand_config, fit_width_law, population_e_fit, regnet_continuous
 
 from .common import (
+    LOG_AXIS,
     Populations,
     axis_title,
     color,
@@ -71,7 +72,8 @@ def width_curves_figure(pops: Populations, k: int = 5, fit: bool = True) -> go.F
                 name = f"{label} {'best' if c == 1 else 'worst'} {rank + 1}: #{ids(pop, np.array([i]))[0]} " \
                        f"err {err[i]:.3g}"
                 _model_traces(fig, cfg, name, color(rank), r, c, fit)
-    fig.update_yaxes(type="log", title_text="width w_j", col=1)
+    fig.update_yaxes(LOG_AXIS)
+    fig.update_yaxes(title_text="width w_j", col=1)
     fig.update_xaxes(title_text="block j", row=len(usable))
     return finish(fig, "widths", WIDTHS_HELP, title="Per-block widths of the best and worst models",
                   height=max(420, 360 * len(usable)))

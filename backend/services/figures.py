@@ -177,6 +177,17 @@ def _study_rows(studies: list[dict[str, Any]]) -> str:
     return f"<table class='studies'><tr>{head}</tr>{''.join(rows)}</table>"
 
 
+def _normalized_with_fallback(pops: dict[str, dict[str, Any]], by: str) -> go.Figure | str:
+    """10 equal bins; else 10 log-spaced ones (a log-sampled open regime); else 5; else why not."""
+    reason = ""
+    for bins, log in ((10, False), (10, True), (5, True)):
+        try:
+            return build_figure("edf_normalized", pops, by=by, bins=bins, log=log)
+        except (EmptyBinError, ValueError) as e:
+            reason = reason or str(e)
+    return f"not drawn: {reason}"
+
+
 def report_figures(engine: Engine, study_ids: Sequence[int], k: int = 5,
                    ) -> list[tuple[str, go.Figure | str]]:
     """(title, figure or a note saying why it is missing) for every section of the report."""
@@ -184,10 +195,7 @@ def report_figures(engine: Engine, study_ids: Sequence[int], k: int = 5,
     out: list[tuple[str, go.Figure | str]] = [("Statistics and KS tests", build_figure("stats", pops)),
                                               ("Error EDF", build_figure("edf", pops))]
     for by in ("flops", "params"):
-        try:
-            out.append((f"EDF normalised by {by}", build_figure("edf_normalized", pops, by=by)))
-        except (EmptyBinError, ValueError) as e:
-            out.append((f"EDF normalised by {by}", f"not drawn: {e}"))
+        out.append((f"EDF normalised by {by}", _normalized_with_fallback(pops, by)))
     out.append(("Random search efficiency", build_figure("random_search", pops)))
     params = list(dict.fromkeys(c for pop in pops.values() for c in numeric_columns(pop)))
     for p, fig in error_scatter_figures(pops, params).items():
