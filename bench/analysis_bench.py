@@ -29,6 +29,9 @@ from backend.analysis.bootstrap import best_ranges
 from backend.analysis.edf import edf_curve
 from backend.analysis.normalized import normalized_edfs
 from backend.analysis.synthetic import synthetic_population
+from backend.analysis.widths import e_fit_column
+from backend.designspace.builtin import get_space
+from backend.designspace.sampling import Regime, sample
 from backend.figures import edf_figure, edf_normalized_figure, error_scatter_figures, to_json
 
 N = 100_000
@@ -38,6 +41,7 @@ REPEATS = 3
 PY_BOOT_REPEATS = 20
 PARAMS = ("d", "w0", "wa", "wm", "g", "b", "flops", "params", "acts", "infer_ms")
 BINS = 10
+N_FIT = 100  # models per space for the per-model width-law fit timing
 
 
 def timed(fn: Callable[[], object], repeats: int = REPEATS) -> float:
@@ -134,6 +138,11 @@ def main(argv: list[str] | None = None) -> list[tuple[str, float, str]]:
     big_list = big.tolist()
     py_big_s = once(lambda: py_edf(big_list))
 
+    fit_ms = {}
+    for space in ("RegNetX", "AnyNetX_A"):
+        cfgs = [r["config"] for r in sample(get_space(space), N_FIT, 0, Regime(flops=(360e6, 400e6))).records()]
+        fit_ms[space] = once(lambda cfgs=cfgs: e_fit_column(cfgs)) / N_FIT * 1e3
+
     print(f"{'work':<62} {'numpy s':>9} {'Python s':>10} {'speed-up':>9} {'target s':>9}")
     table = [
         (f"EDF, {n:,} models", t_edf, py_edf_s, None),
@@ -155,6 +164,8 @@ def main(argv: list[str] | None = None) -> list[tuple[str, float, str]]:
         tgt = f"{target:>9.1f}" if target else f"{'':>9}"
         ok = "" if target is None else ("  ok" if t < target else "  OVER TARGET")
         print(f"{name:<62} {t:>9.3f} {py if np.isfinite(py) else float('nan'):>10.2f} {speed} {tgt}{ok}", flush=True)
+    for space, ms in fit_ms.items():
+        print(f"width-law fit (e_fit), {space}: {ms:.1f} ms per model (once per model; not part of the target)")
     rows += [
         (f"EDF of {n:,} models", t_edf, "s"),
         (f"normalised EDF of {n:,} models", t_norm, "s"),
@@ -166,6 +177,7 @@ def main(argv: list[str] | None = None) -> list[tuple[str, float, str]]:
         (f"bootstrap {n:,}: speed-up vs literal Python loop (scaled from {PY_BOOT_REPEATS} repeats)",
          py_boot_s / t_boot, "x"),
         (f"EDF {N_BIG:,}: speed-up vs plain Python", py_big_s / t_big, "x"),
+        *((f"width-law fit (e_fit) per {space} model", ms, "ms") for space, ms in fit_ms.items()),
     ]
     return rows
 
