@@ -113,3 +113,29 @@ def test_space_validation_answers_verdicts(sqlite_server):
     assert as_json["valid"] and as_json["spec"] == ok["spec"]
     empty = sqlite_server.client.post("/api/spaces/validate", json={"text": ""})
     assert empty.status_code == 422 and empty.json()["detail"][0]["field"] == "text"
+
+
+def test_figures_take_the_models_filter(sqlite_server, study):
+    """The dashboard sends its one filter to the figure endpoints: the figure is of the filtered population."""
+    c, sid = sqlite_server.client, study["id"]
+    finished = c.get(f"/api/studies/{sid}/models", params={"status": "done", "sort": "flops"}).json()["items"]
+    assert len(finished) >= 3
+    cut = finished[1]["flops"]
+    kept = c.get(f"/api/studies/{sid}/models", params={"status": "done", "flops_max": cut}).json()["total"]
+    assert 0 < kept < len(finished)
+
+    def legend(fig: dict) -> str:
+        return " ".join(t.get("name") or "" for t in fig["data"])
+
+    whole = c.get(f"/api/studies/{sid}/figures/edf").json()
+    part = c.get(f"/api/studies/{sid}/figures/edf", params={"flops_max": cut}).json()
+    assert f"n={len(finished)}" in legend(whole) and f"n={kept}" in legend(part)
+    overlay = c.get("/api/figures/edf", params={"study": sid, "flops_max": cut}).json()
+    assert f"n={kept}" in legend(overlay)
+    ids = ",".join(str(m["id"]) for m in finished[:2])
+    by_ids = c.get(f"/api/studies/{sid}/figures/scatter", params={"param": "flops", "ids": ids}).json()
+    assert "n=2" in legend(by_ids)
+    bad = c.get(f"/api/studies/{sid}/figures/edf", params={"flops_min": 5, "flops_max": 1})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["field"].startswith("flops_max")
+    unknown = c.get(f"/api/studies/{sid}/figures/edf", params={"flopz_max": 1})
+    assert unknown.status_code == 422 and unknown.json()["detail"][0]["field"] == "flopz_max"

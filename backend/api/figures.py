@@ -1,6 +1,6 @@
 """Analysis figures as Plotly figure JSON: one study, or several overlaid.
 
-    GET /api/studies/{id}/figures/{kind}?param=wm        one study
+    GET /api/studies/{id}/figures/{kind}?param=wm        one study (any /models filter too: &flops_max=4e8)
     GET /api/figures/{kind}?study=1&study=2&bins=8       overlay of studies (EDFs, statistics, trends, ...)
     GET /api/figures                                     the kinds, their options and help text
 
@@ -15,11 +15,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from sqlalchemy import Engine
 
 from backend.figures import FIGURE_KINDS, to_json
 from backend.services.figures import KIND_OPTIONS, MAX_STUDIES, study_figure
+from backend.services.filters import ModelFilter
 
 from . import deps
 
@@ -29,8 +30,10 @@ Kind = Literal["edf", "edf_normalized", "scatter", "widths", "e_fit", "complexit
 assert set(Kind.__args__) == set(FIGURE_KINDS)  # the path literal must list every builder
 
 
-class FigureOptions(BaseModel):
-    """Options of the figure kinds (each kind takes the ones listed by GET /api/figures)."""
+class FigureOptions(ModelFilter):
+    """Options of the figure kinds (each kind takes the ones listed by GET /api/figures), plus the filters of
+    /models and /export (`flops_max`, `d_min`, `status`, `ids`, ...): the figure of the filtered population, so
+    the dashboard's one filter drives its statistics figures too."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -42,7 +45,13 @@ class FigureOptions(BaseModel):
     replace: bool | None = Field(None, description="random_search: draw with replacement")
 
     def for_kind(self) -> dict[str, Any]:
-        return {k: v for k, v in self.model_dump().items() if v is not None}
+        return {k: getattr(self, k) for k in OPTION_NAMES if getattr(self, k) is not None}
+
+    def population_filter(self) -> ModelFilter | None:
+        return self.to_filter() if self.active() else None
+
+
+OPTION_NAMES = ("param", "by", "bins", "log", "k", "replace")
 
 
 class OverlayOptions(FigureOptions):
@@ -64,12 +73,10 @@ def figure_kinds() -> dict[str, Any]:
 def study_figure_json(q: Annotated[FigureOptions, Query()], kind: Kind,
                       study_id: int = Path(ge=1, le=2**31 - 1, description="study id"),
                       engine: Engine = Depends(deps.engine)) -> Response:
-    return _json(study_figure(engine, kind, [study_id], **q.for_kind()))
+    return _json(study_figure(engine, kind, [study_id], flt=q.population_filter(), **q.for_kind()))
 
 
 @router.get("/api/figures/{kind}")
 def overlay_figure_json(q: Annotated[OverlayOptions, Query()], kind: Kind,
                         engine: Engine = Depends(deps.engine)) -> Response:
-    opts = q.for_kind()
-    studies = opts.pop("study")
-    return _json(study_figure(engine, kind, studies, **opts))
+    return _json(study_figure(engine, kind, q.study, flt=q.population_filter(), **q.for_kind()))

@@ -32,6 +32,7 @@ from backend.figures import FIGURE_KINDS, build_figure, error_scatter_figures
 from db.models import models, results
 
 from .errors import InvalidInput
+from .filters import ModelFilter
 from .population import load_population
 from .studies import find_study
 
@@ -84,8 +85,10 @@ def cached_e_fit(configs: Sequence[dict[str, Any] | None]) -> np.ndarray:
 
 
 def load_populations(engine: Engine, study_ids: Sequence[int], *, e_fit: bool = False, extremes_k: int = 0,
-                     curves: bool = False, configs: bool = False) -> dict[str, dict[str, Any]]:
-    """label -> population columns for each study (label = study name, made unique with '#id').
+                     curves: bool = False, configs: bool = False, flt: ModelFilter | None = None,
+                     ) -> dict[str, dict[str, Any]]:
+    """label -> population columns for each study (label = study name, made unique with '#id'), of the models
+    `flt` keeps (all of them without a filter).
 
     extremes_k > 0 attaches configs (with `configs`) and curves (with `curves`) of the best and worst k models
     only; `e_fit` adds the e_fit column from every model's config. Unknown studies raise NotFound.
@@ -96,7 +99,7 @@ def load_populations(engine: Engine, study_ids: Sequence[int], *, e_fit: bool = 
         raise InvalidInput(f"at most {MAX_STUDIES} studies at once (got {len(study_ids)})", "study")
     out: dict[str, dict[str, Any]] = {}
     for sid in dict.fromkeys(study_ids):
-        pop = load_population(engine, sid, configs=e_fit)
+        pop = load_population(engine, sid, flt, configs=e_fit)
         cols: dict[str, Any] = {c: pop.columns[c] for c in ANALYSIS_COLUMNS if c in pop.columns}
         n = len(pop)
         if e_fit:
@@ -133,8 +136,10 @@ def _build(kind: str, pops: dict[str, dict[str, Any]], options: dict[str, Any]) 
         raise
 
 
-def study_figure(engine: Engine, kind: str, study_ids: Sequence[int], **options: Any) -> go.Figure:
-    """Figure `kind` of one study or an overlay of several; options are those of KIND_OPTIONS[kind]."""
+def study_figure(engine: Engine, kind: str, study_ids: Sequence[int], flt: ModelFilter | None = None,
+                 **options: Any) -> go.Figure:
+    """Figure `kind` of one study or an overlay of several (of the models `flt` keeps); options are those of
+    KIND_OPTIONS[kind]."""
     if kind not in FIGURE_KINDS:
         raise InvalidInput(f"unknown figure kind {kind!r}; allowed: {', '.join(FIGURE_KINDS)}", "kind")
     unknown = set(options) - set(KIND_OPTIONS[kind])
@@ -145,7 +150,7 @@ def study_figure(engine: Engine, kind: str, study_ids: Sequence[int], **options:
         raise InvalidInput("required for the scatter figure (any parameter or complexity column)", "param")
     k = int(options.get("k", 5)) if kind in ("widths", "curves") else 0
     pops = load_populations(engine, study_ids, e_fit=kind == "e_fit" or options.get("param") == "e_fit",
-                            extremes_k=k, configs=kind == "widths", curves=kind == "curves")
+                            extremes_k=k, configs=kind == "widths", curves=kind == "curves", flt=flt)
     return _build(kind, pops, options)
 
 
