@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///./netspace.db"
 BUSY_TIMEOUT_MS = 60_000
+MMAP_BYTES = 1 << 30
+CACHE_KIB = 32 << 10
 _BEGIN_OPTION = "netspace_begin"
 
 
@@ -62,6 +64,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA synchronous = NORMAL")
         cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")  # reads of big studies come from the OS page cache
+        cur.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         cur.close()
 
     @event.listens_for(engine, "begin")

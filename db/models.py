@@ -6,6 +6,8 @@ Why these shapes:
 - `jobs` is one row per model (unique model_id): the queue. `results` has a unique model_id *and* a unique
   job_id, so a worker that lost its lease can never write a second result; imported models carry a result
   and no job.
+- `models.error` / `models.status` mirror the result's error and the job's status, kept by triggers (migration
+  0003), so browsing 10^5 models (filters, sorts, top-k, counts) is single-table, index-driven SQL.
 - `events` is an append-only log written in the same transaction as every job state change, new result and
   study creation/deletion; the API's server-sent events poll it, so changes made by worker processes on
   other hosts reach the browser without any broker.
@@ -107,12 +109,17 @@ class Model(Base):
     acts: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True,
                                                          doc="more numeric parameters of imported models")
+    # mirrors kept by database triggers (migration 0003): results.error, and jobs.status ('none' without a job,
+    # 'done' for an imported model with a result); never write them directly
+    error: Mapped[float | None] = mapped_column(Float, nullable=True, doc="mirror of results.error")
+    status: Mapped[str] = mapped_column(String(16), default="none", server_default="none",
+                                        doc="mirror of jobs.status")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 for _name in PARAM_NAMES:  # one nullable Float column per flat parameter (d, w0, ..., b_5)
     setattr(Model, _name, mapped_column(_name, Float, nullable=True))
-for _name in (*COMPLEXITY_COLUMNS, *PARAM_NAMES):  # filters are always within one study
+for _name in (*COMPLEXITY_COLUMNS, "error", "status", *PARAM_NAMES):  # filters are always within one study
     Index(f"ix_models_study_{_name}", Model.__table__.c.study_id, Model.__table__.c[_name])
 
 

@@ -64,6 +64,8 @@ def test_old_database_upgrades_without_losing_rows(db_url):
         assert conn.execute(sa.text("SELECT id, status, progress FROM jobs ORDER BY id")).all() == [
             (1, "done", None), (2, "queued", None)]
         assert conn.execute(sa.text("SELECT error FROM results")).scalar_one() == 12.5
+        assert conn.execute(sa.text("SELECT id, error, status FROM models ORDER BY id")).all() == [
+            (1, 12.5, "done"), (2, None, "queued")]  # the mirrors are backfilled
         assert conn.execute(sa.text("SELECT count(*) FROM events")).scalar_one() == 0
     # the upgraded database works: the old queued job is claimed and completed, with events
     w = queue.register_worker(engine, "cpu")
@@ -104,3 +106,24 @@ def test_sqlite_runs_in_wal_with_foreign_keys_and_cascades(sqlite_url):
         counts = [conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar() for t in ("models", "jobs", "results")]
     assert counts == [0, 0, 0]
     engine.dispose()
+
+
+def test_models_mirror_results_and_jobs_whoever_writes_them(db_engine):
+    """Triggers keep models.error/status equal to results.error and jobs.status, even for plain SQL writers."""
+    with db_engine.begin() as conn:
+        for stmt in ROWS_AT_0001[:2]:
+            conn.execute(sa.text(stmt))
+        mirror = lambda: conn.execute(sa.text("SELECT id, error, status FROM models ORDER BY id")).all()  # noqa: E731
+        assert mirror() == [(1, None, "none"), (2, None, "none")]
+        conn.execute(sa.text(ROWS_AT_0001[2]))  # jobs: model 1 done, model 2 queued
+        assert mirror() == [(1, None, "done"), (2, None, "queued")]
+        conn.execute(sa.text("UPDATE jobs SET status = 'running' WHERE model_id = 2"))
+        conn.execute(sa.text(ROWS_AT_0001[3]))  # a result for model 1
+        assert mirror() == [(1, 12.5, "done"), (2, None, "running")]
+        conn.execute(sa.text("UPDATE results SET error = 11.0 WHERE model_id = 1"))
+        conn.execute(sa.text("DELETE FROM jobs WHERE model_id = 1"))  # a result without a job: done
+        assert mirror() == [(1, 11.0, "done"), (2, None, "running")]
+        conn.execute(sa.text("DELETE FROM results"))
+        conn.execute(sa.text("INSERT INTO results (model_id, error, diverged, created_at) "
+                             "VALUES (2, 40.0, false, '2025-01-01 00:00:00')"))
+        assert mirror() == [(1, None, "none"), (2, 40.0, "running")]

@@ -30,7 +30,7 @@ class RequeueIn(BaseModel):
 
 class ModelQuery(ModelFilter):
     sort: str | None = Field(None, max_length=40, description="column, '-' prefix for descending "
-                                                              "(default: error with top, else id)")
+                                                              "(default: error with top, else index)")
     limit: int = Field(100, ge=1, le=MAX_PAGE)
     offset: int = Field(0, ge=0, le=10**9)
 

@@ -19,11 +19,10 @@ from sqlalchemy import Engine, select
 
 from backend.designspace.config import AnyNetConfig
 from backend.designspace.exports import csv_lines, jsonl_lines, pycls_yaml, timm_kwargs
-from backend.designspace.params import PARAM_NAMES
 
 from .errors import InvalidInput
 from .filters import ModelFilter, filtered
-from .models_query import CURVE_COLUMNS, ROW_COLUMNS, ordered, require_study
+from .models_query import BASE_COLUMNS, CURVE_COLUMNS, ROW_COLUMNS, ordered, records, require_study
 
 FORMATS: dict[str, tuple[str, str]] = {  # format -> (media type, file extension)
     "json": ("application/json", "json"),
@@ -34,7 +33,6 @@ FORMATS: dict[str, tuple[str, str]] = {  # format -> (media type, file extension
 }
 BATCH = 2000
 CHUNK = 1 << 16
-_FLAT = set(PARAM_NAMES)  # flat parameter columns: only CSV shows them (recomputed from config by csv_row)
 
 
 @dataclass
@@ -57,33 +55,26 @@ def export(engine: Engine, study_id: int, flt: ModelFilter | None, fmt: str, sor
         raise InvalidInput(f"must be one of {', '.join(FORMATS)} (got {fmt!r})", "format")
     with engine.connect() as conn:
         study = require_study(conn, study_id)
-    cols = [*ROW_COLUMNS, *CURVE_COLUMNS] if fmt in ("json", "jsonl") else list(ROW_COLUMNS)
-    q = ordered(filtered(select(*cols), study_id, flt), sort, flt)
-    records = _records(engine, q, drop_flat=fmt != "csv")
+    # CSV shows the flat parameters (exports.csv_row derives them); JSON rows carry the curves instead
+    cols = list(ROW_COLUMNS) if fmt == "csv" else [*BASE_COLUMNS, *CURVE_COLUMNS]
+    rows = _records(engine, ordered(filtered(select(*cols), study_id, flt), sort, flt))
     if fmt == "csv":
-        body: Iterable[str | bytes] = csv_lines(records)
+        body: Iterable[str | bytes] = csv_lines(rows)
     elif fmt == "jsonl":
-        body = jsonl_lines(records)
+        body = jsonl_lines(rows)
     elif fmt == "json":
-        body = _json_array(records)
+        body = _json_array(rows)
     elif fmt == "timm":
-        body = _json_array(_timm(records))
+        body = _json_array(_timm(rows))
     else:
-        body = _zip(records, study)
+        body = _zip(rows, study)
     media, _ = FORMATS[fmt]
     return Export(_coalesce(body), media, export_filename(study["name"], flt, fmt))
 
 
-def _records(engine: Engine, q, drop_flat: bool) -> Iterator[dict[str, Any]]:
+def _records(engine: Engine, q) -> Iterator[dict[str, Any]]:
     with engine.connect() as conn:
-        result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(q)
-        for part in result.mappings().partitions():
-            for r in part:
-                d = dict(r)
-                if drop_flat:
-                    for k in _FLAT:
-                        d.pop(k, None)
-                yield d
+        yield from records(conn, q, stream=True)
 
 
 def _json_array(records: Iterable[dict[str, Any]]) -> Iterator[str]:

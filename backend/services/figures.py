@@ -42,6 +42,7 @@ ANALYSIS_COLUMNS = ("id", "error", "flops", "params", "acts", "infer_ms", *PARAM
 KIND_OPTIONS: dict[str, tuple[str, ...]] = {
     "edf": (), "edf_normalized": ("by", "bins", "log"), "scatter": ("param",), "widths": ("k",), "e_fit": (),
     "complexity": (), "stats": (), "random_search": ("replace",), "curves": ("k",), "importance": (),
+    "lineage": (),
 }
 MAX_STUDIES = 10
 _EFIT_CACHE: OrderedDict[str, float] = OrderedDict()

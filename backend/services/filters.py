@@ -10,7 +10,7 @@ import re
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, create_model, field_validator, model_validator
-from sqlalchemy import ColumnElement, Select, and_, case, literal, select
+from sqlalchemy import ColumnElement, Select, and_, select
 
 from backend.designspace.params import PARAM_NAMES
 from db.models import JOB_STATUSES, jobs, models, results
@@ -18,21 +18,24 @@ from db.models import JOB_STATUSES, jobs, models, results
 #: rows of a study's population: every model, its result (if any) and its job (if any)
 POPULATION = models.outerjoin(results, results.c.model_id == models.c.id).outerjoin(
     jobs, jobs.c.model_id == models.c.id)
-#: a model's status: its job's, or 'done' for an imported model with a result, or 'none'
-STATUS_EXPR = case((jobs.c.status.is_not(None), jobs.c.status), (results.c.id.is_not(None), literal("done")),
-                   else_=literal("none"))
+#: a model's status: its job's, 'done' for an imported model with a result, else 'none' (models.status is a
+#: trigger-kept mirror, see db/migrations 0003)
+STATUS_EXPR = models.c.status
 STATUS = STATUS_EXPR.label("status")
 STATUSES = (*JOB_STATUSES, "none")
 
 RANGE_COLUMNS: dict[str, ColumnElement] = {
     "flops": models.c.flops, "params": models.c.params, "acts": models.c.acts,
-    "error": results.c.error, "infer_ms": results.c.infer_ms, "train_seconds": results.c.train_seconds,
+    "error": models.c.error, "infer_ms": results.c.infer_ms, "train_seconds": results.c.train_seconds,
     **{p: models.c[p] for p in PARAM_NAMES},
 }
 SORT_COLUMNS: dict[str, ColumnElement] = {
     "id": models.c.id, "index": models.c.index, "name": models.c.name, "status": STATUS_EXPR,
     "error_final": results.c.error_final, "epochs_done": jobs.c.epochs_done, **RANGE_COLUMNS,
 }
+#: names whose column lives in results / jobs (a query touching them needs that join)
+IN_RESULTS = {k for k, c in SORT_COLUMNS.items() if c.table is results}
+IN_JOBS = {k for k, c in SORT_COLUMNS.items() if c.table is jobs}
 MAX_IDS = 10_000
 
 
@@ -125,26 +128,50 @@ def conditions(flt: ModelFilter | None) -> list[ColumnElement]:
     return out
 
 
+def source(flt: ModelFilter | None, sort_name: str | None = None):
+    """The smallest FROM clause for a filter (and sort): models alone unless a result/job column is used."""
+    used = {k.rsplit("_", 1)[0] for k, v in (flt.active().items() if flt else ()) if k.endswith(("_min", "_max"))}
+    if sort_name:
+        used.add(sort_name)
+    src = models
+    if used & IN_RESULTS:
+        src = src.outerjoin(results, results.c.model_id == models.c.id)
+    if used & IN_JOBS:
+        src = src.outerjoin(jobs, jobs.c.model_id == models.c.id)
+    return src
+
+
+def best(study_id: int, flt: ModelFilter) -> Select:
+    """Ids of the best `flt.top` models by error (ties: lower id) among those the other filters keep."""
+    return (select(models.c.id).select_from(source(flt))
+            .where(models.c.study_id == study_id, *conditions(flt), models.c.error.is_not(None))
+            .order_by(models.c.error, models.c.id).limit(flt.top))
+
+
 def where(study_id: int, flt: ModelFilter | None) -> ColumnElement:
     """The whole condition for a study's rows under `flt`, `top` included (a subquery of the best ids)."""
-    terms = [models.c.study_id == study_id, *conditions(flt)]
     if flt is not None and flt.top:
-        best = (select(models.c.id).select_from(POPULATION).where(*terms, results.c.error.is_not(None))
-                .order_by(results.c.error, models.c.id).limit(flt.top))
-        return and_(models.c.study_id == study_id, models.c.id.in_(best.scalar_subquery()))
-    return and_(*terms)
+        return and_(models.c.study_id == study_id, models.c.id.in_(best(study_id, flt).scalar_subquery()))
+    return and_(models.c.study_id == study_id, *conditions(flt))
 
 
 def filtered(q: Select, study_id: int, flt: ModelFilter | None) -> Select:
+    """`q` over the whole population join (models ⟕ results ⟕ jobs), restricted to the study and `flt`."""
     return q.select_from(POPULATION).where(where(study_id, flt))
 
 
-def parse_sort(text: str) -> tuple[ColumnElement, bool]:
-    """'error' or '-error' -> (column, descending); ValueError naming `sort` and the allowed names."""
+def sort_name(text: str) -> tuple[str, bool]:
+    """'error' or '-error' -> ('error', descending); ValueError naming `sort` and the allowed names."""
     name = text.strip()
     desc = name.startswith("-")
     name = name.lstrip("-+")
     if name not in SORT_COLUMNS:
         raise ValueError(f"sort: unknown column {name!r}; allowed: {', '.join(SORT_COLUMNS)} (prefix - for "
                          "descending)")
+    return name, desc
+
+
+def parse_sort(text: str) -> tuple[ColumnElement, bool]:
+    """'error' or '-error' -> (column, descending)."""
+    name, desc = sort_name(text)
     return SORT_COLUMNS[name], desc

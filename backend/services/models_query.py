@@ -7,6 +7,7 @@ every flat parameter (d, w0, ..., b_5), extra and config.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
@@ -15,16 +16,36 @@ from backend.designspace.params import PARAM_NAMES
 from db.models import jobs, models, results, studies
 
 from .errors import InvalidInput, NotFound
-from .filters import STATUS, ModelFilter, filtered, parse_sort
+from .filters import POPULATION, SORT_COLUMNS, STATUS, ModelFilter, best, sort_name, source, where
+from .rawsql import driver_rows, json_value
 
 MAX_PAGE = 1000
-ROW_COLUMNS = (
-    models.c.id, models.c.index, models.c.name, models.c.arch_type, STATUS, results.c.error,
+#: a model's row without the flat parameters (JSON exports) ...
+BASE_COLUMNS = (
+    models.c.id, models.c.index, models.c.name, models.c.arch_type, STATUS, models.c.error,
     results.c.error_final, results.c.diverged, models.c.flops, models.c.params, models.c.acts,
     results.c.train_seconds, results.c.infer_ms, jobs.c.epochs_done, jobs.c.id.label("job_id"), jobs.c.attempts,
-    *(models.c[p] for p in PARAM_NAMES), models.c.extra, models.c.config,
+    models.c.extra, models.c.config,
 )
+#: ... and with them (pages, CSV)
+ROW_COLUMNS = (*BASE_COLUMNS[:-2], *(models.c[p] for p in PARAM_NAMES), *BASE_COLUMNS[-2:])
 CURVE_COLUMNS = (results.c.train_loss, results.c.train_error, results.c.test_error)
+JSON_KEYS = ("config", "extra", "train_loss", "train_error", "test_error")
+
+
+def records(conn: Connection, q, stream: bool = False) -> Iterator[dict[str, Any]]:
+    """Rows of `q` as plain dicts, read on the driver's cursor: JSON decoded, booleans as bool."""
+    keys = [c.key for c in q.selected_columns]
+    decode = [i for i, k in enumerate(keys) if k in JSON_KEYS]
+    flags = [i for i, k in enumerate(keys) if k == "diverged"]  # SQLite's driver gives 0/1
+    for batch in driver_rows(conn, q, stream=stream):
+        for row in batch:
+            row = list(row)
+            for i in decode:
+                row[i] = json_value(row[i])
+            for i in flags:
+                row[i] = None if row[i] is None else bool(row[i])
+            yield dict(zip(keys, row, strict=True))
 
 
 def require_study(conn: Connection, study_id: int) -> dict[str, Any]:
@@ -34,36 +55,68 @@ def require_study(conn: Connection, study_id: int) -> dict[str, Any]:
     return dict(row)
 
 
-def ordered(q, sort: str | None, flt: ModelFilter | None):
-    """Apply a whitelisted sort ('col' or '-col'; nulls last; id breaks ties). Default: error when `top`
-    is set, else id."""
-    sort = sort or ("error" if flt is not None and flt.top else "id")
+def default_sort(flt: ModelFilter | None) -> str:
+    return "error" if flt is not None and flt.top else "index"
+
+
+def sort_key(sort: str | None, flt: ModelFilter | None) -> tuple[str, list]:
+    """(sort name, ORDER BY terms) for a whitelisted sort ('col' or '-col'); nulls last; id breaks ties.
+    Default: error when `top` is set, else index (the order models were sampled in; index-ordered, so fast)."""
+    sort = sort or default_sort(flt)
     try:
-        col, desc = parse_sort(sort)
+        name, desc = sort_name(sort)
     except ValueError as e:
         raise InvalidInput.from_value_error(e, "sort") from None
+    col = SORT_COLUMNS[name]
     key = col.desc() if desc else col.asc()
-    return q.order_by(key.nulls_last(), models.c.id.desc() if desc else models.c.id)
+    if getattr(col, "nullable", True):  # NULLS LAST on a NOT NULL column would only stop index use
+        key = key.nulls_last()
+    return name, [key, models.c.id.desc() if desc else models.c.id]
+
+
+def ordered(q, sort: str | None, flt: ModelFilter | None):
+    """`q` in the requested order (see sort_key)."""
+    return q.order_by(*sort_key(sort, flt)[1])
 
 
 def count_models(conn: Connection, study_id: int, flt: ModelFilter | None) -> int:
-    return conn.execute(filtered(select(func.count()), study_id, flt)).scalar_one()
+    if flt is not None and flt.top:  # count the best-k subquery itself, not every model against it
+        return conn.execute(select(func.count()).select_from(best(study_id, flt).subquery())).scalar_one()
+    return conn.execute(select(func.count()).select_from(source(flt)).where(where(study_id, flt))).scalar_one()
+
+
+def _scans(flt: ModelFilter | None) -> bool:
+    """Whether the filter makes the database visit rows (then one pass should give both page and total)."""
+    return flt is not None and not flt.top and any(k not in ("ids",) for k in flt.active())
 
 
 def list_models(engine: Engine, study_id: int, flt: ModelFilter | None = None, sort: str | None = None,
                 limit: int = 100, offset: int = 0) -> dict[str, Any]:
-    """One page of a study's models under `flt`, with the total count of matching models."""
+    """One page of a study's models under `flt`, with the total count of matching models.
+
+    So that 10^5-model studies answer in milliseconds, the page's ids and the total are found over as few
+    tables as the filter and sort need (usually `models` alone, on its (study_id, column) indexes, which also
+    cover most counts), and only then are the page's full rows read, by id.
+    """
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"must be in [1, {MAX_PAGE}] (got {limit})", "limit")
     if offset < 0:
         raise InvalidInput(f"must be >= 0 (got {offset})", "offset")
+    name, order = sort_key(sort, flt)
     with engine.connect() as conn:
         require_study(conn, study_id)
-        q = ordered(filtered(select(*ROW_COLUMNS), study_id, flt), sort, flt).limit(limit).offset(offset)
-        items = [dict(r) for r in conn.execute(q).mappings()]
-        total = count_models(conn, study_id, flt)
-    return {"total": total, "limit": limit, "offset": offset, "sort": sort or ("error" if flt and flt.top else "id"),
-            "items": items}
+        page = select(models.c.id).select_from(source(flt, name)).where(where(study_id, flt)).order_by(*order)
+        if _scans(flt):  # one pass: the page's ids with the total of the rows the filter visited
+            picked = conn.execute(page.add_columns(func.count().over()).limit(limit).offset(offset)).all()
+            ids = [r[0] for r in picked]
+            total = picked[0][1] if picked else count_models(conn, study_id, flt)
+        else:  # index-ordered page and index-covered count: two cheap queries beat one window over everything
+            ids = conn.execute(page.limit(limit).offset(offset)).scalars().all()
+            total = count_models(conn, study_id, flt)
+        rows = {r["id"]: r for r in records(conn, select(*ROW_COLUMNS).select_from(POPULATION)
+                                              .where(models.c.id.in_(ids)))} if ids else {}
+    return {"total": total, "limit": limit, "offset": offset, "sort": sort or default_sort(flt),
+            "items": [rows[i] for i in ids]}
 
 
 def get_model(engine: Engine, model_id: int) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """A study's whole population as numpy columns — what the analysis engine builds figures from.
 
-One Core SELECT over models ⟕ results ⟕ jobs, fetched as tuples and transposed into arrays (no ORM objects,
-no per-row dicts), so 10^5–10^6 models load in seconds. Missing numbers are NaN.
+One Core SELECT over models ⟕ results ⟕ jobs, run on the driver's cursor (services.rawsql) and transposed into
+arrays (no ORM objects, no per-row processing), so 10^5–10^6 models load in seconds. Missing numbers are NaN.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from db.models import models, results
 
 from .filters import STATUS, ModelFilter, filtered
 from .models_query import require_study
+from .rawsql import driver_rows, json_value
 
 #: float64 columns (NaN where missing)
 FLOAT_COLUMNS = ("error", "error_final", "flops", "params", "acts", "infer_ms", "train_seconds", *PARAM_NAMES)
 #: object columns (str)
 TEXT_COLUMNS = ("status", "arch_type")
-_SELECT = (models.c.id, models.c.index, results.c.diverged, results.c.error, results.c.error_final, models.c.flops,
+_SELECT = (models.c.id, models.c.index, results.c.diverged, models.c.error, results.c.error_final, models.c.flops,
            models.c.params, models.c.acts, results.c.infer_ms, results.c.train_seconds,
            *(models.c[p] for p in PARAM_NAMES), STATUS, models.c.arch_type)
 
@@ -69,30 +70,31 @@ def load_population(engine: Engine, study_id: int, flt: ModelFilter | None = Non
         cols.append(models.c.config)
     if extra:
         cols.append(models.c.extra)
-    q = filtered(select(*cols), study_id, flt).order_by(models.c.id)
+    q = filtered(select(*cols), study_id, flt).order_by(models.c.index)  # index order: no sort in the database
     with engine.connect() as conn:
         study = require_study(conn, study_id)
-        rows = conn.execute(q).all()
-    names = [c.key for c in _SELECT]
-    transposed = list(zip(*rows, strict=True)) if rows else [()] * len(cols)
-    data = dict(zip(names, transposed[: len(names)], strict=True))
+        rows = [r for batch in driver_rows(conn, q) for r in batch]
+    table = np.array(rows, dtype=object).reshape(len(rows), len(cols))  # one C-level pass over the tuples
+    order = np.argsort(table[:, 0].astype(np.int64), kind="stable") if len(rows) else np.zeros(0, np.int64)
+    table = table[order]
+    at = {c.key: i for i, c in enumerate(_SELECT)}
     out: dict[str, np.ndarray] = {
-        "id": np.asarray(data["id"], dtype=np.int64),
-        "index": np.asarray(data["index"], dtype=np.int64),
-        "diverged": np.asarray([bool(x) for x in data["diverged"]], dtype=bool),
+        "id": table[:, at["id"]].astype(np.int64),
+        "index": table[:, at["index"]].astype(np.int64),
+        "diverged": np.array([bool(x) for x in table[:, at["diverged"]]], dtype=bool),
     }
     for name in FLOAT_COLUMNS:
-        out[name] = np.asarray(data[name], dtype=np.float64)  # None -> NaN
+        out[name] = table[:, at[name]].astype(np.float64)  # None -> NaN
     for name in TEXT_COLUMNS:
-        out[name] = np.asarray(data[name], dtype=object)
-    pos = len(names)
+        out[name] = table[:, at[name]].copy()
+    pos = len(_SELECT)
     config_list = None
     if configs:
-        config_list = list(transposed[pos])
+        config_list = [json_value(c) for c in table[:, pos]]
         pos += 1
     extra_names: list[str] = []
     if extra:
-        extra_names = _extra_columns(out, transposed[pos])
+        extra_names = _extra_columns(out, tuple(json_value(e) for e in table[:, pos]))
     return Population(study_id, study, out, config_list, extra_names)
 
 

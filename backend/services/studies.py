@@ -20,7 +20,7 @@ from backend.designspace.units import parse_count
 from backend.study_spec import DatasetSpec, Recipe
 from db.engine import write_tx
 from db.events import append_event
-from db.models import JOB_STATUSES, jobs, models, results, studies, utcnow
+from db.models import JOB_STATUSES, models, studies, utcnow
 
 from .errors import Conflict, InvalidInput, NotFound
 from .sampling import draw_samples, insert_samples
@@ -84,8 +84,11 @@ class StudyIn(BaseModel):
         return _regime_dict(v)
 
 
-def create_study(engine: Engine, data: StudyIn, *, max_n: int | None = None) -> dict[str, Any]:
-    """Create a study (and queue `data.n` samples) in one transaction; nothing is written on any error."""
+def create_study(engine: Engine, data: StudyIn, *, max_n: int | None = None,
+                 parent_id: int | None = None) -> dict[str, Any]:
+    """Create a study (and queue `data.n` samples) in one transaction; nothing is written on any error.
+
+    `parent_id` links a refined space to the study it was derived from (services.refine)."""
     if max_n is not None and data.n is not None and data.n > max_n:
         raise InvalidInput(f"must be in [0, {max_n}] per request (NETSPACE_MAX_N), got {data.n}", "n")
     try:
@@ -102,14 +105,18 @@ def create_study(engine: Engine, data: StudyIn, *, max_n: int | None = None) -> 
            "dataset": data.dataset.model_dump(mode="json", exclude_none=True),
            "recipe": data.recipe.model_dump(mode="json"), "regime": data.regime, "im_size": im_size,
            "num_classes": num_classes, "seed": data.seed, "source": "sampled", "notes": data.notes,
-           "created_at": utcnow()}
+           "parent_id": parent_id, "created_at": utcnow()}
     drawn = draw_samples(row, data.n, data.seed) if data.n else None  # before the transaction: may fail
+    parent_q = select(studies.c.id).where(studies.c.id == parent_id)
     try:
         with write_tx(engine) as conn:
             if conn.execute(select(studies.c.id).where(studies.c.name == row["name"])).first():
                 raise Conflict(f"a study named {row['name']!r} exists already", "name")
+            if parent_id is not None and conn.execute(parent_q).first() is None:
+                raise NotFound(f"parent study {parent_id} not found (deleted meanwhile?)", "study_id")
             study_id = conn.execute(insert(studies).values(**row).returning(studies.c.id)).scalar_one()
-            append_event(conn, "study_created", study_id=study_id, payload={"name": row["name"]})
+            append_event(conn, "study_created", study_id=study_id,
+                         payload={"name": row["name"], **({"parent_id": parent_id} if parent_id else {})})
             queued = insert_samples(conn, study_id, drawn, data.priority) if drawn else None
     except IntegrityError:  # a concurrent request took the name between our check and insert
         raise Conflict(f"a study named {row['name']!r} exists already", "name") from None
@@ -120,19 +127,22 @@ def create_study(engine: Engine, data: StudyIn, *, max_n: int | None = None) -> 
 
 
 def _counts(conn: Connection, study_ids: list[int] | None = None) -> dict[int, dict[str, Any]]:
-    """Per study: models, jobs per status, results and best error."""
-    q = (select(models.c.study_id, func.count(models.c.id), func.count(results.c.id), func.min(results.c.error))
-         .select_from(models.outerjoin(results, results.c.model_id == models.c.id)).group_by(models.c.study_id))
-    jq = (select(models.c.study_id, jobs.c.status, func.count()).select_from(jobs.join(models))
-          .group_by(models.c.study_id, jobs.c.status))
+    """Per study: models, models per status (`jobs`; imported models with a result count as done), results and
+    best error — from the models table's mirrors and their (study_id, status/error) indexes, so fast at 10^5."""
+    by_status = select(models.c.study_id, models.c.status, func.count()).group_by(models.c.study_id, models.c.status)
+    by_error = select(models.c.study_id, func.count(models.c.error), func.min(models.c.error)).group_by(
+        models.c.study_id)
     if study_ids is not None:
-        q = q.where(models.c.study_id.in_(study_ids))
-        jq = jq.where(models.c.study_id.in_(study_ids))
+        by_status = by_status.where(models.c.study_id.in_(study_ids))
+        by_error = by_error.where(models.c.study_id.in_(study_ids))
     out: dict[int, dict[str, Any]] = {}
-    for sid, n_models, n_results, best in conn.execute(q):
-        out[sid] = {**_empty_counts(), "models": n_models, "results": n_results, "best_error": best}
-    for sid, status, n in conn.execute(jq):
-        out[sid]["jobs"][status] = n
+    for sid, status, n in conn.execute(by_status):
+        c = out.setdefault(sid, _empty_counts())
+        c["models"] += n
+        if status in c["jobs"]:
+            c["jobs"][status] = n
+    for sid, n_results, best in conn.execute(by_error):
+        out[sid].update(results=n_results, best_error=best)
     return out
 
 

@@ -1,0 +1,43 @@
+"""Run a SQLAlchemy Core select on the driver's own cursor, for bulk reads of 10^5–10^6 rows.
+
+SQLAlchemy's per-row result processing (Row objects, JSON decoding, type processors) costs several times more
+than the query itself at this size; the population loader and the exports read plain tuples instead. The SQL is
+still compiled by SQLAlchemy from whitelisted columns with bound parameters, never built from strings.
+JSON columns arrive as text from SQLite and already decoded from psycopg: `json_value` evens that out.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Connection, Select
+
+FETCH = 5000
+
+
+def driver_rows(conn: Connection, q: Select, stream: bool = False) -> Iterator[list[tuple]]:
+    """Batches of raw row tuples for `q`. stream=True uses a server-side cursor on PostgreSQL (constant memory)."""
+    compiled = q.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params: Any = compiled.params
+    if compiled.positional:
+        params = tuple(compiled.params[k] for k in compiled.positiontup)
+    raw = conn.connection.driver_connection
+    if stream and conn.dialect.name == "postgresql":
+        if not conn.in_transaction():
+            conn.begin()  # named cursors live inside a transaction
+        cur = raw.cursor(name=f"netspace_{uuid.uuid4().hex[:12]}")
+    else:
+        cur = raw.cursor()
+    try:
+        cur.execute(str(compiled), params)
+        while batch := cur.fetchmany(FETCH):
+            yield batch
+    finally:
+        cur.close()
+
+
+def json_value(v: Any) -> Any:
+    return json.loads(v) if isinstance(v, str | bytes) else v
