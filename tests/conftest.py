@@ -234,13 +234,15 @@ class ConsoleGuard:
             return
         url = (msg.location or {}).get("url", "")
         for status, part in self._allowed:
-            if f"status of {status}" in msg.text and part in url:
+            expected = f"status of {status}" if isinstance(status, int) else status
+            if expected in msg.text and part in url:
                 return
         self.errors.append(f"console error: {msg.text} ({url})")
 
     @contextlib.contextmanager
-    def allow_http(self, status: int, path_part: str) -> Iterator[None]:
-        """Within the block, a failed-resource message for `status` on a URL containing `path_part` is expected."""
+    def allow_http(self, status: int | str, path_part: str) -> Iterator[None]:
+        """Within the block, a failed-resource message for `status` on a URL containing `path_part` is expected;
+        `status` may also be a network error text such as "net::ERR_CONNECTION_REFUSED"."""
         self._allowed.append((status, path_part))
         try:
             yield

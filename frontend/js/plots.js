@@ -65,7 +65,17 @@ export function plotCard(title, help, { wide = false, controls = null, height = 
 /** Draw figure JSON ({data, layout}); our layout defaults first, the figure's own layout wins. */
 export async function drawFigure(div, fig, { height = 360, filename = "netspace", layout = {} } = {}) {
   const P = await plotlyReady();
-  const merged = { ...BASE_LAYOUT, height, ...(fig.layout || {}), ...layout };
+  const own = fig.layout || {};
+  const merged = {
+    ...BASE_LAYOUT,
+    height,
+    ...own,
+    // the card carries the title; keep the figure's legend settings but let it sit below narrow plots
+    title: { text: "" },
+    margin: { ...BASE_LAYOUT.margin, ...(own.margin || {}), t: 20 },
+    legend: { ...BASE_LAYOUT.legend, ...(own.legend || {}), ...(div.clientWidth < 700 ? { orientation: "h", x: 0, y: -0.22, yanchor: "top" } : {}) },
+    ...layout,
+  };
   return P.react(div, fig.data || [], merged, plotConfig(filename));
 }
 

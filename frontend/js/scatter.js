@@ -1,5 +1,5 @@
 // Error vs parameter: one Plotly figure with a panel per chosen x, drawn from the in-browser population
-// with WebGL (scattergl). Each panel holds every model once; the filter is shown with Plotly's
+// with WebGL (scattergl) for large populations. Each panel holds every model once; the filter is shown with Plotly's
 // `selectedpoints` (kept models in colour, the rest as grey context), so a filter change is a restyle of
 // the selection, not a rebuild of 100,000-point traces. A box or lasso drawn on any panel becomes part of
 // the filter. The server adds each panel's statistics (binned trend, bootstrap range) as extra traces.
@@ -7,6 +7,8 @@ import { label, LOG_SCALE } from "./columns.js";
 import { plotConfig, plotlyReady } from "./plots.js";
 
 const GAP = 0.06;
+/** SVG is quicker to draw for small populations; WebGL (scattergl) above this many models, as the server does */
+const WEBGL_ABOVE = 2000;
 const SEL_COLOR = "#2563eb";
 const CONTEXT_COLOR = "#cbd5e1";
 
@@ -29,10 +31,34 @@ export class ScatterGrid {
     this.pointTraces = [];
     this.overlays = new Map(); // x -> server traces (trend, band)
     this.bound = false;
+    // a redraw in the middle of a box/lasso drag would drop the user's selection: hold it until the mouse is up
+    this.pointerDown = false;
+    this.pending = null;
+    this.onDown = () => {
+      this.pointerDown = true;
+    };
+    this.onUp = () => {
+      this.pointerDown = false;
+      const p = this.pending;
+      this.pending = null;
+      if (p) this.draw(...p.args).then(() => p.resolvers.forEach((r) => r()));
+    };
+    div.addEventListener("pointerdown", this.onDown, true);
+    window.addEventListener("pointerup", this.onUp, true);
+  }
+
+  destroy() {
+    this.div.removeEventListener("pointerdown", this.onDown, true);
+    window.removeEventListener("pointerup", this.onUp, true);
   }
 
   /** Rebuild the figure: every model of `pop` on a panel per x; then show `idx` (null = no filter) as selected. */
   async draw(pop, xs, idx) {
+    if (this.pointerDown) {
+      return new Promise((resolve) => {
+        this.pending = { args: [pop, xs, idx], resolvers: [...(this.pending?.resolvers ?? []), resolve] };
+      });
+    }
     this.pop = pop;
     this.xs = xs;
     const ycol = pop.cols[this.y];
@@ -78,7 +104,7 @@ export class ScatterGrid {
       if (!col) return;
       this.pointTraces.push(data.length);
       data.push({
-        type: "scattergl",
+        type: pop.n > WEBGL_ABOVE ? "scattergl" : "scatter",
         mode: "markers",
         name: "models",
         x: col,

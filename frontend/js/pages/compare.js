@@ -129,7 +129,7 @@ export function mount(root, route, ctx) {
     if (ids.length < 2) return;
     loadStats();
     for (const f of figs) {
-      const extra = f.x ? { x: xSel.value } : f.by ? { by: bySel.value } : {};
+      const extra = f.x ? { param: xSel.value } : f.by ? { by: bySel.value } : {};
       f.fig.load(`/api/figures/${f.kind}`, figureQuery(extra));
     }
   }

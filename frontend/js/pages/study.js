@@ -18,14 +18,14 @@ import { progressBar } from "../widgets.js";
 export const FIGURES = [
   { kind: "edf", title: "Error EDF",
     help: "F(e) is the fraction of models with error below e; higher and further left is a better space. Shaded: 95% band; the legend gives n, min and mean." },
-  { kind: "widths", title: "Width curves", k: true,
+  { kind: "widths", title: "Width curves", k: true, wide: true, height: 420,
     help: "Per-block width w_j (log scale) of the best and worst k models; dashed lines are the fitted quantized linear law. Good models widen steadily." },
   { kind: "e_fit", title: "Width-law fit vs error",
     help: "e_fit measures how far a model's widths are from the best linear law (0 = exactly RegNet-like); a rising trend means the law predicts good models (paper Fig. 8)." },
-  { kind: "complexity", title: "Complexity and runtime",
-    help: "Activations vs flops (√flops fit), params vs flops (linear fit), inference time vs flops and activations with Pearson r: which count predicts speed." },
   { kind: "curves", title: "Training curves", k: true,
     help: "Test error per epoch for the best and worst k models: check the runs converged and whether the early ranking holds." },
+  { kind: "complexity", title: "Complexity and runtime", wide: true, height: 560,
+    help: "Activations vs flops (√flops fit), params vs flops (linear fit), inference time vs flops and activations with Pearson r: which count predicts speed." },
   { kind: "importance", title: "Parameter importance",
     help: "How strongly each parameter relates to error (method named in the figure); tall bars point at the parameters worth constraining next." },
 ];
@@ -37,6 +37,14 @@ const FILTERABLE = new Set([...COMPLEXITY, ...FILTERABLE_RESULTS, ...GLOBAL, ...
 const DEFAULT_X = ["flops", "d", "w0", "wm", "g", "w_4", "b"];
 const SCATTER_HELP = "Each dot is a trained model (grey: filtered out). Drag a box, or choose the lasso in the toolbar, " +
   "to filter every view; lines are the binned median error with quartiles, the band the bootstrap 95% range of the best models.";
+
+function sig4(v, round) {
+  if (v === 0 || !Number.isFinite(v)) return v;
+  const scale = 10 ** (Math.floor(Math.log10(Math.abs(v))) - 3);
+  return Number((round(v / scale) * scale).toPrecision(4));
+}
+const roundDown = (v) => sig4(v, Math.floor);
+const roundUp = (v) => sig4(v, Math.ceil);
 
 function viewFrom(query) {
   const num = (k, d) => (Number.isFinite(Number(query.get(k))) && query.get(k) !== null ? Number(query.get(k)) : d);
@@ -100,7 +108,7 @@ export function mount(root, route, ctx) {
   const kSelect = (kind) => h("select", { "aria-label": `best and worst k (${kind})`, class: "k-select", onchange: (e) => setView({ k: Number(e.target.value) }) },
     [1, 3, 5, 10, 20].map((k) => h("option", { value: String(k), selected: k === view.k }, `k = ${k}`)));
   const figures = FIGURES.map((f) => {
-    const parts = plotCard(f.title, f.help, { controls: f.k ? kSelect(f.kind) : null });
+    const parts = plotCard(f.title, f.help, { controls: f.k ? kSelect(f.kind) : null, wide: f.wide, height: f.height ?? 360 });
     parts.plot.id = `fig-${f.kind}`;
     return { ...f, parts, fig: new ServerFigure(parts, { filename: `netspace-study${studyId}-${f.kind}` }) };
   });
@@ -162,8 +170,9 @@ export function mount(root, route, ctx) {
       sel = { x: sel.x, y: sel.y, lasso: [[a, c], [b, c], [b, d], [a, d]] };
     }
     if (sel.range) {
-      filter.setRange(sel.x, sel.range[0], sel.range[1]);
-      filter.setRange(sel.y, sel.yrange[0], sel.yrange[1]);
+      // 4 significant digits, rounded outwards: short URLs, and every point inside the box stays selected
+      filter.setRange(sel.x, roundDown(sel.range[0]), roundUp(sel.range[1]));
+      filter.setRange(sel.y, roundDown(sel.yrange[0]), roundUp(sel.yrange[1]));
     } else {
       filter.lasso = { x: sel.x, y: sel.y, pts: sel.lasso };
     }
@@ -253,8 +262,12 @@ export function mount(root, route, ctx) {
       for (const f of figures) f.fig.fail(err);
       return;
     }
-    for (const f of figures) f.fig.load(`/api/studies/${studyId}/figures/${f.kind}`, { ...base, ...(f.k ? { k: view.k } : {}) });
-    loadScatterStats();
+    const load = (f) => f.fig.load(`/api/studies/${studyId}/figures/${f.kind}`, { ...base, ...(f.k ? { k: view.k } : {}) });
+    // the EDF first, alone: the server answers it fastest when the slower figures are not competing for it
+    load(figures[0]).finally(() => {
+      for (const f of figures.slice(1)) load(f);
+      loadScatterStats();
+    });
   }
   const loadFiguresSoon = debounce(loadFigures, 250);
 
@@ -266,9 +279,9 @@ export function mount(root, route, ctx) {
     const signal = statsCtrl.signal;
     const xs = chosenXs();
     try {
-      const base = figureQuery({ points: "false" });
+      const base = figureQuery();
       const figs = await Promise.all(xs.map((x) =>
-        getJSON(`/api/studies/${studyId}/figures/scatter`, { ...base, x }, { signal })));
+        getJSON(`/api/studies/${studyId}/figures/scatter`, { ...base, param: x }, { signal })));
       if (signal.aborted) return;
       scatter.clearOverlays();
       xs.forEach((x, i) => scatter.setOverlay(x, {
@@ -326,7 +339,7 @@ export function mount(root, route, ctx) {
     }
   }
 
-  async function loadPop(first = false) {
+  async function loadPop({ first = false, figures = true } = {}) {
     const t0 = performance.now();
     try {
       pop = await loadPopulation(studyId, ctrl.signal);
@@ -343,16 +356,19 @@ export function mount(root, route, ctx) {
     await drawClient();
     perf.timings.push({ what: first ? "open" : "reload", ms: performance.now() - t0, n: pop.n, loadedMs: tLoaded - t0, sinceNavigation: performance.now() });
     root.dataset.popVersion = String(Number(root.dataset.popVersion || 0) + 1);
-    loadFigures();
+    if (figures) loadFigures();
   }
 
-  const reload = coalesce(() => Promise.all([loadPop(), loadStudy()]), 100);
+  // after a change: the population, the study's counts and the server figures are fetched side by side
+  // (a lasso filter needs the new population's ids first, so then the figures follow the population)
+  const reload = coalesce(() => Promise.all([loadPop({ figures: Boolean(filter.lasso) }), loadStudy(),
+    filter.lasso ? null : loadFigures()]), 100);
   const off = ctx.live.on((ev) => {
     const sid = ev.data?.study_id;
     if (ev.type === "reconnected" || sid === undefined || sid === null || String(sid) === String(studyId)) reload();
   });
   loadStudy();
-  loadPop(true);
+  loadPop({ first: true });
 
   return {
     update(q) {
@@ -372,6 +388,7 @@ export function mount(root, route, ctx) {
       reload.cancel();
       loadFiguresSoon.cancel();
       for (const f of figures) f.fig.destroy();
+      scatter.destroy();
       purge(scatterCard.plot);
     },
   };
