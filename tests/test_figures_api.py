@@ -17,7 +17,7 @@ from db.queue import claim_job, complete_job, register_worker
 
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = ("edf", "edf_normalized", "scatter", "widths", "e_fit", "complexity", "stats", "random_search", "curves",
-         "importance")
+         "importance", "lineage")
 
 
 def make_finished_study(db_url: str, name: str, space: str, n: int, offset: float, seed: int) -> tuple[int, list]:

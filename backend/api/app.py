@@ -23,7 +23,7 @@ from db.events import prune_events
 from db.migrate import upgrade
 from db.queue import requeue_expired
 
-from . import demo, errors, figures, population, spacecheck
+from . import demo, errors, figures, population, refine, spacecheck
 from .auth import TokenAuth
 from .routes import events, frontend, health, jobs, models, spaces, studies
 from .settings import Settings
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for r in (population, demo, spacecheck):  # the dashboard's own endpoints (columnar population, demo, spec check)
         app.include_router(r.router)
     app.include_router(figures.router)  # analysis figures as Plotly JSON
+    app.include_router(refine.router)  # design-space design: refine a study, lineage, space size
     frontend.mount(app, settings.frontend_dir)
     app.add_middleware(TokenAuth, token=settings.token, read_token=settings.read_token)
     if settings.cors_origins:

@@ -26,7 +26,7 @@ from . import deps
 
 router = APIRouter(tags=["figures"])
 Kind = Literal["edf", "edf_normalized", "scatter", "widths", "e_fit", "complexity", "stats", "random_search",
-               "curves", "importance"]
+               "curves", "importance", "lineage"]
 assert set(Kind.__args__) == set(FIGURE_KINDS)  # the path literal must list every builder
 
 

@@ -17,6 +17,7 @@ from .complexity import complexity_figure
 from .curves import training_curves_figure
 from .edf import edf_figure, edf_normalized_figure
 from .importance import importance_figure
+from .lineage import lineage_figure
 from .scatter import error_scatter_figure, error_scatter_figures
 from .widths import efit_figure, width_curves_figure
 
@@ -31,6 +32,7 @@ FIGURE_KINDS: dict[str, Callable[..., go.Figure]] = {
     "random_search": random_search_figure,
     "curves": training_curves_figure,
     "importance": importance_figure,
+    "lineage": lineage_figure,
 }
 
 
@@ -43,4 +45,4 @@ def build_figure(kind: str, pops: Populations, **options: Any) -> go.Figure:
 
 __all__ = ["FIGURE_KINDS", "build_figure", "to_json", "error_scatter_figures", "edf_figure", "edf_normalized_figure",
            "error_scatter_figure", "width_curves_figure", "efit_figure", "complexity_figure", "stats_table_figure",
-           "random_search_figure", "training_curves_figure", "importance_figure"]
+           "random_search_figure", "training_curves_figure", "importance_figure", "lineage_figure"]
