@@ -83,7 +83,7 @@ def test_json_array_round_trip_and_detection():
     assert detect("".join(jsonl_lines(rows)), "upload") == "jsonl"
     assert detect("".join(csv_lines(rows)), "upload") == "csv"
     check_same_population(parse_file(text, "x.json"), rows)
-    with pytest.raises(ImportFormatError, match="cannot tell the format of notes.txt; pass --format"):
+    with pytest.raises(ImportFormatError, match="cannot tell the format of notes.txt; name it"):
         parse_file("hello world", "notes.txt")
 
 
@@ -124,3 +124,18 @@ def test_csv_with_broken_config_cell():
     body[2] = body[2].replace('""depths""', '""depths', 1)
     with pytest.raises(RecordError, match=r"^record 2: config: malformed JSON"):
         parse_file(head + "".join(body), "x.csv")
+
+
+def test_fast_canonical_hash_equals_the_sampled_models_hash():
+    """canonical_hash (orjson where safe) must give exactly AnyNetConfig.config_hash() (stdlib JSON)."""
+    from backend.designspace.builtin import builtin_spaces
+    from backend.importers.records import canonical_hash
+
+    configs = [r["config"] for name in builtin_spaces() for r in sampled(name, 40, 1)]
+    edge = {"depths": [1, 2, 1, 3], "widths": [256, 512, 1024, 2048], "strides": [2, 2, 2, 2],
+            "bot_muls": [1 / 128] * 4, "group_ws": [1, 2, 4, 8], "se_r": 0.25, "stem_w": 24}
+    configs += [edge, {**configs[-1], "regnet": {"depth": 13, "w0": 24, "wa": 1e-05, "wm": 2.49, "group_w": 8,
+                                                   "bot_mul": 1.0}}]  # an exponent: the stdlib path
+    for c in configs:
+        cfg = AnyNetConfig.model_validate(c)
+        assert canonical_hash(cfg.model_dump(mode="json", exclude_none=True)) == cfg.config_hash()

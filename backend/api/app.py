@@ -25,7 +25,7 @@ from db.queue import requeue_expired
 
 from . import demo, errors, figures, population, refine, spacecheck
 from .auth import TokenAuth
-from .routes import events, frontend, health, jobs, models, spaces, studies
+from .routes import events, frontend, health, importing, jobs, models, spaces, studies
 from .settings import Settings
 
 log = logging.getLogger("netspace.api")
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     errors.install(app)
-    for r in (health, spaces, studies, models, jobs, events):
+    for r in (health, spaces, importing, studies, models, jobs, events):
         app.include_router(r.router)
     for r in (population, demo, spacecheck):  # the dashboard's own endpoints (columnar population, demo, spec check)
         app.include_router(r.router)

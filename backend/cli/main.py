@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from . import (
     designspace_cmds,  # noqa: E402,F401  (each import registers its commands on app)
+    import_cmds,  # noqa: E402,F401
     refine_cmds,  # noqa: E402,F401
     report_cmds,  # noqa: E402,F401
     server_cmds,  # noqa: E402,F401

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from . import nds, ours, pycls_sweep
 from .detect import FORMATS, detect
-from .records import BadRecord, ImportFormatError, ModelRecord, Population, RecordError, ResultRecord
+from .records import BadRecord, ImportFormatError, ModelRecord, Population, RecordError, ResultRecord, gc_paused
 from .source import as_text
 
 PARSERS: dict[str, Callable[..., Population]] = {
@@ -34,8 +34,9 @@ def parse_file(data: bytes | str, filename: str | None = None, fmt: str = "auto"
         fmt = detect(text, filename)
     if fmt not in PARSERS:
         raise ImportFormatError(f"format: must be auto or one of {', '.join(FORMATS)}, got {fmt!r}")
-    return PARSERS[fmt](text, filename, skip_bad=skip_bad)
+    with gc_paused():
+        return PARSERS[fmt](text, filename, skip_bad=skip_bad)
 
 
 __all__ = ["FORMATS", "BadRecord", "ImportFormatError", "ModelRecord", "Population", "RecordError",
-           "ResultRecord", "detect", "parse_file"]
+           "ResultRecord", "detect", "gc_paused", "parse_file"]

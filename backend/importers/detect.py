@@ -67,5 +67,5 @@ def detect(text: str, filename: str | None = None) -> str:
         kind = "csv" if "," in body.split("\n", 1)[0] else None
     if kind is None:
         raise ImportFormatError(f"file: cannot tell the format of {PurePath(filename or 'the upload').name}; "
-                                f"pass --format ({'|'.join(FORMATS)})")
+                                f"name it (--format / the format field: {' | '.join(FORMATS)})")
     return kind

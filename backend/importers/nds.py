@@ -5,12 +5,12 @@ config trained with many seeds). Names ending in `_in` are ImageNet (224 px, 100
 CIFAR-10 (32 px, 10 classes). Every run is a member of the population — diverged ones included, flagged —
 with `min_test_top1` as its headline error and the per-epoch curves kept. flops/params are the file's own
 raw counts (see nds_nets for how they relate to our analytic ones). The raw `net` and `optim` are kept
-as they were under `config`; `optim`'s lr, wd, epochs and momentum become browsable parameters.
+as they were under `config` (a NaN in them is stored as null: JSON has no NaN); `optim`'s lr, wd,
+epochs and momentum become browsable parameters.
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import PurePath
 from typing import Any
 
@@ -26,11 +26,11 @@ from .records import (
     as_number,
     check_error,
     collect,
-    config_hash,
     curve,
     final_value,
     get,
     headline,
+    raw_config_hash,
 )
 from .source import load_json
 
@@ -62,17 +62,6 @@ def _items(data: Any) -> tuple[list[tuple[str, Any]], dict[str, int] | None]:
     raise ImportFormatError(f"file: NDS data is a list of runs or an object of lists, got {type(data).__name__}")
 
 
-def json_safe(v: Any) -> Any:
-    """Raw values as they were, except non-finite floats (JSON columns reject NaN) which become None."""
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    if isinstance(v, dict):
-        return {k: json_safe(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [json_safe(x) for x in v]
-    return v
-
-
 def _optim_params(rec: dict[str, Any], label: str) -> dict[str, float]:
     if rec.get("optim") is None:
         return {}
@@ -91,11 +80,11 @@ def convert_run(rec: Any, label: str, index: int, *, space: str, imagenet: bool)
     curves = {ours: curve(rec.get(theirs), label, theirs) for ours, theirs in CURVES.items()}
     group = label.split("[")[0] if "[" in label else None
     job = rec.get("job_id")
-    config: dict[str, Any] = {"net": json_safe(net)}
+    config: dict[str, Any] = {"net": net}
     for key in ("optim", "job_id", "rng_seed"):
         if key in rec:
-            config[key] = json_safe(rec[key])
-    chash = config_hash(config)  # job_id and rng_seed tell reruns of one net apart
+            config[key] = rec[key]
+    chash = raw_config_hash(config)  # job_id and rng_seed tell reruns of one net apart
     if flat.anynet is not None:
         config["anynet"] = flat.anynet.model_dump(mode="json", exclude_none=True)
     return ModelRecord(

@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from backend.designspace.config import AnyNetConfig
 from backend.designspace.params import MAX_STAGE_COLUMNS
 
-from .records import RecordError, as_dict, as_int_list, as_number, empty_columns
+from .records import RecordError, as_dict, as_float_list, as_int_list, as_number, empty_columns
 
 #: NDS block type -> (imported family, our AnyNet block)
 BLOCK_TYPES = {
@@ -50,21 +50,24 @@ class FlatNet:
     anynet: AnyNetConfig | None
 
 
-def _shared(values: list[float]) -> float | None:
-    return values[0] if values and all(v == values[0] for v in values) else None
-
-
 def _float_list(v: Any, n: int, label: str, name: str, default: float) -> list[float]:
     """`bot_muls`/`num_gs`: one entry per stem+stage, or empty (blocks without bottleneck or groups)."""
     if isinstance(v, list) and not v:
         return [default] * n
     if not isinstance(v, list) or len(v) != n:
         raise RecordError(label, name, f"must be a list with one entry per stage ({n}) or empty")
-    out = [as_number(x, label, f"{name}[{i}]") for i, x in enumerate(v)]
+    out = as_float_list(v, label, name)
     for i, x in enumerate(out):
         if x <= 0:
             raise RecordError(label, f"{name}[{i}]", f"must be > 0, got {x!r}")
     return out
+
+
+def _stage_keys(prefix: str) -> tuple[str, ...]:
+    return tuple(f"{prefix}_{j}" for j in range(1, 65))
+
+
+D_KEYS, W_KEYS, G_KEYS, B_KEYS, BM_KEYS, NG_KEYS = map(_stage_keys, ("d", "w", "g", "b", "bot_mul", "groups"))
 
 
 def flatten_block_net(net: dict[str, Any], label: str, imagenet: bool) -> FlatNet:
@@ -74,32 +77,35 @@ def flatten_block_net(net: dict[str, Any], label: str, imagenet: bool) -> FlatNe
     family, our_block = BLOCK_TYPES[bt]
     ds = as_int_list(net.get("ds"), label, "net.ds")
     n = len(ds)
-    if n < 2:
-        raise RecordError(label, "net.ds", "needs the stem and at least one stage")
-    ws, ss = (as_int_list(net.get(k), label, f"net.{k}") for k in ("ws", "ss"))
+    if not 2 <= n <= len(D_KEYS):
+        raise RecordError(label, "net.ds", f"needs the stem and 1 to {len(D_KEYS) - 1} stages, got {n} entries")
+    ws, ss = as_int_list(net.get("ws"), label, "net.ws"), as_int_list(net.get("ss"), label, "net.ss")
     for name, lst in (("ws", ws), ("ss", ss)):
         if len(lst) != n:
             raise RecordError(label, f"net.{name}", f"must have one entry per stage ({n}), got {len(lst)}")
-        if any(x < 1 for x in lst):
+        if min(lst) < 1:
             raise RecordError(label, f"net.{name}", "entries must be >= 1")
     bms = _float_list(net.get("bot_muls", []), n, label, "net.bot_muls", 1.0)
     ngs = _float_list(net.get("num_gs", []), n, label, "net.num_gs", 1.0)
     grouped = bt == "res_bottleneck_block"
 
-    stages = range(1, n)
-    gws = [ws[i] * bms[i] / ngs[i] for i in stages]
+    # stage i (1..n-1) of the file is our stage i: index 0 is the stem; past MAX_STAGE_COLUMNS, extra
+    k = min(n - 1, MAX_STAGE_COLUMNS)
     columns = empty_columns()
-    columns["d"] = float(sum(ds[1:]))
+    columns["d"] = float(sum(ds) - ds[0])
     extra: dict[str, float] = {"stem_w": float(ws[0]), "w_max": float(max(ws[1:]))}
+    per_stage = {D_KEYS: [float(d) for d in ds[1:]], W_KEYS: [float(w) for w in ws[1:]]}
+    gws = [w * bm / ng for w, bm, ng in zip(ws[1:], bms[1:], ngs[1:], strict=True)]
     if grouped:
-        columns["g"] = _shared(gws)
-        columns["b"] = _shared([1.0 / bms[i] for i in stages])
-    for j, i in enumerate(stages, start=1):
-        target = columns if j <= MAX_STAGE_COLUMNS else extra
-        target[f"d_{j}"], target[f"w_{j}"] = float(ds[i]), float(ws[i])
-        if grouped:
-            target[f"g_{j}"], target[f"b_{j}"] = gws[j - 1], 1.0 / bms[i]
-            extra[f"bot_mul_{j}"], extra[f"groups_{j}"] = bms[i], ngs[i]
+        bs = [1.0 / bm for bm in bms[1:]]
+        columns["g"] = gws[0] if len(set(gws)) == 1 else None
+        columns["b"] = bs[0] if len(set(bs)) == 1 else None
+        per_stage |= {G_KEYS: gws, B_KEYS: bs}
+        extra.update(zip(BM_KEYS[:n - 1], bms[1:], strict=True))
+        extra.update(zip(NG_KEYS[:n - 1], ngs[1:], strict=True))
+    for keys, values in per_stage.items():
+        columns.update(zip(keys[:k], values[:k], strict=True))
+        extra.update(zip(keys[k:n - 1], values[k:], strict=True))
     return FlatNet(family, columns, extra, _to_anynet(ds, ws, ss, bms, gws, our_block, imagenet, grouped))
 
 

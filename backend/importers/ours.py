@@ -11,7 +11,10 @@ are converted here, with the same one-line errors naming the record and the colu
 
 from __future__ import annotations
 
+import functools
 import json
+import math
+import operator
 from typing import Any
 
 from pydantic import ValidationError
@@ -27,16 +30,20 @@ from .records import (
     ResultRecord,
     as_count,
     as_number,
+    canonical_hash,
     check_error,
     collect,
-    config_hash,
     curve,
     empty_columns,
+    raw_config_hash,
     validation_error,
 )
 from .source import csv_items, jsonl_items, load_json
 
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no", "")
+_PLAIN = frozenset((int, float, type(None)))
+_NOT_NONE = functools.partial(operator.is_not, None)
+NUMBERS = ("error", "error_final", "flops", "params", "acts", "train_seconds", "infer_ms", "epochs_done")
 
 
 class _Fields:
@@ -63,6 +70,14 @@ class _Fields:
             except ValueError:
                 raise RecordError(self.label, key, f"must be a number, got {v!r:.40}") from None
         return as_number(v, self.label, key)
+
+    def numbers(self, keys: tuple[str, ...]) -> list[float | None]:
+        """Several optional numbers at once: one C-level type check when they are plain JSON numbers
+        (the common case), else field by field with the per-field messages."""
+        vals = [self.rec.get(k) for k in keys]
+        if not self.cells and set(map(type, vals)) <= _PLAIN and math.isfinite(math.fsum(filter(_NOT_NONE, vals))):
+            return vals
+        return [self.number(k) for k in keys]
 
     def count(self, key: str, required: bool = False) -> int | None:
         x = self.number(key, required)
@@ -113,9 +128,17 @@ def _extra(f: _Fields) -> dict[str, float]:
     return {str(k): as_number(v, f.label, f"extra.{k}") for k, v in raw.items()}
 
 
+def _count(x: float | int | None, label: str, key: str, required: bool = False) -> int | None:
+    if x is None:
+        if required:
+            raise RecordError(label, key, "missing")
+        return None
+    return x if type(x) is int and x >= 0 else as_count(x, label, key)
+
+
 def convert_record(rec: Any, label: str, index: int, *, cells: bool = False) -> ModelRecord:
     f = _Fields(rec, label, cells)
-    error = f.number("error")
+    error, error_final, flops, params, acts, train_seconds, infer_ms, epochs = f.numbers(NUMBERS)
     if error is None:
         raise RecordError(label, "error", "missing (the model has no result to import)")
     check_error(error, label, "error")
@@ -124,17 +147,16 @@ def convert_record(rec: Any, label: str, index: int, *, cells: bool = False) -> 
         raise RecordError(label, "arch_type", f"must be a short string, got {arch_type!r:.40}")
     config, columns = _config(f, arch_type)
     diverged = f.flag("diverged")
-    epochs = f.number("epochs_done")
     name = f.raw("name")
     curves = {k: curve(f.json_value(k), label, k) for k in ("train_loss", "train_error", "test_error")}
     return ModelRecord(
         index=index, name=None if name is None else str(name)[:200], arch_type=arch_type, config=config,
-        config_hash=config_hash(config), flops=f.count("flops", True), params=f.count("params", True),
-        acts=f.count("acts"), columns=columns, extra=_extra(f),
+        config_hash=canonical_hash(config) if arch_type == "anynet" else raw_config_hash(config),
+        flops=_count(flops, label, "flops", True), params=_count(params, label, "params", True),
+        acts=_count(acts, label, "acts"), columns=columns, extra=_extra(f),
         result=ResultRecord(
-            error=error, diverged=bool(diverged),
-            error_final=f.number("error_final"), train_seconds=f.number("train_seconds"),
-            infer_ms=f.number("infer_ms"), epochs_done=None if epochs is None else int(epochs), **curves),
+            error=error, diverged=bool(diverged), error_final=error_final, train_seconds=train_seconds,
+            infer_ms=infer_ms, epochs_done=None if epochs is None else int(epochs), **curves),
     )
 
 

@@ -32,9 +32,9 @@ from .records import (
     as_count,
     as_dict,
     as_number,
+    canonical_hash,
     check_error,
     collect,
-    config_hash,
     curve,
     final_value,
     get,
@@ -157,7 +157,7 @@ def convert_job(job: Any, label: str, index: int) -> ModelRecord:
     ep_ind = stats.get("epoch_ind")
     config = any_cfg.model_dump(mode="json", exclude_none=True)
     return ModelRecord(
-        index=index, name=_name(job, cfg), arch_type="anynet", config=config, config_hash=config_hash(config),
+        index=index, name=_name(job, cfg), arch_type="anynet", config=config, config_hash=canonical_hash(config),
         flops=cx["flops"], params=cx["params"], acts=cx["acts"], columns=flat_params(any_cfg),
         extra=_cfg_params(cfg, label),
         result=ResultRecord(

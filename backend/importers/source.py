@@ -1,8 +1,9 @@
 """Reading JSON, JSONL and CSV text with errors that point at the record, not just at a byte offset.
 
-Whole documents are parsed with the C decoder (fast path). Only when that fails is the text walked
-element by element to find which record holds the fault, so a 100 MB file costs nothing extra unless it
-is broken. NDS files contain bare `NaN` tokens (not strict JSON); Python's decoder accepts them.
+Whole documents are parsed with orjson (strict JSON, about twice as fast as the stdlib on large files),
+then with Python's decoder, which also accepts the bare `NaN` tokens of NDS files (not strict JSON).
+Only when both fail is the text walked element by element to find which record holds the fault, so a
+100 MB file costs nothing extra unless it is broken.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import io
 import json
 from collections.abc import Iterator
 from typing import Any
+
+import orjson
 
 from .records import ImportFormatError, RecordError
 
@@ -94,6 +97,10 @@ def _locate(text: str) -> RecordError | None:
 def load_json(text: str) -> Any:
     """Parse a whole JSON document (NaN allowed); a syntax error names the record that holds it."""
     try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass  # NaN tokens, integers beyond 64 bits, or a real syntax error: the stdlib decides
+    try:
         return json.loads(text)
     except json.JSONDecodeError as e:
         located = _locate(text)
@@ -111,7 +118,11 @@ def jsonl_items(text: str) -> Iterator[tuple[str, Any]]:
         if not line.strip():
             continue
         try:
-            obj: Any = json.loads(line)
+            obj: Any = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            obj = None
+        try:
+            obj = json.loads(line) if obj is None else obj
         except json.JSONDecodeError as e:
             obj = RecordError(k, None, f"malformed JSON on line {lineno}: {e.msg} at column {e.colno}")
         yield str(k), obj

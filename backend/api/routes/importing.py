@@ -1,0 +1,64 @@
+"""`POST /api/studies/import` (multipart): upload a trained population as a new study.
+
+Form fields: `file` (NDS .json, pycls sweep.json, or our .jsonl/.csv/.json export), `study` (the new
+study's name), `format` (auto | nds | pycls-sweep | jsonl | csv | json), `skip_bad` (true: skip and count
+bad records). Bad input answers 422 naming the record and field ("record 12: min_test_top1: missing");
+a taken name 409; the import itself is one transaction, so a failed request leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile, status
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+
+from backend.importers import FORMATS, RecordError, parse_file
+from backend.services.importing import import_population
+
+from .. import deps
+from ..errors import unprocessable
+
+router = APIRouter(tags=["studies"])
+MAX_UPLOAD_BYTES = 1 << 30  # 1 GiB: ten times the largest population the benchmark imports
+CHUNK = 1 << 20
+
+
+def _read(upload: UploadFile) -> bytes:
+    """The whole upload, refusing (413) anything over MAX_UPLOAD_BYTES without buffering it all first."""
+    parts, size = [], 0
+    while block := upload.file.read(CHUNK):
+        size += len(block)
+        if size > MAX_UPLOAD_BYTES:
+            raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                                f"file: larger than {MAX_UPLOAD_BYTES >> 20} MiB")
+        parts.append(block)
+    return b"".join(parts)
+
+
+def _bad_file(e: ValueError) -> JSONResponse:
+    msg = " ".join(str(e).split()).removeprefix("file: ")  # the field says it is about the file
+    item = {"loc": ["body", "file"], "field": "file", "msg": msg, "type": "value_error"}
+    if isinstance(e, RecordError):
+        item |= {"record": e.label, "record_field": e.field}
+    return unprocessable([item])
+
+
+@router.post("/api/studies/import", status_code=status.HTTP_201_CREATED)
+def import_study(
+    file: Annotated[UploadFile, File(description="the population file")],
+    study: Annotated[str, Form(min_length=1, max_length=200, description="name of the new study")],
+    format: Annotated[str, Form(pattern=f"^(auto|{'|'.join(FORMATS)})$",  # noqa: A002 - the API's field name
+                                description=f"auto | {' | '.join(FORMATS)}")] = "auto",
+    skip_bad: Annotated[bool, Form(description="skip bad records (counted) instead of failing")] = False,
+    engine: Engine = Depends(deps.engine),
+) -> JSONResponse:
+    """Import every run of the uploaded file as one new study (source 'imported'); returns the summary."""
+    data = _read(file)
+    try:
+        pop = parse_file(data, file.filename, format, skip_bad=skip_bad)
+    except ValueError as e:
+        return _bad_file(e)
+    out = import_population(engine, pop, study, source=file.filename)
+    return JSONResponse(out, status_code=status.HTTP_201_CREATED)

@@ -1,0 +1,53 @@
+"""`netspace import FILE --study NAME`: bring a trained population (NDS, pycls sweep, our exports) in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from backend.importers import FORMATS, parse_file
+from backend.services.errors import ServiceError
+
+from .app import app
+from .errors import fail
+
+
+@app.command(name="import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(help="NDS .json, pycls sweep.json, or our .jsonl/.csv/.json export")],
+    study: Annotated[str, typer.Option(help="name of the new study")],
+    fmt: Annotated[str, typer.Option("--format", help=f"auto | {' | '.join(FORMATS)}")] = "auto",
+    db: Annotated[str | None, typer.Option(help="SQLAlchemy URL (default: $NETSPACE_DB or ./netspace.db)")] = None,
+    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="skip bad records (counted) instead of failing")]
+    = False,
+) -> None:
+    """Import every run of FILE as one new study (one transaction: all of it or nothing)."""
+    from db.engine import database_url, make_engine
+    from db.migrate import upgrade
+
+    if fmt != "auto" and fmt not in FORMATS:
+        fail(f"format: must be auto or one of {', '.join(FORMATS)} (got {fmt!r})")
+    if not file.is_file():
+        fail(f"file: not found: {file}")
+    pop = parse_file(file.read_bytes(), file.name, fmt, skip_bad=skip_bad)  # bad input: ValueError -> exit 2
+    from backend.services.importing import import_population
+
+    engine = make_engine(database_url(db))
+    try:
+        upgrade(engine)
+        out = import_population(engine, pop, study, source=file.name)
+    except ServiceError as e:
+        fail(str(e))
+    finally:
+        engine.dispose()
+    mean = f"{out['mean_error']:.3f}" if out["mean_error"] is not None else "-"
+    print(f"imported {out['imported']} models into study {out['name']!r} (id {out['study_id']}) from "
+          f"{file.name} [{out['format']}, {out['dataset'] or 'dataset unknown'}]: min error "
+          f"{out['min_error']:.3f}, mean {mean}, {out['diverged']} diverged, {out['skipped']} skipped "
+          f"in {out['seconds']:.2f}s")
+    for line in out["skipped_records"]:
+        print(f"  skipped {line}")
+    if out["skipped"] > len(out["skipped_records"]):
+        print(f"  ... and {out['skipped'] - len(out['skipped_records'])} more skipped")
