@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from refine_helpers import make_study, train_synthetic
 from scipy import stats
 from sqlalchemy import func, select
 
@@ -20,37 +21,7 @@ from backend.services.errors import Conflict, InvalidInput, NotFound
 from backend.services.lineage import lineage, step_between
 from backend.services.population import load_population
 from backend.services.refine import IN_SAMPLE, RefineIn, refine_study
-from backend.services.studies import StudyIn, create_study
 from db.models import jobs, models, studies
-from db.queue import claim_job, complete_job, register_worker
-
-REGIME = {"flops": [None, "5M"]}
-
-
-def synthetic_error(cfg: dict, flops: int, rng: np.random.Generator) -> float:
-    """A made-up but config-driven error: decreasing widths and b = 4 hurt, more flops help."""
-    widths = cfg["widths"]
-    drops = sum(1 for a, b in zip(widths, widths[1:], strict=False) if b < a)
-    b4 = sum(1 for bm in cfg["bot_muls"] if abs(bm - 0.25) < 1e-9)
-    return float(30 - 2 * np.log(flops / 1e6) + 3 * drops + 1.5 * b4 + rng.normal(0, 0.5))
-
-
-def train_synthetic(engine, study_id: int, seed: int = 0) -> dict[int, float]:
-    """Finish every queued job of a study as a worker does (claim, complete); model id -> error."""
-    wid = register_worker(engine, "cpu", worker_id=f"refine-test-{study_id}-{seed}")
-    rng = np.random.default_rng(seed)
-    out = {}
-    while (job := claim_job(engine, wid, study_id=study_id)) is not None:
-        e = synthetic_error(job.config, job.flops, rng)
-        assert complete_job(engine, job.job_id, wid, {"error": e, "test_error": [e + 2, e]})
-        out[job.model_id] = e
-    return out
-
-
-def make_study(engine, name: str, space: str, n: int, seed: int = 0, **kw) -> tuple[int, dict[int, float]]:
-    sid = create_study(engine, StudyIn(name=name, space=space, regime=REGIME, recipe={"epochs": 1}, n=n, seed=seed,
-                                       **kw))["id"]
-    return sid, train_synthetic(engine, sid, seed)
 
 
 def table_counts(engine) -> tuple[int, int, int]:

@@ -73,9 +73,10 @@ def _pairs(items: list[str] | None, what: str, value) -> dict[str, Any]:
 
 
 def _narrow_value(text: str) -> tuple[float, float]:
+    low, sep, high = text.partition(":")
+    if not (sep and low.strip() and high.strip()):
+        raise ValueError(f"need LOW:HIGH with both sides, e.g. 2:3 (got {text!r})")
     lo, hi = parse_range(text, "range")
-    if lo is None or hi is None:
-        raise ValueError(f"need LOW:HIGH with both sides (got {text!r})")
     return lo, hi
 
 

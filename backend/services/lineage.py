@@ -92,6 +92,25 @@ def _fetch(engine: Engine, study_id: int) -> dict[int, dict[str, Any]]:
     return nodes
 
 
+def _children(nodes: dict[int, dict[str, Any]], sid: int) -> list[int]:
+    return sorted(k for k, v in nodes.items() if v["parent_id"] == sid and k != sid)
+
+
+def _preorder(nodes: dict[int, dict[str, Any]], root: int) -> list[tuple[int, int]]:
+    """(id, depth) of every node reachable from `root`, parents before children, siblings by id."""
+    out: list[tuple[int, int]] = []
+    stack = [(root, 0)]
+    seen = set()
+    while stack:
+        sid, depth = stack.pop()
+        if sid in seen:
+            continue
+        seen.add(sid)
+        out.append((sid, depth))
+        stack.extend((k, depth + 1) for k in reversed(_children(nodes, sid)))
+    return out
+
+
 def _chain(nodes: dict[int, dict[str, Any]], study_id: int) -> list[int]:
     up = [study_id]
     while nodes[up[-1]]["parent_id"] in nodes and nodes[up[-1]]["parent_id"] not in up:
@@ -126,14 +145,14 @@ def lineage(engine: Engine, study_id: int, *, figure: bool = True, edf_tol: floa
     nodes = _fetch(engine, study_id)
     chain = _chain(nodes, study_id)
     out_nodes = []
-    for sid, node in nodes.items():
-        parent = nodes.get(node["parent_id"])
+    for sid, depth in _preorder(nodes, chain[0]):
+        node = nodes[sid]
         out_nodes.append({
-            "id": sid, "name": node["name"], "parent_id": node["parent_id"], "space_name": node["space_name"],
-            "source": node["source"], "created_at": node["created_at"].isoformat() + "Z",
-            "children": [k for k, v in nodes.items() if v["parent_id"] == sid and k != sid],
+            "id": sid, "name": node["name"], "parent_id": node["parent_id"], "depth": depth,
+            "space_name": node["space_name"], "source": node["source"],
+            "created_at": node["created_at"].isoformat() + "Z", "children": _children(nodes, sid),
             "on_chain": sid in chain, "models": node.get("models", 0), "n": node.get("n", 0),
-            "min": node.get("min"), "mean": node.get("mean"), **_describe(node, parent)})
+            "min": node.get("min"), "mean": node.get("mean"), **_describe(node, nodes.get(node["parent_id"]))})
     by_id = {n["id"]: n for n in out_nodes}
     errors = {nodes[sid]["name"]: load_population(engine, sid)["error"] for sid in chain}
     steps = []
