@@ -38,6 +38,9 @@ def reference_dir() -> Path:
 #                     port); every server it started is stopped at teardown
 #   sqlite_server     module: one LiveServer over a fresh SQLite file, shared by a test module
 #   pg_server         module: one LiveServer over a fresh PostgreSQL schema, shared by a test module
+#   shared_sqlite_server / shared_pg_server   session: the same, shared by every module that asks (cheaper; use
+#                     uniquely named studies and never assume an empty database)
+#   live_server       module, parametrised ["sqlite", "postgresql"]: the shared server of each database
 #   fresh_pg_schema() context manager behind pg_url, for other scopes;  wait_http(url) polls until a URL answers.
 # LiveServer: .url ("http://127.0.0.1:PORT"), .db_url, .client (httpx.Client with base_url), .log (text so far),
 # .stop(). Servers run `uvicorn backend.api.app:app_factory --factory` with NETSPACE_DB set, cwd = repo root.
@@ -199,10 +202,30 @@ def pg_server(tmp_path_factory) -> Iterator[LiveServer]:
         srv.stop()
 
 
+@pytest.fixture(scope="session")
+def shared_sqlite_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """One server over one SQLite file for the whole session (tests must use their own, uniquely named studies)."""
+    d = tmp_path_factory.mktemp("shared_sqlite_server")
+    srv = LiveServer(f"sqlite:///{d / 'netspace.db'}", d)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_pg_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """One server over one fresh PostgreSQL schema for the whole session (uniquely named studies, as above)."""
+    d = tmp_path_factory.mktemp("shared_pg_server")
+    with fresh_pg_schema() as url:
+        srv = LiveServer(url, d)
+        yield srv
+        srv.stop()
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def live_server(request) -> LiveServer:
-    """The module's sqlite_server, then its pg_server: API tests written once run against both databases."""
-    return request.getfixturevalue("sqlite_server" if request.param == "sqlite" else "pg_server")
+    """The session's shared SQLite server, then its PostgreSQL one: API tests written once run on both databases
+    (starting two servers per session, not per module)."""
+    return request.getfixturevalue("shared_sqlite_server" if request.param == "sqlite" else "shared_pg_server")
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -69,18 +69,19 @@ def test_read_token_guards_reads_but_not_health(server_factory, sqlite_url):
     assert c.get("/").status_code == 200  # the page itself, so a token can be entered
 
 
-def test_cors_is_off_by_default_and_on_when_configured(server_factory, sqlite_url):
-    plain = server_factory(sqlite_url)
-    r = plain.client.get("/api/health", headers={"Origin": "http://elsewhere.example"})
+def test_cors_is_off_by_default_and_on_when_configured(server_factory, sqlite_url, shared_sqlite_server):
+    r = shared_sqlite_server.client.get("/api/health", headers={"Origin": "http://elsewhere.example"})
     assert "access-control-allow-origin" not in r.headers
     srv = server_factory(sqlite_url, NETSPACE_CORS_ORIGINS="http://dash.example")
     r = srv.client.options("/api/studies", headers={"Origin": "http://dash.example",
                                                     "Access-Control-Request-Method": "POST"})
     assert r.headers["access-control-allow-origin"] == "http://dash.example"
+    r = srv.client.get("/api/health", headers={"Origin": "http://elsewhere.example"})
+    assert "access-control-allow-origin" not in r.headers  # only the configured origin
 
 
-def test_front_end_and_bundled_plotly(sqlite_server):
-    c = sqlite_server.client
+def test_front_end_and_bundled_plotly(shared_sqlite_server):
+    c = shared_sqlite_server.client
     index = ROOT / "frontend" / "index.html"
     r = c.get("/")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
@@ -98,10 +99,11 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([*NETSPACE, *args], capture_output=True, text=True, timeout=120, cwd=ROOT)
 
 
-def test_cli_export_writes_what_the_api_serves(sqlite_server, tmp_path):
-    c = sqlite_server.client
+def test_cli_export_writes_what_the_api_serves(shared_sqlite_server, tmp_path):
+    srv = shared_sqlite_server
+    c = srv.client
     s = c.post("/api/studies", json={"name": "cli study", "space": "RegNetX", "n": 12}).json()
-    engine = make_engine(sqlite_server.db_url)
+    engine = make_engine(srv.db_url)
     w = queue.register_worker(engine, "cpu")
     for k in range(6):
         j = queue.claim_job(engine, w, 60, study_id=s["id"])
@@ -109,20 +111,17 @@ def test_cli_export_writes_what_the_api_serves(sqlite_server, tmp_path):
     engine.dispose()
     api = c.get(f"/api/studies/{s['id']}/export", params={"format": "csv", "top": 3, "flops_max": 1e12})
     out = tmp_path / "best.csv"
-    r = run_cli("export", "--db", sqlite_server.db_url, "--study", "cli study", "--format", "csv",
+    r = run_cli("export", "--db", srv.db_url, "--study", "cli study", "--format", "csv",
                 "--top", "3", "-f", "flops_max=1000G", "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert out.read_bytes() == api.content and len(out.read_text().splitlines()) == 4
     assert "cli_study-flops_max-1e+12_top-3.csv" in r.stderr
-    r = run_cli("export", "--db", sqlite_server.db_url, "--study", str(s["id"]), "--format", "jsonl")
+    r = run_cli("export", "--db", srv.db_url, "--study", str(s["id"]), "--format", "jsonl")
     assert r.returncode == 0 and len(r.stdout.splitlines()) == 12
     for args, text in [(("--study", "nope"), "no study named 'nope'"),
-                       (("--study", "cli study", "--format", "xml"), "format: must be one of"),
-                       (("--study", "cli study", "-f", "flops_max"), "filter: expected KEY=VALUE"),
                        (("--study", "cli study", "-f", "d_min=9", "-f", "d_max=1"), "d_max: must be >= d_min"),
-                       (("--study", "cli study", "-f", "colour=red"), "colour"),
                        (("--study", "cli study", "--sort", "secret"), "sort: unknown column")]:
-        r = run_cli("export", "--db", sqlite_server.db_url, *args)
+        r = run_cli("export", "--db", srv.db_url, *args)
         assert r.returncode == 2, (args, r.stdout, r.stderr)
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and text in lines[0], (args, r.stderr)

@@ -187,3 +187,20 @@ def test_bad_results_are_refused_before_anything_is_written(db_engine):
     with db_engine.connect() as conn:
         assert conn.execute(sa.select(results.c.error, results.c.diverged, results.c.test_error)).one() == (
             None, True, [None])
+
+
+def test_old_events_are_pruned_by_age_and_count_and_ids_never_reused(db_engine):
+    from db.events import append_events, event_row, last_event_id, prune_events
+
+    old = utcnow() - dt.timedelta(days=30)
+    with db_engine.begin() as conn:
+        append_events(conn, [event_row("job", now=old) for _ in range(5)] + [event_row("job") for _ in range(20)])
+    assert prune_events(db_engine, keep_seconds=86400, keep_rows=10) == 15
+    with db_engine.connect() as conn:
+        ids = conn.execute(sa.select(events.c.id).order_by(events.c.id)).scalars().all()
+        top = last_event_id(conn)
+    assert len(ids) == 10 and ids[-1] == top == 25
+    assert prune_events(db_engine, keep_seconds=0, keep_rows=10) == 10  # everything is older than now
+    with db_engine.begin() as conn:
+        append_events(conn, [event_row("job")])
+        assert last_event_id(conn) == 26  # a resuming stream (Last-Event-ID 25) still sees it
