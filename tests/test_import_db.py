@@ -13,6 +13,7 @@ import sys
 import numpy as np
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from backend.designspace.config import AnyNetConfig
 from backend.designspace.params import PARAM_NAMES, flat_params
@@ -69,14 +70,14 @@ def test_import_is_one_transaction(db_engine, reference_dir):
         import_population(db_engine, pop, "first")
     with pytest.raises(InvalidInput, match="study: must be 1-200 characters"):
         import_population(db_engine, pop, "../etc")
-    # fail halfway: the study and every model are inserted, then the results insert breaks on a value
-    # that cannot be stored — everything before it in the transaction must roll back too
-    pop.records[-1].result.train_loss = [object()]
-    with pytest.raises(Exception):  # noqa: B017 - the driver's error type differs per backend
+    # fail halfway: the study and every model are inserted, then the results insert breaks on the last row
+    # (diverged is NOT NULL) — everything before it in the transaction must roll back too
+    pop.records[-1].result.diverged = None
+    with pytest.raises(IntegrityError):
         import_population(db_engine, pop, "second")
-    pop.records[-1].result.train_loss = None
+    pop.records[-1].result.diverged = False
     pop.records[-1].config_hash = pop.records[0].config_hash  # the unique (study, hash) key breaks
-    with pytest.raises(Exception):  # noqa: B017
+    with pytest.raises(IntegrityError):
         import_population(db_engine, pop, "third")
     with db_engine.connect() as conn:
         after = table_counts(conn) + (conn.execute(select(func.count()).select_from(events)).scalar_one(),)
@@ -99,10 +100,13 @@ def test_large_sqlite_import_rebuilds_the_same_indexes(sqlite_url, reference_dir
     assert len(before) > 20
     monkeypatch.setattr(importing, "REBUILD_MIN_ROWS", 10)
     pop = parse_file((reference_dir / "nds" / "ResNeXt-B_in.json").read_bytes(), "ResNeXt-B_in.json")
-    pop.records[-1].result.train_loss = [object()]
-    with pytest.raises(TypeError):
+    pop.records[-1].result.diverged = None  # fails in the results insert, after the indexes were dropped
+    with pytest.raises(IntegrityError):
         import_population(engine, pop, "broken")
-    pop.records[-1].result.train_loss = None
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql(index_sql).all() == before
+        assert conn.execute(select(func.count()).select_from(models)).scalar_one() == 0
+    pop.records[-1].result.diverged = False
     out = import_population(engine, pop, "rebuilt")
     with engine.connect() as conn:
         assert conn.exec_driver_sql(index_sql).all() == before

@@ -11,6 +11,7 @@ epochs and momentum become browsable parameters.
 
 from __future__ import annotations
 
+import math
 from pathlib import PurePath
 from typing import Any
 
@@ -36,6 +37,7 @@ from .source import load_json
 
 #: optim key -> browsable parameter name
 OPTIM_PARAMS = {"base_lr": "lr", "wd": "wd", "max_ep": "epochs", "mom": "momentum"}
+_NUMBERS = frozenset((int, float))
 CURVES = {"train_loss": "train_ep_loss", "train_error": "train_ep_top1", "test_error": "test_ep_top1"}
 
 
@@ -66,8 +68,11 @@ def _optim_params(rec: dict[str, Any], label: str) -> dict[str, float]:
     if rec.get("optim") is None:
         return {}
     optim = as_dict(rec["optim"], label, "optim")
-    return {name: as_number(optim[key], label, f"optim.{key}")
-            for key, name in OPTIM_PARAMS.items() if optim.get(key) is not None}
+    values = [optim.get(key) for key in OPTIM_PARAMS]
+    if set(map(type, values)) <= _NUMBERS and math.isfinite(sum(values)):  # the common case: plain numbers
+        return {name: float(v) for name, v in zip(OPTIM_PARAMS.values(), values, strict=True)}
+    return {name: as_number(v, label, f"optim.{key}")
+            for (key, name), v in zip(OPTIM_PARAMS.items(), values, strict=True) if v is not None}
 
 
 def convert_run(rec: Any, label: str, index: int, *, space: str, imagenet: bool) -> ModelRecord:
@@ -110,13 +115,13 @@ def parse(text: str, filename: str | None = None, *, skip_bad: bool = False) -> 
     records, skipped = collect(
         items, lambda label, raw, index: convert_run(raw, label, index, space=space, imagenet=imagenet), skip_bad)
     zero_fill_ops([r.extra for r in records])
-    optims = {repr(sorted(r.config.get("optim", {}).items())) for r in records}
+    first_optim = records[0].config.get("optim") if records else None
     meta: dict[str, Any] = {"space": space, "source": PurePath(filename).name if filename else None,
                             "anynet_mapped": sum("anynet" in r.config for r in records)}
     if groups:
         meta["groups"] = groups
-    if len(optims) == 1 and records and "optim" in records[0].config:
-        meta["optim"] = records[0].config["optim"]
+    if first_optim is not None and all(r.config.get("optim") == first_optim for r in records):
+        meta["optim"] = first_optim
     return Population("nds", records, skipped, dataset="imagenet" if imagenet else "cifar10",
                       im_size=224 if imagenet else 32, num_classes=1000 if imagenet else 10, meta=meta)
 

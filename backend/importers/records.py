@@ -104,7 +104,7 @@ class Population:
         errors = [r.result.error for r in self.records]
         return {
             "format": self.format, "imported": len(self.records), "skipped": len(self.skipped),
-            "diverged": sum(r.result.diverged for r in self.records),
+            "diverged": sum(bool(r.result.diverged) for r in self.records),
             "min_error": min(errors) if errors else None,
             "mean_error": sum(errors) / len(errors) if errors else None,
             "dataset": self.dataset,

@@ -97,15 +97,21 @@ RESULT_KEYS = ("model_id", "job_id", "error", "error_final", "diverged", "train_
                "train_seconds", "infer_ms", "device", "created_at")
 
 
-def _model_rows(pop: Population, study_id: int, now: Any) -> list[tuple]:
-    return [(study_id, r.index, r.name, encode_json(r.config), r.config_hash, r.arch_type, r.flops, r.params,
-             r.acts, encode_json(r.extra or None), now, *map(r.columns.get, PARAM_NAMES)) for r in pop.records]
+def _encoded(pop: Population) -> list[tuple[str | None, ...]]:
+    """Every record's JSON columns as text — the costly part of building rows, done before the write lock."""
+    return [(encode_json(r.config), encode_json(r.extra or None), encode_json(r.result.train_loss),
+             encode_json(r.result.train_error), encode_json(r.result.test_error)) for r in pop.records]
 
 
-def _result_rows(pop: Population, model_ids: list[int], now: Any) -> list[tuple]:
-    return [(mid, None, res.error, res.error_final, res.diverged, encode_json(res.train_loss),
-             encode_json(res.train_error), encode_json(res.test_error), res.train_seconds, res.infer_ms, None, now)
-            for mid, res in zip(model_ids, (r.result for r in pop.records), strict=True)]
+def _model_rows(pop: Population, enc: list[tuple], study_id: int, now: Any) -> list[tuple]:
+    return [(study_id, r.index, r.name, e[0], r.config_hash, r.arch_type, r.flops, r.params, r.acts, e[1], now,
+             *map(r.columns.get, PARAM_NAMES)) for r, e in zip(pop.records, enc, strict=True)]
+
+
+def _result_rows(pop: Population, enc: list[tuple], model_ids: list[int], now: Any) -> list[tuple]:
+    return [(mid, None, r.result.error, r.result.error_final, r.result.diverged, e[2], e[3], e[4],
+             r.result.train_seconds, r.result.infer_ms, None, now)
+            for mid, r, e in zip(model_ids, pop.records, enc, strict=True)]
 
 
 def _insert_rows(conn: Connection, t: Table, keys: tuple[str, ...], rows: list[tuple]) -> None:
@@ -181,6 +187,8 @@ def import_population(engine: Engine, pop: Population, study_name: str, *,
     t0 = time.perf_counter()
     row = study_row(pop, name, source)
     try:
+        with gc_paused():
+            enc = _encoded(pop)
         with gc_paused(), write_tx(engine) as conn:
             if conn.execute(select(studies.c.id).where(studies.c.name == name)).first():
                 raise Conflict(f"a study named {name!r} exists already", "study")
@@ -192,10 +200,10 @@ def import_population(engine: Engine, pop: Population, study_name: str, *,
             with _big_page_cache(conn), _deferred_indexes(conn, len(pop.records)):
                 # plain executemany, then the ids in index order: RETURNING with a guaranteed row order
                 # would make SQLite insert one row per statement
-                _insert_rows(conn, models, MODEL_KEYS, _model_rows(pop, study_id, stamp))
+                _insert_rows(conn, models, MODEL_KEYS, _model_rows(pop, enc, study_id, stamp))
                 model_ids = conn.execute(select(models.c.id).where(models.c.study_id == study_id)
                                          .order_by(models.c.index)).scalars().all()
-                _insert_rows(conn, results, RESULT_KEYS, _result_rows(pop, model_ids, stamp))
+                _insert_rows(conn, results, RESULT_KEYS, _result_rows(pop, enc, model_ids, stamp))
             append_event(conn, "study_created", study_id=study_id,
                          payload={"name": name, "source": "imported", "models": len(model_ids)})
     except IntegrityError:  # a concurrent import or create took the name between our check and insert
