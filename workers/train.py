@@ -154,9 +154,21 @@ class Trainer:
         if self.should_stop():
             raise TrainingStopped("stop requested")
 
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One SGD step; returns (loss, number correct) as device tensors, so the step never waits on the GPU."""
+        self._check_stop()
+        x = x.contiguous(memory_format=torch.channels_last)  # no copy when already so
+        with self._autocast():
+            logits = self.model(x)
+        loss = F.cross_entropy(logits.float(), y, label_smoothing=self.recipe.label_smoothing)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss.detach(), (logits.detach().argmax(1) == y).sum()
+
     def train_epoch(self, epoch: int, seed: int) -> tuple[float, float, bool]:
         """One epoch at lr_at(epoch); returns (mean loss, error %, diverged). Loss and correct counts are
-        accumulated on the device so a step never waits for the GPU, except every few steps for NaN."""
+        accumulated on the device; only every few steps does the host wait, to look for a NaN."""
         for group in self.optimizer.param_groups:
             group["lr"] = self.recipe.lr_at(epoch)
         self.model.train()
@@ -164,16 +176,9 @@ class Trainer:
         correct = torch.zeros((), device=self.device, dtype=torch.long)
         steps = seen = 0
         for x, y in self.data.train_batches(self.recipe.batch_size, seed):
-            self._check_stop()
-            x = x.contiguous(memory_format=torch.channels_last)  # no copy when already so
-            with self._autocast():
-                logits = self.model(x)
-            loss = F.cross_entropy(logits.float(), y, label_smoothing=self.recipe.label_smoothing)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            loss_sum += loss.detach()
-            correct += (logits.detach().argmax(1) == y).sum()
+            loss, n_correct = self.train_step(x, y)
+            loss_sum += loss
+            correct += n_correct
             steps += 1
             seen += y.shape[0]
             if steps % DIVERGENCE_CHECK_EVERY == 0 and not torch.isfinite(loss_sum):
