@@ -202,14 +202,10 @@ def _population(client, study_id: int) -> list[dict]:
     return page["items"]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def server(request):
-    return request.getfixturevalue("sqlite_server" if request.param == "sqlite" else "pg_server")
-
-
-def test_export_then_import_reproduces_edf_and_parameters(server):
+def test_export_then_import_reproduces_edf_and_parameters(live_server):
+    server = live_server
     c = server.client
-    r = c.post("/api/studies", json={"name": f"native-{server.port}", "space": "RegNetX", "n": 40, "seed": 7})
+    r = c.post("/api/studies", json={"name": f"import-native-{server.port}", "space": "RegNetX", "n": 40, "seed": 7})
     assert r.status_code == 201, r.text
     sid = r.json()["id"]
     _complete_all_jobs(server.db_url, sid)
@@ -218,7 +214,7 @@ def test_export_then_import_reproduces_edf_and_parameters(server):
     for fmt in ("jsonl", "csv", "json"):
         exported = c.get(f"/api/studies/{sid}/export", params={"format": fmt})
         assert exported.status_code == 200
-        up = _upload(c, f"native.{fmt}", exported.content, f"back-{fmt}-{server.port}")
+        up = _upload(c, f"native.{fmt}", exported.content, f"import-back-{fmt}-{server.port}")
         assert up.status_code == 201, up.text
         assert up.json()["imported"] == 40 and up.json()["format"] == fmt
         back = _population(c, up.json()["study_id"])
@@ -231,10 +227,11 @@ def test_export_then_import_reproduces_edf_and_parameters(server):
             assert b["status"] == "done" and b["arch_type"] == "anynet"
 
 
-def test_upload_nds_file_and_bad_uploads(server, reference_dir):
+def test_upload_nds_file_and_bad_uploads(live_server, reference_dir):
+    server = live_server
     c = server.client
     name = "DARTS_in.json"
-    r = _upload(c, name, (reference_dir / "nds" / name).read_bytes(), f"darts-{server.port}")
+    r = _upload(c, name, (reference_dir / "nds" / name).read_bytes(), f"import-darts-{server.port}")
     assert r.status_code == 201, r.text
     out = r.json()
     want = raw_errors(reference_dir, name)
@@ -247,22 +244,22 @@ def test_upload_nds_file_and_bad_uploads(server, reference_dir):
 
     runs = json.loads((reference_dir / "nds" / name).read_text())[:3]
     runs[1]["min_test_top1"] = "bad"
-    bad = _upload(c, name, json.dumps(runs).encode(), f"bad-{server.port}")
+    bad = _upload(c, name, json.dumps(runs).encode(), f"import-bad-{server.port}")
     assert bad.status_code == 422
     item = bad.json()["detail"][0]
     assert item["field"] == "file" and item["msg"] == "record 1: min_test_top1: must be a number, got str 'bad'"
     assert (item["record"], item["record_field"]) == ("1", "min_test_top1")
-    assert all(s["name"] != f"bad-{server.port}" for s in c.get("/api/studies").json())  # nothing written
-    skipped = _upload(c, name, json.dumps(runs).encode(), f"bad-{server.port}", skip_bad="true")
+    assert all(s["name"] != f"import-bad-{server.port}" for s in c.get("/api/studies").json())  # nothing written
+    skipped = _upload(c, name, json.dumps(runs).encode(), f"import-bad-{server.port}", skip_bad="true")
     assert skipped.status_code == 201 and skipped.json()["skipped"] == 1 and skipped.json()["imported"] == 2
-    taken = _upload(c, name, json.dumps(runs).encode(), f"bad-{server.port}", skip_bad="true")
+    taken = _upload(c, name, json.dumps(runs).encode(), f"import-bad-{server.port}", skip_bad="true")
     assert taken.status_code == 409
-    broken = _upload(c, "x.jsonl", b'{"config": {}, "error": 1}\n{"error": 2,\n', f"broken-{server.port}")
+    broken = _upload(c, "x.jsonl", b'{"config": {}, "error": 1}\n{"error": 2,\n', f"import-broken-{server.port}")
     assert broken.status_code == 422 and broken.json()["detail"][0]["msg"].startswith("record 0: config.")
-    fmt = _upload(c, name, b"[]", f"fmt-{server.port}", format="yaml")
+    fmt = _upload(c, name, b"[]", f"import-fmt-{server.port}", format="yaml")
     assert fmt.status_code == 422 and fmt.json()["detail"][0]["field"] == "format"
-    unknown = _upload(c, "notes.txt", b"hello", f"unknown-{server.port}")
+    unknown = _upload(c, "notes.txt", b"hello", f"import-unknown-{server.port}")
     assert unknown.status_code == 422
     assert unknown.json()["message"].startswith("file: cannot tell the format of notes.txt; name it")
-    empty = _upload(c, name, b"[]", f"empty-{server.port}", format="nds")
+    empty = _upload(c, name, b"[]", f"import-empty-{server.port}", format="nds")
     assert empty.status_code == 422 and "no importable records" in empty.json()["message"]
