@@ -185,40 +185,35 @@ def server_factory(tmp_path) -> Iterator[Callable[..., LiveServer]]:
         srv.stop()
 
 
+def _serve(tmp_path_factory, name: str, postgres: bool) -> Iterator[LiveServer]:
+    """A LiveServer over a fresh SQLite file or PostgreSQL schema, stopped (and the schema dropped) afterwards."""
+    d = tmp_path_factory.mktemp(name)
+    with fresh_pg_schema() if postgres else contextlib.nullcontext(f"sqlite:///{d / 'netspace.db'}") as url:
+        srv = LiveServer(url, d)
+        yield srv
+        srv.stop()
+
+
 @pytest.fixture(scope="module")
 def sqlite_server(tmp_path_factory) -> Iterator[LiveServer]:
-    d = tmp_path_factory.mktemp("sqlite_server")
-    srv = LiveServer(f"sqlite:///{d / 'netspace.db'}", d)
-    yield srv
-    srv.stop()
+    yield from _serve(tmp_path_factory, "sqlite_server", postgres=False)
 
 
 @pytest.fixture(scope="module")
 def pg_server(tmp_path_factory) -> Iterator[LiveServer]:
-    d = tmp_path_factory.mktemp("pg_server")
-    with fresh_pg_schema() as url:
-        srv = LiveServer(url, d)
-        yield srv
-        srv.stop()
+    yield from _serve(tmp_path_factory, "pg_server", postgres=True)
 
 
 @pytest.fixture(scope="session")
 def shared_sqlite_server(tmp_path_factory) -> Iterator[LiveServer]:
     """One server over one SQLite file for the whole session (tests must use their own, uniquely named studies)."""
-    d = tmp_path_factory.mktemp("shared_sqlite_server")
-    srv = LiveServer(f"sqlite:///{d / 'netspace.db'}", d)
-    yield srv
-    srv.stop()
+    yield from _serve(tmp_path_factory, "shared_sqlite_server", postgres=False)
 
 
 @pytest.fixture(scope="session")
 def shared_pg_server(tmp_path_factory) -> Iterator[LiveServer]:
     """One server over one fresh PostgreSQL schema for the whole session (uniquely named studies, as above)."""
-    d = tmp_path_factory.mktemp("shared_pg_server")
-    with fresh_pg_schema() as url:
-        srv = LiveServer(url, d)
-        yield srv
-        srv.stop()
+    yield from _serve(tmp_path_factory, "shared_pg_server", postgres=True)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
