@@ -263,3 +263,22 @@ def test_upload_nds_file_and_bad_uploads(live_server, reference_dir):
     assert unknown.json()["message"].startswith("file: cannot tell the format of notes.txt; name it")
     empty = _upload(c, name, b"[]", f"import-empty-{server.port}", format="nds")
     assert empty.status_code == 422 and "no importable records" in empty.json()["message"]
+
+
+def test_imported_nds_study_round_trips_through_jsonl_export(live_server, reference_dir):
+    """An imported family (raw NDS config, arch_type nds_*) exported as JSONL imports back the same: errors,
+    raw configs, parameter columns (flattened again from the raw net) and extra parameters."""
+    c = live_server.client
+    name = "Vanilla_reruns.json"
+    first = _upload(c, name, (reference_dir / "nds" / name).read_bytes(), f"import-nds-{live_server.port}")
+    assert first.status_code == 201, first.text
+    original = _population(c, first.json()["study_id"])
+    exported = c.get(f"/api/studies/{first.json()['study_id']}/export", params={"format": "jsonl"})
+    back = _upload(c, "again.jsonl", exported.content, f"import-nds-again-{live_server.port}")
+    assert back.status_code == 201, back.text
+    again = _population(c, back.json()["study_id"])
+    assert len(again) == len(original) == 200
+    for a, b in zip(original, again, strict=True):
+        for key in ("name", "arch_type", "config", "extra", "error", "error_final", "diverged", "flops", "params",
+                    *PARAM_NAMES):
+            assert b[key] == a[key], key

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from backend.designspace.config import AnyNetConfig
 from backend.designspace.params import PARAM_NAMES, flat_params
 
+from .nds_nets import flatten_net
 from .records import (
     ImportFormatError,
     ModelRecord,
@@ -107,8 +108,12 @@ def _config(f: _Fields, arch_type: str) -> tuple[dict[str, Any], dict[str, float
         raise RecordError(f.label, "config", "missing")
     if not isinstance(raw, dict):
         raise RecordError(f.label, "config", f"must be an object, got {type(raw).__name__}")
-    if arch_type != "anynet":  # an imported family exported again: its columns travel with it
-        columns = empty_columns()
+    if arch_type != "anynet":  # an imported family exported again
+        if arch_type.startswith("nds_") and isinstance(raw.get("net"), dict):  # flattened again, as first imported
+            anynet = raw.get("anynet") if isinstance(raw.get("anynet"), dict) else {}
+            imagenet = anynet.get("stem_type") == "res_stem_in"
+            return raw, flatten_net(raw["net"], f.label, imagenet, arch_type.removeprefix("nds_")).columns
+        columns = empty_columns()  # otherwise the columns travel with the record (CSV has them)
         for name in PARAM_NAMES:
             columns[name] = f.number(name)
         return raw, columns
