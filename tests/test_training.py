@@ -20,6 +20,7 @@ from torch.optim.optimizer import register_optimizer_step_pre_hook
 from backend.designspace.complexity import complexity
 from backend.designspace.config import parse_model_spec
 from backend.study_spec import DatasetSpec, Recipe
+from db.queue import result_values
 from workers.data import (
     CIFAR_MEAN,
     CIFAR_STD,
@@ -55,6 +56,8 @@ def test_digits_small_regnet_learns_at_32px():
     assert 0 < result.infer_ms < 10_000 and result.train_seconds == pytest.approx(sum(m.seconds for m in seen))
     assert result.num_params == complexity(parse_model_spec(SMALL_SE), 32, 10)["params"]
     json.dumps(result.as_dict(), allow_nan=False)
+    stored = result_values(result.as_result())  # what the worker hands to db.queue.complete_job
+    assert stored["error"] == result.error and stored["test_error"] == result.test_errors
 
 
 def test_same_seed_same_run_and_other_seed_differs():
@@ -115,6 +118,7 @@ def test_absurd_lr_diverges_into_a_recorded_result():
     assert result.error_final == 100.0  # NaN logits predict nothing (module docstring of workers.train)
     assert result.error == min(result.test_errors)
     json.dumps(result.as_dict(), allow_nan=False)
+    assert result_values(result.as_result())["diverged"] is True
 
 
 def test_should_stop_raises_between_steps():

@@ -86,8 +86,18 @@ class TrainResult:
         return [e.train_loss for e in self.epochs]
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready (no NaN/inf anywhere)."""
+        """Everything, JSON-ready (no NaN/inf anywhere)."""
         return asdict(self)
+
+    def as_result(self) -> dict[str, Any]:
+        """Exactly the keys `db.queue.complete_job` stores: headline and final error, diverged flag,
+        per-epoch curves, train_seconds, infer_ms, device."""
+        return {
+            "error": self.error, "error_final": self.error_final, "diverged": self.diverged,
+            "train_loss": self.train_losses, "train_error": [e.train_error for e in self.epochs],
+            "test_error": self.test_errors, "train_seconds": self.train_seconds, "infer_ms": self.infer_ms,
+            "device": self.device,
+        }
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
