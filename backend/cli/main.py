@@ -15,6 +15,7 @@ from . import (
     refine_cmds,  # noqa: E402,F401
     report_cmds,  # noqa: E402,F401
     server_cmds,  # noqa: E402,F401
+    worker_cmds,  # noqa: E402,F401
 )
 from .app import app
 from .errors import CliError, one_line, print_error

@@ -23,25 +23,28 @@ DbOption = Annotated[str | None, typer.Option(help="SQLAlchemy URL (default: $NE
 
 
 def start_local_workers(db_url: str, workers: str | None) -> list[subprocess.Popen]:
-    """Hook for `serve --workers auto|N`: start local worker processes on `db_url` and return them.
+    """`serve --workers auto|N`: start local worker processes on `db_url` and return them.
 
-    `serve` calls it after migrating the database and before starting uvicorn, and stops what it returns
-    (stop_local_workers) when the server exits. It starts nothing until the workers' option is wired in.
+    auto = one per visible GPU, else one CPU worker; N = N workers spread over the visible devices; 0 = none.
+    `serve` calls it after migrating the database and stops the children (stop_local_workers) when it exits.
     """
-    return []
+    from workers import pool
+
+    if workers in (None, "0"):
+        return []
+    devices = pool.visible_devices("auto")
+    if workers != "auto":
+        if not workers.isdigit() or not 0 < int(workers) <= 256:
+            raise ValueError(f"workers: must be auto or a number 0..256, got {workers!r}")
+        devices = [devices[i % len(devices)] for i in range(int(workers))]
+    return pool.start(db_url, devices)
 
 
-def stop_local_workers(procs: list[subprocess.Popen], timeout: float = 30.0) -> None:
+def stop_local_workers(procs: list[subprocess.Popen], timeout: float = 60.0) -> None:
     """SIGTERM every child (workers release their jobs), then wait; kill what is still running."""
-    for p in procs:
-        if p.poll() is None:
-            p.terminate()
-    for p in procs:
-        try:
-            p.wait(timeout)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+    from workers import pool
+
+    pool.stop(procs, timeout)
 
 
 @app.command()
@@ -50,6 +53,7 @@ def serve(
     host: Annotated[str, typer.Option(help="bind address (127.0.0.1: this machine only)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    workers: Annotated[str, typer.Option(help="local workers: auto (one per GPU, else one CPU), N, or 0")] = "0",
 ) -> None:
     """Serve the dashboard and the REST API (settings from NETSPACE_* variables; --db overrides NETSPACE_DB)."""
     import uvicorn
@@ -59,7 +63,7 @@ def serve(
 
     settings = Settings.from_env(**({"db_url": db} if db else {}))
     upgrade(settings.db_url)  # before any worker starts, so they find the schema ready
-    children = start_local_workers(settings.db_url, None)
+    children = start_local_workers(settings.db_url, workers)
     try:
         print(f"netspace on http://{host}:{port} (database {_safe_url(settings.db_url)})", file=sys.stderr)
         uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
