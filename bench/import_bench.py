@@ -1,0 +1,96 @@
+"""Import speed: 100,000 records into a fresh SQLite study, parse + one-transaction write, per format.
+
+Target (issue 7): importing 100,000 records takes < 10 s on this machine. Two inputs of that size:
+
+- NDS: the real ResNeXt-A/B runs of shared/reference/nds, repeated with distinct job ids (each with its
+  three 50-epoch curves, ~165 MB of JSON) — the heaviest records we import;
+- our JSONL export: 100,000 sampled RegNetX configs with results and 10-epoch curves.
+
+Building the input text is not timed; parsing (`parse_file`) and writing (`import_population`, which
+includes the database's index maintenance and commit) are, separately and together.
+
+    python -m bench.import_bench [N]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from backend.designspace.builtin import get_space
+from backend.designspace.exports import jsonl_lines
+from backend.designspace.sampling import Regime, sample
+from backend.importers import parse_file
+from backend.services.importing import import_population
+from db.engine import make_engine
+from db.migrate import upgrade
+
+N = 100_000
+TARGET_S = 10.0
+NDS_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "nds"
+
+
+def nds_text(n: int) -> bytes:
+    runs = [r for name in ("ResNeXt-A_in.json", "ResNeXt-B_in.json")
+            for r in json.loads((NDS_DIR / name).read_text())]
+    return json.dumps([{**runs[i % len(runs)], "job_id": str(10_000_000 + i)} for i in range(n)]).encode()
+
+
+def jsonl_text(n: int, seed: int = 0) -> bytes:
+    rng = np.random.default_rng(seed)
+    recs = sample(get_space("RegNetX"), n, seed, Regime()).records()
+    errors = rng.uniform(20, 80, n)
+    rows = ({"id": i + 1, "index": i, "name": None, "arch_type": "anynet", "status": "done", "error": float(e),
+             "error_final": float(e) + 0.5, "diverged": False, "flops": r["flops"], "params": r["params"],
+             "acts": r["acts"], "train_seconds": 12.5, "infer_ms": 0.8, "epochs_done": 10, "extra": None,
+             "config": r["config"], "train_loss": [2.3 - 0.2 * k for k in range(10)],
+             "train_error": [float(e) + 10 - k for k in range(10)], "test_error": [float(e) + 9 - k for k in range(10)]}
+            for i, (r, e) in enumerate(zip(recs, errors, strict=True)))
+    return "".join(jsonl_lines(rows)).encode()
+
+
+def timed_import(name: str, data: bytes, filename: str) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as d:
+        engine = make_engine(f"sqlite:///{d}/bench.db")
+        try:
+            upgrade(engine)
+            t0, c0 = time.perf_counter(), time.process_time()
+            pop = parse_file(data, filename)
+            t1 = time.perf_counter()
+            out = import_population(engine, pop, name, source=filename)
+            t2, c2 = time.perf_counter(), time.process_time()
+        finally:
+            engine.dispose()
+    assert out["imported"] == len(pop.records)
+    return {"n": out["imported"], "mb": len(data) / 1e6, "parse": t1 - t0, "write": t2 - t1, "total": t2 - t0,
+            "cpu": c2 - c0}
+
+
+def main(argv: list[str] | None = None) -> list[tuple[str, float, str]]:
+    n = int(argv[0]) if argv else N
+    rows: list[tuple[str, float, str]] = []
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work slows the wall times)")
+    print(f"{'input':<8} {'records':>8} {'MB':>7} {'parse s':>8} {'write s':>8} {'total s':>8} {'cpu s':>6} "
+          f"{'records/s':>10} {'target s':>9} {'target/total':>12}")
+    for label, make, filename in (("nds", nds_text, "Bench_in.json"), ("jsonl", jsonl_text, "bench.jsonl")):
+        if label == "nds" and not NDS_DIR.is_dir():
+            print(f"nds: skipped, no reference data at {NDS_DIR}")
+            continue
+        t = timed_import(f"bench-{label}", make(n), filename)
+        rate = t["n"] / t["total"]
+        print(f"{label:<8} {t['n']:>8,} {t['mb']:>7.1f} {t['parse']:>8.2f} {t['write']:>8.2f} {t['total']:>8.2f} "
+              f"{t['cpu']:>6.2f} {rate:>10,.0f} {TARGET_S:>9.1f} {TARGET_S / t['total']:>11.2f}x", flush=True)
+        rows += [(f"import {label} {t['n']:,} records (parse + write, SQLite)", t["total"], "s"),
+                 (f"import {label}: parse", t["parse"], "s"), (f"import {label}: write", t["write"], "s"),
+                 (f"import {label} rate", rate, "records/s")]
+    return rows
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
