@@ -40,9 +40,21 @@ def child_env(n_cpu_workers: int) -> dict[str, str]:
     return env
 
 
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM when its parent dies (even by kill -9), so no worker is orphaned."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def start(db_url: str, devices: list[str], extra: Sequence[str] = (), **popen: object) -> list[subprocess.Popen]:
     env = child_env(sum(d == "cpu" for d in devices))
-    return [subprocess.Popen(worker_command(db_url, d, extra), env=env, **popen) for d in devices]
+    preexec = _die_with_parent if sys.platform.startswith("linux") else None
+    return [subprocess.Popen(worker_command(db_url, d, extra), env=env, preexec_fn=preexec, **popen)
+            for d in devices]
 
 
 def stop(procs: list[subprocess.Popen], timeout: float = 60.0) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -63,12 +64,20 @@ def serve(
 
     settings = Settings.from_env(**({"db_url": db} if db else {}))
     upgrade(settings.db_url)  # before any worker starts, so they find the schema ready
+    # uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown; as SystemExit(0) the `finally` below still
+    # stops the local workers (each hands its job back) and the server exits 0
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_cleanly)
     children = start_local_workers(settings.db_url, workers)
     try:
         print(f"netspace on http://{host}:{port} (database {_safe_url(settings.db_url)})", file=sys.stderr)
         uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
     finally:
         stop_local_workers(children)
+
+
+def _exit_cleanly(signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _safe_url(url: str) -> str:

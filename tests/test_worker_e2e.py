@@ -1,0 +1,87 @@
+"""End to end with real processes: `netspace serve --workers 1` on SQLite trains 4 samples queued through the
+API; three workers on PostgreSQL train 12 jobs, each exactly once. Real training on digits (1 epoch, tiny)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from conftest import ROOT, free_port, wait_http
+
+pytestmark = pytest.mark.slow
+STUDY = {"space": "RegNetX", "dataset": {"name": "digits"}, "recipe": {"epochs": 1, "batch_size": 64},
+         "regime": {"flops": ["1M", "4M"]}, "im_size": 32, "seed": 3}
+
+
+def wait_done(client: httpx.Client, study_id: int, n: int, timeout: float, log) -> dict:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        study = client.get(f"/api/studies/{study_id}").json()
+        jobs = study["counts"]["jobs"]
+        if jobs.get("done", 0) == n:
+            return study
+        assert jobs.get("failed", 0) == 0, (study, log())
+        time.sleep(1.0)
+    raise AssertionError(f"not all {n} jobs finished in {timeout}s: {study['counts']}\n{log()}")
+
+
+def check_results(client: httpx.Client, study_id: int, n: int) -> None:
+    page = client.get(f"/api/studies/{study_id}/models", params={"limit": 100}).json()
+    assert page["total"] == n
+    for m in page["items"]:
+        assert m["status"] == "done" and m["epochs_done"] == 1 and m["attempts"] == 0
+        assert 0 <= m["error"] <= 100 and m["error"] == m["error_final"]
+        assert m["train_seconds"] > 0 and m["infer_ms"] > 0 and 1e6 <= m["flops"] <= 4e6
+
+
+def test_serve_with_a_local_worker_trains_samples_queued_through_the_api(tmp_path):
+    port = free_port()
+    log_path = tmp_path / "serve.log"
+    proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve", "--db", f"sqlite:///{tmp_path / 'e2e.db'}",
+                             "--port", str(port), "--workers", "1"], cwd=ROOT, stdout=log_path.open("w"),
+                            stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        wait_http(f"http://127.0.0.1:{port}/api/health", 120, proc)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as c:
+            created = c.post("/api/studies", json={**STUDY, "name": "served", "n": 4})
+            assert created.status_code == 201, created.text
+            sid = created.json()["id"]
+            wait_done(c, sid, 4, 400, log_path.read_text)
+            check_results(c, sid, 4)
+            workers = c.get("/api/workers").json()
+            assert any(w["status"] in ("idle", "busy") for w in (workers["items"] if isinstance(workers, dict)
+                                                                 else workers))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(90) == 0, log_path.read_text()[-3000:]
+    # the local worker stopped with the server
+    left = subprocess.run(["pgrep", "-f", f"worker --db sqlite:///{tmp_path}"], capture_output=True, text=True)
+    assert left.stdout.strip() == "", left.stdout
+
+
+@pytest.mark.postgres
+def test_three_workers_on_postgresql_train_twelve_jobs_once_each(pg_server, tmp_path):
+    c = pg_server.client
+    created = c.post("/api/studies", json={**STUDY, "name": "fleet", "n": 12})
+    assert created.status_code == 201, created.text
+    sid = created.json()["id"]
+    log_path = tmp_path / "workers.log"
+    workers = subprocess.Popen([sys.executable, "-m", "backend.cli", "worker", "--db", pg_server.db_url,
+                                "--device", "cpu", "--per-device", "3", "--once", "--study", str(sid)],
+                               cwd=ROOT, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
+    try:
+        assert workers.wait(600) == 0, log_path.read_text()[-3000:]
+    finally:
+        if workers.poll() is None:
+            workers.kill()
+    wait_done(c, sid, 12, 30, log_path.read_text)
+    check_results(c, sid, 12)
+    log = log_path.read_text()
+    assert log.count(" done: error ") == 12  # each job trained exactly once across the three processes
+    assert len(set(re.findall(r"INFO worker (\S+) on cpu", log))) == 3
