@@ -64,7 +64,8 @@ def _items(data: Any) -> tuple[list[tuple[str, Any]], dict[str, int] | None]:
     raise ImportFormatError(f"file: NDS data is a list of runs or an object of lists, got {type(data).__name__}")
 
 
-def _optim_params(rec: dict[str, Any], label: str) -> dict[str, float]:
+def optim_params(rec: dict[str, Any], label: str) -> dict[str, float]:
+    """lr, wd, epochs and momentum from a run's (or a stored config's) `optim`."""
     if rec.get("optim") is None:
         return {}
     optim = as_dict(rec["optim"], label, "optim")
@@ -85,7 +86,7 @@ def convert_run(rec: Any, label: str, index: int, *, space: str, imagenet: bool)
     curves = {ours: curve(rec.get(theirs), label, theirs) for ours, theirs in CURVES.items()}
     group = label.split("[")[0] if "[" in label else None
     job = rec.get("job_id")
-    config: dict[str, Any] = {"net": net}
+    config: dict[str, Any] = {"net": net, "space": space}  # the space names the family on a re-import
     for key in ("optim", "job_id", "rng_seed"):
         if key in rec:
             config[key] = rec[key]
@@ -102,7 +103,7 @@ def convert_run(rec: Any, label: str, index: int, *, space: str, imagenet: bool)
         params=as_count(get(rec, "params", label), label, "params"),
         acts=None,  # NDS records no activation count
         columns=flat.columns,
-        extra=flat.extra | _optim_params(rec, label),
+        extra=flat.extra | optim_params(rec, label),
         result=ResultRecord(error=error, diverged=diverged, error_final=final_value(curves["test_error"]),
                             epochs_done=None if curves["test_error"] is None else len(curves["test_error"]),
                             **curves),

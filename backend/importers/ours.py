@@ -22,7 +22,8 @@ from pydantic import ValidationError
 from backend.designspace.config import AnyNetConfig
 from backend.designspace.params import PARAM_NAMES, flat_params
 
-from .nds_nets import flatten_net
+from .nds import optim_params
+from .nds_nets import flatten_net, zero_fill_ops
 from .records import (
     ImportFormatError,
     ModelRecord,
@@ -102,26 +103,38 @@ class _Fields:
         raise RecordError(self.label, key, f"must be true or false, got {v!r:.40}")
 
 
-def _config(f: _Fields, arch_type: str) -> tuple[dict[str, Any], dict[str, float | None]]:
+def _config(f: _Fields, arch_type: str | None) -> tuple[str, dict[str, Any], dict[str, float | None],
+                                                      dict[str, float]]:
+    """(arch_type, config, parameter columns, extra parameters) of one record."""
     raw = f.json_value("config")
     if raw is None:
         raise RecordError(f.label, "config", "missing")
     if not isinstance(raw, dict):
         raise RecordError(f.label, "config", f"must be an object, got {type(raw).__name__}")
-    if arch_type != "anynet":  # an imported family exported again
-        if arch_type.startswith("nds_") and isinstance(raw.get("net"), dict):  # flattened again, as first imported
-            anynet = raw.get("anynet") if isinstance(raw.get("anynet"), dict) else {}
-            imagenet = anynet.get("stem_type") == "res_stem_in"
-            return raw, flatten_net(raw["net"], f.label, imagenet, arch_type.removeprefix("nds_")).columns
-        columns = empty_columns()  # otherwise the columns travel with the record (CSV has them)
+    if isinstance(raw.get("net"), dict) and (arch_type is None or arch_type.startswith("nds_")):
+        return _nds_again(f, raw, arch_type)
+    arch_type = arch_type or "anynet"
+    if arch_type != "anynet":  # another imported family: its columns travel with the record (CSV has them)
+        columns = empty_columns()
         for name in PARAM_NAMES:
             columns[name] = f.number(name)
-        return raw, columns
+        return arch_type, raw, columns, _extra(f)
     try:
         cfg = AnyNetConfig.model_validate(raw)
     except ValidationError as e:
         raise validation_error(e, f.label, "config.") from None
-    return cfg.model_dump(mode="json", exclude_none=True), flat_params(cfg)
+    return arch_type, cfg.model_dump(mode="json", exclude_none=True), flat_params(cfg), _extra(f)
+
+
+def _nds_again(f: _Fields, raw: dict[str, Any], arch_type: str | None) -> tuple[str, dict[str, Any],
+                                                                                dict[str, float | None],
+                                                                                dict[str, float]]:
+    """An NDS run imported before and exported again: flattened again from its raw net and optim exactly as
+    the first import did, so no export format needs to carry arch_type, extra or the flat columns."""
+    anynet = raw.get("anynet") if isinstance(raw.get("anynet"), dict) else {}
+    space = raw.get("space") or (arch_type or "nds_").removeprefix("nds_")
+    flat = flatten_net(raw["net"], f.label, anynet.get("stem_type") == "res_stem_in", str(space))
+    return flat.arch_type, raw, flat.columns, flat.extra | optim_params(raw, f.label) | _extra(f)
 
 
 def _extra(f: _Fields) -> dict[str, float]:
@@ -147,10 +160,10 @@ def convert_record(rec: Any, label: str, index: int, *, cells: bool = False) -> 
     if error is None:
         raise RecordError(label, "error", "missing (the model has no result to import)")
     check_error(error, label, "error")
-    arch_type = f.raw("arch_type") or "anynet"
-    if not isinstance(arch_type, str) or len(arch_type) > 32:
+    arch_type = f.raw("arch_type")
+    if arch_type is not None and (not isinstance(arch_type, str) or len(arch_type) > 32):
         raise RecordError(label, "arch_type", f"must be a short string, got {arch_type!r:.40}")
-    config, columns = _config(f, arch_type)
+    arch_type, config, columns, extra = _config(f, arch_type)
     diverged = f.flag("diverged")
     name = f.raw("name")
     curves = {k: curve(f.json_value(k), label, k) for k in ("train_loss", "train_error", "test_error")}
@@ -158,7 +171,7 @@ def convert_record(rec: Any, label: str, index: int, *, cells: bool = False) -> 
         index=index, name=None if name is None else str(name)[:200], arch_type=arch_type, config=config,
         config_hash=canonical_hash(config) if arch_type == "anynet" else raw_config_hash(config),
         flops=_count(flops, label, "flops", True), params=_count(params, label, "params", True),
-        acts=_count(acts, label, "acts"), columns=columns, extra=_extra(f),
+        acts=_count(acts, label, "acts"), columns=columns, extra=extra,
         result=ResultRecord(
             error=error, diverged=bool(diverged), error_final=error_final, train_seconds=train_seconds,
             infer_ms=infer_ms, epochs_done=None if epochs is None else int(epochs), **curves),
@@ -168,6 +181,7 @@ def convert_record(rec: Any, label: str, index: int, *, cells: bool = False) -> 
 def _population(fmt: str, items, skip_bad: bool, cells: bool = False) -> Population:
     records, skipped = collect(
         items, lambda label, raw, index: convert_record(raw, label, index, cells=cells), skip_bad)
+    zero_fill_ops([r.extra for r in records if r.arch_type.startswith("nds_")])
     return Population(fmt, records, skipped)
 
 
