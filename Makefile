@@ -24,7 +24,7 @@ system-deps:
 	@bash scripts/install_system_deps.sh
 
 run: setup
-	$(VENV)/bin/netspace --help
+	$(VENV)/bin/netspace serve --host $(HOST) --port $(PORT) --workers auto
 
 test: setup system-deps
 	$(VENV)/bin/ruff check .

@@ -85,3 +85,22 @@ def test_three_workers_on_postgresql_train_twelve_jobs_once_each(pg_server, tmp_
     log = log_path.read_text()
     assert log.count(" done: error ") == 12  # each job trained exactly once across the three processes
     assert len(set(re.findall(r"INFO worker (\S+) on cpu", log))) == 3
+
+
+def test_serve_demo_seeds_two_studies_once(tmp_path):
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    for attempt in range(2):  # a second start finds the demo and adds nothing
+        port = free_port()
+        log_path = tmp_path / f"demo{attempt}.log"
+        proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve", "--db", db, "--port", str(port),
+                                 "--demo"], cwd=ROOT, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
+        try:
+            wait_http(f"http://127.0.0.1:{port}/api/health", 120, proc)
+            studies = httpx.get(f"http://127.0.0.1:{port}/api/studies", timeout=30).json()
+            items = studies["items"] if isinstance(studies, dict) else studies
+            assert sorted(s["space_name"] for s in items) == ["AnyNetX_A", "RegNetX"]
+            assert all(s["counts"]["models"] == 24 for s in items)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(60) == 0
+    assert "demo studies exist already" in log_path.read_text()

@@ -55,6 +55,7 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
     workers: Annotated[str, typer.Option(help="local workers: auto (one per GPU, else one CPU), N, or 0")] = "0",
+    demo: Annotated[bool, typer.Option(help="seed the demo (RegNetX vs AnyNetX_A on digits) if absent")] = False,
 ) -> None:
     """Serve the dashboard and the REST API (settings from NETSPACE_* variables; --db overrides NETSPACE_DB)."""
     import uvicorn
@@ -64,6 +65,8 @@ def serve(
 
     settings = Settings.from_env(**({"db_url": db} if db else {}))
     upgrade(settings.db_url)  # before any worker starts, so they find the schema ready
+    if demo:
+        _seed_demo(settings.db_url)
     # uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown; as SystemExit(0) the `finally` below still
     # stops the local workers (each hands its job back) and the server exits 0
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -74,6 +77,21 @@ def serve(
         uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
     finally:
         stop_local_workers(children)
+
+
+def _seed_demo(db_url: str) -> None:
+    from backend.services.demo import demo_exists, seed_demo
+    from db.engine import make_engine
+
+    engine = make_engine(db_url)
+    try:
+        if demo_exists(engine):
+            print("demo studies exist already", file=sys.stderr)
+        else:
+            out = seed_demo(engine)
+            print(f"demo: {out['models']} models queued in {len(out['studies'])} studies", file=sys.stderr)
+    finally:
+        engine.dispose()
 
 
 def _exit_cleanly(signum: int, _frame: object) -> None:
