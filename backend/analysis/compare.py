@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
-from scipy import stats
 
 from .edf import Summary, summarize
 
@@ -35,6 +34,8 @@ class Comparison:
 
 def ks_test(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     """Two-sample KS statistic and p-value over the finite values of a and b."""
+    from scipy import stats  # imported here: scipy.stats adds ~2 s to the API's start-up
+
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     res = stats.ks_2samp(a[np.isfinite(a)], b[np.isfinite(b)])

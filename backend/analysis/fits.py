@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 Basis = dict[str, Callable[[np.ndarray], np.ndarray]]
 
@@ -70,6 +69,8 @@ def runtime_fit(flops: np.ndarray, runtime: np.ndarray) -> LinearFit:
 
 def pearson(x: np.ndarray, y: np.ndarray) -> tuple[float, float, int]:
     """Pearson r, its two-sided p-value and n over rows where both are finite (NaN with < 3 rows)."""
+    from scipy import stats  # imported here: scipy.stats adds ~2 s to the API's start-up
+
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     keep = np.isfinite(x) & np.isfinite(y)

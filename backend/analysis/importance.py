@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from .table import OUTCOME_COLUMNS, Population, column, numeric_columns
 
@@ -36,6 +35,8 @@ class Importance:
 def _spearman_columns(X: np.ndarray, y: np.ndarray) -> list[tuple[float, float, int]]:
     """Spearman rho, p and n of every column against y. Columns without NaN share one rank pass (Pearson on
     average ranks, p from the t distribution, as scipy does); the others go through scipy per column."""
+    from scipy import stats  # imported here: scipy.stats adds ~2 s to the API's start-up
+
     out: list[tuple[float, float, int]] = [(float("nan"), float("nan"), 0)] * X.shape[1]
     full = np.flatnonzero(np.isfinite(X).all(axis=0))
     n = len(y)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import gammaln
 
 DEFAULT_BAND = (0.1, 0.9)
 
@@ -30,6 +29,8 @@ class RandomSearchCurve:
 
 def survival(n: int, k: int, replace: bool = False) -> np.ndarray:
     """P(R >= i) for i = 0..n (the minimum rank among k draws from n)."""
+    from scipy.special import gammaln  # imported here: keeps scipy out of the API's start-up
+
     i = np.arange(n + 1, dtype=np.float64)
     if replace:
         return ((n - i) / n) ** k
