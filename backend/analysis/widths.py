@@ -63,6 +63,18 @@ def as_dict(cfg: Any) -> Mapping[str, Any]:
     return dump() if callable(dump) else cfg
 
 
+def anynet_stages(cfg: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """The AnyNet stage lists of a stored config: the config itself (canonical AnyNet), the `anynet` form an
+    importer derived (NDS ResNe(X)t/Vanilla nets), or None for architectures without stages (NAS cells)."""
+    if not cfg:
+        return None
+    cfg = as_dict(cfg)
+    if "depths" in cfg and "widths" in cfg:
+        return cfg
+    inner = cfg.get("anynet")
+    return inner if isinstance(inner, Mapping) and "depths" in inner and "widths" in inner else None
+
+
 def expand_config(cfg: Mapping[str, Any]) -> BlockLayout:
     """Expand a canonical AnyNet config dict (stage lists) into per-block arrays."""
     cfg = as_dict(cfg)

@@ -26,7 +26,7 @@ from sqlalchemy import Engine, select
 from backend.analysis.curves import best_worst
 from backend.analysis.normalized import EmptyBinError
 from backend.analysis.table import numeric_columns
-from backend.analysis.widths import expand_config, fit_width_law
+from backend.analysis.widths import anynet_stages, expand_config, fit_width_law
 from backend.designspace.params import PARAM_NAMES
 from backend.figures import FIGURE_KINDS, build_figure, error_scatter_figures
 from db.models import models, results
@@ -54,7 +54,8 @@ def _configs_for(engine: Engine, ids: Iterable[int]) -> dict[int, dict[str, Any]
     if not ids:
         return {}
     with engine.connect() as conn:
-        return {int(m): c for m, c in conn.execute(select(models.c.id, models.c.config).where(models.c.id.in_(ids)))}
+        rows = conn.execute(select(models.c.id, models.c.config).where(models.c.id.in_(ids)))
+        return {int(m): anynet_stages(c) for m, c in rows}
 
 
 def _curves_for(engine: Engine, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
@@ -71,8 +72,9 @@ def _curves_for(engine: Engine, ids: Iterable[int]) -> dict[int, dict[str, Any]]
 def cached_e_fit(configs: Sequence[dict[str, Any] | None]) -> np.ndarray:
     """e_fit per config (NaN for None), each fitted once per process."""
     out = np.full(len(configs), np.nan)
-    for i, cfg in enumerate(configs):
-        if not cfg:
+    for i, raw in enumerate(configs):
+        cfg = anynet_stages(raw)
+        if cfg is None:  # no stage lists (e.g. an imported NAS cell network): no width law to fit
             continue
         key = json.dumps(cfg, sort_keys=True, separators=(",", ":"))
         val = _EFIT_CACHE.get(key)
