@@ -36,6 +36,9 @@ class DatasetSpec(BaseModel):
             raise ValueError(f"path: required for dataset '{self.name}'")
         if "\x00" in self.path:
             raise ValueError("path: must not contain NUL bytes")
+        if ".." in Path(self.path).parts:
+            # a study's path is read by every worker; climbing out of where it says is never what a lab means
+            raise ValueError("path: must not contain '..' components (give the dataset's own directory)")
         return self
 
     def check_exists(self) -> None:

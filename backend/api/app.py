@@ -25,6 +25,7 @@ from db.queue import requeue_expired
 
 from . import demo, errors, figures, population, refine, spacecheck
 from .auth import TokenAuth
+from .limits import BodyLimit
 from .routes import events, frontend, health, importing, jobs, models, spaces, studies
 from .settings import Settings
 
@@ -54,12 +55,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     errors.install(app)
     for r in (health, spaces, importing, studies, models, jobs, events):
-        app.include_router(r.router)
+        app.include_router(r.router, responses=errors.ERROR_RESPONSES)
     for r in (population, demo, spacecheck):  # the dashboard's own endpoints (columnar population, demo, spec check)
-        app.include_router(r.router)
-    app.include_router(figures.router)  # analysis figures as Plotly JSON
-    app.include_router(refine.router)  # design-space design: refine a study, lineage, space size
+        app.include_router(r.router, responses=errors.ERROR_RESPONSES)
+    app.include_router(figures.router, responses=errors.ERROR_RESPONSES)  # analysis figures as Plotly JSON
+    # design-space design: refine a study, lineage, space size
+    app.include_router(refine.router, responses=errors.ERROR_RESPONSES)
     frontend.mount(app, settings.frontend_dir)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_mb << 20)
     app.add_middleware(TokenAuth, token=settings.token, read_token=settings.read_token)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["*"],

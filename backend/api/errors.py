@@ -6,6 +6,7 @@ Body: {"detail": [{"loc": [...], "field": "n", "msg": "...", "type": "..."}], "m
 
 from __future__ import annotations
 
+import math
 import types
 import typing
 from typing import Any
@@ -123,6 +124,10 @@ def describe(request: Request, errors: list[dict[str, Any]]) -> list[dict[str, A
             # the location pydantic reports, sometimes repeating its last part ('params' + 'params.wm')
             field = _join(field, head)
             msg = rest
+        value = e.get("input")
+        if isinstance(value, float) and not math.isfinite(value):
+            # NaN fails every comparison, so pydantic would say "should be <= 100" about it: say what is wrong
+            msg = f"must be a finite number (got {value})"
         if e.get("type") in RANGE_ERRORS:
             bounds = _bounds(_field_metadata(request, loc) or [])
             if bounds:
@@ -148,3 +153,18 @@ def install(app: FastAPI) -> None:
             return unprocessable([{"loc": field.split("."), "field": field, "msg": exc.message,
                                    "type": "value_error"}])
         return JSONResponse({"detail": exc.message, "field": exc.field}, status_code=exc.status)
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"detail": {"type": "string"}, "field": {"type": ["string", "null"]}}}}}}
+
+
+# Documented on every /api operation, so clients (and the schema fuzz test) know every error status the API uses.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _error("the body could not be parsed (not JSON / not multipart)"),
+    401: _error("a token is set and this request lacks it (Authorization: Bearer <token>)"),
+    404: _error("no such study, model, job, space or figure"),
+    409: _error("conflict with the current state (a taken name, a job that cannot change so)"),
+    413: _error("the request body is larger than NETSPACE_MAX_UPLOAD_MB"),
+}

@@ -52,7 +52,8 @@ class SpaceIn(BaseModel):
         return self
 
 
-@router.post("/api/studies/{study_id}/refine")
+@router.post("/api/studies/{study_id}/refine",
+             responses={201: {"description": "preview=false: the child study was created (the body as for 200)"}})
 def refine(response: Response, body: RefineIn = Body(), study_id: int = StudyId,
            engine: Engine = Depends(deps.engine), settings: Settings = Depends(deps.settings)) -> dict[str, Any]:
     """Preview a refinement of the study's space (in-sample estimate, dimension, size); with preview=false,

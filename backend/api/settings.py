@@ -23,6 +23,7 @@ class Settings:
     token: str | None = None
     read_token: str | None = None
     max_n: int = 10_000
+    max_upload_mb: int = 512
     cors_origins: tuple[str, ...] = ()
     frontend_dir: Path = field(default_factory=lambda: ROOT / "frontend")
     maintenance_seconds: float = 10.0
@@ -45,6 +46,8 @@ class Settings:
                 raise ValueError(f"NETSPACE_MAX_N: must be an integer (got {env['NETSPACE_MAX_N']!r})") from None
             if values["max_n"] < 1:
                 raise ValueError(f"NETSPACE_MAX_N: must be >= 1 (got {values['max_n']})")
+        if env.get("NETSPACE_MAX_UPLOAD_MB"):
+            values["max_upload_mb"] = _positive_int(env, "NETSPACE_MAX_UPLOAD_MB")
         if env.get("NETSPACE_MAINTENANCE_SECONDS"):
             values["maintenance_seconds"] = float(env["NETSPACE_MAINTENANCE_SECONDS"])
         if env.get("NETSPACE_CORS_ORIGINS"):
@@ -52,3 +55,13 @@ class Settings:
         if env.get("NETSPACE_FRONTEND"):
             values["frontend_dir"] = Path(env["NETSPACE_FRONTEND"])
         return replace(cls(**values), **overrides)
+
+
+def _positive_int(env, name: str) -> int:
+    try:
+        value = int(env[name])
+    except ValueError:
+        raise ValueError(f"{name}: must be an integer (got {env[name]!r})") from None
+    if value < 1:
+        raise ValueError(f"{name}: must be >= 1 (got {value})")
+    return value

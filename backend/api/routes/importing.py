@@ -19,20 +19,21 @@ from backend.services.importing import import_population
 
 from .. import deps
 from ..errors import unprocessable
+from ..settings import Settings
 
 router = APIRouter(tags=["studies"])
-MAX_UPLOAD_BYTES = 512 << 20  # 3x the 100,000-run NDS benchmark file; parsed JSON takes ~6x its size in memory
 CHUNK = 1 << 20
 
 
-def _read(upload: UploadFile) -> bytes:
-    """The whole upload, refusing (413) anything over MAX_UPLOAD_BYTES without buffering it all first."""
+def _read(upload: UploadFile, max_bytes: int) -> bytes:
+    """The whole upload, refusing (413) anything over max_bytes (NETSPACE_MAX_UPLOAD_MB, default 512 MiB: 3x the
+    100,000-run NDS benchmark file; parsed JSON takes ~6x its size in memory) without buffering it all first."""
     parts, size = [], 0
     while block := upload.file.read(CHUNK):
         size += len(block)
-        if size > MAX_UPLOAD_BYTES:
+        if size > max_bytes:
             raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-                                f"file: larger than {MAX_UPLOAD_BYTES >> 20} MiB")
+                                f"file: larger than {max_bytes >> 20} MiB (NETSPACE_MAX_UPLOAD_MB)")
         parts.append(block)
     return b"".join(parts)
 
@@ -53,9 +54,10 @@ def import_study(
                                 description=f"auto | {' | '.join(FORMATS)}")] = "auto",
     skip_bad: Annotated[bool, Form(description="skip bad records (counted) instead of failing")] = False,
     engine: Engine = Depends(deps.engine),
+    settings: Settings = Depends(deps.settings),
 ) -> JSONResponse:
     """Import every run of the uploaded file as one new study (source 'imported'); returns the summary."""
-    data = _read(file)
+    data = _read(file, settings.max_upload_mb << 20)
     try:
         pop = parse_file(data, file.filename, format, skip_bad=skip_bad)
     except ValueError as e:
