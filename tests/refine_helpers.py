@@ -3,6 +3,7 @@ with errors computed from each model's config (no training), so refinements real
 
 from __future__ import annotations
 
+import click
 import numpy as np
 
 from backend.services.studies import StudyIn, create_study
@@ -34,3 +35,32 @@ def make_study(engine, name: str, space: str, n: int, seed: int = 0, **kw) -> tu
     sid = create_study(engine, StudyIn(name=name, space=space, regime=REGIME, recipe={"epochs": 1}, n=n, seed=seed,
                                        **kw))["id"]
     return sid, train_synthetic(engine, sid, seed)
+
+
+def dry_parse(argv: list[str]) -> None:
+    """Parse a `netspace ...` command line exactly as the CLI would, without running it (for commands that
+    cannot run here: GPU worker fleets, SLURM launches, a server that never exits). Unknown commands or
+    options, bad types and out-of-range numbers raise click's UsageError/BadParameter."""
+    import typer.main
+
+    from backend.cli.main import app
+
+    group = typer.main.get_command(app)
+    name, *args = argv
+    cmd = group.commands.get(name)
+    if cmd is None:
+        raise click.UsageError(f"no such command {name!r}")
+    cmd.make_context(f"netspace {name}", args)
+
+
+if __name__ == "__main__":  # `python tests/refine_helpers.py worker --db ... --device auto`: the tutorial's dry run
+    import sys
+
+    import typer
+
+    try:
+        dry_parse(sys.argv[1:])
+    except (click.ClickException, typer.TyperException) as e:  # typer vendors its own click
+        print(f"error: {' '.join(e.format_message().split())}", file=sys.stderr)
+        sys.exit(2)
+    print(f"parsed: netspace {' '.join(sys.argv[1:])}")

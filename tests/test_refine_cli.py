@@ -104,3 +104,22 @@ def test_missing_database_study_and_size(capsys, tmp_path):
     exact = space_size(get_space("AnyNetX_D")).exact
     assert out.splitlines()[0] == f"AnyNetX_D: dimension 10, size {exact:,} exact ({exact:.2g}), 1.3e+13 as the " \
                                   "paper counts"
+
+
+def test_an_imported_population_is_refined_from_a_named_base_space(db, capsys, tmp_path):
+    url, engine = db
+    dump = tmp_path / "a.jsonl"
+    assert run(capsys, "export", "--db", url, "--study", "A", "--format", "jsonl", "--out", str(dump))[0] == 0
+    code, _, err = run(capsys, "import", str(dump), "--study", "A-imported", "--db", url)
+    assert code == 0, err
+    code, _, err = run(capsys, "refine", "--db", url, "--study", "A-imported", "--name", "X", "--share", "b",
+                       "--preview")
+    assert code == 2 and "error: base: study 'A-imported' has no design-space spec" in err
+    answers = []
+    for study, base in (("A", []), ("A-imported", ["--base", "AnyNetX_A"])):
+        code, out, err = run(capsys, "refine", "--db", url, "--study", study, "--name", "X", "--narrow", "d=1:8",
+                             "--preview", "--json", *base)
+        assert code == 0, err
+        s = json.loads(out)["preview"]["in_sample"]
+        answers.append((s["finished"], s["inside_finished"], s["child_stats"]))
+    assert answers[0] == answers[1] and answers[0][0] == 40 and answers[0][1] > 0  # the same in-sample estimate

@@ -33,7 +33,7 @@ from backend.designspace.refine import Refinement, refine, satisfies
 from backend.designspace.spec import ParamSpec, SpaceSpec
 from backend.figures import build_figure, to_json
 from backend.study_spec import DatasetSpec
-from db.models import studies
+from db.models import models, studies
 
 from .errors import InvalidInput
 from .figures import cached_e_fit
@@ -99,21 +99,23 @@ def param_columns(spec: SpaceSpec, name: str) -> list[str]:
     return [f"{name}_{i}" for i in range(1, spec.num_stages + 1)]
 
 
-def sampled_columns(pop: Population) -> dict[str, np.ndarray]:
-    """The population's columns with RegNet models' *sampled* law coordinates (d, w0, wa, wm, g, b from
-    config.regnet) in place of the built network's flat values: pycls caps a stage's group width at its inner
-    width, so a RegNet model's flat g is NaN (not shared) although it was sampled with one g."""
+def sampled_columns(engine: Engine, pop: Population) -> dict[str, np.ndarray]:
+    """The population's columns with RegNet models' *sampled* group width g (config.regnet.group_w) in place
+    of the flat g: pycls caps a stage's group width at its inner width, so a RegNet model built with one g can
+    have per-stage g_i that differ and hence a NaN flat g. (Its d, w0, wa, wm and b are exact already.) Read
+    with a JSON path in SQL, so no config is decoded in Python."""
     cols = dict(pop.columns)
-    if not pop.configs:
-        return cols
-    rows = [(i, c["regnet"]) for i, c in enumerate(pop.configs) if c and c.get("regnet")]
-    if not rows:
-        return cols
-    idx = np.array([i for i, _ in rows])
-    for col, key, f in (("d", "depth", float), ("w0", "w0", float), ("wa", "wa", float), ("wm", "wm", float),
-                        ("g", "group_w", float), ("b", "bot_mul", lambda v: 1.0 / v)):
-        cols[col] = np.array(cols[col], dtype=float)
-        cols[col][idx] = [f(r[key]) for _, r in rows]
+    g_path = models.c.config[("regnet", "group_w")].as_float()
+    q = (select(models.c.id, g_path).where(models.c.study_id == pop.study_id, g_path.is_not(None))
+         .order_by(models.c.id))
+    with engine.connect() as conn:
+        rows = conn.execute(q).all()
+    if rows:
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        pos = np.searchsorted(pop["id"], ids)
+        ok = (pos < len(pop)) & (pop["id"][np.minimum(pos, len(pop) - 1)] == ids)  # models added meanwhile: skip
+        cols["g"] = np.array(cols["g"], dtype=float)
+        cols["g"][pos[ok]] = np.array([r[1] for r in rows], dtype=float)[ok]
     return cols
 
 
@@ -197,8 +199,8 @@ def plan_refinement(engine: Engine, study_id: int, req: RefineIn) -> tuple[Plan,
         parent = require_study(conn, study_id)
     spec = _parent_spec(parent, req)
     target = _narrowed_space(spec, req.step)
-    pop = load_population(engine, study_id, configs=target.family == "regnet")
-    columns = sampled_columns(pop)
+    pop = load_population(engine, study_id, configs=req.step.to_regnet)  # configs: e_fit of every model
+    columns = sampled_columns(engine, pop) if target.family == "regnet" else dict(pop.columns)
     sources: dict[str, list[tuple[float, float, str]]] = {}
     narrowed: dict[str, dict[str, Any]] = {}
     for k, (lo, hi) in req.step.narrow.items():

@@ -9,6 +9,8 @@ JavaScript would round it silently.
 
 from __future__ import annotations
 
+import copy
+import functools
 from typing import Any
 
 from backend.designspace.size import space_size
@@ -28,8 +30,15 @@ def size_report(spec: SpaceSpec, paper_levels: int | None = None) -> dict[str, A
     """{name, family, dimension, exact (str), exact_float, paper_approx, paper_levels, params{...}}.
 
     `paper_levels` defaults to PAPER_LEVELS for RegNet spaces (the paper's rounding) and None for AnyNet ones
-    (whose counts are already discrete).
+    (whose counts are already discrete). Cached per spec: counting enumerates every law's support (thousands
+    of values for wa and wm), and previews and lineages ask for the same few specs again and again.
     """
+    return copy.deepcopy(_size_report(spec.model_dump_json(), paper_levels))
+
+
+@functools.lru_cache(maxsize=1024)
+def _size_report(spec_json: str, paper_levels: int | None) -> dict[str, Any]:
+    spec = SpaceSpec.model_validate_json(spec_json)
     levels = paper_levels if paper_levels is not None else (PAPER_LEVELS if spec.family == "regnet" else None)
     exact = space_size(spec)
     paper = space_size(spec, paper_levels=levels) if levels else exact
