@@ -15,22 +15,13 @@ import httpx
 import pytest
 from conftest import ROOT, LiveServer
 from sqlalchemy import text
+from test_worker_faults import wait_for
 
 from db.engine import make_engine
 
 pytestmark = pytest.mark.slow
 STUDY = {"space": "RegNetX", "dataset": {"name": "digits"}, "recipe": {"epochs": 2, "batch_size": 64},
          "regime": {"flops": [1e6, 4e6]}, "seed": 3}
-
-
-def wait_for(predicate, timeout: float, what: str, log=None):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}\n{log.read_text()[-3000:] if log else ''}")
 
 
 def jobs_of(client: httpx.Client, study_id: int) -> list[dict]:
@@ -49,14 +40,16 @@ def test_api_restart_while_a_worker_trains_loses_nothing(sqlite_url, tmp_path):
         worker = subprocess.Popen([sys.executable, "-m", "backend.cli", "worker", "--db", sqlite_url, "--device",
                                    "cpu", "--once"], cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
                                   env={**os.environ, "OMP_NUM_THREADS": "1"})
-        wait_for(lambda: any(j["status"] == "running" for j in jobs_of(first.client, sid)), 120, "a job to run", log)
+        wait_for(lambda: any(j["status"] == "running" for j in jobs_of(first.client, sid)),
+                 120, "a job to run", log=log)
         first.stop()  # the server goes away mid-training
         time.sleep(2)
         assert worker.poll() is None, log.read_text()  # the worker does not care
         second = LiveServer(sqlite_url, tmp_path)
         with second.client.stream("GET", "/api/events", params={"last_id": 0}) as stream:
             assert stream.status_code == 200  # a reconnecting dashboard gets its event stream again
-        wait_for(lambda: all(j["status"] == "done" for j in jobs_of(second.client, sid)), 240, "every job done", log)
+        wait_for(lambda: all(j["status"] == "done" for j in jobs_of(second.client, sid)),
+                 240, "every job done", log=log)
         assert worker.wait(60) == 0, log.read_text()
         done = jobs_of(second.client, sid)
         assert len(done) == 3 and all(j["attempts"] <= 1 for j in done), done
