@@ -7,6 +7,8 @@ be called in-process to completion) and is exercised by the event tests instead.
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -25,7 +27,9 @@ MAX_EXAMPLES = 6
 
 def _fuzz_app():
     """A migrated temp SQLite database, built at import time: schemathesis parametrizes at collection."""
-    url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='netspace-fuzz-')) / 'fuzz.db'}"
+    folder = Path(tempfile.mkdtemp(prefix="netspace-fuzz-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    url = f"sqlite:///{folder / 'fuzz.db'}"
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
