@@ -139,3 +139,20 @@ def test_figures_take_the_models_filter(sqlite_server, study):
     assert bad.status_code == 422 and bad.json()["detail"][0]["field"].startswith("flops_max")
     unknown = c.get(f"/api/studies/{sid}/figures/edf", params={"flopz_max": 1})
     assert unknown.status_code == 422 and unknown.json()["detail"][0]["field"] == "flopz_max"
+
+
+def test_normalized_edf_without_bins_says_why_instead_of_failing(sqlite_server):
+    """Two finished models per study cannot fill any binning: the dashboard's request (no `bins`) gets a figure
+    saying so (no failed request in the browser console); an explicit `bins` still gets the 422."""
+    c = sqlite_server.client
+    ids = []
+    for name in ("few-a", "few-b"):
+        r = c.post("/api/studies", json={"name": name, "space": "RegNetX", "n": 2, "regime": {"flops": [None, "5M"]}})
+        ids.append(r.json()["id"])
+        finish_jobs(sqlite_server.db_url, ids[-1], [10.0, 20.0])
+    fig = c.get("/api/figures/edf_normalized", params={"study": ids})
+    assert fig.status_code == 200
+    note = fig.json()["layout"]["annotations"][0]["text"]
+    assert note.startswith("not drawn:") and "bin" in note
+    explicit = c.get("/api/figures/edf_normalized", params={"study": ids, "bins": 10})
+    assert explicit.status_code == 422 and explicit.json()["detail"][0]["field"] == "bins"

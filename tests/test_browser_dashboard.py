@@ -59,9 +59,12 @@ def open_study(page, base: str, study_id: int, query: str = "") -> None:
 
 
 def wait_figures(page, selector: str = "main .plot-card .plot[id^=fig-], main .plot-card .plot[id^=cmp-]") -> None:
-    """Every server figure on the page finished loading (data-loaded is a count, or 'error')."""
-    page.wait_for_function(
-        f"[...document.querySelectorAll({selector!r})].every(d => d.dataset.loaded && d.dataset.loaded !== '0')")
+    """Every server figure on the page finished loading (data-loaded is a count, or 'error'); figures load when
+    they come into view, so each is scrolled to first."""
+    plots = page.locator(selector)
+    for i in range(plots.count()):
+        plots.nth(i).scroll_into_view_if_needed()
+        page.wait_for_function("d => d.dataset.loaded && d.dataset.loaded !== '0'", arg=plots.nth(i).element_handle())
     failed = page.eval_on_selector_all(selector, "ds => ds.filter(d => d.dataset.loaded === 'error').map(d => d.id)")
     assert not failed, f"figures failed: {failed}: " + " | ".join(page.locator(".plot-status.error").all_inner_texts())
 
@@ -78,7 +81,8 @@ def edf_legend(page) -> str:
 
 
 def wait_edf_n(page, n: int, timeout: float = 20_000) -> None:
-    """The server's EDF (redrawn after a change) has a legend entry with n=<n>."""
+    """The server's EDF (redrawn after a change, once on screen) has a legend entry with n=<n>."""
+    page.locator("#fig-edf").scroll_into_view_if_needed()
     page.wait_for_function("n => [...document.querySelectorAll('#fig-edf .legendtext')]"
                            ".some(t => t.textContent.includes(`n=${n}`))", arg=n, timeout=timeout)
 

@@ -29,6 +29,8 @@ from backend.analysis.table import numeric_columns
 from backend.analysis.widths import anynet_stages, expand_config, fit_width_law
 from backend.designspace.params import PARAM_NAMES
 from backend.figures import FIGURE_KINDS, build_figure, error_scatter_figures
+from backend.figures.common import empty
+from backend.figures.edf import NORM_HELP
 from db.models import models, results
 
 from .errors import InvalidInput
@@ -154,6 +156,12 @@ def study_figure(engine: Engine, kind: str, study_ids: Sequence[int], flt: Model
     k = int(options.get("k", 5)) if kind in ("widths", "curves") else 0
     pops = load_populations(engine, study_ids, e_fit=kind == "e_fit" or options.get("param") == "e_fit",
                             extremes_k=k, configs=kind == "widths", curves=kind == "curves", flt=flt)
+    if kind == "edf_normalized" and "bins" not in options and "log" not in options:
+        # no binning asked for (the dashboard's view): the report's fallback; too few models to fill any binning
+        # is a fact about the data, answered with a figure that says so rather than a request error
+        by = options.get("by", "flops")
+        got = _normalized_with_fallback(pops, by)
+        return got if isinstance(got, go.Figure) else empty(kind, NORM_HELP.format(by=by, bins="10 or 5"), got)
     return _build(kind, pops, options)
 
 

@@ -89,7 +89,8 @@ export class ServerFigure {
     this.parts = cardParts;
     this.filename = filename;
     this.ctrl = null;
-    this.loaded = 0; // completed loads, for tests and benchmarks (data-loaded attribute)
+    this.loaded = 0; // drawn figures, for tests and benchmarks (data-loaded: count, or "error")
+    this.done = 0; // finished loads, drawn or failed (data-done)
   }
 
   async load(url, query) {
@@ -108,6 +109,7 @@ export class ServerFigure {
       status.textContent = fig.layout?.meta?.note ?? "";
       this.loaded += 1;
       plot.dataset.loaded = String(this.loaded);
+      plot.dataset.done = String(++this.done);
     } catch (err) {
       if (!isReal(err) || ctrl.signal.aborted) return;
       this.fail(err);
@@ -121,6 +123,7 @@ export class ServerFigure {
     this.parts.status.textContent = `Could not draw this figure: ${err.message}`;
     this.parts.status.classList.add("error");
     this.parts.plot.dataset.loaded = "error";
+    this.parts.plot.dataset.done = String(++this.done);
   }
 
   destroy() {

@@ -20,7 +20,7 @@ export const FIGURES = [
     help: "F(e) is the fraction of models with error below e; higher and further left is a better space. Shaded: 95% band; the legend gives n, min and mean." },
   { kind: "widths", title: "Width curves", k: true, wide: true, height: 420,
     help: "Per-block width w_j (log scale) of the best and worst k models; dashed lines are the fitted quantized linear law. Good models widen steadily." },
-  { kind: "e_fit", title: "Width-law fit vs error",
+  { kind: "e_fit", title: "Width-law fit vs error", askAbove: 1000,
     help: "e_fit measures how far a model's widths are from the best linear law (0 = exactly RegNet-like); a rising trend means the law predicts good models (paper Fig. 8)." },
   { kind: "curves", title: "Training curves", k: true,
     help: "Test error per epoch for the best and worst k models: check the runs converged and whether the early ranking holds." },
@@ -254,26 +254,80 @@ export function mount(root, route, ctx) {
     return { ...filter.serverQuery(ids), ...extra };
   }
 
+  /**
+   * Mark every server figure stale and reload the ones on screen (the EDF first, alone: the server answers it
+   * fastest when slower figures are not competing); the others load when scrolled into view, so a filter change
+   * on a large study costs the server only what the user is looking at.
+   */
   function loadFigures() {
-    let base;
-    try {
-      base = figureQuery();
-    } catch (err) {
-      for (const f of figures) f.fig.fail(err);
-      return;
-    }
-    const load = (f) => f.fig.load(`/api/studies/${studyId}/figures/${f.kind}`, { ...base, ...(f.k ? { k: view.k } : {}) });
-    // the EDF first, alone: the server answers it fastest when the slower figures are not competing for it
-    load(figures[0]).finally(() => {
-      for (const f of figures.slice(1)) load(f);
-      loadScatterStats();
+    for (const f of figures) f.stale = true;
+    scatterStale = true;
+    const edf = figures[0];
+    const first = onScreen.has(edf) ? loadOne(edf) : Promise.resolve();
+    first.finally(() => {
+      for (const f of figures.slice(1)) if (onScreen.has(f)) loadOne(f);
+      if (onScreen.has("scatter")) loadScatterStats();
     });
   }
+
+  function loadOne(f) {
+    f.stale = false;
+    let base;
+    try {
+      base = figureQuery(f.k ? { k: view.k } : {});
+    } catch (err) {
+      f.fig.fail(err);
+      return Promise.resolve();
+    }
+    const finished = pop ? countFinished() : 0;
+    if (f.askAbove && finished > f.askAbove && !f.asked) return Promise.resolve(offer(f, finished));
+    return f.fig.load(`/api/studies/${studyId}/figures/${f.kind}`, base);
+  }
+
+  const onScreen = new Set();
+  let scatterStale = false;
+  const seen = new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      const f = figures.find((x) => x.parts.card === e.target) ?? "scatter";
+      if (!e.isIntersecting) {
+        onScreen.delete(f);
+        continue;
+      }
+      onScreen.add(f);
+      if (!pop) continue;
+      if (f === "scatter" && scatterStale) loadScatterStats();
+      else if (f !== "scatter" && f.stale) loadOne(f);
+    }
+  }, { rootMargin: "300px 0px" });
+  for (const f of figures) seen.observe(f.parts.card);
+  seen.observe(scatterCard.card);
   const loadFiguresSoon = debounce(loadFigures, 250);
+
+  function countFinished() {
+    let n = 0;
+    const e = pop.cols.error;
+    for (let i = 0; i < pop.n; i++) if (e[i] === e[i]) n++;
+    return n;
+  }
+
+  /** A figure too costly to draw unasked (e_fit fits the width law per model): say so, draw on request. */
+  function offer(f, finished) {
+    f.fig.ctrl?.abort();
+    purge(f.parts.plot);
+    const btn = h("button", { type: "button", class: "btn btn-small", onclick: () => {
+      f.asked = true;
+      loadOne(f);
+    } }, `Fit the width law for ${finished.toLocaleString()} models`);
+    clear(f.parts.status, `Not drawn yet: e_fit fits the quantized linear law to every model (tenths of a second `
+      + "each on a CPU, cached once fitted). ", btn);
+    f.parts.plot.dataset.loaded = "asked";
+    f.parts.plot.dataset.done = String(++f.fig.done);
+  }
 
   let statsCtrl = null;
   async function loadScatterStats() {
     if (!pop) return;
+    scatterStale = false;
     statsCtrl?.abort();
     statsCtrl = new AbortController();
     const signal = statsCtrl.signal;
@@ -388,6 +442,7 @@ export function mount(root, route, ctx) {
       reload.cancel();
       loadFiguresSoon.cancel();
       for (const f of figures) f.fig.destroy();
+      seen.disconnect();
       scatter.destroy();
       purge(scatterCard.plot);
     },

@@ -1,0 +1,170 @@
+"""Browser benchmark: a 100,000-model study in headless Chromium (Playwright, Debian's Chromium).
+
+Targets (issue 6): the study page opens in < 3 s and a filter change redraws in < 500 ms. Measured here:
+- open, cold: first visit after the server started (the server reads the population from SQLite, the browser
+  parses plotly.js, decodes the columns and draws the table and the scatter grid) — navigation start to the
+  client views drawn, from the page's own performance clock;
+- open, warm: the same page visited again (the server's encoded population is cached until the data changes);
+- filter redraw: a flops range typed into the filter panel, to the table and every scatter panel redrawn
+  (median and max of several changes), measured in the page;
+- statistics after a filter: the server-drawn figures (EDF, importance, widths, ...) for the new filter, which
+  arrive asynchronously after the redraw.
+
+The population is built straight through the database layer (bench/population_fixture.py): real sampled
+RegNetX configs at 32 px, synthetic errors. `python -m bench.browser_bench [N]`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.population_fixture import build_study
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("NETSPACE_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"]
+OPEN_TARGET_S = 3.0
+REDRAW_TARGET_MS = 500.0
+FILTERS = ("100M", "30M", "300M", "10M", "1G", "")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_server(db_url: str, log_path: Path) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = log_path.open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "backend.api.app:app_factory", "--factory",
+                             "--port", str(port), "--log-level", "warning", "--timeout-graceful-shutdown", "2"],
+                            cwd=ROOT, stdout=log,
+                            stderr=subprocess.STDOUT, env={**os.environ, "NETSPACE_DB": db_url})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError(f"server did not start; see {log_path}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _open(page, url: str) -> dict:
+    t0 = time.perf_counter()
+    page.goto(url)
+    page.wait_for_selector("main[data-rendered]", timeout=120_000)
+    wall = time.perf_counter() - t0
+    t = page.evaluate("window.__netspace.timings.find(x => x.what === 'open')")
+    return {"wall_s": wall, "since_navigation_s": t["sinceNavigation"] / 1000, "population_s": t["loadedMs"] / 1000}
+
+
+def _figures_done(page) -> list[str]:
+    return page.eval_on_selector_all("main .plot[id^=fig-]", "ds => ds.map(d => d.dataset.done || '0')")
+
+
+def _filter_redraws(page) -> tuple[list[float], list[float], list[int]]:
+    redraws, stats, matched = [], [], []
+    for value in FILTERS:
+        n = page.evaluate("window.__netspace.timings.length")
+        before = _figures_done(page)
+        t0 = time.perf_counter()
+        page.fill("#f-flops-hi", value)
+        page.press("#f-flops-hi", "Enter")
+        page.wait_for_function(f"window.__netspace.timings.length > {n}")
+        last = page.evaluate("window.__netspace.timings.at(-1)")
+        redraws.append(last["ms"])
+        matched.append(last["matched"])
+        page.wait_for_function("b => [...document.querySelectorAll('main .plot[id^=fig-]')]"
+                               ".every((d, i) => (d.dataset.done || '0') !== b[i])", arg=before, timeout=300_000)
+        stats.append(time.perf_counter() - t0)
+        failed = page.locator(".plot-status.error").all_inner_texts()
+        if failed:
+            print(f"  flops <= {value or 'any'}: figures not drawn: {failed}")
+    return redraws, stats, matched
+
+
+def main(n: int = 100_000) -> list[tuple[str, float, str]]:
+    from playwright.sync_api import sync_playwright
+
+    from db.engine import make_engine
+    from db.migrate import upgrade
+
+    with tempfile.TemporaryDirectory(prefix="netspace-browser-bench-") as tmp:
+        db_url = f"sqlite:///{tmp}/bench.db"
+        upgrade(db_url)
+        engine = make_engine(db_url)
+        t0 = time.perf_counter()
+        info = build_study(engine, "bench", n)
+        engine.dispose()
+        print(f"built a study of {info['n']:,} models in {time.perf_counter() - t0:.1f} s", flush=True)
+        proc, url = _start_server(db_url, Path(tmp) / "server.log")
+        try:
+            t0 = time.perf_counter()
+            body = httpx.get(f"{url}/api/studies/{info['study_id']}/population", timeout=120).content
+            pop_cold = time.perf_counter() - t0
+            _stop(proc)  # a fresh server, so the browser's first open is really cold
+            proc, url = _start_server(db_url, Path(tmp) / "server2.log")
+            page_url = f"{url}/#/study/{info['study_id']}?x=flops,d"
+            with sync_playwright() as p:
+                ctx = p.chromium.launch_persistent_context(f"{tmp}/profile", executable_path=CHROMIUM,
+                                                           headless=True, args=ARGS,
+                                                           viewport={"width": 1400, "height": 900})
+                page = ctx.new_page()
+                errors: list[str] = []
+                page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+                cold = _open(page, page_url)
+                page.goto("about:blank")
+                warm = _open(page, page_url)
+                redraws, stats, matched = _filter_redraws(page)
+                ctx.close()
+        finally:
+            _stop(proc)
+    load = os.getloadavg()[0]
+    med, worst = statistics.median(redraws), max(redraws)
+    print(f"\n{info['n']:,} models, {len(body) / 1e6:.1f} MB columns (server load, cold: {pop_cold:.2f} s); "
+          f"machine load average {load:.1f} on {os.cpu_count()} cores")
+    print(f"{'measure':44} {'value':>9}   target   ratio")
+    for name, v, target in (("open, cold (navigation -> drawn) s", cold["since_navigation_s"], OPEN_TARGET_S),
+                            ("open, warm s", warm["since_navigation_s"], OPEN_TARGET_S),
+                            ("filter redraw median ms", med, REDRAW_TARGET_MS),
+                            ("filter redraw max ms", worst, REDRAW_TARGET_MS)):
+        print(f"{name:44} {v:9.3g} {target:8g} {v / target:7.2f}")
+    print(f"filters kept {matched} models; statistics figures arrived {statistics.median(stats):.2f} s "
+          f"(median) after a change; console errors: {len(errors)}")
+    if errors:
+        print("\n".join(errors))
+    return [
+        ("browser 100k study open, cold", cold["since_navigation_s"], "s"),
+        ("browser 100k study open, warm", warm["since_navigation_s"], "s"),
+        ("browser 100k filter redraw, median", med, "ms"),
+        ("browser 100k filter redraw, max", worst, "ms"),
+        ("browser 100k statistics figures after filter, median", statistics.median(stats), "s"),
+        ("browser population endpoint, cold server", pop_cold, "s"),
+    ]
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)
