@@ -67,6 +67,8 @@ def test_population_binary_follows_finished_jobs(sqlite_server, study):
         assert names[cols["status"][by_id[mid]]] == "done"
         assert cols["infer_ms"][by_id[mid]] == 1.25
     assert int(np.isfinite(cols["error"]).sum()) == 3
+    counts = sqlite_server.client.get(f"/api/studies/{study['id']}").json()["counts"]
+    assert counts["best_error"] == 7.25 and counts["mean_error"] == pytest.approx(sum(errors) / 3)
     as_json = sqlite_server.client.get(url, params={"format": "json"}).json()["columns"]
     assert as_json["flops"] == cols["flops"].tolist()
     assert [names[s] for s in cols["status"]] == as_json["status"]

@@ -127,11 +127,11 @@ def create_study(engine: Engine, data: StudyIn, *, max_n: int | None = None,
 
 
 def _counts(conn: Connection, study_ids: list[int] | None = None) -> dict[int, dict[str, Any]]:
-    """Per study: models, models per status (`jobs`; imported models with a result count as done), results and
-    best error — from the models table's mirrors and their (study_id, status/error) indexes, so fast at 10^5."""
+    """Per study: models, models per status (`jobs`; imported models with a result count as done), results, best
+    and mean error — from the models table's mirrors and their (study_id, status/error) indexes, so fast at 10^5."""
     by_status = select(models.c.study_id, models.c.status, func.count()).group_by(models.c.study_id, models.c.status)
-    by_error = select(models.c.study_id, func.count(models.c.error), func.min(models.c.error)).group_by(
-        models.c.study_id)
+    by_error = select(models.c.study_id, func.count(models.c.error), func.min(models.c.error),
+                      func.avg(models.c.error)).group_by(models.c.study_id)
     if study_ids is not None:
         by_status = by_status.where(models.c.study_id.in_(study_ids))
         by_error = by_error.where(models.c.study_id.in_(study_ids))
@@ -141,13 +141,13 @@ def _counts(conn: Connection, study_ids: list[int] | None = None) -> dict[int, d
         c["models"] += n
         if status in c["jobs"]:
             c["jobs"][status] = n
-    for sid, n_results, best in conn.execute(by_error):
-        out[sid].update(results=n_results, best_error=best)
+    for sid, n_results, best, mean in conn.execute(by_error):
+        out[sid].update(results=n_results, best_error=best, mean_error=None if mean is None else float(mean))
     return out
 
 
 def _empty_counts() -> dict[str, Any]:
-    return {"models": 0, "results": 0, "best_error": None, "jobs": dict.fromkeys(JOB_STATUSES, 0)}
+    return {"models": 0, "results": 0, "best_error": None, "mean_error": None, "jobs": dict.fromkeys(JOB_STATUSES, 0)}
 
 
 def study_dict(row: Any, counts: dict[str, Any] | None) -> dict[str, Any]:
