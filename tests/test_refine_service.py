@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from refine_helpers import make_study, train_synthetic
+from refine_helpers import REGIME, make_study, train_synthetic
 from scipy import stats
 from sqlalchemy import func, select
 
@@ -21,6 +21,7 @@ from backend.services.errors import Conflict, InvalidInput, NotFound
 from backend.services.lineage import lineage, step_between
 from backend.services.population import load_population
 from backend.services.refine import IN_SAMPLE, RefineIn, refine_study
+from backend.services.studies import StudyIn, create_study
 from db.models import jobs, models, studies
 
 
@@ -159,6 +160,10 @@ def test_filter_ranges_narrow_the_space_and_other_keys_are_reported(db_engine):
     with pytest.raises(InvalidInput, match="none of its ranges") as e:
         refine_study(db_engine, sid, RefineIn(step={"name": "R3"}, filter={"flops_max": 4e6}))
     assert e.value.field == "filter"
+    untrained = create_study(db_engine, StudyIn(name="R0", space="RegNetX", regime=REGIME, n=2))["id"]
+    with pytest.raises(InvalidInput, match="the parent has 0 finished models") as e:
+        refine_study(db_engine, untrained, RefineIn(step={"name": "R4"}, bestrange=["wm"]))
+    assert e.value.field == "bestrange"
 
 
 def test_switch_to_regnet_previews_with_e_fit(db_engine):

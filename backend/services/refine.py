@@ -48,7 +48,8 @@ IN_SAMPLE = "in-sample estimate"
 DEFAULT_EFIT_MAX = 0.05
 #: RegNet's law parameters: judged by e_fit, not by a bound check on one of the many equivalent fits
 LAW_PARAMS = ("w0", "wa", "wm")
-MIN_BOOTSTRAP = 2
+#: the bootstrap needs trained models; with one, the best range is that model's value (the preview shows n)
+MIN_BOOTSTRAP = 1
 
 
 class RefineIn(BaseModel):
