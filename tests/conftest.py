@@ -328,3 +328,14 @@ def finish_jobs(db_url: str, study_id: int, errors: list[float], **result) -> li
         return done
     finally:
         engine.dispose()
+
+
+def wait_figures(page, selector: str = "main .plot-card .plot[id^=fig-], main .plot-card .plot[id^=cmp-]") -> None:
+    """Every server figure on the page finished loading (data-loaded is a count, or 'error'); figures load when
+    they come into view, so each is scrolled to first."""
+    plots = page.locator(selector)
+    for i in range(plots.count()):
+        plots.nth(i).scroll_into_view_if_needed()
+        page.wait_for_function("d => d.dataset.loaded && d.dataset.loaded !== '0'", arg=plots.nth(i).element_handle())
+    failed = page.eval_on_selector_all(selector, "ds => ds.filter(d => d.dataset.loaded === 'error').map(d => d.id)")
+    assert not failed, f"figures failed: {failed}: " + " | ".join(page.locator(".plot-status.error").all_inner_texts())

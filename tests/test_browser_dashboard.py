@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 import yaml
-from conftest import ROOT, finish_jobs, free_port, screenshot, wait_http
+from conftest import ROOT, finish_jobs, free_port, screenshot, wait_figures, wait_http
 
 pytestmark = pytest.mark.browser
 
@@ -56,17 +56,6 @@ def hash_query(page) -> dict[str, list[str]]:
 def open_study(page, base: str, study_id: int, query: str = "") -> None:
     page.goto(f"{base}/#/study/{study_id}{'?' + query if query else ''}")
     page.wait_for_selector("main[data-rendered]")
-
-
-def wait_figures(page, selector: str = "main .plot-card .plot[id^=fig-], main .plot-card .plot[id^=cmp-]") -> None:
-    """Every server figure on the page finished loading (data-loaded is a count, or 'error'); figures load when
-    they come into view, so each is scrolled to first."""
-    plots = page.locator(selector)
-    for i in range(plots.count()):
-        plots.nth(i).scroll_into_view_if_needed()
-        page.wait_for_function("d => d.dataset.loaded && d.dataset.loaded !== '0'", arg=plots.nth(i).element_handle())
-    failed = page.eval_on_selector_all(selector, "ds => ds.filter(d => d.dataset.loaded === 'error').map(d => d.id)")
-    assert not failed, f"figures failed: {failed}: " + " | ".join(page.locator(".plot-status.error").all_inner_texts())
 
 
 def match_count(page) -> tuple[int, int]:

@@ -12,7 +12,7 @@ import zipfile
 
 import pytest
 import yaml
-from conftest import ROOT, screenshot
+from conftest import ROOT, screenshot, wait_figures
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -76,6 +76,7 @@ def test_queue_train_watch_filter_download_compare(browser_page, sqlite_server, 
     sid = next(s["id"] for s in c.get("/api/studies").json() if s["name"] == "e2e-regnetx")
     models = c.get(f"/api/studies/{sid}/models", params={"sort": "flops"}).json()["items"]
     assert len(models) == 4 and all(m["status"] == "done" and 0 <= m["error"] <= 100 for m in models)
+    wait_figures(page)  # every statistics figure of the trained study draws (each loads when scrolled to)
     screenshot(page, "e2e-study-done")
 
     cut = models[1]["flops"]  # keeps the two smallest models
@@ -113,5 +114,6 @@ def test_queue_train_watch_filter_download_compare(browser_page, sqlite_server, 
              for r in page.locator("#stats-table tbody tr").all()}
     assert stats == {"e2e-regnetx": "4", "e2e-anynet": "4"}
     page.wait_for_function("[...document.querySelectorAll('#cmp-edf .legendtext')].length >= 2")
+    wait_figures(page)
     screenshot(page, "e2e-compare")
     console.assert_clean()

@@ -83,6 +83,12 @@ export function purge(div) {
   if (window.Plotly && div) window.Plotly.purge(div);
 }
 
+/** The message of a figure that has no data, only an annotation saying why (backend/figures/common.py empty()). */
+export function emptyNote(fig) {
+  const notes = fig.layout?.annotations ?? [];
+  return (fig.data ?? []).length === 0 && notes.length ? notes.map((a) => a.text).join(" ") : null;
+}
+
 /** A card whose figure comes from a server endpoint; newer loads abort older ones, errors show in the card. */
 export class ServerFigure {
   constructor(cardParts, { filename = "netspace" } = {}) {
@@ -103,6 +109,18 @@ export class ServerFigure {
     try {
       const fig = await getJSON(url, query, { signal: ctrl.signal });
       if (ctrl.signal.aborted) return;
+      const note = emptyNote(fig);
+      if (note !== null) {
+        // the builder says why there is nothing to draw ("no finished models yet", an empty bin): say it as text
+        purge(plot);
+        plot.style.minHeight = "0";
+        status.textContent = note;
+        this.loaded += 1;
+        plot.dataset.loaded = String(this.loaded);
+        plot.dataset.done = String(++this.done);
+        return;
+      }
+      plot.style.minHeight = `${height}px`;
       await drawFigure(plot, fig, { height, filename: this.filename });
       // the figure builder's own "how to read this" (Python is the source of truth) replaces ours
       if (fig.layout?.meta?.help) this.parts.helpText.textContent = fig.layout.meta.help;

@@ -26,7 +26,7 @@ export const FIGURES = [
     help: "Test error per epoch for the best and worst k models: check the runs converged and whether the early ranking holds." },
   { kind: "complexity", title: "Complexity and runtime", wide: true, height: 560,
     help: "Activations vs flops (√flops fit), params vs flops (linear fit), inference time vs flops and activations with Pearson r: which count predicts speed." },
-  { kind: "importance", title: "Parameter importance",
+  { kind: "importance", title: "Parameter importance", wide: true, height: 460,
     help: "How strongly each parameter relates to error (method named in the figure); tall bars point at the parameters worth constraining next." },
 ];
 
@@ -127,8 +127,8 @@ export function mount(root, route, ctx) {
       filterRoot,
       h("div", { class: "study-main" },
         exportBar,
-        h("div", { class: "plots" }, byKind("edf").parts.card, byKind("importance").parts.card, scatterCard.card,
-          ...figures.filter((f) => !["edf", "importance"].includes(f.kind)).map((f) => f.parts.card)),
+        h("div", { class: "plots" }, ...["edf", "curves"].map((k) => byKind(k).parts.card), scatterCard.card,
+          ...["importance", "widths", "complexity", "e_fit"].map((k) => byKind(k).parts.card)),
         h("section", { class: "card", "aria-labelledby": "models-title" },
           h("div", { class: "card-head" }, h("h2", { id: "models-title" }, "Models")),
           h("p", { class: "help" }, h("span", { class: "help-tag" }, "How to read: "),
