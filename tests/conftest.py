@@ -339,3 +339,16 @@ def wait_figures(page, selector: str = "main .plot-card .plot[id^=fig-], main .p
         page.wait_for_function("d => d.dataset.loaded && d.dataset.loaded !== '0'", arg=plots.nth(i).element_handle())
     failed = page.eval_on_selector_all(selector, "ds => ds.filter(d => d.dataset.loaded === 'error').map(d => d.id)")
     assert not failed, f"figures failed: {failed}: " + " | ".join(page.locator(".plot-status.error").all_inner_texts())
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    """The CLI's real entry point (backend.cli.main.main) in-process: (exit code, stdout, stderr)."""
+    from backend.cli.main import main
+
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as e:
+        code = e.code or 0
+    out = capsys.readouterr()
+    return code, out.out, out.err

@@ -7,29 +7,18 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, run_cli
 from refine_helpers import train_synthetic
 
-from backend.cli.main import main
 from backend.designspace.builtin import get_space
 from backend.designspace.size import space_size
 from backend.services.population import load_population
 from db.engine import make_engine
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as e:
-        code = e.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 @pytest.fixture
 def db(sqlite_url, capsys):
-    code, out, err = run(capsys, "study", "--db", sqlite_url, "--name", "A", "--space", "AnyNetX_A",
+    code, out, err = run_cli(capsys, "study", "--db", sqlite_url, "--name", "A", "--space", "AnyNetX_A",
                          "--flops", ":5M", "--epochs", "1", "--n", "40", "--seed", "2")
     assert code == 0, err
     assert out.strip() == "created study A (id 1, space AnyNetX_A) with 40 jobs queued"
@@ -41,7 +30,7 @@ def db(sqlite_url, capsys):
 
 def test_refine_preview_create_and_lineage(db, capsys, tmp_path):
     url, engine = db
-    code, out, err = run(capsys, "refine", "--db", url, "--study", "A", "--name", "B", "--share", "b", "--preview")
+    code, out, err = run_cli(capsys, "refine", "--db", url, "--study", "A", "--name", "B", "--share", "b", "--preview")
     assert code == 0, err
     pop = load_population(engine, 1, configs=True)
     inside = sum(len(set(c["bot_muls"])) == 1 for c in pop.configs)
@@ -49,11 +38,11 @@ def test_refine_preview_create_and_lineage(db, capsys, tmp_path):
     assert out.splitlines()[0] == "B: shared b (b_i = b)"
     assert f"in-sample estimate: {inside} of 40 finished parent models lie in B" in out
     assert f"dimension 13, size {size.exact:.3g} exact" in out and "created" not in out
-    code, out, err = run(capsys, "refine", "--db", url, "--study", "A", "--name", "B", "--share", "b", "--n", "6",
+    code, out, err = run_cli(capsys, "refine", "--db", url, "--study", "A", "--name", "B", "--share", "b", "--n", "6",
                          "--epochs", "2")
     assert code == 0, err
     assert out.strip().endswith("created study B (id 2, child of A) with 6 jobs queued")
-    code, out, err = run(capsys, "refine", "--db", url, "--study", "B", "--name", "C", "--share", "g",
+    code, out, err = run_cli(capsys, "refine", "--db", url, "--study", "B", "--name", "C", "--share", "g",
                          "--narrow", "w=16:512", "--fix", "b=1", "--json")
     assert code == 0, err
     doc = json.loads(out)
@@ -61,7 +50,7 @@ def test_refine_preview_create_and_lineage(db, capsys, tmp_path):
     assert doc["preview"]["child"]["constraint"] == "w in [16, 512]; shared g (g_i = g); b = 1"
 
     html = tmp_path / "lineage.html"
-    code, out, err = run(capsys, "lineage", "--db", url, "--study", "B", "--out", str(html))
+    code, out, err = run_cli(capsys, "lineage", "--db", url, "--study", "B", "--out", str(html))
     assert code == 0, err
     lines = out.splitlines()
     assert lines[:3] == ["  A (AnyNetX_A; 40/40 trained)", "*   B (B; 0/6 trained)", "      C (C; 0/0 trained)"]
@@ -69,7 +58,7 @@ def test_refine_preview_create_and_lineage(db, capsys, tmp_path):
     assert lines[-1] == f"wrote {html}"
     page = html.read_text()
     assert "plotly" in page.lower() and "Refinement chain: A → B → C" in page
-    code, out, err = run(capsys, "lineage", "--db", url, "--study", "C", "--json")
+    code, out, err = run_cli(capsys, "lineage", "--db", url, "--study", "C", "--json")
     assert [s["name"] for s in json.loads(out)["steps"]] == ["A", "B", "C"]
 
 
@@ -85,18 +74,18 @@ def test_refine_preview_create_and_lineage(db, capsys, tmp_path):
 def test_refine_errors_are_one_line_exit_2(db, capsys, args, message):
     url, _ = db
     argv = ["refine", "--db", url, "--study", "A", "--name", "X", *args]
-    code, out, err = run(capsys, *argv)
+    code, out, err = run_cli(capsys, *argv)
     assert code == 2 and err.startswith(message) and err.count("\n") == 1, err
 
 
 def test_missing_database_study_and_size(capsys, tmp_path):
-    code, _, err = run(capsys, "lineage", "--db", f"sqlite:///{tmp_path / 'none.db'}", "--study", "A")
+    code, _, err = run_cli(capsys, "lineage", "--db", f"sqlite:///{tmp_path / 'none.db'}", "--study", "A")
     assert code == 2 and err.startswith("error: db: no database at") and not (tmp_path / "none.db").exists()
     url = f"sqlite:///{tmp_path / 'x.db'}"
-    assert run(capsys, "study", "--db", url, "--name", "A", "--space", "RegNetX")[0] == 0
-    code, _, err = run(capsys, "refine", "--db", url, "--study", "nope", "--name", "B")
+    assert run_cli(capsys, "study", "--db", url, "--name", "A", "--space", "RegNetX")[0] == 0
+    code, _, err = run_cli(capsys, "refine", "--db", url, "--study", "nope", "--name", "B")
     assert code == 2 and err.strip() == "error: study: no study named 'nope'"
-    code, _, err = run(capsys, "study", "--db", url, "--name", "A2", "--space", "RegNetX", "--flops", "5M")
+    code, _, err = run_cli(capsys, "study", "--db", url, "--name", "A2", "--space", "RegNetX", "--flops", "5M")
     assert code == 2 and err.strip() == "error: flops: expected LO:HI, e.g. 360M:400M (got '5M')"
     # as a real process, too: the console entry point
     out = subprocess.run([sys.executable, "-m", "backend.cli", "size", "AnyNetX_D"], cwd=ROOT, capture_output=True,
@@ -109,15 +98,15 @@ def test_missing_database_study_and_size(capsys, tmp_path):
 def test_an_imported_population_is_refined_from_a_named_base_space(db, capsys, tmp_path):
     url, engine = db
     dump = tmp_path / "a.jsonl"
-    assert run(capsys, "export", "--db", url, "--study", "A", "--format", "jsonl", "--out", str(dump))[0] == 0
-    code, _, err = run(capsys, "import", str(dump), "--study", "A-imported", "--db", url)
+    assert run_cli(capsys, "export", "--db", url, "--study", "A", "--format", "jsonl", "--out", str(dump))[0] == 0
+    code, _, err = run_cli(capsys, "import", str(dump), "--study", "A-imported", "--db", url)
     assert code == 0, err
-    code, _, err = run(capsys, "refine", "--db", url, "--study", "A-imported", "--name", "X", "--share", "b",
+    code, _, err = run_cli(capsys, "refine", "--db", url, "--study", "A-imported", "--name", "X", "--share", "b",
                        "--preview")
     assert code == 2 and "error: base: study 'A-imported' has no design-space spec" in err
     answers = []
     for study, base in (("A", []), ("A-imported", ["--base", "AnyNetX_A"])):
-        code, out, err = run(capsys, "refine", "--db", url, "--study", study, "--name", "X", "--narrow", "d=1:8",
+        code, out, err = run_cli(capsys, "refine", "--db", url, "--study", study, "--name", "X", "--narrow", "d=1:8",
                              "--preview", "--json", *base)
         assert code == 0, err
         s = json.loads(out)["preview"]["in_sample"]
