@@ -65,18 +65,21 @@ def _pg_connect():
 
 @contextlib.contextmanager
 def fresh_pg_schema(prefix: str = "nst") -> Iterator[str]:
-    """Create an empty schema, yield a SQLAlchemy URL whose search_path is that schema, drop it afterwards."""
+    """Create an empty schema, yield a SQLAlchemy URL whose search_path is that schema, drop it afterwards.
+
+    Short-lived admin connections (not one held across the yield): a test that restarts the PostgreSQL server
+    must not break the clean-up of schemas other fixtures still hold."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     try:
-        admin = _pg_connect()
+        with _pg_connect() as admin:
+            admin.execute(f'CREATE SCHEMA "{schema}"')
     except Exception as e:  # noqa: BLE001 - any connection failure means the service is missing
         missing_service(f"PostgreSQL not reachable at {PG_URL}: {e}")
-    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    with admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-        try:
-            sep = "&" if "?" in PG_URL else "?"
-            yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-        finally:
+    try:
+        sep = "&" if "?" in PG_URL else "?"
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with _pg_connect() as admin:
             admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
