@@ -12,6 +12,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import run_cli
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -135,39 +136,26 @@ def test_skip_bad_counts_and_nan_curves_store_as_null(db_engine, reference_dir):
     assert row.error == 100.0 and row.diverged and row.test_error[-1] is None
 
 
-def run_main(capsys, *args: str) -> tuple[int, str, str]:
-    """The CLI's real entry point in-process: (exit code, stdout, stderr)."""
-    from backend.cli.main import main
-
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as e:
-        code = e.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 def test_cli_import_and_one_line_errors(sqlite_url, reference_dir, tmp_path, capsys):
     path = reference_dir / "nds" / "Vanilla_reruns.json"
     ok = subprocess.run([sys.executable, "-m", "backend.cli", "import", str(path), "--study", "vanilla",
                          "--db", sqlite_url], capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, ok.stderr
     assert "imported 200 models into study 'vanilla'" in ok.stdout and "[nds, cifar10]" in ok.stdout
-    code, _, err = run_main(capsys, "import", str(path), "--study", "vanilla", "--db", sqlite_url)
+    code, _, err = run_cli(capsys, "import", str(path), "--study", "vanilla", "--db", sqlite_url)
     assert (code, err) == (2, "error: study: a study named 'vanilla' exists already\n")
     runs = json.loads(path.read_text())["top"][:4]
     runs[3]["flops"] = "lots"
     bad = tmp_path / "Bad_in.json"
     bad.write_text(json.dumps(runs))
-    code, _, err = run_main(capsys, "import", str(bad), "--study", "bad", "--db", sqlite_url)
+    code, _, err = run_cli(capsys, "import", str(bad), "--study", "bad", "--db", sqlite_url)
     assert (code, err) == (2, "error: record 3: flops: must be a number, got str 'lots'\n")
-    code, out, _ = run_main(capsys, "import", str(bad), "--study", "bad", "--db", sqlite_url, "--skip-bad")
+    code, out, _ = run_cli(capsys, "import", str(bad), "--study", "bad", "--db", sqlite_url, "--skip-bad")
     assert code == 0 and "imported 3 models" in out and "1 skipped" in out
     assert "skipped record 3: flops: must be a number" in out
-    code, _, err = run_main(capsys, "import", str(tmp_path / "nope.json"), "--study", "x", "--db", sqlite_url)
+    code, _, err = run_cli(capsys, "import", str(tmp_path / "nope.json"), "--study", "x", "--db", sqlite_url)
     assert code == 2 and err.startswith("error: file: not found")
-    code, _, err = run_main(capsys, "import", str(path), "--study", "x", "--format", "yaml", "--db", sqlite_url)
+    code, _, err = run_cli(capsys, "import", str(path), "--study", "x", "--format", "yaml", "--db", sqlite_url)
     assert code == 2 and err.startswith("error: format: must be auto or one of nds")
 
 
