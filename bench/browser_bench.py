@@ -7,8 +7,8 @@ Targets (issue 6): the study page opens in < 3 s and a filter change redraws in 
 - open, warm: the same page visited again (the server's encoded population is cached until the data changes);
 - filter redraw: a flops range typed into the filter panel, to the table and every scatter panel redrawn
   (median and max of several changes), measured in the page;
-- statistics after a filter: the server-drawn figures (EDF, importance, widths, ...) for the new filter, which
-  arrive asynchronously after the redraw.
+- the EDF after a filter: the server-drawn EDF of the new filter (statistics figures come from the server and
+  arrive after the redraw; those off screen reload when scrolled to).
 
 The population is built straight through the database layer (bench/population_fixture.py): real sampled
 RegNetX configs at 32 px, synthetic errors. `python -m bench.browser_bench [N]`.
@@ -81,15 +81,17 @@ def _open(page, url: str) -> dict:
     return {"wall_s": wall, "since_navigation_s": t["sinceNavigation"] / 1000, "population_s": t["loadedMs"] / 1000}
 
 
-def _figures_done(page) -> list[str]:
-    return page.eval_on_selector_all("main .plot[id^=fig-]", "ds => ds.map(d => d.dataset.done || '0')")
+def _edf_done(page) -> str:
+    return page.eval_on_selector("#fig-edf", "d => d.dataset.done || '0'")
 
 
 def _filter_redraws(page) -> tuple[list[float], list[float], list[int]]:
-    redraws, stats, matched = [], [], []
+    """Type each flops bound; the redraw time is the page's own (change event -> table and scatter drawn); the
+    EDF time is from the keystroke to the server's EDF of the new filter drawn (it is on screen, so it reloads)."""
+    redraws, edf, matched = [], [], []
     for value in FILTERS:
         n = page.evaluate("window.__netspace.timings.length")
-        before = _figures_done(page)
+        before = _edf_done(page)
         t0 = time.perf_counter()
         page.fill("#f-flops-hi", value)
         page.press("#f-flops-hi", "Enter")
@@ -97,13 +99,13 @@ def _filter_redraws(page) -> tuple[list[float], list[float], list[int]]:
         last = page.evaluate("window.__netspace.timings.at(-1)")
         redraws.append(last["ms"])
         matched.append(last["matched"])
-        page.wait_for_function("b => [...document.querySelectorAll('main .plot[id^=fig-]')]"
-                               ".every((d, i) => (d.dataset.done || '0') !== b[i])", arg=before, timeout=300_000)
-        stats.append(time.perf_counter() - t0)
-        failed = page.locator(".plot-status.error").all_inner_texts()
-        if failed:
-            print(f"  flops <= {value or 'any'}: figures not drawn: {failed}")
-    return redraws, stats, matched
+        page.wait_for_function("b => (document.querySelector('#fig-edf').dataset.done || '0') !== b", arg=before,
+                               timeout=300_000)
+        edf.append(time.perf_counter() - t0)
+        if page.eval_on_selector("#fig-edf", "d => d.dataset.loaded") == "error":
+            why = page.eval_on_selector("#fig-edf", "d => d.closest('.card').querySelector('.plot-status').textContent")
+            print(f"  flops <= {value or 'any'}: EDF not drawn: {why}")
+    return redraws, edf, matched
 
 
 def main(n: int = 100_000) -> list[tuple[str, float, str]]:
@@ -138,7 +140,8 @@ def main(n: int = 100_000) -> list[tuple[str, float, str]]:
                 cold = _open(page, page_url)
                 page.goto("about:blank")
                 warm = _open(page, page_url)
-                redraws, stats, matched = _filter_redraws(page)
+                page.wait_for_function("document.querySelector('#fig-edf').dataset.done", timeout=300_000)
+                redraws, edf, matched = _filter_redraws(page)
                 ctx.close()
         finally:
             _stop(proc)
@@ -152,7 +155,7 @@ def main(n: int = 100_000) -> list[tuple[str, float, str]]:
                             ("filter redraw median ms", med, REDRAW_TARGET_MS),
                             ("filter redraw max ms", worst, REDRAW_TARGET_MS)):
         print(f"{name:44} {v:9.3g} {target:8g} {v / target:7.2f}")
-    print(f"filters kept {matched} models; statistics figures arrived {statistics.median(stats):.2f} s "
+    print(f"filters kept {matched} models; the server's EDF of the new filter drawn {statistics.median(edf):.2f} s "
           f"(median) after a change; console errors: {len(errors)}")
     if errors:
         print("\n".join(errors))
@@ -161,7 +164,7 @@ def main(n: int = 100_000) -> list[tuple[str, float, str]]:
         ("browser 100k study open, warm", warm["since_navigation_s"], "s"),
         ("browser 100k filter redraw, median", med, "ms"),
         ("browser 100k filter redraw, max", worst, "ms"),
-        ("browser 100k statistics figures after filter, median", statistics.median(stats), "s"),
+        ("browser 100k EDF of a new filter drawn, median", statistics.median(edf), "s"),
         ("browser population endpoint, cold server", pop_cold, "s"),
     ]
 

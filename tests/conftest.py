@@ -355,3 +355,10 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
         code = e.code or 0
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+def wait_edf_n(page, n: int, timeout: float = 20_000) -> None:
+    """The server's EDF (redrawn after a change, once on screen) has a legend entry with n=<n>."""
+    page.locator("#fig-edf").scroll_into_view_if_needed()
+    page.wait_for_function("n => [...document.querySelectorAll('#fig-edf .legendtext')]"
+                           ".some(t => t.textContent.includes(`n=${n}`))", arg=n, timeout=timeout)

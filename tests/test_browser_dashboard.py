@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 import yaml
-from conftest import ROOT, finish_jobs, free_port, screenshot, wait_figures, wait_http
+from conftest import ROOT, finish_jobs, free_port, screenshot, wait_edf_n, wait_figures, wait_http
 
 pytestmark = pytest.mark.browser
 
@@ -67,13 +67,6 @@ def match_count(page) -> tuple[int, int]:
 
 def edf_legend(page) -> str:
     return " | ".join(page.locator("#fig-edf .legendtext").all_text_contents())
-
-
-def wait_edf_n(page, n: int, timeout: float = 20_000) -> None:
-    """The server's EDF (redrawn after a change, once on screen) has a legend entry with n=<n>."""
-    page.locator("#fig-edf").scroll_into_view_if_needed()
-    page.wait_for_function("n => [...document.querySelectorAll('#fig-edf .legendtext')]"
-                           ".some(t => t.textContent.includes(`n=${n}`))", arg=n, timeout=timeout)
 
 
 def test_every_page_renders_without_console_errors(browser_page, sqlite_server, seeded):

@@ -12,7 +12,7 @@ import zipfile
 
 import pytest
 import yaml
-from conftest import ROOT, screenshot, wait_figures
+from conftest import ROOT, screenshot, wait_edf_n, wait_figures
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -71,8 +71,7 @@ def test_queue_train_watch_filter_download_compare(browser_page, sqlite_server, 
     screenshot(page, "e2e-study-queued")
     # the worker trains them; the page updates itself (no reload) until all four are done
     page.locator(".study-progress", has_text="4 done").wait_for(timeout=TRAIN_TIMEOUT_MS)
-    page.wait_for_function("[...document.querySelectorAll('#fig-edf .legendtext')]"
-                           ".some(t => t.textContent.includes('n=4'))", timeout=30_000)
+    wait_edf_n(page, 4, timeout=30_000)
     sid = next(s["id"] for s in c.get("/api/studies").json() if s["name"] == "e2e-regnetx")
     models = c.get(f"/api/studies/{sid}/models", params={"sort": "flops"}).json()["items"]
     assert len(models) == 4 and all(m["status"] == "done" and 0 <= m["error"] <= 100 for m in models)
@@ -83,8 +82,7 @@ def test_queue_train_watch_filter_download_compare(browser_page, sqlite_server, 
     page.fill("#f-flops-hi", str(cut))
     page.press("#f-flops-hi", "Enter")
     page.wait_for_function("document.querySelector('#models-table').dataset.rows === '2'")
-    page.wait_for_function("[...document.querySelectorAll('#fig-edf .legendtext')]"
-                           ".some(t => t.textContent.includes('n=2'))")
+    wait_edf_n(page, 2)
     with page.expect_download() as dl:
         page.click(".export-bar button[data-format=csv]")
     rows = list(csv.DictReader(io.StringIO(dl.value.path().read_text(encoding="utf-8"))))
