@@ -158,3 +158,17 @@ def test_normalized_edf_without_bins_says_why_instead_of_failing(sqlite_server):
     assert note.startswith("not drawn:") and "bin" in note
     explicit = c.get("/api/figures/edf_normalized", params={"study": ids, "bins": 10})
     assert explicit.status_code == 422 and explicit.json()["detail"][0]["field"] == "bins"
+
+
+def test_cached_figure_populations_follow_new_results(sqlite_server, study):
+    """Figure requests of one view share a population read; a finished job must still show at once."""
+    c, sid = sqlite_server.client, study["id"]
+
+    def n_in_edf() -> int:
+        names = " ".join(t.get("name") or "" for t in c.get(f"/api/studies/{sid}/figures/edf").json()["data"])
+        return int(names.split("n=")[1].split()[0])
+
+    before = n_in_edf()
+    assert n_in_edf() == before  # served from the cache: same answer
+    finish_jobs(sqlite_server.db_url, sid, [3.5])
+    assert n_in_edf() == before + 1

@@ -12,27 +12,25 @@ little-endian arrays behind a small JSON header — no per-number text to print 
 Rows are the population of backend.services.filters (models ⟕ results ⟕ jobs, its status expression), read
 with the driver's cursor into one float matrix (SQLAlchemy row objects cost more than the query at 10^5 rows).
 Columns with no value at all (w0 in an AnyNet study, d_5 in a 4-stage one) are left out, except ALWAYS.
-Encoded populations are cached per study and invalidated by the events log and the model count, which every
-change moves.
+Encoded populations are cached per study (backend.services.popcache: invalidated by the events log and the model
+count, which every change moves).
 """
 
 from __future__ import annotations
 
 import json
 import struct
-import threading
-from collections import OrderedDict
 from typing import Literal
 
 import numpy as np
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Engine, case, select
 
 from backend.designspace.params import PARAM_NAMES
 from backend.services.filters import STATUS_EXPR, STATUSES, filtered
 from backend.services.models_query import require_study
-from db.events import last_event_id
+from backend.services.popcache import VersionedCache, data_version
 from db.models import models, results
 
 from . import deps
@@ -108,43 +106,12 @@ def encode_json(cols: Columns) -> dict:
                         **{k: plain(v) for k, v in cols.values.items()}}}
 
 
-class _Cache:
-    """A few encoded populations, keyed by (study, newest event id, model count)."""
-
-    def __init__(self, size: int = CACHE_SIZE) -> None:
-        self.size = size
-        self.items: OrderedDict[tuple, bytes] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: tuple) -> bytes | None:
-        with self.lock:
-            if key in self.items:
-                self.items.move_to_end(key)
-                return self.items[key]
-        return None
-
-    def put(self, key: tuple, value: bytes) -> None:
-        with self.lock:
-            stale = [k for k in self.items if k[0] == key[0]]
-            for k in stale:
-                del self.items[k]
-            self.items[key] = value
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-
-
-def _cache_of(engine: Engine) -> _Cache:
+def _cache_of(engine: Engine) -> VersionedCache[bytes]:
     cache = getattr(engine, "_netspace_population_cache", None)
     if cache is None:
-        cache = _Cache()
+        cache = VersionedCache(CACHE_SIZE)
         engine._netspace_population_cache = cache  # one cache per app engine (tests run several apps)
     return cache
-
-
-def _version(engine: Engine, study_id: int) -> tuple:
-    with engine.connect() as conn:
-        n = conn.execute(select(func.count()).select_from(models).where(models.c.study_id == study_id)).scalar_one()
-        return study_id, last_event_id(conn), n
 
 
 @router.get("/api/studies/{study_id}/population", response_model=None)
@@ -155,7 +122,8 @@ def population(study_id: int = Path(ge=1, le=2**31 - 1, description="study id"),
     if format == "json":
         return JSONResponse(encode_json(load_columns(engine, study_id)))
     cache = _cache_of(engine)
-    key = _version(engine, study_id)
+    with engine.connect() as conn:
+        key = (study_id, data_version(conn, study_id))
     body = cache.get(key)
     if body is None:
         body = encode_binary(load_columns(engine, study_id))

@@ -35,7 +35,8 @@ from db.models import models, results
 
 from .errors import InvalidInput
 from .filters import ModelFilter
-from .population import load_population
+from .popcache import VersionedCache, data_version
+from .population import Population, load_population
 from .studies import find_study
 
 #: numeric population columns the figures use (loader columns such as status or error_final are left out)
@@ -89,6 +90,23 @@ def cached_e_fit(configs: Sequence[dict[str, Any] | None]) -> np.ndarray:
     return out
 
 
+_POPULATIONS: VersionedCache[Population] = VersionedCache(4)
+
+
+def _numbers(engine: Engine, study_id: int, flt: ModelFilter | None) -> Population:
+    """A study's (filtered) population without configs, shared by the figure requests of one dashboard view
+    (EDF, curves, scatter panels of the same filter): one read per data version, not one per figure. The
+    arrays are shared between requests; builders never write into them."""
+    with engine.connect() as conn:
+        key = ((engine.url.render_as_string(), study_id, flt.model_dump_json() if flt else ""),
+               data_version(conn, study_id))
+    pop = _POPULATIONS.get(key)
+    if pop is None:
+        pop = load_population(engine, study_id, flt)
+        _POPULATIONS.put(key, pop)
+    return pop
+
+
 def load_populations(engine: Engine, study_ids: Sequence[int], *, e_fit: bool = False, extremes_k: int = 0,
                      curves: bool = False, configs: bool = False, flt: ModelFilter | None = None,
                      ) -> dict[str, dict[str, Any]]:
@@ -104,7 +122,7 @@ def load_populations(engine: Engine, study_ids: Sequence[int], *, e_fit: bool = 
         raise InvalidInput(f"at most {MAX_STUDIES} studies at once (got {len(study_ids)})", "study")
     out: dict[str, dict[str, Any]] = {}
     for sid in dict.fromkeys(study_ids):
-        pop = load_population(engine, sid, flt, configs=e_fit)
+        pop = load_population(engine, sid, flt, configs=True) if e_fit else _numbers(engine, sid, flt)
         cols: dict[str, Any] = {c: pop.columns[c] for c in ANALYSIS_COLUMNS if c in pop.columns}
         n = len(pop)
         if e_fit:

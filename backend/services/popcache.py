@@ -1,0 +1,51 @@
+"""Small in-process caches for populations that many requests of one view read at once.
+
+The dashboard asks for the columnar population and several figures of the same (study, filter) together; each
+would read 10^5 rows again. Entries are keyed by the study's data version: the newest event id (every job state
+change, result, queueing and deletion appends an event in the same transaction) and the study's model count.
+Writes that bypass the events log (bulk loads through the db layer) still change the count.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Generic, TypeVar
+
+from sqlalchemy import Connection, func, select
+
+from db.events import last_event_id
+from db.models import models
+
+T = TypeVar("T")
+
+
+def data_version(conn: Connection, study_id: int) -> tuple[int, int]:
+    """(newest event id, model count of the study): changes whenever the study's population can have."""
+    n = conn.execute(select(func.count()).select_from(models).where(models.c.study_id == study_id)).scalar_one()
+    return last_event_id(conn), int(n)
+
+
+class VersionedCache(Generic[T]):
+    """A thread-safe LRU of a few entries; putting a new version of a study drops its older versions."""
+
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        self.items: OrderedDict[tuple, T] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple) -> T | None:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        return None
+
+    def put(self, key: tuple, value: T) -> None:
+        """Keys are (what, version): an entry for `what` replaces that of any other version."""
+        with self.lock:
+            for k in [k for k in self.items if k[0] == key[0]]:
+                del self.items[k]
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
