@@ -94,6 +94,10 @@ export class FilterPanel {
     }
     if (lo !== null && hi !== null && lo > hi) return this.flag(parts, "min must be ≤ max");
     this.flag(parts, null);
+    // Enter and the change event that follows it commit the same values once
+    const key = `${lo}..${hi}`;
+    if (parts.committed === key) return;
+    parts.committed = key;
     this.onChange?.(name, lo, hi);
   }
 
@@ -115,6 +119,7 @@ export class FilterPanel {
   show(filter, matched, total, fmtDesc) {
     for (const [name, parts] of this.inputs) {
       const [lo, hi] = filter.ranges.get(name) ?? [null, null];
+      parts.committed = `${lo}..${hi}`;
       if (document.activeElement !== parts.lo) parts.lo.value = text(lo);
       if (document.activeElement !== parts.hi) parts.hi.value = text(hi);
       this.flag(parts, null);

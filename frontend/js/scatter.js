@@ -3,14 +3,44 @@
 // `selectedpoints` (kept models in colour, the rest as grey context), so a filter change is a restyle of
 // the selection, not a rebuild of 100,000-point traces. A box or lasso drawn on any panel becomes part of
 // the filter. The server adds each panel's statistics (binned trend, bootstrap range) as extra traces.
-import { label, LOG_SCALE } from "./columns.js";
+import { CanvasPoints } from "./canvaspoints.js";
+import { fmtValue, label, LOG_SCALE } from "./columns.js";
+import { saveBlob } from "./dom.js";
 import { plotConfig, plotlyReady } from "./plots.js";
 
 const GAP = 0.06;
 /** SVG is quicker to draw for small populations; WebGL (scattergl) above this many models, as the server does */
 const WEBGL_ABOVE = 2000;
+/** above this many models the points are painted on canvases under the axes (see canvaspoints.js) */
+export const CANVAS_ABOVE = 5000;
+const PROBE = 300; // invisible sample per panel, so Plotly's box/lasso selection has points to select
+
+/** [lo, hi] of the finite values, padded, in axis units (log10 for log axes). */
+function extent(col, log) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < col.length; i++) {
+    const v = col[i];
+    if (!(v === v) || (log && v <= 0)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (!(lo <= hi)) return undefined;
+  const [a, b] = log ? [Math.log10(lo), Math.log10(hi)] : [lo, hi];
+  const pad = (b - a || Math.abs(a) || 1) * 0.04;
+  return [a - pad, b + pad];
+}
+
+function strideSample(n, k) {
+  const step = Math.max(1, Math.floor(n / k));
+  const out = [];
+  for (let i = 0; i < n; i += step) out.push(i);
+  return out;
+}
 const SEL_COLOR = "#2563eb";
 const CONTEXT_COLOR = "#cbd5e1";
+const TREND = "#111827";
+const BEST = "#d97706";
 
 function gridShape(k, width) {
   const cols = Math.max(1, Math.min(k, Math.floor(width / 330) || 1));
@@ -50,6 +80,7 @@ export class ScatterGrid {
   destroy() {
     this.div.removeEventListener("pointerdown", this.onDown, true);
     window.removeEventListener("pointerup", this.onUp, true);
+    this.points?.destroy();
   }
 
   /** Rebuild the figure: every model of `pop` on a panel per x; then show `idx` (null = no filter) as selected. */
@@ -79,7 +110,10 @@ export class ScatterGrid {
     };
     const data = [];
     const shapes = [];
+    const panels = [];
+    const canvas = pop.n > CANVAS_ABOVE;
     this.pointTraces = [];
+    if (canvas) layout.plot_bgcolor = "rgba(0,0,0,0)";
     xs.forEach((name, i) => {
       const r = Math.floor(i / cols);
       const c = i % cols;
@@ -102,8 +136,19 @@ export class ScatterGrid {
       };
       const col = pop.cols[name];
       if (!col) return;
-      this.pointTraces.push(data.length);
-      data.push({
+      if (canvas) {
+        layout[axisKey("xaxis", i)].range = extent(col, LOG_SCALE.has(name));
+        layout[axisKey("yaxis", i)].range = extent(ycol, false);
+        panels.push({ x: col, y: ycol, xaxis: axisKey("xaxis", i), yaxis: axisKey("yaxis", i), xname: name });
+        const sample = strideSample(pop.n, PROBE);
+        data.push({
+          type: "scatter", mode: "markers", x: sample.map((r) => col[r]), y: sample.map((r) => ycol[r]),
+          xaxis: xref, yaxis: yref, marker: { size: 6, opacity: 0 }, hoverinfo: "skip", meta: { role: "probe", x: name },
+        });
+      } else {
+        this.pointTraces.push(data.length);
+      }
+      if (!canvas) data.push({
         type: pop.n > WEBGL_ABOVE ? "scattergl" : "scatter",
         mode: "markers",
         name: "models",
@@ -120,20 +165,51 @@ export class ScatterGrid {
         meta: { role: "points", x: name },
       });
       const over = this.overlays.get(name);
-      for (const t of over?.traces ?? []) data.push({ ...t, xaxis: xref, yaxis: yref, showlegend: false });
+      // the server's statistics in colours that stand out on a dense blue cloud: dark trend, amber best range
+      for (const t of over?.traces ?? []) {
+        const band = t.fill && t.fill !== "none";
+        data.push({ ...t, xaxis: xref, yaxis: yref, showlegend: false,
+          ...(band ? { fillcolor: "rgba(17,24,39,0.14)" } : { line: { ...(t.line || {}), color: TREND }, marker: { ...(t.marker || {}), color: TREND } }) });
+      }
       for (const sh of over?.shapes ?? []) {
         // the server draws the bootstrap range against the whole plot height ("paper"): pin it to this panel
-        shapes.push({ ...sh, xref, yref: sh.yref === "paper" ? `${yref} domain` : yref, showlegend: false });
+        const line = sh.type === "line";
+        shapes.push({ ...sh, xref, yref: sh.yref === "paper" ? `${yref} domain` : yref, showlegend: false,
+          ...(line ? { line: { ...(sh.line || {}), color: BEST } } : { fillcolor: "rgba(245,158,11,0.16)" }) });
       }
     });
     layout.shapes = shapes;
     const P = await plotlyReady();
-    await P.react(this.div, data, layout, plotConfig("netspace-scatter"));
+    const config = plotConfig("netspace-scatter");
+    if (canvas) {
+      // Plotly's own image export cannot see the canvases: a PNG button that composes both instead
+      config.modeBarButtonsToRemove = ["toImage"];
+      config.modeBarButtonsToAdd = [{
+        name: "Download plot as PNG",
+        icon: P.Icons.camera,
+        click: async () => saveBlob(await (await fetch(await this.points.toPNG(P))).blob(), "netspace-scatter.png"),
+      }];
+    }
+    const key = `${pop.studyId}|${pop.n}|${xs.join(",")}`;
+    if (this.points && (!canvas || this.pointsKey !== key || this.points.pop !== pop)) {
+      this.points.destroy();
+      this.points = null;
+    }
+    await P.react(this.div, data, layout, config);
+    if (canvas && !this.points) {
+      this.points = new CanvasPoints(this.div, pop, panels, { format: fmtValue });
+      this.pointsKey = key;
+    }
     if (!this.bound) this.bind();
+    if (this.points) this.points.setKeep(idx);
   }
 
   /** Show the filter: `idx` ascending row indices of the kept models, or null when nothing is filtered. */
   select(idx) {
+    if (this.points) {
+      this.points.setKeep(idx);
+      return Promise.resolve();
+    }
     if (!this.pointTraces.length || !window.Plotly) return Promise.resolve();
     const sel = idx === null ? null : idx;
     return window.Plotly.restyle(this.div, { selectedpoints: this.pointTraces.map(() => sel) }, this.pointTraces);
@@ -150,6 +226,9 @@ export class ScatterGrid {
 
   bind() {
     this.bound = true;
+    // zoom, pan, autoscale and resize move the axes: repaint the canvases to match
+    this.div.on("plotly_relayout", () => this.points?.render());
+    this.div.on("plotly_afterplot", () => this.points?.render());
     this.div.on("plotly_selected", (ev) => {
       if (!ev) return;
       const sel = this.selectionFrom(ev);

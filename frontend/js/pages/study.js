@@ -35,8 +35,12 @@ const EXPORTS = [
 ];
 const FILTERABLE = new Set([...COMPLEXITY, ...FILTERABLE_RESULTS, ...GLOBAL, ...STAGE]);
 const DEFAULT_X = ["flops", "d", "w0", "wm", "g", "w_4", "b"];
-const SCATTER_HELP = "Each dot is a trained model (grey: filtered out). Drag a box, or choose the lasso in the toolbar, " +
-  "to filter every view; lines are the binned median error with quartiles, the band the bootstrap 95% range of the best models.";
+const SCATTER_HELP = "Each dot is a trained model (grey: filtered out); drag a box, or pick the lasso in the toolbar, to filter " +
+  "every view. Dark line and shading: binned median error and quartiles; amber band and dashed line: the bootstrap 95% range " +
+  "and median of the value that holds the best models.";
+
+/** Resolves after the browser has painted the current frame (what a redraw time should include). */
+const nextPaint = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
 function sig4(v, round) {
   if (v === 0 || !Number.isFinite(v)) return v;
@@ -186,9 +190,9 @@ export function mount(root, route, ctx) {
     if (!pop) return;
     applyFilter();
     drawTable();
-    scatter.select(selection()).then(() => {
+    scatter.select(selection()).then(nextPaint).then(() => {
       const ms = performance.now() - t0;
-      perf.timings.push({ what: "filter-redraw", ms, n: pop.n, matched: idx.length });
+      perf.timings.push({ what: "filter-redraw", ms, n: pop.n, matched: idx.length, at: t0 });
       perf.lastRedrawMs = ms;
       root.dataset.rendered = String(version);
     });
@@ -239,7 +243,9 @@ export function mount(root, route, ctx) {
     drawTable();
     const t1 = performance.now();
     await scatter.draw(pop, xs, selection());
+    await nextPaint();
     perf.last = { tableMs: t1 - t0, scatterMs: performance.now() - t1 };
+    perf.timings.push({ what: "full-redraw", ms: performance.now() - t0, n: pop.n, at: t0 });
     root.dataset.rendered = String(version);
   }
 
