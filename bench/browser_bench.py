@@ -17,9 +17,7 @@ RegNetX configs at 32 px, synthetic errors. `python -m bench.browser_bench [N]`.
 from __future__ import annotations
 
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,49 +25,15 @@ from pathlib import Path
 
 import httpx
 
+from bench.live_server import start_server, stop_server
 from bench.population_fixture import build_study
 
-ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("NETSPACE_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"]
 OPEN_TARGET_S = 3.0
 REDRAW_TARGET_MS = 500.0
 FILTERS = ("100M", "30M", "300M", "10M", "1G", "")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_server(db_url: str, log_path: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = log_path.open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "backend.api.app:app_factory", "--factory",
-                             "--port", str(port), "--log-level", "warning", "--timeout-graceful-shutdown", "2"],
-                            cwd=ROOT, stdout=log,
-                            stderr=subprocess.STDOUT, env={**os.environ, "NETSPACE_DB": db_url})
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise RuntimeError(f"server did not start; see {log_path}")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def _open(page, url: str) -> dict:
@@ -90,13 +54,14 @@ def _filter_redraws(page) -> tuple[list[float], list[float], list[int]]:
     EDF time is from the keystroke to the server's EDF of the new filter drawn (it is on screen, so it reloads)."""
     redraws, edf, matched = [], [], []
     for value in FILTERS:
-        n = page.evaluate("window.__netspace.timings.length")
+        redraws_js = "window.__netspace.timings.filter(t => t.what === 'filter-redraw')"
+        n = page.evaluate(f"{redraws_js}.length")
         before = _edf_done(page)
         t0 = time.perf_counter()
         page.fill("#f-flops-hi", value)
         page.press("#f-flops-hi", "Enter")
-        page.wait_for_function(f"window.__netspace.timings.length > {n}")
-        last = page.evaluate("window.__netspace.timings.at(-1)")
+        page.wait_for_function(f"{redraws_js}.length > {n}")
+        last = page.evaluate(f"{redraws_js}.at(-1)")
         redraws.append(last["ms"])
         matched.append(last["matched"])
         page.wait_for_function("b => (document.querySelector('#fig-edf').dataset.done || '0') !== b", arg=before,
@@ -122,13 +87,13 @@ def main(n: int = 100_000) -> list[tuple[str, float, str]]:
         info = build_study(engine, "bench", n)
         engine.dispose()
         print(f"built a study of {info['n']:,} models in {time.perf_counter() - t0:.1f} s", flush=True)
-        proc, url = _start_server(db_url, Path(tmp) / "server.log")
+        proc, url = start_server(db_url, Path(tmp) / "server.log")
         try:
             t0 = time.perf_counter()
             body = httpx.get(f"{url}/api/studies/{info['study_id']}/population", timeout=120).content
             pop_cold = time.perf_counter() - t0
-            _stop(proc)  # a fresh server, so the browser's first open is really cold
-            proc, url = _start_server(db_url, Path(tmp) / "server2.log")
+            stop_server(proc)  # a fresh server, so the browser's first open is really cold
+            proc, url = start_server(db_url, Path(tmp) / "server2.log")
             page_url = f"{url}/#/study/{info['study_id']}?x=flops,d"
             with sync_playwright() as p:
                 ctx = p.chromium.launch_persistent_context(f"{tmp}/profile", executable_path=CHROMIUM,
@@ -144,7 +109,7 @@ def main(n: int = 100_000) -> list[tuple[str, float, str]]:
                 redraws, edf, matched = _filter_redraws(page)
                 ctx.close()
         finally:
-            _stop(proc)
+            stop_server(proc)
     load = os.getloadavg()[0]
     med, worst = statistics.median(redraws), max(redraws)
     print(f"\n{info['n']:,} models, {len(body) / 1e6:.1f} MB columns (server load, cold: {pop_cold:.2f} s); "

@@ -58,6 +58,13 @@ def open_study(page, base: str, study_id: int, query: str = "") -> None:
     page.wait_for_selector("main[data-rendered]")
 
 
+def open_queue(page, base: str, space: str = "RegNetX"):
+    """The Queue page with its built-in spaces loaded; returns the new-study form."""
+    page.goto(f"{base}/#/queue")
+    page.wait_for_selector(f"#new-study select option[value={space}]", state="attached")
+    return page.locator("#new-study")
+
+
 def match_count(page) -> tuple[int, int]:
     text = page.locator(".filter-count").inner_text()
     m = re.match(r"([\d,]+) of ([\d,]+) models match", text)
@@ -93,8 +100,7 @@ def test_every_page_renders_without_console_errors(browser_page, sqlite_server, 
     wait_figures(page)
     screenshot(page, "page-compare")
 
-    page.goto(f"{base}/#/queue")
-    page.wait_for_selector("#new-study select option[value=RegNetX]", state="attached")
+    open_queue(page, base)
     screenshot(page, "page-queue")
 
     page.goto(f"{base}/#/jobs")
@@ -176,9 +182,7 @@ def test_box_selection_on_a_scatter_becomes_the_filter(browser_page, sqlite_serv
 
 def test_form_errors_show_beside_their_fields(browser_page, sqlite_server, seeded):
     page, console = browser_page
-    page.goto(f"{sqlite_server.url}/#/queue")
-    form = page.locator("#new-study")
-    page.wait_for_selector("#new-study select option[value=RegNetX]", state="attached")
+    form = open_queue(page, sqlite_server.url)
     form.get_by_label("Study name").fill("regnet-a")
     form.get_by_label("flops low").fill("9M")
     form.get_by_label("flops high").fill("5M")
@@ -210,8 +214,7 @@ def test_form_errors_show_beside_their_fields(browser_page, sqlite_server, seede
 
 def test_custom_spec_is_checked_inline(browser_page, sqlite_server):
     page, console = browser_page
-    page.goto(f"{sqlite_server.url}/#/queue")
-    page.wait_for_selector("#new-study select option[value=RegNetX]", state="attached")
+    open_queue(page, sqlite_server.url)
     page.select_option("#new-study select[data-field=space]", "RegNetX")
     page.get_by_role("button", name="Edit a copy as a custom spec").click()
     check = page.locator("#spec-check")
@@ -225,9 +228,7 @@ def test_custom_spec_is_checked_inline(browser_page, sqlite_server):
 
 def test_queue_form_then_jobs_page_cancel_and_requeue(browser_page, sqlite_server, seeded):
     page, console = browser_page
-    page.goto(f"{sqlite_server.url}/#/queue")
-    form = page.locator("#new-study")
-    page.wait_for_selector("#new-study select option[value=AnyNetX_A]", state="attached")
+    form = open_queue(page, sqlite_server.url, "AnyNetX_A")
     form.get_by_label("Study name").fill("from-the-form")
     page.select_option("#new-study select[data-field=space]", "AnyNetX_A")
     form.get_by_label("Samples n", exact=True).fill("4")
@@ -321,8 +322,7 @@ def test_controls_are_labelled_keyboard_reachable_and_fit_small_screens(browser_
             overflow = page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
             assert overflow <= 1, f"{path} scrolls sideways by {overflow}px at {width}px"
         screenshot(page, f"study-compare-{width}px")
-    page.goto(f"{base}/#/queue")
-    page.wait_for_selector("#new-study select option[value=RegNetX]", state="attached")
+    open_queue(page, base)
     focused = []
     for _ in range(12):
         page.keyboard.press("Tab")
