@@ -42,7 +42,11 @@ def _open(page, url: str) -> dict:
     page.wait_for_selector("main[data-rendered]", timeout=120_000)
     wall = time.perf_counter() - t0
     t = page.evaluate("window.__netspace.timings.find(x => x.what === 'open')")
-    return {"wall_s": wall, "since_navigation_s": t["sinceNavigation"] / 1000, "population_s": t["loadedMs"] / 1000}
+    plotly = page.evaluate("(() => { const r = performance.getEntriesByType('resource')"
+                           ".find(e => e.name.endsWith('plotly.min.js')); return r ? r.responseEnd : null; })()")
+    return {"wall_s": wall, "since_navigation_s": t["sinceNavigation"] / 1000, "population_s": t["loadedMs"] / 1000,
+            "population_start_s": (t["sinceNavigation"] - t["ms"]) / 1000,
+            "plotly_loaded_s": None if plotly is None else plotly / 1000}
 
 
 def _edf_done(page) -> str:
@@ -120,6 +124,10 @@ def main(n: int = 100_000) -> list[tuple[str, float, str]]:
                             ("filter redraw median ms", med, REDRAW_TARGET_MS),
                             ("filter redraw max ms", worst, REDRAW_TARGET_MS)):
         print(f"{name:44} {v:9.3g} {target:8g} {v / target:7.2f}")
+    for name, o in (("cold", cold), ("warm", warm)):
+        print(f"open {name}: population requested at {o['population_start_s']:.2f} s, decoded "
+              f"{o['population_s']:.2f} s later; plotly.js downloaded at {o['plotly_loaded_s'] or 0:.2f} s; "
+              f"views drawn at {o['since_navigation_s']:.2f} s (all from navigation start)")
     print(f"filters kept {matched} models; the server's EDF of the new filter drawn {statistics.median(edf):.2f} s "
           f"(median) after a change; console errors: {len(errors)}")
     if errors:
