@@ -362,3 +362,31 @@ def test_event_stream_reconnects_after_a_server_restart(browser_page, sqlite_url
             proc.terminate()
             proc.wait(15)
     console.assert_clean()
+
+
+def test_delete_asks_first_and_token_protected_writes_prompt_for_the_token(browser_page, server_factory, sqlite_url):
+    page, console = browser_page
+    srv = server_factory(sqlite_url, NETSPACE_TOKEN="s3cret-token")
+    auth = {"Authorization": "Bearer s3cret-token"}
+    for name in ("keep-me", "drop-me"):
+        r = srv.client.post("/api/studies", headers=auth, json={"name": name, "space": "RegNetX", "n": 2,
+                                                                "regime": {"flops": [None, "5M"]}})
+        assert r.status_code == 201, r.text
+    page.goto(f"{srv.url}/#/studies")  # reads are open
+    page.wait_for_selector("#studies-table tbody tr >> nth=1")
+
+    page.get_by_role("button", name="delete drop-me").click()
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    assert page.locator("#studies-table tbody tr").count() == 2
+
+    with console.allow_http(401, "/api/studies/"):
+        page.get_by_role("button", name="delete drop-me").click()
+        page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+        page.get_by_label("Access token").fill("s3cret-token")  # the write was refused: the banner asks
+    page.get_by_role("button", name="Use token").click()
+    page.wait_for_selector("#studies-table tbody tr >> nth=1")
+    page.get_by_role("button", name="delete drop-me").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    page.wait_for_function("document.querySelectorAll('#studies-table tbody tr').length === 1")
+    assert [s["name"] for s in srv.client.get("/api/studies").json()] == ["keep-me"]
+    console.assert_clean()
