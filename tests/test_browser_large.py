@@ -71,9 +71,13 @@ def test_canvas_points_filter_hover_select_and_png(browser_page, sqlite_server, 
         page.locator("#scatter-plot .modebar-btn[data-title='Download plot as PNG']").click()
     assert dl.value.path().read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
+    # a redraw that lands in the middle of the drag (server trends arriving late) must not lose the box
+    box = layers.first.bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.02, box["y"] + box["height"] * 0.02)
     page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.98, steps=10)
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5, steps=5)
+    page.evaluate("() => { window.__netspace.redraw(); }")  # held until the mouse is up
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.98, steps=5)
     page.mouse.up()
     page.wait_for_function("location.hash.includes('f.error=')")
     assert "f.flops=" in page.url

@@ -69,9 +69,14 @@ export class ScatterGrid {
     };
     this.onUp = () => {
       this.pointerDown = false;
-      const p = this.pending;
-      this.pending = null;
-      if (p) this.draw(...p.args).then(() => p.resolvers.forEach((r) => r()));
+      // pointerup comes before the mouseup that ends Plotly's drag: redraw only after Plotly has reported the
+      // selection, or the redraw (selections: []) throws the box away
+      setTimeout(() => {
+        const p = this.pending;
+        this.pending = null;
+        if (p && !this.pointerDown) this.draw(...p.args).then(() => p.resolvers.forEach((r) => r()));
+        else if (p) this.pending = p;
+      }, 0);
     };
     div.addEventListener("pointerdown", this.onDown, true);
     window.addEventListener("pointerup", this.onUp, true);
