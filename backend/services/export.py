@@ -2,7 +2,7 @@
 
 Rows are read with a server-side cursor in batches and written with backend.designspace.exports (the same
 writers as the CLI and importer), then coalesced into ~64 KiB chunks so that a 100,000-row CSV streams fast.
-JSON/JSONL rows carry the per-epoch curves; CSV rows the flat parameters (exports.csv_row).
+JSON/JSONL rows carry the per-epoch curves; CSV rows the flat parameters, read in column order (CSV_COLUMNS).
 """
 
 from __future__ import annotations
@@ -15,14 +15,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, case, select
 
 from backend.designspace.config import AnyNetConfig
-from backend.designspace.exports import csv_lines, jsonl_lines, pycls_yaml, timm_kwargs
+from backend.designspace.exports import config_text, csv_columns, csv_table, jsonl_lines, pycls_yaml, timm_kwargs
 
 from .errors import InvalidInput
 from .filters import ModelFilter, filtered
 from .models_query import BASE_COLUMNS, CURVE_COLUMNS, ROW_COLUMNS, ordered, records, require_study
+from .rawsql import driver_rows, json_value
 
 FORMATS: dict[str, tuple[str, str]] = {  # format -> (media type, file extension)
     "json": ("application/json", "json"),
@@ -33,6 +34,11 @@ FORMATS: dict[str, tuple[str, str]] = {  # format -> (media type, file extension
 }
 BATCH = 2000
 CHUNK = 1 << 16
+_BY_KEY = {c.key: c for c in ROW_COLUMNS}
+#: the CSV's columns (exports.csv_columns) as SQL, in order; `diverged` spelled as Python writes a bool
+CSV_COLUMNS = tuple(
+    case((_BY_KEY["diverged"].is_(None), None), (_BY_KEY["diverged"], "True"), else_="False").label("diverged")
+    if name == "diverged" else _BY_KEY[name] for name in csv_columns())
 
 
 @dataclass
@@ -55,12 +61,12 @@ def export(engine: Engine, study_id: int, flt: ModelFilter | None, fmt: str, sor
         raise InvalidInput(f"must be one of {', '.join(FORMATS)} (got {fmt!r})", "format")
     with engine.connect() as conn:
         study = require_study(conn, study_id)
-    # CSV shows the flat parameters (exports.csv_row derives them); JSON rows carry the curves instead
-    cols = list(ROW_COLUMNS) if fmt == "csv" else [*BASE_COLUMNS, *CURVE_COLUMNS]
-    rows = _records(engine, ordered(filtered(select(*cols), study_id, flt), sort, flt))
-    if fmt == "csv":
-        body: Iterable[str | bytes] = csv_lines(rows)
-    elif fmt == "jsonl":
+    if fmt == "csv":  # the flat parameters as columns; JSON rows carry the curves instead
+        q = ordered(filtered(select(*CSV_COLUMNS), study_id, flt), sort, flt)
+        body: Iterable[str | bytes] = csv_table(csv_columns(), _csv_rows(engine, q))
+        return Export(_coalesce(body), FORMATS[fmt][0], export_filename(study["name"], flt, fmt))
+    rows = _records(engine, ordered(filtered(select(*BASE_COLUMNS, *CURVE_COLUMNS), study_id, flt), sort, flt))
+    if fmt == "jsonl":
         body = jsonl_lines(rows)
     elif fmt == "json":
         body = _json_array(rows)
@@ -70,6 +76,14 @@ def export(engine: Engine, study_id: int, flt: ModelFilter | None, fmt: str, sor
         body = _zip(rows, study)
     media, _ = FORMATS[fmt]
     return Export(_coalesce(body), media, export_filename(study["name"], flt, fmt))
+
+
+def _csv_rows(engine: Engine, q) -> Iterator[tuple]:
+    """CSV_COLUMNS rows straight off the driver's cursor: no dicts, only the config re-written canonically."""
+    with engine.connect() as conn:
+        for batch in driver_rows(conn, q, stream=True):
+            for row in batch:
+                yield (*row[:-1], config_text(json_value(row[-1])))
 
 
 def _records(engine: Engine, q) -> Iterator[dict[str, Any]]:

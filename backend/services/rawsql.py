@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Select
 
 FETCH = 5000
@@ -40,4 +41,9 @@ def driver_rows(conn: Connection, q: Select, stream: bool = False) -> Iterator[l
 
 
 def json_value(v: Any) -> Any:
-    return json.loads(v) if isinstance(v, str | bytes) else v
+    if not isinstance(v, str | bytes):
+        return v
+    try:
+        return orjson.loads(v)  # ~3x faster than json on 10^5 configs
+    except orjson.JSONDecodeError:
+        return json.loads(v)  # bare NaN/Infinity (curves of diverged runs), which only json reads
