@@ -7,7 +7,7 @@ Why these shapes:
   job_id, so a worker that lost its lease can never write a second result; imported models carry a result
   and no job.
 - `models.error` / `models.status` mirror the result's error and the job's status, kept by triggers (migration
-  0003), so browsing 10^5 models (filters, sorts, top-k, counts) is single-table, index-driven SQL.
+  0003, 0004), so browsing 10^5 models (filters, sorts, top-k, counts) is single-table, index-driven SQL.
 - `events` is an append-only log written in the same transaction as every job state change, new result and
   study creation/deletion; the API's server-sent events poll it, so changes made by worker processes on
   other hosts reach the browser without any broker.

@@ -65,6 +65,9 @@ class RegNetSpec(RegNetParams):
         return RegNetParams(**{k: getattr(self, k) for k in RegNetParams.model_fields})
 
 
+_STAGE_RANGES = (("depths", 1, 1000), ("widths", 1, 100_000), ("strides", 1, 8), ("group_ws", 1, 100_000))
+
+
 class AnyNetConfig(BaseModel):
     """The canonical architecture: what the torch builder, complexity and exports all read."""
 
@@ -91,11 +94,11 @@ class AnyNetConfig(BaseModel):
         for name in ("widths", "strides", "bot_muls", "group_ws"):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"{name}: must have one entry per stage ({n}), got {len(getattr(self, name))}")
-        for name, lo, hi in (("depths", 1, 1000), ("widths", 1, 100_000), ("strides", 1, 8),
-                             ("group_ws", 1, 100_000)):
-            for i, v in enumerate(getattr(self, name)):
-                if not lo <= v <= hi:
-                    raise ValueError(f"{name}[{i}]: must be in [{lo}, {hi}], got {v}")
+        for name, lo, hi in _STAGE_RANGES:
+            values = getattr(self, name)
+            if min(values) < lo or max(values) > hi:  # C-level check first; the loop only to name the stage
+                i, v = next((i, v) for i, v in enumerate(values) if not lo <= v <= hi)
+                raise ValueError(f"{name}[{i}]: must be in [{lo}, {hi}], got {v}")
         for i, bm in enumerate(self.bot_muls):
             if not 0 < bm <= 64 or (bm > 1 and bm != int(bm)):
                 raise ValueError(f"bot_muls[{i}]: must be in (0, 1] or an integer ≤ 64, got {bm}")

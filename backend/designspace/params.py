@@ -18,21 +18,23 @@ PARAM_NAMES: tuple[str, ...] = GLOBAL_PARAMS + tuple(
 LOG_SCALE = {"w0", "wa", "wm", "g", "flops", "params", "acts"} | {f"w_{i}" for i in range(1, 9)}
 
 
+#: the per-stage column names of stage i (0-based), precomputed: flat_params runs once per model on imports
+_STAGE_KEYS = tuple(tuple(f"{p}_{i + 1}" for p in STAGE_PARAMS) for i in range(MAX_STAGE_COLUMNS))
+
+
 def _shared(values: list[float]) -> float | None:
-    return values[0] if values and all(v == values[0] for v in values) else None
+    return values[0] if values and values.count(values[0]) == len(values) else None
 
 
 def flat_params(cfg: AnyNetConfig) -> dict[str, float | None]:
     b_stage = [1.0 / bm for bm in cfg.bot_muls]
     out: dict[str, float | None] = dict.fromkeys(PARAM_NAMES)
-    out["d"] = float(cfg.depth)
-    out["g"] = _shared([float(g) for g in cfg.group_ws])
+    out["d"] = float(sum(cfg.depths))
+    out["g"] = _shared(list(map(float, cfg.group_ws)))
     out["b"] = _shared(b_stage)
     if cfg.regnet is not None:
         out["w0"], out["wa"], out["wm"] = float(cfg.regnet.w0), cfg.regnet.wa, cfg.regnet.wm
-    for i in range(min(len(cfg.depths), MAX_STAGE_COLUMNS)):
-        out[f"d_{i + 1}"] = float(cfg.depths[i])
-        out[f"w_{i + 1}"] = float(cfg.widths[i])
-        out[f"g_{i + 1}"] = float(cfg.group_ws[i])
-        out[f"b_{i + 1}"] = b_stage[i]
+    # zip stops at MAX_STAGE_COLUMNS stages
+    for keys, d, w, g, b in zip(_STAGE_KEYS, cfg.depths, cfg.widths, cfg.group_ws, b_stage, strict=False):
+        out.update(zip(keys, (float(d), float(w), float(g), b), strict=True))
     return out

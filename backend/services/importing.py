@@ -91,8 +91,10 @@ def encode_json(v: Any) -> str | None:
     return None if v is None else compact_json(v).decode()
 
 
+#: error and status are the trigger-kept mirrors of the result (db migrations 0003/0004): written here already
+#: right, the result's insert trigger finds nothing to change and leaves the row alone
 MODEL_KEYS = ("study_id", "index", "name", "config", "config_hash", "arch_type", "flops", "params", "acts",
-              "extra", "created_at", *PARAM_NAMES)
+              "extra", "created_at", "error", "status", *PARAM_NAMES)
 RESULT_KEYS = ("model_id", "job_id", "error", "error_final", "diverged", "train_loss", "train_error", "test_error",
                "train_seconds", "infer_ms", "device", "created_at")
 
@@ -105,7 +107,7 @@ def _encoded(pop: Population) -> list[tuple[str | None, ...]]:
 
 def _model_rows(pop: Population, enc: list[tuple], study_id: int, now: Any) -> list[tuple]:
     return [(study_id, r.index, r.name, e[0], r.config_hash, r.arch_type, r.flops, r.params, r.acts, e[1], now,
-             *map(r.columns.get, PARAM_NAMES)) for r, e in zip(pop.records, enc, strict=True)]
+             r.result.error, "done", *map(r.columns.get, PARAM_NAMES)) for r, e in zip(pop.records, enc, strict=True)]
 
 
 def _result_rows(pop: Population, enc: list[tuple], model_ids: list[int], now: Any) -> list[tuple]:
