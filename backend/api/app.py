@@ -3,7 +3,8 @@
     uvicorn backend.api.app:app_factory --factory      # settings from NETSPACE_* environment variables
 
 On start the database is migrated to alembic head; while running, a maintenance task requeues jobs whose
-lease expired (even when no worker is left to do it) and prunes old events.
+lease expired (even when no worker is left to do it) and prunes old events, and the columns of the largest
+recent studies are read into the cache in the background (the first page open after a restart is not cold).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from backend import __version__
+from backend.services import columns
 from db.engine import make_engine
 from db.events import prune_events
 from db.migrate import upgrade
@@ -40,13 +42,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate:
             await run_in_threadpool(upgrade, engine)
-        task = asyncio.create_task(_maintenance(engine, settings.maintenance_seconds))
+        tasks = [asyncio.create_task(_maintenance(engine, settings.maintenance_seconds))]
+        if settings.warm_studies:
+            tasks.append(asyncio.create_task(_warm(engine, settings.warm_studies)))
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             engine.dispose()
 
     app = FastAPI(title="netspace", version=__version__, lifespan=lifespan,
@@ -79,6 +84,15 @@ async def _maintenance(engine, every: float) -> None:
         except Exception:  # noqa: BLE001 - the database may be restarting; try again next round
             log.exception("maintenance round failed")
         await asyncio.sleep(every)
+
+
+async def _warm(engine, limit: int) -> None:
+    """Read the largest recent studies' columns into the cache while the server waits for its first visitor."""
+    try:
+        warmed = await run_in_threadpool(columns.warm, engine, limit)
+        log.info("warmed the columns of studies %s", warmed)
+    except Exception:  # noqa: BLE001 - only a head start: the first request reads them itself
+        log.exception("warming study columns failed")
 
 
 def app_factory() -> FastAPI:

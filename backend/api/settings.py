@@ -17,7 +17,8 @@ class Settings:
     (NETSPACE_TOKEN); read_token: also required on /api reads (NETSPACE_READ_TOKEN; the write token works for
     reads too). max_n: most samples one request may queue (NETSPACE_MAX_N). cors_origins: comma-separated
     origins allowed cross-site (NETSPACE_CORS_ORIGINS; off by default). maintenance_seconds: how often the server
-    requeues expired leases and prunes events (NETSPACE_MAINTENANCE_SECONDS)."""
+    requeues expired leases and prunes events (NETSPACE_MAINTENANCE_SECONDS). warm_studies: how many of the newest
+    large studies have their dashboard columns read at start (NETSPACE_WARM_STUDIES; 0 = none)."""
 
     db_url: str = DEFAULT_URL
     token: str | None = None
@@ -29,6 +30,7 @@ class Settings:
     maintenance_seconds: float = 10.0
     events_poll_seconds: float = 0.5
     migrate: bool = True
+    warm_studies: int = 4
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -48,6 +50,8 @@ class Settings:
                 raise ValueError(f"NETSPACE_MAX_N: must be >= 1 (got {values['max_n']})")
         if env.get("NETSPACE_MAX_UPLOAD_MB"):
             values["max_upload_mb"] = _positive_int(env, "NETSPACE_MAX_UPLOAD_MB")
+        if env.get("NETSPACE_WARM_STUDIES"):
+            values["warm_studies"] = _positive_int(env, "NETSPACE_WARM_STUDIES", allow_zero=True)
         if env.get("NETSPACE_MAINTENANCE_SECONDS"):
             values["maintenance_seconds"] = float(env["NETSPACE_MAINTENANCE_SECONDS"])
         if env.get("NETSPACE_CORS_ORIGINS"):
@@ -57,11 +61,12 @@ class Settings:
         return replace(cls(**values), **overrides)
 
 
-def _positive_int(env, name: str) -> int:
+def _positive_int(env, name: str, allow_zero: bool = False) -> int:
     try:
         value = int(env[name])
     except ValueError:
         raise ValueError(f"{name}: must be an integer (got {env[name]!r})") from None
-    if value < 1:
-        raise ValueError(f"{name}: must be >= 1 (got {value})")
+    low = 0 if allow_zero else 1
+    if value < low:
+        raise ValueError(f"{name}: must be >= {low} (got {value})")
     return value

@@ -100,11 +100,8 @@ def _numbers(engine: Engine, study_id: int, flt: ModelFilter | None) -> Populati
     with engine.connect() as conn:
         key = ((engine.url.render_as_string(), study_id, flt.model_dump_json() if flt else ""),
                data_version(conn, study_id))
-    pop = _POPULATIONS.get(key)
-    if pop is None:
-        pop = load_population(engine, study_id, flt)
-        _POPULATIONS.put(key, pop)
-    return pop
+    # the figures of a view are requested together: the first reads, the others wait for it
+    return _POPULATIONS.get_or_load(key, lambda: load_population(engine, study_id, flt))
 
 
 def load_populations(engine: Engine, study_ids: Sequence[int], *, e_fit: bool = False, extremes_k: int = 0,

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, func, select
 
@@ -33,6 +34,7 @@ class VersionedCache(Generic[T]):
         self.size = size
         self.items: OrderedDict[tuple, T] = OrderedDict()
         self.lock = threading.Lock()
+        self.loading: dict[Any, threading.Lock] = {}  # one lock per `what`: a value is loaded once at a time
 
     def get(self, key: tuple) -> T | None:
         with self.lock:
@@ -40,6 +42,21 @@ class VersionedCache(Generic[T]):
                 self.items.move_to_end(key)
                 return self.items[key]
         return None
+
+    def get_or_load(self, key: tuple, load: Callable[[], T]) -> T:
+        """The cached value of `key`, else `load()` stored under it. Concurrent callers for the same `what`
+        (key[0]) wait for one load instead of each reading the population again."""
+        value = self.get(key)
+        if value is not None:
+            return value
+        with self.lock:
+            gate = self.loading.setdefault(key[0], threading.Lock())
+        with gate:
+            value = self.get(key)
+            if value is None:
+                value = load()
+                self.put(key, value)
+            return value
 
     def put(self, key: tuple, value: T) -> None:
         """Keys are (what, version): an entry for `what` replaces that of any other version."""
