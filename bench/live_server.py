@@ -20,14 +20,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db_url: str, log_path: Path, timeout: float = 60.0) -> tuple[subprocess.Popen, str]:
+def start_server(db_url: str, log_path: Path, timeout: float = 60.0,
+                 env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
     """Start `uvicorn backend.api.app:app_factory --factory` on a free port of 127.0.0.1; wait for /api/health."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "backend.api.app:app_factory", "--factory", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning", "--timeout-graceful-shutdown", "2"],
-        cwd=ROOT, env={**os.environ, "NETSPACE_DB": db_url}, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
+        cwd=ROOT, env={**os.environ, "NETSPACE_DB": db_url, **(env or {})}, stdout=log_path.open("w"),
+        stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

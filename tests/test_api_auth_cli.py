@@ -90,8 +90,11 @@ def test_front_end_and_bundled_plotly(shared_sqlite_server):
         some = next(p for p in (ROOT / "frontend").rglob("*.js"))
         s = c.get("/static/" + some.relative_to(ROOT / "frontend").as_posix())
         assert s.status_code == 200 and s.content == some.read_bytes()
-    js = c.get("/static/vendor/plotly.min.js")
+    js = c.get("/static/vendor/plotly.min.js")  # httpx asks for gzip and decodes it
     assert js.status_code == 200 and len(js.content) > 1_000_000 and b"plotly.js" in js.content[:2000]
+    assert js.headers["content-encoding"] == "gzip" and int(js.headers["content-length"]) < len(js.content) / 2
+    plain = c.get("/static/vendor/plotly.min.js", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == js.content
     assert c.get("/static/no/such/file.js").status_code == 404
 
 

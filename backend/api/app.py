@@ -87,8 +87,10 @@ async def _maintenance(engine, every: float) -> None:
 
 
 async def _warm(engine, limit: int) -> None:
-    """Read the largest recent studies' columns into the cache while the server waits for its first visitor."""
+    """Gzip plotly.js and read the largest recent studies' columns into the cache while the server waits for its
+    first visitor."""
     try:
+        await run_in_threadpool(frontend.plotly_gzip)
         warmed = await run_in_threadpool(columns.warm, engine, limit)
         log.info("warmed the columns of studies %s", warmed)
     except Exception:  # noqa: BLE001 - only a head start: the first request reads them itself
