@@ -76,6 +76,12 @@ def test_pages_sort_and_total(live_server, study):
     by_error = page(c, sid, sort="error", limit=1000)["items"]
     errors = [m["error"] for m in by_error]
     assert errors[:30] == sorted(errors[:30]) and errors[30:] == [None] * 10  # nulls last
+    want = [m["id"] for m in sorted(by_error[:30], key=lambda m: (-m["error"], -m["id"]))]
+    want += sorted((m["id"] for m in by_error[30:]), reverse=True)
+    for size in (1, 7, 30, 40):  # descending pages tile it too, across the non-null/null boundary, nulls last
+        got = [m["id"] for k in range(0, N + size, size) for m in page(c, sid, sort="-error", limit=size,
+                                                                       offset=k)["items"]]
+        assert got == want, size
 
 
 def test_filters_and_top(live_server, study):
