@@ -38,6 +38,7 @@ function strideSample(n, k) {
   return out;
 }
 const SEL_COLOR = "#2563eb";
+const SELECT_SETTLE_MS = 400; // after a mouseup, the longest a redraw waits for Plotly's plotly_selected
 const CONTEXT_COLOR = "#cbd5e1";
 const TREND = "#111827";
 const BEST = "#d97706";
@@ -62,27 +63,28 @@ export class ScatterGrid {
     this.overlays = new Map(); // x -> server traces (trend, band)
     this.bound = false;
     // a redraw in the middle of a box/lasso drag would drop the user's selection: hold it until the mouse is up
+    // and Plotly has reported the selection (it does so asynchronously, up to ~100 ms after the mouseup)
     this.pointerDown = false;
     this.pending = null;
+    this.keep = null; // the latest selection shown (draw or select): what a held redraw shows
+    this.releaseTimer = null;
     this.onDown = () => {
       this.pointerDown = true;
+      clearTimeout(this.releaseTimer);
+      this.releaseTimer = null;
     };
     this.onUp = () => {
+      if (!this.pointerDown) return; // a click elsewhere on the page
       this.pointerDown = false;
-      // pointerup comes before the mouseup that ends Plotly's drag: redraw only after Plotly has reported the
-      // selection, or the redraw (selections: []) throws the box away
-      setTimeout(() => {
-        const p = this.pending;
-        this.pending = null;
-        if (p && !this.pointerDown) this.draw(...p.args).then(() => p.resolvers.forEach((r) => r()));
-        else if (p) this.pending = p;
-      }, 0);
+      clearTimeout(this.releaseTimer);
+      this.releaseTimer = setTimeout(() => this.release(), SELECT_SETTLE_MS);
     };
     div.addEventListener("pointerdown", this.onDown, true);
     window.addEventListener("pointerup", this.onUp, true);
   }
 
   destroy() {
+    clearTimeout(this.releaseTimer);
     this.div.removeEventListener("pointerdown", this.onDown, true);
     window.removeEventListener("pointerup", this.onUp, true);
     this.points?.destroy();
@@ -90,11 +92,8 @@ export class ScatterGrid {
 
   /** Rebuild the figure: every model of `pop` on a panel per x; then show `idx` (null = no filter) as selected. */
   async draw(pop, xs, idx) {
-    if (this.pointerDown) {
-      return new Promise((resolve) => {
-        this.pending = { args: [pop, xs, idx], resolvers: [...(this.pending?.resolvers ?? []), resolve] };
-      });
-    }
+    this.keep = idx;
+    if (this.pointerDown || this.releaseTimer) return this.holdUntilUp(pop, xs, idx);
     this.pop = pop;
     this.xs = xs;
     const ycol = pop.cols[this.y];
@@ -185,6 +184,8 @@ export class ScatterGrid {
     });
     layout.shapes = shapes;
     const P = await plotlyReady();
+    // a drag may have started while plotly.js loaded: redrawing now would drop the user's box
+    if (this.pointerDown || this.releaseTimer) return this.holdUntilUp(pop, xs, idx);
     const config = plotConfig("netspace-scatter");
     if (canvas) {
       // Plotly's own image export cannot see the canvases: a PNG button that composes both instead
@@ -209,8 +210,26 @@ export class ScatterGrid {
     if (this.points) this.points.setKeep(idx);
   }
 
+  /** Draw once the mouse is up and the selection reported (the latest arguments; every caller's promise resolves). */
+  holdUntilUp(pop, xs, idx) {
+    return new Promise((resolve) => {
+      this.pending = { args: [pop, xs, idx], resolvers: [...(this.pending?.resolvers ?? []), resolve] };
+    });
+  }
+
+  /** Run the held redraw, with the selection as it is now (a box just drawn has changed it meanwhile). */
+  release() {
+    clearTimeout(this.releaseTimer);
+    this.releaseTimer = null;
+    if (this.pointerDown) return;
+    const p = this.pending;
+    this.pending = null;
+    if (p) this.draw(p.args[0], p.args[1], this.keep).then(() => p.resolvers.forEach((r) => r()));
+  }
+
   /** Show the filter: `idx` ascending row indices of the kept models, or null when nothing is filtered. */
   select(idx) {
+    this.keep = idx;
     if (this.points) {
       this.points.setKeep(idx);
       return Promise.resolve();
@@ -235,10 +254,11 @@ export class ScatterGrid {
     this.div.on("plotly_relayout", () => this.points?.render());
     this.div.on("plotly_afterplot", () => this.points?.render());
     this.div.on("plotly_selected", (ev) => {
-      if (!ev) return;
-      const sel = this.selectionFrom(ev);
+      const sel = ev ? this.selectionFrom(ev) : null;
       if (sel) this.onSelect?.(sel);
+      this.release();
     });
+    this.div.on("plotly_deselect", () => this.release());
   }
 
   selectionFrom(ev) {
