@@ -99,15 +99,26 @@ def db_url(request) -> str:
     return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
 
 
-@pytest.fixture
-def db_engine(db_url):
+def _migrated_engine(url: str) -> Iterator[object]:
     from db.engine import make_engine
     from db.migrate import upgrade
 
-    engine = make_engine(db_url)
+    engine = make_engine(url)
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def db_engine(db_url):
+    """A migrated engine, once on SQLite and once on PostgreSQL."""
+    yield from _migrated_engine(db_url)
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url):
+    """A migrated engine on a fresh SQLite file (tests that need the file itself, e.g. for worker processes)."""
+    yield from _migrated_engine(sqlite_url)
 
 
 def free_port() -> int:

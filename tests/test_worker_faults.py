@@ -63,14 +63,6 @@ def wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen | None
     raise AssertionError(f"timed out waiting for {what}\n{detail}")
 
 
-@pytest.fixture
-def sqlite_engine(sqlite_url):
-    engine = make_engine(sqlite_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
 def test_kill_9_mid_job_another_worker_finishes_it_exactly_once(sqlite_url, sqlite_engine, tmp_path):
     sid = new_study(sqlite_engine, "killed", n=1, epochs=3)
     a = start_worker(sqlite_url, tmp_path / "a.log", "--lease", "6", "--heartbeat", "1")
