@@ -15,7 +15,7 @@ from sqlalchemy import Engine, insert, select
 from backend.services.sampling import draw_samples
 from backend.services.studies import StudyIn, create_study
 from db.engine import write_tx
-from db.models import jobs, models, results, utcnow
+from db.models import add_models, jobs, models, results, utcnow
 
 CHUNK = 20_000
 
@@ -47,6 +47,7 @@ def build_study(engine: Engine, name: str, n: int, space: str = "RegNetX", seed:
                                           for i, r in enumerate(part)])
             ids = conn.execute(select(models.c.id).where(models.c.study_id == study["id"], models.c.index >= start)
                                .order_by(models.c.index)).scalars().all()
+            add_models(conn, study["id"], len(ids))
             conn.execute(insert(jobs), [{"model_id": mid, "status": "done", "priority": 0, "attempts": 0,
                                          "max_attempts": 3, "epochs_done": 1, "queued_at": now,
                                          "finished_at": now} for mid in ids])

@@ -9,10 +9,8 @@ within 2x of their 100,000-model figures *per row*. Two comparisons, named in ev
   total counts every match) is expected to grow with the rows it touches, so t_large / (large/small) is
   compared with t_small.
 
-Known (2026-11-28): the two list pages stay over 2x in absolute time because each reports the study's exact
-total, a count(*) over its index entries (~9 ms per 10^5 models on PostgreSQL). A trigger-kept per-study count
-brought them to 1.1x/1.3x but made one-row-per-statement inserts (psycopg executemany, the importer's path)
-5.5x slower, so it was not kept.
+Unfiltered pages report the study's exact total from studies.n_models (kept by the writers, migration 0005),
+not a count(*) over 10^6 index entries (~90 ms on PostgreSQL).
 
 Both studies live in one scratch database (created here, dropped at the end; $NETSPACE_SCALE_DB overrides its
 URL; NETSPACE_SCALE_KEEP=1 keeps it for EXPLAIN ANALYZE). The study rows are real sampled RegNetX configs
@@ -112,6 +110,7 @@ def bulk_study(engine: Engine, name: str, drawn: list[dict[str, Any]], errs: np.
                                "infer_ms", "created_at"),
               ((mid, float(e), float(e) + 0.3, False, f"[{float(e) + 0.3!r}]", 1.0, r["flops"] / 1e7, now)
                for mid, e, r in zip(ids, errs, drawn, strict=True)))
+        cur.execute("UPDATE studies SET n_models = n_models + %s WHERE id = %s", (len(ids), sid))  # add_models
         raw.commit()
     finally:
         raw.close()

@@ -58,7 +58,7 @@ def test_old_database_upgrades_without_losing_rows(db_url):
     upgrade(engine)
     assert current_revision(engine) == head_revision() != "0001"
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT name, seed FROM studies")).all() == [("old", 7)]
+        assert conn.execute(sa.text("SELECT name, seed, n_models FROM studies")).all() == [("old", 7, 2)]
         assert conn.execute(sa.text('SELECT id, "index", flops, d, w_1 FROM models ORDER BY id')).all() == [
             (1, 0, 1000, 13.0, 24.0), (2, 1, 2000, 7.0, 48.0)]
         assert conn.execute(sa.text("SELECT id, status, progress FROM jobs ORDER BY id")).all() == [

@@ -28,7 +28,7 @@ from backend.importers import Population, gc_paused
 from backend.importers.records import compact_json
 from db.engine import write_tx
 from db.events import append_event
-from db.models import models, results, studies, utcnow
+from db.models import add_models, models, results, studies, utcnow
 
 from .errors import Conflict, InvalidInput
 from .studies import NAME_PATTERN
@@ -203,6 +203,7 @@ def import_population(engine: Engine, pop: Population, study_name: str, *,
                 # plain executemany, then the ids in index order: RETURNING with a guaranteed row order
                 # would make SQLite insert one row per statement
                 _insert_rows(conn, models, MODEL_KEYS, _model_rows(pop, enc, study_id, stamp))
+                add_models(conn, study_id, len(pop.records))
                 model_ids = conn.execute(select(models.c.id).where(models.c.study_id == study_id)
                                          .order_by(models.c.index)).scalars().all()
                 _insert_rows(conn, results, RESULT_KEYS, _result_rows(pop, enc, model_ids, stamp))

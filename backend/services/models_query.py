@@ -80,7 +80,9 @@ def ordered(q, sort: str | None, flt: ModelFilter | None):
 
 
 def count_models(conn: Connection, study_id: int, flt: ModelFilter | None) -> int:
-    if flt is not None and flt.top:  # count the best-k subquery itself, not every model against it
+    if flt is None or not flt.active():  # the study's kept count: no count(*) over 10^6 index entries
+        return conn.execute(select(studies.c.n_models).where(studies.c.id == study_id)).scalar_one()
+    if flt.top:  # count the best-k subquery itself, not every model against it
         return conn.execute(select(func.count()).select_from(best(study_id, flt).subquery())).scalar_one()
     return conn.execute(select(func.count()).select_from(source(flt)).where(where(study_id, flt))).scalar_one()
 

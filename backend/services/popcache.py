@@ -2,8 +2,9 @@
 
 The dashboard asks for the columnar population and several figures of the same (study, filter) together; each
 would read 10^5 rows again. Entries are keyed by the study's data version: the newest event id (every job state
-change, result, queueing and deletion appends an event in the same transaction) and the study's model count.
-Writes that bypass the events log (bulk loads through the db layer) still change the count.
+change, result, queueing and deletion appends an event in the same transaction) and the study's model count
+(studies.n_models, kept by every writer of models: db.models.add_models), so a bulk load through the db layer
+that appends no event still changes the version.
 """
 
 from __future__ import annotations
@@ -13,18 +14,18 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from db.events import last_event_id
-from db.models import models
+from db.models import studies
 
 T = TypeVar("T")
 
 
 def data_version(conn: Connection, study_id: int) -> tuple[int, int]:
     """(newest event id, model count of the study): changes whenever the study's population can have."""
-    n = conn.execute(select(func.count()).select_from(models).where(models.c.study_id == study_id)).scalar_one()
-    return last_event_id(conn), int(n)
+    n = conn.execute(select(studies.c.n_models).where(studies.c.id == study_id)).scalar()
+    return last_event_id(conn), int(n or 0)
 
 
 class VersionedCache(Generic[T]):

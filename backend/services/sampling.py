@@ -17,7 +17,7 @@ from backend.designspace.sampling import Regime, SamplingError, sample
 from backend.designspace.spec import SpaceSpec
 from db.engine import write_tx
 from db.events import append_event
-from db.models import jobs, models, studies, utcnow
+from db.models import add_models, jobs, models, studies, utcnow
 
 from .errors import InvalidInput, NotFound
 
@@ -78,6 +78,7 @@ def insert_samples(conn: Connection, study_id: int, drawn: Drawn, priority: int 
         conn.execute(insert(jobs), [{"model_id": mid, "status": "queued", "priority": priority, "attempts": 0,
                                      "max_attempts": max_attempts, "epochs_done": 0, "queued_at": now}
                                     for mid in ids])
+        add_models(conn, study_id, len(ids))
         append_event(conn, "jobs_queued", study_id=study_id,
                      payload={"count": len(fresh), "priority": priority, "seed": drawn.seed})
     return {"requested": drawn.requested, "queued": len(fresh), "duplicates": drawn.requested - len(fresh),
