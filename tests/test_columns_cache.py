@@ -51,3 +51,32 @@ def test_warm_reads_large_recent_studies_into_the_cache(db_engine):
     cols = columns.load_columns(db_engine, big)
     assert len(cols) == columns.WARM_MIN_MODELS and np.isfinite(cols.values["error"]).all()
     assert columns.population_body(db_engine, small) == columns.encode_binary(columns.load_columns(db_engine, small))
+
+
+def test_filters_cut_in_numpy_match_the_database(db_engine):
+    """The figures of a filter are cut from the cached whole population (population.subset): the same rows and
+    values as the database's filtered read, for ranges (NULL excluded), status, arch_type and ids."""
+    from backend.services.filters import ModelFilter
+    from backend.services.population import load_population, subset
+    from backend.services.sampling import queue_samples
+
+    sid = build_study(db_engine, "cut", 400)["study_id"]
+    queue_samples(db_engine, sid, 60, seed=5)  # queued: no error, status 'queued'
+    whole = load_population(db_engine, sid)
+    ids = [int(i) for i in whole["id"][::7]]
+    flops = np.sort(whole["flops"])
+    filters = [
+        {"flops_min": float(flops[50]), "flops_max": float(flops[300])},
+        {"error_max": float(np.nanmedian(whole["error"]))},  # also drops every queued model (NULL error)
+        {"status": ["queued"]}, {"status": ["done", "queued"], "d_max": 12.0},
+        {"w_4_min": 100.0, "g_max": 16.0, "ids": ids}, {"arch_type": "anynet", "error_min": 0.0},
+        {"arch_type": "nds_resnext"},
+    ]
+    for f in filters:
+        flt = ModelFilter(**f)
+        cut, read = subset(whole, flt), load_population(db_engine, sid, flt)
+        assert cut is not None and set(cut.columns) == set(read.columns), f
+        for name, col in read.columns.items():
+            np.testing.assert_array_equal(cut[name], col, err_msg=f"{f}: {name}")
+    assert 0 < len(subset(whole, ModelFilter(**filters[0]))) < len(whole)
+    assert subset(whole, ModelFilter(top=10)) is None  # best-k is left to the database

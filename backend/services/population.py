@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select
 from backend.designspace.params import PARAM_NAMES
 from db.models import models, results
 
-from .filters import STATUS, ModelFilter, filtered
+from .filters import RANGE_COLUMNS, STATUS, ModelFilter, filtered
 from .models_query import require_study
 from .rawsql import driver_rows, json_value
 
@@ -96,6 +96,32 @@ def load_population(engine: Engine, study_id: int, flt: ModelFilter | None = Non
     if extra:
         extra_names = _extra_columns(out, tuple(json_value(e) for e in table[:, pos]))
     return Population(study_id, study, out, config_list, extra_names)
+
+
+def subset(pop: Population, flt: ModelFilter | None) -> Population | None:
+    """`pop` (loaded without a filter and without configs/extras) cut down to what `flt` keeps, in numpy: the
+    same rows, in the same order, as load_population(flt) reads — ranges exclude NaN (SQL NULL) as SQL does.
+    None when the filter needs the database (`top`: best k among the rest, ties broken by SQL's order)."""
+    if flt is None or not flt.active():
+        return pop
+    if flt.top or pop.configs is not None or pop.extra_names:
+        return None
+    keep = np.ones(len(pop), dtype=bool)
+    for name in RANGE_COLUMNS:
+        lo, hi = getattr(flt, f"{name}_min"), getattr(flt, f"{name}_max")
+        col = pop.columns[name]
+        with np.errstate(invalid="ignore"):
+            if lo is not None:
+                keep &= col >= lo
+            if hi is not None:
+                keep &= col <= hi
+    if flt.status is not None:
+        keep &= np.isin(pop.columns["status"], flt.status)
+    if flt.arch_type is not None:
+        keep &= pop.columns["arch_type"] == flt.arch_type
+    if flt.ids is not None:
+        keep &= np.isin(pop.columns["id"], np.asarray(flt.ids, dtype=np.int64))
+    return Population(pop.study_id, pop.study, {k: v[keep] for k, v in pop.columns.items()})
 
 
 def _extra_columns(out: dict[str, np.ndarray], extras: tuple) -> list[str]:
