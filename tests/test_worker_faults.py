@@ -150,6 +150,9 @@ def test_launch_refuses_slurm_without_sbatch(sqlite_url):
     assert out.returncode == 2 and out.stderr.strip().startswith("error: target: SLURM's sbatch is not on PATH")
 
 
+OUTAGE_S = 30  # the issue's PostgreSQL outage
+
+
 def _pg_ctl(action: str, check: bool = True) -> None:
     version = sorted(os.listdir("/etc/postgresql"))[0]
     subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action], check=check,
@@ -157,9 +160,11 @@ def _pg_ctl(action: str, check: bool = True) -> None:
 
 
 @pytest.mark.postgres
-def test_workers_survive_a_postgresql_restart(tmp_path):
-    """The server is stopped for 5 s while two workers train; they reconnect and finish every job.
-    (Its own schema, not the pg_url fixture: that fixture's admin connection would not survive the restart.)"""
+def test_workers_and_server_survive_a_30_s_postgresql_outage(tmp_path, server_factory):
+    """PostgreSQL is stopped for 30 s while two workers train and the API server runs: the server keeps
+    answering (errors while the database is away, never a crash), and afterwards it serves the study again while
+    the workers reconnect and finish every job. (Its own schema, not the pg_url fixture: that fixture's admin
+    connection would not survive the restart.)"""
     if os.geteuid() != 0 or not os.path.isdir("/etc/postgresql"):
         missing_service("needs root and a local PostgreSQL cluster to restart")
     schema = f"nst_restart_{uuid.uuid4().hex[:8]}"
@@ -172,18 +177,26 @@ def test_workers_survive_a_postgresql_restart(tmp_path):
     engine = make_engine(url)
     upgrade(engine)
     sid = new_study(engine, "restart", n=3, epochs=2)
+    server = server_factory(url)
     procs = [start_worker(url, tmp_path / f"w{i}.log", "--once") for i in range(2)]
     try:
         wait_for(lambda: any(r.epochs_done >= 1 for r in job_rows(engine, sid)), 240, "a first epoch")
         engine.dispose()
         _pg_ctl("stop")
-        time.sleep(5)
+        down_until = time.monotonic() + OUTAGE_S
+        while time.monotonic() < down_until:  # the server answers throughout, with an error status
+            r = server.client.get(f"/api/studies/{sid}")
+            assert r.status_code == 503 and r.json()["detail"].startswith("the database is unavailable"), r.text
+            time.sleep(3)
         _pg_ctl("start")
         for i, p in enumerate(procs):
             assert p.wait(400) == 0, (tmp_path / f"w{i}.log").read_text()[-3000:]
         rows = job_rows(engine, sid)
         assert [r.status for r in rows] == ["done"] * 3
         assert result_count(engine, sid) == 3
+        assert server.proc.poll() is None, server.log[-3000:]
+        page = server.client.get(f"/api/studies/{sid}/models").json()
+        assert page["total"] == 3 and all(m["status"] == "done" and m["error"] is not None for m in page["items"])
     finally:
         for p in procs:
             if p.poll() is None:

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from backend.services.errors import InvalidInput, ServiceError
 
@@ -154,6 +155,15 @@ def install(app: FastAPI) -> None:
                                    "type": "value_error"}])
         return JSONResponse({"detail": exc.message, "field": exc.field}, status_code=exc.status)
 
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_away(request: Request, exc: Exception) -> JSONResponse:
+        # the database is restarting or unreachable: nothing was written, the client may retry (the pool
+        # reconnects by itself once it is back)
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200]
+        return JSONResponse({"detail": f"the database is unavailable, try again: {reason}", "field": None},
+                            status_code=503, headers={"Retry-After": "5"})
+
 
 def _error(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": {
@@ -167,4 +177,5 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: _error("no such study, model, job, space or figure"),
     409: _error("conflict with the current state (a taken name, a job that cannot change so)"),
     413: _error("the request body is larger than NETSPACE_MAX_UPLOAD_MB"),
+    503: _error("the database is unavailable (restarting or unreachable); retry after the Retry-After seconds"),
 }
