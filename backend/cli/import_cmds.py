@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from backend.importers import FORMATS, parse_file
+from backend.importers import FORMATS
 from backend.services.errors import ServiceError
 
 from .app import app
@@ -31,13 +31,13 @@ def import_cmd(
         fail(f"format: must be auto or one of {', '.join(FORMATS)} (got {fmt!r})")
     if not file.is_file():
         fail(f"file: not found: {file}")
-    pop = parse_file(file.read_bytes(), file.name, fmt, skip_bad=skip_bad)  # bad input: ValueError -> exit 2
-    from backend.services.importing import import_population
+    from backend.services.importing import import_file
 
     engine = make_engine(database_url(db))
     try:
         upgrade(engine)
-        out = import_population(engine, pop, study, source=file.name)
+        out = import_file(engine, file.read_bytes(), file.name, study, fmt=fmt, skip_bad=skip_bad,
+                          source=file.name)  # a bad file or record: ValueError -> exit 2
     except ServiceError as e:
         fail(str(e))
     finally:

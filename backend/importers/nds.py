@@ -11,14 +11,17 @@ epochs and momentum become browsable parameters.
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import PurePath
 from typing import Any
 
 from .nds_nets import flatten_net, zero_fill_ops
 from .records import (
+    BadRecord,
     ImportFormatError,
     ModelRecord,
+    Plan,
     Population,
     RecordError,
     ResultRecord,
@@ -26,7 +29,6 @@ from .records import (
     as_dict,
     as_number,
     check_error,
-    collect,
     curve,
     final_value,
     get,
@@ -110,21 +112,28 @@ def convert_run(rec: Any, label: str, index: int, *, space: str, imagenet: bool)
     )
 
 
-def parse(text: str, filename: str | None = None, *, skip_bad: bool = False) -> Population:
+def plan(text: str, filename: str | None = None) -> Plan:
     space, imagenet = describe_file(filename)
     items, groups = _items(load_json(text))
-    records, skipped = collect(
-        items, lambda label, raw, index: convert_run(raw, label, index, space=space, imagenet=imagenet), skip_bad)
-    zero_fill_ops([r.extra for r in records])
-    first_optim = records[0].config.get("optim") if records else None
-    meta: dict[str, Any] = {"space": space, "source": PurePath(filename).name if filename else None,
-                            "anynet_mapped": sum("anynet" in r.config for r in records)}
-    if groups:
-        meta["groups"] = groups
-    if first_optim is not None and all(r.config.get("optim") == first_optim for r in records):
-        meta["optim"] = first_optim
-    return Population("nds", records, skipped, dataset="imagenet" if imagenet else "cifar10",
-                      im_size=224 if imagenet else 32, num_classes=1000 if imagenet else 10, meta=meta)
+
+    def finish(records: list[ModelRecord], skipped: list[BadRecord]) -> Population:
+        zero_fill_ops([r.extra for r in records])
+        first_optim = records[0].config.get("optim") if records else None
+        meta: dict[str, Any] = {"space": space, "source": PurePath(filename).name if filename else None,
+                                "anynet_mapped": sum("anynet" in r.config for r in records)}
+        if groups:
+            meta["groups"] = groups
+        if first_optim is not None and all(r.config.get("optim") == first_optim for r in records):
+            meta["optim"] = first_optim
+        return Population("nds", records, skipped, dataset="imagenet" if imagenet else "cifar10",
+                          im_size=224 if imagenet else 32, num_classes=1000 if imagenet else 10, meta=meta)
+
+    return Plan("nds", items, functools.partial(_convert_item, space=space, imagenet=imagenet), finish,
+                finish_reads=("optim", "anynet"))
 
 
-__all__ = ["parse", "describe_file", "convert_run", "RecordError"]
+def _convert_item(label: str, raw: Any, index: int, *, space: str, imagenet: bool) -> ModelRecord:
+    return convert_run(raw, label, index, space=space, imagenet=imagenet)
+
+
+__all__ = ["plan", "describe_file", "convert_run", "RecordError"]

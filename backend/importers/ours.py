@@ -15,6 +15,7 @@ import functools
 import json
 import math
 import operator
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -25,8 +26,10 @@ from backend.designspace.params import PARAM_NAMES, flat_params
 from .nds import optim_params
 from .nds_nets import flatten_net, zero_fill_ops
 from .records import (
+    BadRecord,
     ImportFormatError,
     ModelRecord,
+    Plan,
     Population,
     RecordError,
     ResultRecord,
@@ -34,13 +37,12 @@ from .records import (
     as_number,
     canonical_hash,
     check_error,
-    collect,
     curve,
     empty_columns,
     raw_config_hash,
     validation_error,
 )
-from .source import csv_items, jsonl_items, load_json
+from .source import csv_items, jsonl_lines, jsonl_object, load_json
 
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no", "")
 _PLAIN = frozenset((int, float, type(None)))
@@ -178,26 +180,39 @@ def convert_record(rec: Any, label: str, index: int, *, cells: bool = False) -> 
     )
 
 
-def _population(fmt: str, items, skip_bad: bool, cells: bool = False) -> Population:
-    records, skipped = collect(
-        items, lambda label, raw, index: convert_record(raw, label, index, cells=cells), skip_bad)
-    zero_fill_ops([r.extra for r in records if r.arch_type.startswith("nds_")])
-    return Population(fmt, records, skipped)
+def _plan(fmt: str, items: list[tuple[str, Any]], convert: Callable[[str, Any, int], ModelRecord]) -> Plan:
+    def finish(records: list[ModelRecord], skipped: list[BadRecord]) -> Population:
+        zero_fill_ops([r.extra for r in records if r.arch_type.startswith("nds_")])
+        return Population(fmt, records, skipped)
+
+    return Plan(fmt, items, convert, finish)
 
 
-def parse_jsonl(text: str, filename: str | None = None, *, skip_bad: bool = False) -> Population:
-    return _population("jsonl", jsonl_items(text), skip_bad)
+def _convert_object(label: str, raw: Any, index: int) -> ModelRecord:
+    return convert_record(raw, label, index)
 
 
-def parse_csv(text: str, filename: str | None = None, *, skip_bad: bool = False) -> Population:
-    return _population("csv", csv_items(text), skip_bad, cells=True)
+def _convert_line(label: str, raw: tuple[int, str], index: int) -> ModelRecord:
+    return convert_record(jsonl_object(label, raw), label, index)
 
 
-def parse_json(text: str, filename: str | None = None, *, skip_bad: bool = False) -> Population:
+def _convert_row(label: str, raw: Any, index: int) -> ModelRecord:
+    return convert_record(raw, label, index, cells=True)
+
+
+def plan_jsonl(text: str, filename: str | None = None) -> Plan:
+    return _plan("jsonl", jsonl_lines(text), _convert_line)
+
+
+def plan_csv(text: str, filename: str | None = None) -> Plan:
+    return _plan("csv", list(csv_items(text)), _convert_row)
+
+
+def plan_json(text: str, filename: str | None = None) -> Plan:
     """A JSON list of our records, or an object holding it under "models" (the API's JSON export)."""
     data = load_json(text)
     if isinstance(data, dict) and isinstance(data.get("models"), list):
         data = data["models"]
     if not isinstance(data, list):
         raise ImportFormatError(f"file: expected a JSON list of model records, got {type(data).__name__}")
-    return _population("json", ((str(i), r) for i, r in enumerate(data)), skip_bad)
+    return _plan("json", [(str(i), r) for i, r in enumerate(data)], _convert_object)

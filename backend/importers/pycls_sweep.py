@@ -24,8 +24,10 @@ from backend.designspace.params import flat_params
 from backend.designspace.regnet import regnet_to_anynet
 
 from .records import (
+    BadRecord,
     ImportFormatError,
     ModelRecord,
+    Plan,
     Population,
     RecordError,
     ResultRecord,
@@ -34,7 +36,6 @@ from .records import (
     as_number,
     canonical_hash,
     check_error,
-    collect,
     curve,
     final_value,
     get,
@@ -174,16 +175,22 @@ def _uniform(values: list[Any]) -> Any:
     return values[0] if values and all(v == values[0] for v in values) else None
 
 
-def parse(text: str, filename: str | None = None, *, skip_bad: bool = False) -> Population:
+def plan(text: str, filename: str | None = None) -> Plan:
     data = load_json(text)
     if not isinstance(data, list):
         raise ImportFormatError(f"file: a pycls sweep.json is a list of jobs, got {type(data).__name__}")
-    records, skipped = collect(((str(i), j) for i, j in enumerate(data)),
-                               lambda label, raw, index: convert_job(raw, label, index), skip_bad)
-    cfgs = [j["cfg"] for j in data if isinstance(j, dict) and isinstance(j.get("cfg"), dict)]
-    dataset = _uniform([str(_section(c, "TRAIN").get("DATASET", "")).lower() or None for c in cfgs])
-    im_size = _uniform([r.extra.get("im_size") for r in records])
-    return Population("pycls-sweep", records, skipped, dataset=dataset,
-                      im_size=int(im_size) if im_size else None,
-                      num_classes=_uniform([_section(c, "MODEL").get("NUM_CLASSES") for c in cfgs]),
-                      meta={"source": filename})
+
+    def finish(records: list[ModelRecord], skipped: list[BadRecord]) -> Population:
+        cfgs = [j["cfg"] for j in data if isinstance(j, dict) and isinstance(j.get("cfg"), dict)]
+        dataset = _uniform([str(_section(c, "TRAIN").get("DATASET", "")).lower() or None for c in cfgs])
+        im_size = _uniform([r.extra.get("im_size") for r in records])
+        return Population("pycls-sweep", records, skipped, dataset=dataset,
+                          im_size=int(im_size) if im_size else None,
+                          num_classes=_uniform([_section(c, "MODEL").get("NUM_CLASSES") for c in cfgs]),
+                          meta={"source": filename})
+
+    return Plan("pycls-sweep", [(str(i), j) for i, j in enumerate(data)], _convert_item, finish)
+
+
+def _convert_item(label: str, raw: Any, index: int) -> ModelRecord:
+    return convert_job(raw, label, index)

@@ -18,7 +18,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +38,11 @@ class RecordError(ValueError):
     def __init__(self, label: str | int, field: str | None, message: str) -> None:
         self.label, self.field, self.message = str(label), field, message
         super().__init__(f"record {self.label}: {field + ': ' if field else ''}{message}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Rebuilt from its parts (the default would pass only the message): a record converted in a worker
+        process (parallel imports) fails in the parent with the same label, field and message."""
+        return RecordError, (self.label, self.field, self.message)
 
 
 @dataclass(slots=True)
@@ -71,6 +76,16 @@ class ModelRecord:
     extra: dict[str, float]
     result: ResultRecord
 
+    def thin(self, config_keys: tuple[str, ...]) -> ModelRecord:
+        """What a population-level pass (`Plan.finish`) reads of this record, and nothing else: the parallel
+        import converts records in worker processes and ships back only this beside the encoded rows,
+        because pickling whole records would cost as much as converting them."""
+        return ModelRecord(
+            index=self.index, name=None, arch_type=self.arch_type,
+            config={k: self.config[k] for k in config_keys if k in self.config}, config_hash=self.config_hash,
+            flops=0, params=0, acts=None, columns={}, extra=self.extra,
+            result=ResultRecord(error=self.result.error, diverged=self.result.diverged))
+
 
 @dataclass(slots=True)
 class BadRecord:
@@ -86,6 +101,24 @@ class BadRecord:
 
     def __str__(self) -> str:
         return str(RecordError(self.label, self.field, self.message))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A file read as far as one process must read it: its records found but not yet converted.
+
+    Every format splits the same way. `items` are (label, raw) pairs in file order (raw may be a
+    RecordError for a record that could not even be read); `convert(label, raw, index)` turns one into a
+    ModelRecord on its own, so any slice of `items` can be converted anywhere, worker processes included;
+    `finish(records, skipped)` makes the Population, with the passes that need every record (zero-filled
+    operation counts, the file's meta). `finish_reads` names the config keys `finish` looks at.
+    """
+
+    format: str
+    items: Sequence[tuple[str, Any]]
+    convert: Callable[[str, Any, int], ModelRecord]
+    finish: Callable[[list[ModelRecord], list[BadRecord]], Population]
+    finish_reads: tuple[str, ...] = ()
 
 
 @dataclass
@@ -231,7 +264,7 @@ def empty_columns() -> dict[str, float | None]:
 
 def config_hash(config: dict[str, Any]) -> str:
     """sha256 of the canonical JSON, as AnyNetConfig.config_hash() computes it for sampled models (so an
-    exported AnyNet study re-imports with the same hashes); repeats are made unique by `dedupe_hashes`."""
+    exported AnyNet study re-imports with the same hashes); repeats are made unique by `HashDeduper`."""
     text = json.dumps(config, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -289,38 +322,51 @@ def validation_error(err: ValidationError, label: str | int, prefix: str) -> Rec
     return RecordError(label, prefix + field, message)
 
 
-def dedupe_hashes(records: list[ModelRecord]) -> None:
-    """`models` has one row per (study, config_hash): give a repeated hash an occurrence suffix.
+class HashDeduper:
+    """`models` has one row per (study, config_hash): a repeated hash gets an occurrence suffix.
 
     Imported files legitimately hold the same run twice (a rerun with an unrecorded seed, two exports
-    concatenated); every record is a member of the population, so none is dropped.
+    concatenated); every record is a member of the population, so none is dropped. Hashes are fed in
+    file order, one at a time, so a parallel import that writes chunk by chunk renames exactly the
+    records a whole-file pass would.
     """
-    seen: dict[str, int] = {}
-    for r in records:
-        n = seen.get(r.config_hash, 0)
-        seen[r.config_hash] = n + 1
-        if n:
-            r.config_hash = hashlib.sha256(f"{r.config_hash}#{n}".encode()).hexdigest()[:32]
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+
+    def unique(self, config_hash: str) -> str:
+        n = self.seen.get(config_hash, 0)
+        self.seen[config_hash] = n + 1
+        return hashlib.sha256(f"{config_hash}#{n}".encode()).hexdigest()[:32] if n else config_hash
 
 
-def collect(items: Iterable[tuple[str, Any]], convert: Callable[[str, Any, int], ModelRecord],
-            skip_bad: bool) -> tuple[list[ModelRecord], list[BadRecord]]:
+def convert_items(items: Iterable[tuple[str, Any]], convert: Callable[[str, Any, int], ModelRecord],
+                  skip_bad: bool, start: int = 0) -> tuple[list[ModelRecord], list[BadRecord]]:
     """Convert (label, raw) pairs in order. A raw value may itself be a RecordError (a line that did not
     parse): like a failed conversion it stops the import, or with `skip_bad` is counted and skipped.
-    Accepted records are numbered 0..n-1 so a study's indices stay dense whatever was skipped."""
+    Accepted records are numbered from `start` on, so a study's indices stay dense whatever was skipped
+    (a chunk converted on its own is renumbered by its writer when earlier chunks skipped records)."""
     records: list[ModelRecord] = []
     skipped: list[BadRecord] = []
     for label, raw in items:
         try:
             if isinstance(raw, RecordError):
                 raise raw
-            records.append(convert(label, raw, len(records)))
+            records.append(convert(label, raw, start + len(records)))
         except RecordError as e:
             if not skip_bad:
                 raise
             skipped.append(BadRecord.of(e))
-    dedupe_hashes(records)
     return records, skipped
+
+
+def run_plan(plan: Plan, skip_bad: bool) -> Population:
+    """The whole file in this process: every record converted, repeated hashes renamed, then `finish`."""
+    records, skipped = convert_items(plan.items, plan.convert, skip_bad)
+    dedupe = HashDeduper()
+    for r in records:
+        r.config_hash = dedupe.unique(r.config_hash)
+    return plan.finish(records, skipped)
 
 
 @contextlib.contextmanager

@@ -111,22 +111,27 @@ def load_json(text: str) -> Any:
         raise ImportFormatError("file: JSON nested too deeply") from None
 
 
-def jsonl_items(text: str) -> Iterator[tuple[str, Any]]:
-    """(label, object) per non-blank line; a line that does not parse is yielded as its RecordError."""
-    k = 0
+def jsonl_lines(text: str) -> list[tuple[str, tuple[int, str]]]:
+    """(label, (line number, line)) per non-blank line. Lines are decoded by `jsonl_object` where the record
+    is converted (in a worker process for a large parallel import), not here."""
+    out: list[tuple[str, tuple[int, str]]] = []
     for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj: Any = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            obj = None
-        try:
-            obj = json.loads(line) if obj is None else obj
-        except json.JSONDecodeError as e:
-            obj = RecordError(k, None, f"malformed JSON on line {lineno}: {e.msg} at column {e.colno}")
-        yield str(k), obj
-        k += 1
+        if line.strip():
+            out.append((str(len(out)), (lineno, line)))
+    return out
+
+
+def jsonl_object(label: str, raw: tuple[int, str]) -> Any:
+    """The object on one JSONL line (NaN allowed); a line that does not parse is the record's error."""
+    lineno, line = raw
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as e:
+        raise RecordError(label, None, f"malformed JSON on line {lineno}: {e.msg} at column {e.colno}") from None
 
 
 def csv_items(text: str) -> Iterator[tuple[str, Any]]:

@@ -18,14 +18,29 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Engine, Table, Text, TypeDecorator, cast, column, func, insert, select, table
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Engine,
+    Table,
+    Text,
+    TypeDecorator,
+    bindparam,
+    cast,
+    column,
+    func,
+    insert,
+    select,
+    table,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.expression import TableClause
 
 from backend.designspace.params import PARAM_NAMES
-from backend.importers import Population, gc_paused
-from backend.importers.records import compact_json
+from backend.importers import BadRecord, ModelRecord, Population, gc_paused, plan_file
+from backend.importers.parallel import Chunk, convert_chunks, default_workers
+from backend.importers.records import HashDeduper, compact_json
 from db.engine import write_tx
 from db.events import append_event
 from db.models import add_models, models, results, studies, utcnow
@@ -38,6 +53,10 @@ RECIPE_KEYS = ("epochs", "lr", "wd", "momentum", "batch_size")
 SKIPPED_SHOWN = 20  # skipped records listed in the summary (all are counted)
 BULK_CACHE_KIB = 256 * 1024
 REBUILD_MIN_ROWS = 20_000  # below this, incremental index updates are cheap enough to leave the schema be
+#: files this large convert in worker processes (below, starting them costs more than they save)
+PARALLEL_MIN_RECORDS = 20_000
+#: records per converted chunk: small enough that writing starts early, large enough to batch the inserts
+CHUNK_RECORDS = 2_500
 DEFAULT_SIZES = {"imagenet": (224, 1000), "cifar10": (32, 10), "cifar100": (32, 100), "digits": (32, 10)}
 
 
@@ -91,71 +110,91 @@ def encode_json(v: Any) -> str | None:
     return None if v is None else compact_json(v).decode()
 
 
-#: error and status are the trigger-kept mirrors of the result (db migrations 0003/0004): written here already
-#: right, the result's insert trigger finds nothing to change and leaves the row alone
+#: the columns of a row, in the table's order (so the driver takes the tuples as they are); error and status
+#: are the trigger-kept mirrors of the result (db migrations 0003/0004): written here already right, the
+#: result's insert trigger finds nothing to change and leaves the row alone
 MODEL_KEYS = ("study_id", "index", "name", "config", "config_hash", "arch_type", "flops", "params", "acts",
-              "extra", "created_at", "error", "status", *PARAM_NAMES)
+              "extra", "error", "status", "created_at", *PARAM_NAMES)
 RESULT_KEYS = ("model_id", "job_id", "error", "error_final", "diverged", "train_loss", "train_error", "test_error",
                "train_seconds", "infer_ms", "device", "created_at")
+for _t, _keys in ((models, MODEL_KEYS), (results, RESULT_KEYS)):
+    if _keys != tuple(c.name for c in _t.c if not c.primary_key):
+        raise RuntimeError(f"importing: {_t.name} columns changed; update its row keys")
+_INDEX, _HASH = MODEL_KEYS.index("index"), MODEL_KEYS.index("config_hash")
 
 
-def _encoded(pop: Population) -> list[tuple[str | None, ...]]:
-    """Every record's JSON columns as text — the costly part of building rows, done before the write lock."""
-    return [(encode_json(r.config), encode_json(r.extra or None), encode_json(r.result.train_loss),
-             encode_json(r.result.train_error), encode_json(r.result.test_error)) for r in pop.records]
-
-
-def _model_rows(pop: Population, enc: list[tuple], study_id: int, now: Any) -> list[tuple]:
-    return [(study_id, r.index, r.name, e[0], r.config_hash, r.arch_type, r.flops, r.params, r.acts, e[1], now,
-             r.result.error, "done", *map(r.columns.get, PARAM_NAMES)) for r, e in zip(pop.records, enc, strict=True)]
-
-
-def _result_rows(pop: Population, enc: list[tuple], model_ids: list[int], now: Any) -> list[tuple]:
-    return [(mid, None, r.result.error, r.result.error_final, r.result.diverged, e[2], e[3], e[4],
-             r.result.train_seconds, r.result.infer_ms, None, now)
-            for mid, r, e in zip(model_ids, pop.records, enc, strict=True)]
+def encode_rows(records: list[ModelRecord], study_id: int, stamp: Any) -> tuple[list[tuple], list[tuple]]:
+    """The `models` and `results` rows of `records` (tuples in MODEL_KEYS / RESULT_KEYS order), JSON columns
+    already encoded — the costly part of writing, done before the write (in the parallel import's worker
+    processes). Result rows carry model_id None: the writer knows the ids once the models are in."""
+    model_rows, result_rows = [], []
+    for r in records:
+        res = r.result
+        model_rows.append((study_id, r.index, r.name, encode_json(r.config), r.config_hash, r.arch_type, r.flops,
+                           r.params, r.acts, encode_json(r.extra or None), res.error, "done", stamp,
+                           *map(r.columns.get, PARAM_NAMES)))
+        result_rows.append((None, None, res.error, res.error_final, res.diverged, encode_json(res.train_loss),
+                            encode_json(res.train_error), encode_json(res.test_error), res.train_seconds,
+                            res.infer_ms, None, stamp))
+    return model_rows, result_rows
 
 
 def _insert_rows(conn: Connection, t: Table, keys: tuple[str, ...], rows: list[tuple]) -> None:
-    """One bulk insert of `rows` (tuples in `keys` order) into `t`.
+    """One bulk insert of `rows` (tuples in `keys` order, the table's) into `t`.
 
-    SQLite: the statement SQLAlchemy compiles for this table, run by the driver's executemany — per-row
-    parameter handling in Python is otherwise a third of a 100,000-row import. Values are already in the
-    driver's terms (JSON text, the datetime string SQLAlchemy's SQLite DateTime writes). PostgreSQL: Core's
-    batched multi-row VALUES."""
+    SQLite: the statement SQLAlchemy compiles for this table, run by the driver's executemany on the tuples
+    as they are — per-row parameter handling in Python is otherwise a third of a 100,000-row import. Values
+    are already in the driver's terms (JSON text, the datetime string SQLAlchemy's SQLite DateTime writes).
+    PostgreSQL: Core's batched multi-row VALUES."""
     bulk = _bulk_table(t, conn.dialect.name)
     if conn.dialect.name != "sqlite":
         conn.execute(insert(bulk), [dict(zip(keys, r, strict=True)) for r in rows])
         return
     compiled = insert(bulk).compile(dialect=conn.dialect, column_keys=list(keys))
-    order = [keys.index(k) for k in compiled.positiontup]
-    params = rows if order == list(range(len(keys))) else [tuple(r[i] for i in order) for r in rows]
-    conn.exec_driver_sql(compiled.string, params)
+    if tuple(compiled.positiontup) != keys:
+        raise RuntimeError(f"importing: {t.name} insert binds {compiled.positiontup}, not {keys}")
+    conn.exec_driver_sql(compiled.string, rows)
+
+
+def _insert_models(conn: Connection, study_id: int, model_rows: list[tuple], result_rows: list[tuple]) -> None:
+    """Insert models rows, then their results with the ids the models got (rows of consecutive indices)."""
+    _insert_rows(conn, models, MODEL_KEYS, model_rows)
+    ids = conn.execute(select(models.c.id).where(models.c.study_id == study_id,
+                                                 models.c.index >= model_rows[0][_INDEX])
+                       .order_by(models.c.index)).scalars().all()
+    _insert_rows(conn, results, RESULT_KEYS, [(mid, *r[1:]) for mid, r in zip(ids, result_rows, strict=True)])
+
+
+#: the results trigger that mirrors a new result into its model (migration 0004); an import writes the mirror
+#: itself, so during a bulk import the trigger would only look the model up to find nothing to change
+RESULT_MIRROR_TRIGGER = "trg_results_insert"
 
 
 @contextlib.contextmanager
 def _deferred_indexes(conn: Connection, n_new: int) -> Iterator[None]:
-    """SQLite, large imports: drop the models table's secondary indexes, insert, and recreate them.
+    """SQLite, large imports: drop the models table's secondary indexes (and the results insert trigger),
+    insert, and recreate them.
 
     Each model row feeds ~30 indexes (one per filterable column), and inserting 100,000 rows into them one
     by one is most of an import's time; building an index over the finished table sorts once and is about
     twice as fast. The rebuild covers every row of the table, so it only pays when the import is at least
     as large as what is there. It happens inside the import's transaction (SQLite DDL is transactional):
-    readers keep seeing the indexed snapshot, and a failure rolls the drop back. The indexes are recreated
-    from their own SQL in sqlite_master, whatever revision made them. Unique constraints stay in force.
-    PostgreSQL is left alone: DROP INDEX would lock the table against every reader until commit."""
+    readers keep seeing the indexed snapshot, and a failure rolls the drop back. The indexes and the trigger
+    are recreated from their own SQL in sqlite_master, whatever revision made them. Unique constraints stay
+    in force. PostgreSQL is left alone: DROP INDEX would lock the table against every reader until commit."""
     if conn.dialect.name != "sqlite" or n_new < REBUILD_MIN_ROWS:
         yield
         return
     if n_new < conn.execute(select(func.count()).select_from(models)).scalar_one():
         yield
         return
-    found = conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
-                                 "AND tbl_name = 'models' AND sql IS NOT NULL").all()
-    for name, _ in found:
-        conn.exec_driver_sql('DROP INDEX "{}"'.format(name.replace('"', '""')))
+    found = conn.exec_driver_sql("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND "
+                                 "((type = 'index' AND tbl_name = 'models') OR (type = 'trigger' AND name = ?))",
+                                 (RESULT_MIRROR_TRIGGER,)).all()
+    for kind, name, _ in found:
+        conn.exec_driver_sql('DROP {} "{}"'.format(kind.upper(), name.replace('"', '""')))
     yield
-    for _, sql in found:
+    for _, _, sql in found:
         conn.exec_driver_sql(sql)
 
 
@@ -170,50 +209,122 @@ def _big_page_cache(conn: Connection) -> Iterator[None]:
         yield
         return
     before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    threads = conn.exec_driver_sql("PRAGMA threads").scalar()
     conn.exec_driver_sql(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
+    conn.exec_driver_sql(f"PRAGMA threads = {default_workers()}")  # index rebuilds sort on every core
     try:
         yield
     finally:
         conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
+        conn.exec_driver_sql(f"PRAGMA threads = {int(threads)}")
 
 
-def import_population(engine: Engine, pop: Population, study_name: str, *,
-                      source: str | None = None) -> dict[str, Any]:
-    """Write `pop` as a new study named `study_name`; return the summary (counts, errors, timing)."""
+def _checked_name(study_name: str) -> str:
     name = (study_name or "").strip()
     if not re.match(NAME_PATTERN, name):
         raise InvalidInput("must be 1-200 characters: letters, digits, space, _ . - (starting with a letter "
                            f"or digit), got {study_name!r}", "study")
-    if not pop.records:
-        raise InvalidInput(f"no importable records ({len(pop.skipped)} bad records skipped)", "file")
-    t0 = time.perf_counter()
-    row = study_row(pop, name, source)
+    return name
+
+
+@contextlib.contextmanager
+def _new_study(engine: Engine, row: dict[str, Any]) -> Iterator[tuple[Connection, int, Any]]:
+    """The write transaction of one import: (connection, the new study's id, the rows' created_at as this
+    dialect stores it). A name taken meanwhile by a concurrent import or create is a Conflict."""
+    name = row["name"]
     try:
-        with gc_paused():
-            enc = _encoded(pop)
         with gc_paused(), write_tx(engine) as conn:
             if conn.execute(select(studies.c.id).where(studies.c.name == name)).first():
                 raise Conflict(f"a study named {name!r} exists already", "study")
             study_id = conn.execute(insert(studies).values(**row).returning(studies.c.id)).scalar_one()
-            # the timestamp as this dialect stores it (a string on SQLite: rows go in through the driver)
-            stamp = row["created_at"]
+            stamp = row["created_at"]  # a string on SQLite: rows go in through the driver
             if conn.dialect.name == "sqlite":
                 stamp = models.c.created_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)(stamp)
-            with _big_page_cache(conn), _deferred_indexes(conn, len(pop.records)):
-                # plain executemany, then the ids in index order: RETURNING with a guaranteed row order
-                # would make SQLite insert one row per statement
-                _insert_rows(conn, models, MODEL_KEYS, _model_rows(pop, enc, study_id, stamp))
-                add_models(conn, study_id, len(pop.records))
-                model_ids = conn.execute(select(models.c.id).where(models.c.study_id == study_id)
-                                         .order_by(models.c.index)).scalars().all()
-                _insert_rows(conn, results, RESULT_KEYS, _result_rows(pop, enc, model_ids, stamp))
-            append_event(conn, "study_created", study_id=study_id,
-                         payload={"name": name, "source": "imported", "models": len(model_ids)})
-    except IntegrityError:  # a concurrent import or create took the name between our check and insert
+            with _big_page_cache(conn):
+                yield conn, study_id, stamp
+    except IntegrityError:
         with engine.connect() as conn:
             if conn.execute(select(studies.c.id).where(studies.c.name == name)).first():
                 raise Conflict(f"a study named {name!r} exists already", "study") from None
         raise
+
+
+def _created(conn: Connection, study_id: int, pop: Population, name: str, source: str | None,
+             t0: float) -> dict[str, Any]:
+    """Close an import: the count, the event, the summary."""
+    add_models(conn, study_id, len(pop.records))
+    append_event(conn, "study_created", study_id=study_id,
+                 payload={"name": name, "source": "imported", "models": len(pop.records)})
     return {"study_id": study_id, "name": name, **pop.summary(),
             "skipped_records": [str(s) for s in pop.skipped[:SKIPPED_SHOWN]],
             "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def import_population(engine: Engine, pop: Population, study_name: str, *,
+                      source: str | None = None) -> dict[str, Any]:
+    """Write a parsed `pop` as a new study named `study_name`; return the summary (counts, errors, timing)."""
+    name = _checked_name(study_name)
+    if not pop.records:
+        raise InvalidInput(f"no importable records ({len(pop.skipped)} bad records skipped)", "file")
+    t0 = time.perf_counter()
+    with _new_study(engine, study_row(pop, name, source)) as (conn, study_id, stamp):
+        model_rows, result_rows = encode_rows(pop.records, study_id, stamp)
+        with _deferred_indexes(conn, len(pop.records)):
+            _insert_models(conn, study_id, model_rows, result_rows)
+        return _created(conn, study_id, pop, name, source, t0)
+
+
+def import_file(engine: Engine, data: bytes | str, filename: str | None, study_name: str, *, fmt: str = "auto",
+                skip_bad: bool = False, source: str | None = None, workers: int | None = None,
+                chunk_records: int = CHUNK_RECORDS) -> dict[str, Any]:
+    """Parse one file and write it as a new study: the CLI's, the API's and the benchmark's import.
+
+    Records are converted chunk by chunk (in worker processes for files of PARALLEL_MIN_RECORDS or more;
+    `workers` overrides) and each chunk is written as soon as it is converted, in file order, inside the
+    one transaction. What needs every record comes last: `Plan.finish` on the thin records (the file's meta,
+    NDS cell nets' zero-filled operation counts, written back to the few rows they change) and the study
+    row's final description. File faults raise ImportFormatError before anything is written; a bad record
+    raises its RecordError and rolls the whole import back."""
+    name = _checked_name(study_name)
+    plan = plan_file(data, filename, fmt)
+    if workers is None:
+        workers = default_workers() if len(plan.items) >= PARALLEL_MIN_RECORDS else 1
+    t0 = time.perf_counter()
+    with _new_study(engine, study_row(Population(plan.format, []), name, source)) as (conn, study_id, stamp):
+        records: list[ModelRecord] = []
+        skipped: list[BadRecord] = []
+        dedupe = HashDeduper()
+        with _deferred_indexes(conn, len(plan.items)):
+            for chunk in convert_chunks(plan, skip_bad, functools.partial(encode_rows, study_id=study_id,
+                                                                          stamp=stamp),
+                                        workers=workers, chunk_records=chunk_records):
+                model_rows, result_rows = chunk.encoded
+                _place(chunk, len(records), dedupe)
+                if model_rows:
+                    _insert_models(conn, study_id, model_rows, result_rows)
+                records += chunk.records
+                skipped += chunk.skipped
+        if not records:
+            raise InvalidInput(f"no importable records ({len(skipped)} bad records skipped)", "file")
+        sizes = [len(r.extra) for r in records]
+        pop = plan.finish(records, skipped)
+        changed = [{"i": r.index, "e": r.extra} for r, n in zip(records, sizes, strict=True) if len(r.extra) != n]
+        if changed:  # finish added keys to these records' extras (zero-filled operation counts)
+            conn.execute(models.update().where(models.c.study_id == study_id, models.c.index == bindparam("i"))
+                         .values(extra=bindparam("e")), changed)
+        final = {k: v for k, v in study_row(pop, name, source).items() if k not in ("name", "created_at")}
+        conn.execute(studies.update().where(studies.c.id == study_id).values(**final))
+        return _created(conn, study_id, pop, name, source, t0)
+
+
+def _place(chunk: Chunk, first_index: int, dedupe: HashDeduper) -> None:
+    """Give a converted chunk's rows and records their place in the whole file: indices that continue the
+    records written so far (earlier chunks may have skipped some) and config hashes unique across chunks."""
+    model_rows = chunk.encoded[0]
+    for i, (row, rec) in enumerate(zip(model_rows, chunk.records, strict=True)):
+        index, config_hash = first_index + i, dedupe.unique(row[_HASH])
+        if index != row[_INDEX] or config_hash != row[_HASH]:
+            fixed = list(row)
+            fixed[_INDEX], fixed[_HASH] = index, config_hash
+            model_rows[i] = tuple(fixed)
+            rec.index, rec.config_hash = index, config_hash

@@ -14,8 +14,8 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile, s
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
-from backend.importers import FORMATS, RecordError, parse_file
-from backend.services.importing import import_population
+from backend.importers import FORMATS, RecordError
+from backend.services.importing import import_file
 
 from .. import deps
 from ..errors import unprocessable
@@ -59,8 +59,7 @@ def import_study(
     """Import every run of the uploaded file as one new study (source 'imported'); returns the summary."""
     data = _read(file, settings.max_upload_mb << 20)
     try:
-        pop = parse_file(data, file.filename, format, skip_bad=skip_bad)
-    except ValueError as e:
+        out = import_file(engine, data, file.filename, study, fmt=format, skip_bad=skip_bad, source=file.filename)
+    except ValueError as e:  # the file's or a record's fault (service errors are not ValueErrors)
         return _bad_file(e)
-    out = import_population(engine, pop, study, source=file.filename)
     return JSONResponse(out, status_code=status.HTTP_201_CREATED)

@@ -1,0 +1,95 @@
+"""The chunked, parallel import (`services.importing.import_file`) writes exactly what the whole-file path
+(`parse_file` + `import_population`) writes: the same models, results and study row, on SQLite and
+PostgreSQL — with records converted in forked worker processes, chunks smaller than the file, bad
+records skipped in early chunks (indices renumbered), repeated configs across chunks (hashes renamed) and
+NDS cell nets whose operation counts are zero-filled only once every chunk is in.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from sqlalchemy import select
+
+from backend.importers import RecordError, parse_file
+from backend.importers.parallel import can_fork
+from backend.services.importing import import_file, import_population
+from db.models import models, results, studies
+
+pytestmark = pytest.mark.skipif(not can_fork(), reason="worker processes are forked")
+
+MODEL_SKIP = {"id", "study_id", "created_at"}
+RESULT_SKIP = {"id", "model_id", "created_at"}
+STUDY_KEYS = ("space_name", "space", "dataset", "recipe", "regime", "im_size", "num_classes", "source", "notes",
+              "n_models")
+
+
+def stored(engine, study_id: int) -> tuple[dict, list[dict], list[dict]]:
+    """A study as stored: its row, and its models and results (in index order) without ids and stamps."""
+    with engine.connect() as conn:
+        study = conn.execute(select(studies).where(studies.c.id == study_id)).mappings().one()
+        model_rows = conn.execute(select(models).where(models.c.study_id == study_id)
+                                  .order_by(models.c.index)).mappings().all()
+        result_rows = conn.execute(select(results).join(models, results.c.model_id == models.c.id)
+                                   .where(models.c.study_id == study_id).order_by(models.c.index)).mappings().all()
+    return ({k: study[k] for k in STUDY_KEYS},
+            [{k: v for k, v in r.items() if k not in MODEL_SKIP} for r in model_rows],
+            [{k: v for k, v in r.items() if k not in RESULT_SKIP} for r in result_rows])
+
+
+def both_ways(engine, data: bytes | str, filename: str, *, skip_bad: bool = False, chunk_records: int = 7):
+    serial = import_population(engine, parse_file(data, filename, skip_bad=skip_bad), "whole-" + filename,
+                               source=filename)
+    chunked = import_file(engine, data, filename, "chunked-" + filename, skip_bad=skip_bad, source=filename,
+                          workers=2, chunk_records=chunk_records)
+    return serial, chunked
+
+
+@pytest.mark.parametrize("name", ["ResNeXt-A_in.json", "DARTS_in.json", "Vanilla_reruns.json"])
+def test_nds_files_store_the_same_either_way(db_engine, reference_dir, name):
+    serial, chunked = both_ways(db_engine, (reference_dir / "nds" / name).read_bytes(), name)
+    assert {k: v for k, v in chunked.items() if k not in ("study_id", "name", "seconds")} == \
+        {k: v for k, v in serial.items() if k not in ("study_id", "name", "seconds")}
+    s_study, s_models, s_results = stored(db_engine, serial["study_id"])
+    c_study, c_models, c_results = stored(db_engine, chunked["study_id"])
+    assert c_models == s_models and c_results == s_results
+    assert c_study == s_study
+    if name.startswith("DARTS"):  # cell nets: every operation the file uses is a column of every model
+        keys = [set(m["extra"]) for m in c_models]
+        assert len({frozenset(k) for k in keys}) == 1 and any(k.startswith("reduce_") for k in keys[0])
+
+
+def test_skipped_records_and_repeats_across_chunks(db_engine, reference_dir):
+    runs = json.loads((reference_dir / "nds" / "ResNeXt-B_in.json").read_text())[:40]
+    runs += runs[:12]  # the same runs again: repeated hashes in later chunks
+    for i in (1, 3, 20, 44):  # bad records in the first chunk, in the middle and among the repeats
+        runs[i] = {**runs[i], "min_test_top1": "n/a"}
+    runs[30]["test_ep_top1"][-1] = math.nan
+    text = json.dumps(runs)
+    serial, chunked = both_ways(db_engine, text, "ResNeXt-B_in.json", skip_bad=True, chunk_records=5)
+    assert chunked["skipped"] == serial["skipped"] == 4
+    assert chunked["skipped_records"] == serial["skipped_records"]
+    assert chunked["skipped_records"][0] == "record 1: min_test_top1: must be a number, got str 'n/a'"
+    _, s_models, s_results = stored(db_engine, serial["study_id"])
+    _, c_models, c_results = stored(db_engine, chunked["study_id"])
+    assert [m["index"] for m in c_models] == list(range(48))
+    assert len({m["config_hash"] for m in c_models}) == 48
+    assert c_models == s_models and c_results == s_results
+
+
+def test_our_jsonl_export_with_a_bad_line(db_engine, reference_dir):
+    pop = parse_file((reference_dir / "nds" / "ResNeXt-A_in.json").read_bytes(), "ResNeXt-A_in.json")
+    lines = [json.dumps({"index": r.index, "arch_type": "anynet", "error": r.result.error, "flops": r.flops,
+                         "params": r.params, "config": r.config["anynet"], "test_error": r.result.test_error})
+             for r in pop.records if "anynet" in r.config]
+    lines.insert(17, "{not json")
+    text = "\n".join(lines)
+    with pytest.raises(RecordError, match="record 17: malformed JSON on line 18"):
+        import_file(db_engine, text, "pop.jsonl", "fails", workers=2, chunk_records=6)
+    with db_engine.connect() as conn:  # nothing of the failed import is left
+        assert conn.execute(select(studies.c.id).where(studies.c.name == "fails")).first() is None
+    serial, chunked = both_ways(db_engine, text, "pop.jsonl", skip_bad=True, chunk_records=6)
+    assert chunked["imported"] == serial["imported"] == len(lines) - 1
+    assert stored(db_engine, chunked["study_id"])[1:] == stored(db_engine, serial["study_id"])[1:]
