@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
 
 import pytest
 from sqlalchemy import select
@@ -93,3 +94,34 @@ def test_our_jsonl_export_with_a_bad_line(db_engine, reference_dir):
     serial, chunked = both_ways(db_engine, text, "pop.jsonl", skip_bad=True, chunk_records=6)
     assert chunked["imported"] == serial["imported"] == len(lines) - 1
     assert stored(db_engine, chunked["study_id"])[1:] == stored(db_engine, serial["study_id"])[1:]
+
+
+@pytest.mark.slow
+def test_server_imports_a_large_upload_in_worker_processes(live_server, reference_dir):
+    """A file of PARALLEL_MIN_RECORDS runs uploaded to the real server converts in forked workers (forked from
+    a request thread of uvicorn): every run is stored, the server answers meanwhile, and no worker is left."""
+    import concurrent.futures
+
+    import numpy as np
+
+    from backend.services.importing import PARALLEL_MIN_RECORDS
+
+    c = live_server.client
+    runs = json.loads((reference_dir / "nds" / "ResNeXt-A_in.json").read_text())
+    runs = [runs[i % len(runs)] for i in range(PARALLEL_MIN_RECORDS)]  # repeats: renamed hashes, all kept
+    study = f"large-upload-{live_server.port}"
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        upload = pool.submit(c.post, "/api/studies/import", files={"file": ("ResNeXt-A_in.json", json.dumps(runs))},
+                             data={"study": study})
+        while not upload.done():
+            assert c.get("/api/health").status_code == 200
+        r = upload.result()
+    assert r.status_code == 201, r.text
+    out = r.json()
+    errors = np.array([run["min_test_top1"] for run in runs])
+    assert out["imported"] == PARALLEL_MIN_RECORDS and out["skipped"] == 0
+    assert out["min_error"] == errors.min() and out["mean_error"] == pytest.approx(errors.mean(), rel=1e-12)
+    page = c.get(f"/api/studies/{out['study_id']}/models", params={"limit": 3, "sort": "-index"}).json()
+    assert page["total"] == PARALLEL_MIN_RECORDS and page["items"][0]["index"] == PARALLEL_MIN_RECORDS - 1
+    left = subprocess.run(["pgrep", "-P", str(live_server.proc.pid)], capture_output=True, text=True).stdout
+    assert left.strip() == "", f"worker processes left behind: {left}"
