@@ -38,7 +38,9 @@ function strideSample(n, k) {
   return out;
 }
 const SEL_COLOR = "#2563eb";
-const SELECT_SETTLE_MS = 400; // after a mouseup, the longest a redraw waits for Plotly's plotly_selected
+// after a box/lasso drag, the longest a held redraw waits for Plotly's plotly_selected: it comes ~100 ms after the
+// mouseup on an idle machine and took over 400 ms on a loaded one (a redraw before it throws the box away)
+const SELECT_SETTLE_MS = 3000;
 const CONTEXT_COLOR = "#cbd5e1";
 const TREND = "#111827";
 const BEST = "#d97706";
@@ -68,16 +70,21 @@ export class ScatterGrid {
     this.pending = null;
     this.keep = null; // the latest selection shown (draw or select): what a held redraw shows
     this.releaseTimer = null;
-    this.onDown = () => {
+    this.downAt = null;
+    this.onDown = (e) => {
       this.pointerDown = true;
+      this.downAt = [e.clientX, e.clientY];
       clearTimeout(this.releaseTimer);
       this.releaseTimer = null;
     };
-    this.onUp = () => {
+    this.onUp = (e) => {
       if (!this.pointerDown) return; // a click elsewhere on the page
       this.pointerDown = false;
+      // only a box/lasso drag makes a selection to wait for; after a click or a zoom drag, redraw at once
+      const moved = Math.hypot(e.clientX - this.downAt[0], e.clientY - this.downAt[1]) > 2;
+      const selecting = moved && ["select", "lasso"].includes(this.div.layout?.dragmode);
       clearTimeout(this.releaseTimer);
-      this.releaseTimer = setTimeout(() => this.release(), SELECT_SETTLE_MS);
+      this.releaseTimer = setTimeout(() => this.release(), selecting ? SELECT_SETTLE_MS : 0);
     };
     div.addEventListener("pointerdown", this.onDown, true);
     window.addEventListener("pointerup", this.onUp, true);
