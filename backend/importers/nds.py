@@ -128,12 +128,8 @@ def plan(text: str, filename: str | None = None) -> Plan:
         return Population("nds", records, skipped, dataset="imagenet" if imagenet else "cifar10",
                           im_size=224 if imagenet else 32, num_classes=1000 if imagenet else 10, meta=meta)
 
-    return Plan("nds", items, functools.partial(_convert_item, space=space, imagenet=imagenet), finish,
+    return Plan("nds", items, functools.partial(convert_run, space=space, imagenet=imagenet), finish,
                 finish_reads=("optim", "anynet"))
-
-
-def _convert_item(label: str, raw: Any, index: int, *, space: str, imagenet: bool) -> ModelRecord:
-    return convert_run(raw, label, index, space=space, imagenet=imagenet)
 
 
 __all__ = ["plan", "describe_file", "convert_run", "RecordError"]

@@ -180,7 +180,7 @@ def convert_record(rec: Any, label: str, index: int, *, cells: bool = False) -> 
     )
 
 
-def _plan(fmt: str, items: list[tuple[str, Any]], convert: Callable[[str, Any, int], ModelRecord]) -> Plan:
+def _plan(fmt: str, items: list[tuple[str, Any]], convert: Callable[[Any, str, int], ModelRecord]) -> Plan:
     def finish(records: list[ModelRecord], skipped: list[BadRecord]) -> Population:
         zero_fill_ops([r.extra for r in records if r.arch_type.startswith("nds_")])
         return Population(fmt, records, skipped)
@@ -188,16 +188,8 @@ def _plan(fmt: str, items: list[tuple[str, Any]], convert: Callable[[str, Any, i
     return Plan(fmt, items, convert, finish)
 
 
-def _convert_object(label: str, raw: Any, index: int) -> ModelRecord:
-    return convert_record(raw, label, index)
-
-
-def _convert_line(label: str, raw: tuple[int, str], index: int) -> ModelRecord:
+def _convert_line(raw: tuple[int, str], label: str, index: int) -> ModelRecord:
     return convert_record(jsonl_object(label, raw), label, index)
-
-
-def _convert_row(label: str, raw: Any, index: int) -> ModelRecord:
-    return convert_record(raw, label, index, cells=True)
 
 
 def plan_jsonl(text: str, filename: str | None = None) -> Plan:
@@ -205,7 +197,7 @@ def plan_jsonl(text: str, filename: str | None = None) -> Plan:
 
 
 def plan_csv(text: str, filename: str | None = None) -> Plan:
-    return _plan("csv", list(csv_items(text)), _convert_row)
+    return _plan("csv", list(csv_items(text)), functools.partial(convert_record, cells=True))
 
 
 def plan_json(text: str, filename: str | None = None) -> Plan:
@@ -215,4 +207,4 @@ def plan_json(text: str, filename: str | None = None) -> Plan:
         data = data["models"]
     if not isinstance(data, list):
         raise ImportFormatError(f"file: expected a JSON list of model records, got {type(data).__name__}")
-    return _plan("json", [(str(i), r) for i, r in enumerate(data)], _convert_object)
+    return _plan("json", [(str(i), r) for i, r in enumerate(data)], convert_record)

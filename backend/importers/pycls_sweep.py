@@ -189,8 +189,4 @@ def plan(text: str, filename: str | None = None) -> Plan:
                           num_classes=_uniform([_section(c, "MODEL").get("NUM_CLASSES") for c in cfgs]),
                           meta={"source": filename})
 
-    return Plan("pycls-sweep", [(str(i), j) for i, j in enumerate(data)], _convert_item, finish)
-
-
-def _convert_item(label: str, raw: Any, index: int) -> ModelRecord:
-    return convert_job(raw, label, index)
+    return Plan("pycls-sweep", [(str(i), j) for i, j in enumerate(data)], convert_job, finish)

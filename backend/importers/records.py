@@ -108,15 +108,16 @@ class Plan:
     """A file read as far as one process must read it: its records found but not yet converted.
 
     Every format splits the same way. `items` are (label, raw) pairs in file order (raw may be a
-    RecordError for a record that could not even be read); `convert(label, raw, index)` turns one into a
-    ModelRecord on its own, so any slice of `items` can be converted anywhere, worker processes included;
-    `finish(records, skipped)` makes the Population, with the passes that need every record (zero-filled
-    operation counts, the file's meta). `finish_reads` names the config keys `finish` looks at.
+    RecordError for a record that could not even be read); `convert(raw, label, index)` (the formats' own
+    convert_* functions take their record first) turns one into a ModelRecord on its own, so any slice of
+    `items` can be converted anywhere, worker processes included; `finish(records, skipped)` makes the
+    Population, with the passes that need every record (zero-filled operation counts, the file's meta).
+    `finish_reads` names the config keys `finish` looks at.
     """
 
     format: str
     items: Sequence[tuple[str, Any]]
-    convert: Callable[[str, Any, int], ModelRecord]
+    convert: Callable[[Any, str, int], ModelRecord]
     finish: Callable[[list[ModelRecord], list[BadRecord]], Population]
     finish_reads: tuple[str, ...] = ()
 
@@ -340,7 +341,7 @@ class HashDeduper:
         return hashlib.sha256(f"{config_hash}#{n}".encode()).hexdigest()[:32] if n else config_hash
 
 
-def convert_items(items: Iterable[tuple[str, Any]], convert: Callable[[str, Any, int], ModelRecord],
+def convert_items(items: Iterable[tuple[str, Any]], convert: Callable[[Any, str, int], ModelRecord],
                   skip_bad: bool, start: int = 0) -> tuple[list[ModelRecord], list[BadRecord]]:
     """Convert (label, raw) pairs in order. A raw value may itself be a RecordError (a line that did not
     parse): like a failed conversion it stops the import, or with `skip_bad` is counted and skipped.
@@ -352,7 +353,7 @@ def convert_items(items: Iterable[tuple[str, Any]], convert: Callable[[str, Any,
         try:
             if isinstance(raw, RecordError):
                 raise raw
-            records.append(convert(label, raw, start + len(records)))
+            records.append(convert(raw, label, start + len(records)))
         except RecordError as e:
             if not skip_bad:
                 raise
