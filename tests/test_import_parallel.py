@@ -1,6 +1,7 @@
 """The chunked, parallel import (`services.importing.import_file`) writes exactly what the whole-file path
 (`parse_file` + `import_population`) writes: the same models, results and study row, on SQLite and
-PostgreSQL — with records converted in forked worker processes, chunks smaller than the file, bad
+PostgreSQL — with records converted in forked worker processes, chunks smaller than the file, JSON lists
+parsed record by record in the workers (and parsed whole again where they do not split as guessed), bad
 records skipped in early chunks (indices renumbered), repeated configs across chunks (hashes renamed) and
 NDS cell nets whose operation counts are zero-filled only once every chunk is in.
 """
@@ -16,6 +17,7 @@ from sqlalchemy import select
 
 from backend.importers import RecordError, parse_file
 from backend.importers.parallel import can_fork
+from backend.importers.source import SplitMismatch, span_value, split_list
 from backend.services.importing import import_file, import_population
 from db.models import models, results, studies
 
@@ -41,22 +43,26 @@ def stored(engine, study_id: int) -> tuple[dict, list[dict], list[dict]]:
 
 
 def both_ways(engine, data: bytes | str, filename: str, *, skip_bad: bool = False, chunk_records: int = 7):
+    """The file imported whole in this process and chunked in two workers (JSON lists split, whatever their
+    size); the two import summaries."""
     serial = import_population(engine, parse_file(data, filename, skip_bad=skip_bad), "whole-" + filename,
                                source=filename)
     chunked = import_file(engine, data, filename, "chunked-" + filename, skip_bad=skip_bad, source=filename,
-                          workers=2, chunk_records=chunk_records)
+                          workers=2, chunk_records=chunk_records, split_min_chars=0)
     return serial, chunked
+
+
+def assert_same_study(engine, serial: dict, chunked: dict) -> None:
+    assert {k: v for k, v in chunked.items() if k not in ("study_id", "name", "seconds")} == \
+        {k: v for k, v in serial.items() if k not in ("study_id", "name", "seconds")}
+    assert stored(engine, chunked["study_id"]) == stored(engine, serial["study_id"])
 
 
 @pytest.mark.parametrize("name", ["ResNeXt-A_in.json", "DARTS_in.json", "Vanilla_reruns.json"])
 def test_nds_files_store_the_same_either_way(db_engine, reference_dir, name):
     serial, chunked = both_ways(db_engine, (reference_dir / "nds" / name).read_bytes(), name)
-    assert {k: v for k, v in chunked.items() if k not in ("study_id", "name", "seconds")} == \
-        {k: v for k, v in serial.items() if k not in ("study_id", "name", "seconds")}
-    s_study, s_models, s_results = stored(db_engine, serial["study_id"])
-    c_study, c_models, c_results = stored(db_engine, chunked["study_id"])
-    assert c_models == s_models and c_results == s_results
-    assert c_study == s_study
+    assert_same_study(db_engine, serial, chunked)
+    c_models = stored(db_engine, chunked["study_id"])[1]
     if name.startswith("DARTS"):  # cell nets: every operation the file uses is a column of every model
         keys = [set(m["extra"]) for m in c_models]
         assert len({frozenset(k) for k in keys}) == 1 and any(k.startswith("reduce_") for k in keys[0])
@@ -125,3 +131,38 @@ def test_server_imports_a_large_upload_in_worker_processes(live_server, referenc
     assert page["total"] == PARALLEL_MIN_RECORDS and page["items"][0]["index"] == PARALLEL_MIN_RECORDS - 1
     left = subprocess.run(["pgrep", "-P", str(live_server.proc.pid)], capture_output=True, text=True).stdout
     assert left.strip() == "", f"worker processes left behind: {left}"
+
+
+def test_json_lists_that_do_not_split_as_guessed(db_engine, reference_dir):
+    """Every run opens with `{"job_id":`; one run also holds an object opening that way, so the guessed
+    split cuts it in two: the import parses the file whole instead and stores what the whole-file path
+    does. A syntax error inside a record is reported for that record, as the whole-file parse reports it."""
+    runs = json.loads((reference_dir / "nds" / "ResNeXt-A_in.json").read_text())[:30]
+    runs[11] = {**runs[11], "note": {"job_id": "the opening of a run, inside a run"}}
+    text = json.dumps(runs)
+    spans = split_list(text)
+    assert len(spans) == 31  # the guess: one run too many
+    with pytest.raises(SplitMismatch):
+        [span_value(text, span) for _, span in spans]
+    serial, chunked = both_ways(db_engine, text, "ResNeXt-A_in.json", chunk_records=4)
+    assert chunked["imported"] == 30
+    assert_same_study(db_engine, serial, chunked)
+
+    runs[17] = {**runs[17], "min_test_top1": "@"}
+    broken = json.dumps(runs[:11] + runs[12:]).replace('"@"', "@")
+    with pytest.raises(RecordError) as whole:
+        parse_file(broken, "ResNeXt-A_in.json")
+    with pytest.raises(RecordError) as split:
+        import_file(db_engine, broken, "ResNeXt-A_in.json", "broken", workers=2, chunk_records=4, split_min_chars=0)
+    assert str(split.value) == str(whole.value) and str(whole.value).startswith("record 16: malformed JSON")
+    with db_engine.connect() as conn:
+        assert conn.execute(select(studies.c.id).where(studies.c.name == "broken")).first() is None
+
+
+def test_our_json_list_splits_too(db_engine, reference_dir):
+    pop = parse_file((reference_dir / "nds" / "ResNeXt-B_in.json").read_bytes(), "ResNeXt-B_in.json")
+    rows = [{"config": r.config["anynet"], "error": r.result.error, "flops": r.flops, "params": r.params,
+             "test_error": r.result.test_error} for r in pop.records if "anynet" in r.config]
+    serial, chunked = both_ways(db_engine, json.dumps(rows), "pop.json", chunk_records=9)
+    assert chunked["imported"] == len(rows) > 9
+    assert_same_study(db_engine, serial, chunked)

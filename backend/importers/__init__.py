@@ -24,20 +24,28 @@ from .records import (
     gc_paused,
     run_plan,
 )
-from .source import as_text
+from .source import SplitMismatch, as_text
 
-PLANNERS: dict[str, Callable[[str, str | None], Plan]] = {
+PLANNERS: dict[str, Callable[..., Plan]] = {  # (text, filename[, split=True])
     "nds": nds.plan,
     "pycls-sweep": pycls_sweep.plan,
     "jsonl": ours.plan_jsonl,
     "csv": ours.plan_csv,
     "json": ours.plan_json,
 }
+#: formats whose records are the elements of one JSON list, which can be parsed element by element
+SPLITTABLE = ("nds", "json")
 
 
-def plan_file(data: bytes | str, filename: str | None = None, fmt: str = "auto") -> Plan:
+def plan_file(data: bytes | str, filename: str | None = None, fmt: str = "auto", *,
+              split_min_chars: int | None = None) -> Plan:
     """Read one file's content as far as finding its records; `filename` matters for NDS (ImageNet vs
-    CIFAR) and auto-detection. File-level faults raise here; record-level ones when records convert."""
+    CIFAR) and auto-detection. File-level faults raise here; record-level ones when records convert.
+
+    A JSON list of at least `split_min_chars` characters (None: never) is not parsed here but element by
+    element as its records convert (source.split_list), so that worker processes share the parsing; that
+    plan's conversion raises SplitMismatch if the file turns out not to split as guessed, and the caller
+    then plans the file again without splitting."""
     text = as_text(data)
     if not text.strip():
         raise ImportFormatError("file: empty")
@@ -45,8 +53,9 @@ def plan_file(data: bytes | str, filename: str | None = None, fmt: str = "auto")
         fmt = detect(text, filename)
     if fmt not in PLANNERS:
         raise ImportFormatError(f"format: must be auto or one of {', '.join(FORMATS)}, got {fmt!r}")
+    split = split_min_chars is not None and len(text) >= split_min_chars and fmt in SPLITTABLE
     with gc_paused():
-        return PLANNERS[fmt](text, filename)
+        return PLANNERS[fmt](text, filename, split=True) if split else PLANNERS[fmt](text, filename)
 
 
 def parse_file(data: bytes | str, filename: str | None = None, fmt: str = "auto", *,
@@ -58,4 +67,4 @@ def parse_file(data: bytes | str, filename: str | None = None, fmt: str = "auto"
 
 
 __all__ = ["FORMATS", "BadRecord", "ImportFormatError", "ModelRecord", "Plan", "Population", "RecordError",
-           "ResultRecord", "detect", "gc_paused", "parse_file", "plan_file", "run_plan"]
+           "ResultRecord", "SplitMismatch", "detect", "gc_paused", "parse_file", "plan_file", "run_plan"]

@@ -35,7 +35,7 @@ from .records import (
     headline,
     raw_config_hash,
 )
-from .source import load_json
+from .source import load_json, parsing_spans, split_list
 
 #: optim key -> browsable parameter name
 OPTIM_PARAMS = {"base_lr": "lr", "wd": "wd", "max_ep": "epochs", "mom": "momentum"}
@@ -112,9 +112,15 @@ def convert_run(rec: Any, label: str, index: int, *, space: str, imagenet: bool)
     )
 
 
-def plan(text: str, filename: str | None = None) -> Plan:
+def plan(text: str, filename: str | None = None, *, split: bool = False) -> Plan:
+    """`split`: a list of runs is parsed run by run where the runs convert (source.split_list)."""
     space, imagenet = describe_file(filename)
-    items, groups = _items(load_json(text))
+    convert = functools.partial(convert_run, space=space, imagenet=imagenet)
+    spans = split_list(text) if split else None
+    if spans is None:
+        items, groups = _items(load_json(text))
+    else:
+        items, groups, convert = spans, None, parsing_spans(text, convert)
 
     def finish(records: list[ModelRecord], skipped: list[BadRecord]) -> Population:
         zero_fill_ops([r.extra for r in records])
@@ -128,8 +134,7 @@ def plan(text: str, filename: str | None = None) -> Plan:
         return Population("nds", records, skipped, dataset="imagenet" if imagenet else "cifar10",
                           im_size=224 if imagenet else 32, num_classes=1000 if imagenet else 10, meta=meta)
 
-    return Plan("nds", items, functools.partial(convert_run, space=space, imagenet=imagenet), finish,
-                finish_reads=("optim", "anynet"))
+    return Plan("nds", items, convert, finish, finish_reads=("optim", "anynet"))
 
 
 __all__ = ["plan", "describe_file", "convert_run", "RecordError"]

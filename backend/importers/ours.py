@@ -42,7 +42,7 @@ from .records import (
     raw_config_hash,
     validation_error,
 )
-from .source import csv_items, jsonl_lines, jsonl_object, load_json
+from .source import csv_items, jsonl_lines, jsonl_object, load_json, parsing_spans, split_list
 
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no", "")
 _PLAIN = frozenset((int, float, type(None)))
@@ -200,8 +200,12 @@ def plan_csv(text: str, filename: str | None = None) -> Plan:
     return _plan("csv", list(csv_items(text)), functools.partial(convert_record, cells=True))
 
 
-def plan_json(text: str, filename: str | None = None) -> Plan:
-    """A JSON list of our records, or an object holding it under "models" (the API's JSON export)."""
+def plan_json(text: str, filename: str | None = None, *, split: bool = False) -> Plan:
+    """A JSON list of our records, or an object holding it under "models" (the API's JSON export). `split`: a
+    list is parsed record by record where the records convert (source.split_list)."""
+    spans = split_list(text) if split else None
+    if spans is not None:
+        return _plan("json", spans, parsing_spans(text, convert_record))
     data = load_json(text)
     if isinstance(data, dict) and isinstance(data.get("models"), list):
         data = data["models"]

@@ -4,6 +4,15 @@ Whole documents are parsed with orjson (strict JSON, about twice as fast as the 
 then with Python's decoder, which also accepts the bare `NaN` tokens of NDS files (not strict JSON).
 Only when both fail is the text walked element by element to find which record holds the fault, so a
 100 MB file costs nothing extra unless it is broken.
+
+A large JSON list of records need not be parsed in one piece, in one process: `split_list` finds where its
+elements start, and each element is parsed where it is converted (in a worker process, for a parallel
+import). The element starts are found by a guess — every record of a machine-written file opens the way
+the first one does, `{"net":` say — and every guess is proven by the parse itself: each element's text
+must parse completely and be followed by exactly `,` (or the closing `]`), whitespace aside, so all the
+pieces together are the whole document, read as the same list. Where the guess was wrong (the opening
+also occurs inside a record, or the file is malformed), parsing an element raises `SplitMismatch` and the
+caller parses the document whole, which reads any valid file and locates the fault of a broken one.
 """
 
 from __future__ import annotations
@@ -11,8 +20,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import orjson
 
@@ -20,6 +29,7 @@ from .records import ImportFormatError, RecordError
 
 _DECODER = json.JSONDecoder()
 _WS = " \t\n\r"
+T = TypeVar("T")
 
 
 def as_text(data: bytes | str) -> str:
@@ -63,6 +73,16 @@ def _scan_list(text: str, i: int, prefix: str) -> RecordError | None:
         k += 1
 
 
+def _object_key(text: str, i: int) -> tuple[Any, int] | None:
+    """The object key whose string opens at text[i], and the position just past its colon (None: not a key)."""
+    try:
+        key, i = _DECODER.raw_decode(text, i)
+    except json.JSONDecodeError:
+        return None
+    i = _skip(text, i)
+    return (key, i + 1) if text[i:i + 1] == ":" else None
+
+
 def _locate(text: str) -> RecordError | None:
     """The record holding the first syntax error, for a list or an object of lists ({"top": [...]})."""
     i = _skip(text, 0)
@@ -72,14 +92,11 @@ def _locate(text: str) -> RecordError | None:
         return None
     i = _skip(text, i + 1)
     while i < len(text) and text[i] == '"':
-        try:
-            key, i = _DECODER.raw_decode(text, i)
-        except json.JSONDecodeError:
+        found = _object_key(text, i)
+        if found is None:
             return None
+        key, i = found
         i = _skip(text, i)
-        if i >= len(text) or text[i] != ":":
-            return None
-        i = _skip(text, i + 1)
         if i < len(text) and text[i] == "[":
             found = _scan_list(text, i, str(key))
             if found is not None:
@@ -94,14 +111,20 @@ def _locate(text: str) -> RecordError | None:
     return None
 
 
-def load_json(text: str) -> Any:
-    """Parse a whole JSON document (NaN allowed); a syntax error names the record that holds it."""
+def _decode(text: str) -> Any:
+    """orjson (strict JSON, fast), else Python's decoder, which also reads NaN tokens and integers beyond 64
+    bits; json.JSONDecodeError when neither can."""
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
-        pass  # NaN tokens, integers beyond 64 bits, or a real syntax error: the stdlib decides
+        pass
+    return json.loads(text)
+
+
+def load_json(text: str) -> Any:
+    """Parse a whole JSON document (NaN allowed); a syntax error names the record that holds it."""
     try:
-        return json.loads(text)
+        return _decode(text)
     except json.JSONDecodeError as e:
         located = _locate(text)
         if located is not None:
@@ -125,11 +148,7 @@ def jsonl_object(label: str, raw: tuple[int, str]) -> Any:
     """The object on one JSONL line (NaN allowed); a line that does not parse is the record's error."""
     lineno, line = raw
     try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError:
-        pass
-    try:
-        return json.loads(line)
+        return _decode(line)
     except json.JSONDecodeError as e:
         raise RecordError(label, None, f"malformed JSON on line {lineno}: {e.msg} at column {e.colno}") from None
 
@@ -144,3 +163,53 @@ def csv_items(text: str) -> Iterator[tuple[str, Any]]:
             yield str(k), RecordError(k, None, f"CSV line {reader.line_num}: more cells than header columns")
             continue
         yield str(k), row
+
+
+class SplitMismatch(Exception):
+    """The element starts guessed by `split_list` are not the document's: parse it whole instead.
+
+    Not a ValueError: it never reaches the user; the caller retries with the whole-document parse."""
+
+
+def split_list(text: str) -> list[tuple[str, tuple[int, int]]] | None:
+    """(label, span) per element of the JSON list `text` (labels are positions, as for a parsed list; spans
+    are (start, end) character offsets), guessed from how its first element
+    opens: a list of objects whose first opening `{ "key":` (with the file's own whitespace) recurs at the
+    start of every element. None when the text is not a list opening with an object. The guess is checked
+    element by element by `span_value`; the spans run from one start to the next, separator included."""
+    i = _skip(text, 0)
+    if text[i:i + 1] != "[":
+        return None
+    first = _skip(text, i + 1)
+    key = _skip(text, first + 1)
+    found = _object_key(text, key) if text[first:first + 1] == "{" and text[key:key + 1] == '"' else None
+    if found is None:
+        return None
+    opening = text[first:found[1]]
+    starts, find, at = [], text.find, first
+    while at != -1:
+        starts.append(at)
+        at = find(opening, at + 1)
+    ends = [*starts[1:], len(text)]
+    return [(str(k), span) for k, span in enumerate(zip(starts, ends, strict=True))]
+
+
+def span_value(text: str, span: tuple[int, int]) -> Any:
+    """The element of `text` at `span` (from `split_list`): its text must parse completely (NaN allowed) and be
+    followed by `,` — or, for the last one, `]` — and whitespace only; anything else is a SplitMismatch."""
+    start, end = span
+    piece = text[start:end].rstrip(_WS)
+    if not piece.endswith("]" if end == len(text) else ","):
+        raise SplitMismatch(f"no separator after the element at character {start}")
+    try:
+        return _decode(piece[:-1])
+    except (json.JSONDecodeError, RecursionError):
+        raise SplitMismatch(f"the text at character {start} is not one element") from None
+
+
+def parsing_spans(text: str, convert: Callable[[Any, str, int], T]) -> Callable[[tuple[int, int], str, int], T]:
+    """`convert` for items whose raw value is a span of `text`: the element is parsed first, where it converts."""
+    def convert_span(span: tuple[int, int], label: str, index: int) -> T:
+        return convert(span_value(text, span), label, index)
+
+    return convert_span

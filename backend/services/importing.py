@@ -38,7 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.expression import TableClause
 
 from backend.designspace.params import PARAM_NAMES
-from backend.importers import BadRecord, ModelRecord, Population, gc_paused, plan_file
+from backend.importers import BadRecord, ModelRecord, Plan, Population, SplitMismatch, gc_paused, plan_file
 from backend.importers.parallel import Chunk, convert_chunks, default_workers
 from backend.importers.records import HashDeduper, compact_json
 from db.engine import write_tx
@@ -57,6 +57,8 @@ REBUILD_MIN_ROWS = 20_000  # below this, incremental index updates are cheap eno
 PARALLEL_MIN_RECORDS = 20_000
 #: records per converted chunk: small enough that writing starts early, large enough to batch the inserts
 CHUNK_RECORDS = 2_500
+#: JSON lists this large are parsed record by record in the workers rather than whole in this process first
+SPLIT_MIN_CHARS = 4_000_000
 DEFAULT_SIZES = {"imagenet": (224, 1000), "cifar10": (32, 10), "cifar100": (32, 100), "digits": (32, 10)}
 
 
@@ -276,17 +278,29 @@ def import_population(engine: Engine, pop: Population, study_name: str, *,
 
 def import_file(engine: Engine, data: bytes | str, filename: str | None, study_name: str, *, fmt: str = "auto",
                 skip_bad: bool = False, source: str | None = None, workers: int | None = None,
-                chunk_records: int = CHUNK_RECORDS) -> dict[str, Any]:
+                chunk_records: int = CHUNK_RECORDS, split_min_chars: int = SPLIT_MIN_CHARS) -> dict[str, Any]:
     """Parse one file and write it as a new study: the CLI's, the API's and the benchmark's import.
 
     Records are converted chunk by chunk (in worker processes for files of PARALLEL_MIN_RECORDS or more;
     `workers` overrides) and each chunk is written as soon as it is converted, in file order, inside the
-    one transaction. What needs every record comes last: `Plan.finish` on the thin records (the file's meta,
+    one transaction. A JSON list of `split_min_chars` or more is parsed record by record in the workers too
+    (importers.source.split_list); if it does not split as guessed, that attempt rolls back and the file is
+    parsed whole. What needs every record comes last: `Plan.finish` on the thin records (the file's meta,
     NDS cell nets' zero-filled operation counts, written back to the few rows they change) and the study
     row's final description. File faults raise ImportFormatError before anything is written; a bad record
     raises its RecordError and rolls the whole import back."""
     name = _checked_name(study_name)
-    plan = plan_file(data, filename, fmt)
+    write = functools.partial(_write_plan, engine, name=name, source=source, skip_bad=skip_bad, workers=workers,
+                              chunk_records=chunk_records)
+    try:
+        return write(plan_file(data, filename, fmt, split_min_chars=split_min_chars))
+    except SplitMismatch:
+        return write(plan_file(data, filename, fmt))
+
+
+def _write_plan(engine: Engine, plan: Plan, *, name: str, source: str | None, skip_bad: bool, workers: int | None,
+                chunk_records: int) -> dict[str, Any]:
+    """import_file's transaction: the plan's records converted chunk by chunk and written as they come."""
     if workers is None:
         workers = default_workers() if len(plan.items) >= PARALLEL_MIN_RECORDS else 1
     t0 = time.perf_counter()
