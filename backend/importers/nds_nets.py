@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from operator import mul, truediv
 from typing import Any
 
 from pydantic import ValidationError
@@ -89,23 +90,26 @@ def flatten_block_net(net: dict[str, Any], label: str, imagenet: bool) -> FlatNe
     ngs = _float_list(net.get("num_gs", []), n, label, "net.num_gs", 1.0)
     grouped = bt == "res_bottleneck_block"
 
-    # stage i (1..n-1) of the file is our stage i: index 0 is the stem; past MAX_STAGE_COLUMNS, extra
-    k = min(n - 1, MAX_STAGE_COLUMNS)
+    # stage i (1..n-1) of the file is our stage i: index 0 is the stem; past MAX_STAGE_COLUMNS, extra.
+    # (C-level map/zip: this runs once per imported run; zip stops at the shorter of keys and values)
+    stages, k = n - 1, min(n - 1, MAX_STAGE_COLUMNS)
+    stage_ws, stage_bms = ws[1:], bms[1:]
+    gws = list(map(truediv, map(mul, stage_ws, stage_bms), ngs[1:]))
+    per_stage = [(D_KEYS, list(map(float, ds[1:]))), (W_KEYS, list(map(float, stage_ws)))]
     columns = empty_columns()
     columns["d"] = float(sum(ds) - ds[0])
-    extra: dict[str, float] = {"stem_w": float(ws[0]), "w_max": float(max(ws[1:]))}
-    per_stage = {D_KEYS: [float(d) for d in ds[1:]], W_KEYS: [float(w) for w in ws[1:]]}
-    gws = [w * bm / ng for w, bm, ng in zip(ws[1:], bms[1:], ngs[1:], strict=True)]
+    extra: dict[str, float] = {"stem_w": float(ws[0]), "w_max": float(max(stage_ws))}
     if grouped:
-        bs = [1.0 / bm for bm in bms[1:]]
-        columns["g"] = gws[0] if len(set(gws)) == 1 else None
-        columns["b"] = bs[0] if len(set(bs)) == 1 else None
-        per_stage |= {G_KEYS: gws, B_KEYS: bs}
-        extra.update(zip(BM_KEYS[:n - 1], bms[1:], strict=True))
-        extra.update(zip(NG_KEYS[:n - 1], ngs[1:], strict=True))
-    for keys, values in per_stage.items():
-        columns.update(zip(keys[:k], values[:k], strict=True))
-        extra.update(zip(keys[k:n - 1], values[k:], strict=True))
+        bs = [1.0 / bm for bm in stage_bms]
+        columns["g"] = gws[0] if gws.count(gws[0]) == stages else None
+        columns["b"] = bs[0] if bs.count(bs[0]) == stages else None
+        per_stage += [(G_KEYS, gws), (B_KEYS, bs)]
+        extra.update(zip(BM_KEYS, stage_bms, strict=False))
+        extra.update(zip(NG_KEYS, ngs[1:], strict=False))
+    for keys, values in per_stage:
+        columns.update(zip(keys[:k], values, strict=False))
+        if stages > k:
+            extra.update(zip(keys[k:], values[k:], strict=False))
     return FlatNet(family, columns, extra, _to_anynet(ds, ws, ss, bms, gws, our_block, imagenet, grouped))
 
 
@@ -117,9 +121,10 @@ def _to_anynet(ds: list[int], ws: list[int], ss: list[int], bms: list[float], gw
         return None
     strides = [ss[1] * (ss[0] // stem_stride), *ss[2:]]
     if grouped:
-        if any(g != int(g) or g < 1 for g in gws):
+        group_ws = list(map(int, gws))
+        if group_ws != gws or min(group_ws) < 1:  # fractional group widths
             return None
-        bot_muls, group_ws = bms[1:], [int(g) for g in gws]
+        bot_muls = bms[1:]
     else:  # basic and plain blocks have neither: AnyNet ignores them, keep the neutral values
         bot_muls, group_ws = [1.0] * (len(ds) - 1), ws[1:]
     try:

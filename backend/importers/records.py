@@ -183,12 +183,14 @@ def as_dict(v: Any, label: str | int, name: str) -> dict[str, Any]:
 
 
 _NUMBER_TYPES = frozenset((int, float))
+_FLOATS = frozenset((float,))
 
 
-def _plain_numbers(v: list[Any]) -> bool:
-    """Fast path (C loops only): every element is an int or float and all are finite. An overflowing sum
-    only sends a valid list down the slow, per-element path, which gives the same answer."""
-    return set(map(type, v)) <= _NUMBER_TYPES and math.isfinite(sum(v))
+def _plain_numbers(v: list[Any], types: set[type] | None = None) -> bool:
+    """Fast path (C loops only): every element is an int or float (`types`: the element types, if known)
+    and all are finite. An overflowing sum only sends a valid list down the slow, per-element path, which
+    gives the same answer."""
+    return (set(map(type, v)) if types is None else types) <= _NUMBER_TYPES and math.isfinite(sum(v))
 
 
 def as_int_list(v: Any, label: str | int, name: str, *, allow_empty: bool = False) -> list[int]:
@@ -220,8 +222,9 @@ def curve(v: Any, label: str | int, name: str) -> list[float | None] | None:
         return None
     if not isinstance(v, list):
         raise RecordError(label, name, f"must be a list of numbers, got {_type_name(v)}")
-    if _plain_numbers(v):
-        return v if set(map(type, v)) <= {float} else list(map(float, v))
+    types = set(map(type, v))
+    if _plain_numbers(v, types):
+        return v if types <= _FLOATS else list(map(float, v))
     out: list[float | None] = []
     for i, x in enumerate(v):
         if x is None:
