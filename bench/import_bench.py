@@ -2,7 +2,7 @@
 
 Target (issue 7): importing 100,000 records takes < 10 s on this machine. Two inputs of that size:
 
-- NDS: the real ResNeXt-A/B runs of shared/reference/nds, repeated with distinct job ids (each with its
+- NDS: the real ResNeXt-A/B runs of tests/data/reference/nds, repeated with distinct job ids (each with its
   three 50-epoch curves, ~165 MB of JSON) — the heaviest records we import;
 - our JSONL export: 100,000 sampled RegNetX configs with results and 10-epoch curves.
 
@@ -35,7 +35,7 @@ from db.migrate import upgrade
 
 N = 100_000
 TARGET_S = 10.0
-NDS_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "nds"
+NDS_DIR = Path(__file__).resolve().parents[1] / "tests" / "data" / "reference" / "nds"
 
 
 def nds_text(n: int) -> bytes:

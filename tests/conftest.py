@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT.parent / "shared" / "reference"
+REFERENCE = ROOT / "tests" / "data" / "reference"  # vendored public data, provenance in SOURCES.md
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -21,8 +21,8 @@ def missing_service(message: str) -> None:
 
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
-    if not REFERENCE.is_dir():
-        missing_service(f"reference data not found at {REFERENCE}")
+    """The reference data is part of the repository: its absence is a broken checkout, never a skip."""
+    assert REFERENCE.is_dir(), f"reference data missing from the checkout: {REFERENCE}"
     return REFERENCE
 
 

@@ -1,6 +1,6 @@
 """Flatten NDS architectures into browsable parameters, and map ResNet-like nets onto our AnyNet.
 
-Two kinds of `net` occur in the NDS release (shared/reference/nds/README.md):
+Two kinds of `net` occur in the NDS release (docs/reference-facts.md, "NDS release format"):
 
 - ResNet / ResNeXt / Vanilla: per-stage lists `ds`, `ws`, `ss`, `bot_muls`, `num_gs` whose index 0 is
   the stem. Stage i (i >= 1) becomes our d_i, w_i, group width g_i = w_i * bot_mul_i / num_gs_i and
