@@ -8,9 +8,10 @@ import pytest
 from backend.designspace.builtin import builtin_spaces, get_space
 from backend.designspace.complexity import complexity
 from backend.designspace.config import RegNetParams
+from backend.designspace.families.regnet import regnet_stage_boundaries
 from backend.designspace.laws import draw
 from backend.designspace.regnet import generate_regnet, quantize_stage_width, regnet_to_anynet
-from backend.designspace.sampling import Regime, SamplingError, regnet_stage_boundaries, sample
+from backend.designspace.sampling import Regime, SamplingError, sample
 from backend.designspace.spec import ParamSpec, parse_space
 
 MF360 = Regime(flops=(360e6, 400e6))

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from .spec import ParamSpec, _decimals
+if TYPE_CHECKING:
+    from .spec import ParamSpec
+
+
+def decimals(q: float) -> int:
+    """Decimal places of a quantum q (0.001 -> 3): values on q's grid are rounded to these."""
+    s = f"{q:.12f}".rstrip("0")
+    return max(0, len(s.split(".")[1])) if "." in s else 0
 
 
 def _quantize(x: np.ndarray, q: float) -> np.ndarray:
     """Clean float multiples of q (e.g. 36.4, not 36.400000000000006)."""
-    return np.round(x * q, _decimals(q)) if q != int(q) else x * q
+    return np.round(x * q, decimals(q)) if q != int(q) else x * q
 
 
 def _log_uniform(rng: np.random.Generator, low: float, high: float, q: float, size: int) -> np.ndarray:

@@ -15,9 +15,11 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .builtin import get_space
+from .families import get_family
 from .spec import ParamSpec, SpaceSpec
 
-STAGE_PARAMS = ("d", "w", "b", "g")
+#: the family the switch to the quantized linear law leads to, and the built-in space its law ranges come from
+LAW_FAMILY, LAW_SPACE = "regnet", "RegNetX"
 
 
 class Refinement(BaseModel):
@@ -27,8 +29,8 @@ class Refinement(BaseModel):
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")
     narrow: dict[str, tuple[float, float]] = Field(default_factory=dict, description="param -> [low, high]")
-    share: list[str] = Field(default_factory=list, description="AnyNet stage params made shared")
-    monotone: list[str] = Field(default_factory=list, description="AnyNet stage params made non-decreasing")
+    share: list[str] = Field(default_factory=list, description="stage params made shared")
+    monotone: list[str] = Field(default_factory=list, description="stage params made non-decreasing")
     fix: dict[str, float] = Field(default_factory=dict, description="param -> value")
     to_regnet: bool = Field(default=False, description="switch an AnyNet space to the quantized linear law")
 
@@ -70,22 +72,25 @@ def _narrow_param(p: ParamSpec, lo: float, hi: float, where: str) -> ParamSpec:
 def refine(parent: SpaceSpec, step: Refinement) -> SpaceSpec:
     """The child spec; raises ValueError naming the field when a step does not apply to the parent."""
     if step.to_regnet:
-        if parent.family != "anynet":
-            raise ValueError("to_regnet: the parent already follows the RegNet law")
-        base = get_space("RegNetX").model_dump()
+        if "to_regnet" not in get_family(parent.family).refine_steps:
+            raise ValueError("to_regnet: the parent already follows the RegNet law" if parent.family == LAW_FAMILY
+                             else f"to_regnet: a {parent.family} space cannot switch to the RegNet law")
+        base = get_space(LAW_SPACE).model_dump()
         params = base["params"]
         # b and g keep the parent's choices (the paper: "b and g as in AnyNetX")
         for k in ("b", "g"):
             params[k] = {**parent.params[k].model_dump(), "shared": False, "monotone": False}
-        data = {**parent.model_dump(), "family": "regnet", "params": params}
+        data = {**parent.model_dump(), "family": LAW_FAMILY, "params": params}
     else:
         data = parent.model_dump()
     data["name"] = step.name
     data["description"] = f"{parent.name} + {step.describe()}"
     params = data["params"]
+    family = get_family(data["family"])
     for k in step.share + step.monotone:
-        if data["family"] != "anynet" or k not in STAGE_PARAMS:
-            raise ValueError(f"share/monotone.{k}: only AnyNet stage parameters {list(STAGE_PARAMS)} apply")
+        if k not in family.stage_params:
+            raise ValueError(f"share/monotone.{k}: only stage parameters {list(family.stage_params)} apply "
+                             f"({family.label})")
     for k in step.share:
         params[k]["shared"] = True
     for k in step.monotone:
@@ -107,22 +112,18 @@ def refine(parent: SpaceSpec, step: Refinement) -> SpaceSpec:
 def satisfies(child: SpaceSpec, pop: dict[str, np.ndarray]) -> np.ndarray:
     """Which models of a population (flat columns d_i, w_i, ... or d, w0, ...) lie inside `child`.
 
-    Stored per-stage values are the built networks' (after pycls's width/group adjustment), so this is an
-    in-sample estimate of membership, not a re-derivation of each model's sampled coordinates.
+    Each parameter is read from the columns its family keeps it in (family.param_columns: d_1..d_S for a
+    stage parameter, d for a global one). Stored per-stage values are the built networks' (after pycls's
+    width/group adjustment), so this is an in-sample estimate of membership, not a re-derivation of each
+    model's sampled coordinates.
     """
     n = len(next(iter(pop.values()))) if pop else 0
     ok = np.ones(n, dtype=bool)
-    if child.family == "regnet":
-        for k, p in child.params.items():
-            col = "d" if k == "d" else k
-            vals = np.asarray(pop.get(col, np.full(n, np.nan)), dtype=float)
-            ok &= _in_support(vals, p, exact=k == "b")
-        return ok
-    s = child.num_stages
+    family = get_family(child.family)
     for k, p in child.params.items():
-        cols = [np.asarray(pop.get(f"{k}_{i}", np.full(n, np.nan)), dtype=float) for i in range(1, s + 1)]
+        cols = [np.asarray(pop.get(c, np.full(n, np.nan)), dtype=float) for c in family.param_columns(child, k)]
         stack = np.column_stack(cols) if cols else np.zeros((n, 0))
-        for i in range(s):
+        for i in range(stack.shape[1]):
             ok &= _in_support(stack[:, i], p, exact=k == "b")
         if p.shared:
             ok &= np.all(stack == stack[:, :1], axis=1)

@@ -5,9 +5,11 @@ once, a fixed one (a single possible value) not at all. Size = number of distinc
 the sampler can produce, counted on each law's support at its quantization:
 - per-stage parameter with m values over S stages: m^S; shared: m;
 - monotone (non-decreasing) over S stages: C(m + S - 1, S) exactly. The paper divides m^S by S! instead,
-  which ignores ties; both are reported.
-RegNet's 4-stage rule is not applied to the count (it is a filter at sampling time); the paper's RegNet
-row (~64^4 * 6 * 3) rounds d, w0, wa and wm to about 64 levels each, which `paper_levels` reproduces.
+  which ignores ties; both are reported;
+- a global parameter (one value per model, e.g. RegNet's d, w0, wa, wm): m.
+Which parameters are per stage and which are continuous is the family's (families/). RegNet's 4-stage rule
+is not applied to the count (it is a filter at sampling time); the paper's RegNet row (~64^4 * 6 * 3) rounds
+the family's continuous parameters (d, w0, wa, wm) to about 64 levels each, which `paper_levels` reproduces.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from .families import get_family
 from .spec import SpaceSpec
 
 
@@ -42,17 +45,18 @@ class SpaceSize:
 def space_size(spec: SpaceSpec, paper_levels: int | None = None) -> SpaceSize:
     """Count a spec; with `paper_levels`, continuous RegNet parameters count as that many levels."""
     s = spec.num_stages
+    family = get_family(spec.family)
     counts: dict[str, ParamCount] = {}
     exact = 1
     approx = 1.0
     for name, p in spec.params.items():
         m = len(p.support())
-        if paper_levels and spec.family == "regnet" and name in ("d", "w0", "wa", "wm"):
+        if paper_levels and name in family.continuous_params:
             m = paper_levels
         if m == 1:
             pc = ParamCount(1, 1, "fixed", 0)
             a = 1.0
-        elif spec.family == "regnet":
+        elif name not in family.stage_params:
             pc = ParamCount(m, m, "global", 1)
             a = float(m)
         elif p.shared:

@@ -1,7 +1,7 @@
 """Design-space specs: the one format for built-in and user-written spaces.
 
-A spec is data: which family (per-stage AnyNet parameters or the RegNet law), each parameter's range
-and sampling law, which AnyNet parameters are shared across stages or monotone, and the fixed parts
+A spec is data: which family (families/: per-stage AnyNet parameters, the RegNet law, ...), each parameter's
+range and sampling law, which stage parameters are shared across stages or monotone, and the fixed parts
 (stages, stem, block, SE, resolution, classes). Built-ins are YAML files in `spaces/`; users write the
 same YAML/JSON. Validation errors name the field and the allowed values.
 
@@ -17,11 +17,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .config import BlockType, StemType
+from .families import family_names, get_family
+from .laws import decimals
 
 Law = Literal["uniform", "log_uniform", "power2", "power2_or_log_uniform", "choice", "fixed"]
-
-ANYNET_PARAMS = ("d", "w", "b", "g")
-REGNET_PARAMS = ("d", "w0", "wa", "wm", "g", "b")
+#: the registered space families (families/*.py), read from the package without importing the families
+FamilyName = Literal[family_names()]  # type: ignore[valid-type]
 #: parameters that must be integers, and those whose values must be multiples of 8 (pycls q = 8)
 INTEGER_PARAMS = {"d", "w", "w0", "g"}
 MULTIPLE_OF_8 = {"w", "w0"}
@@ -47,8 +48,8 @@ class ParamSpec(BaseModel):
     q: float | None = None
     values: list[float] | None = None
     value: float | None = None
-    shared: bool = Field(default=False, description="AnyNet only: one value for every stage (b_i = b)")
-    monotone: bool = Field(default=False, description="AnyNet only: non-decreasing across stages")
+    shared: bool = Field(default=False, description="stage parameters only: one value for every stage (b_i = b)")
+    monotone: bool = Field(default=False, description="stage parameters only: non-decreasing across stages")
 
     @model_validator(mode="after")
     def _law_fields(self) -> ParamSpec:
@@ -89,22 +90,17 @@ class ParamSpec(BaseModel):
         lo, hi, q = float(self.low), float(self.high), float(self.q)
         if self.law == "power2":
             return [2.0**e for e in range(int(math.log2(lo)), int(math.log2(hi)) + 1)]
-        grid = [round(lo + k * q, _decimals(q)) for k in range(int(round((hi - lo) / q)) + 1)]
+        grid = [round(lo + k * q, decimals(q)) for k in range(int(round((hi - lo) / q)) + 1)]
         if self.law == "power2_or_log_uniform":
             small = [2.0**e for e in range(math.ceil(math.log2(lo)), int(math.log2(hi)) + 1) if 2.0**e < q]
             start = max(lo, q)
-            big = [round(start + k * q, _decimals(q)) for k in range(int(round((hi - start) / q)) + 1)]
+            big = [round(start + k * q, decimals(q)) for k in range(int(round((hi - start) / q)) + 1)]
             return sorted(set(small) | {v for v in big if v <= hi})
         return grid
 
     def bounds(self) -> tuple[float, float]:
         sup = self.support() if self.law in ("choice", "fixed") else [self.low, self.high]
         return min(sup), max(sup)
-
-
-def _decimals(q: float) -> int:
-    s = f"{q:.12f}".rstrip("0")
-    return max(0, len(s.split(".")[1])) if "." in s else 0
 
 
 def _off_grid(x: float, q: float) -> bool:
@@ -123,7 +119,7 @@ class SpaceSpec(BaseModel):
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")
     description: str = Field(default="", max_length=2000)
-    family: Literal["anynet", "regnet"]
+    family: FamilyName
     num_stages: int = Field(default=4, ge=1, le=8, description="stages (RegNet: the stage count kept)")
     stem_type: StemType = "simple_stem_in"
     stem_w: int = Field(default=32, ge=1, le=4096)
@@ -167,17 +163,7 @@ class SpaceSpec(BaseModel):
 
     @model_validator(mode="after")
     def _family_params(self) -> SpaceSpec:
-        expected = ANYNET_PARAMS if self.family == "anynet" else REGNET_PARAMS
-        missing = [k for k in expected if k not in self.params]
-        unknown = [k for k in self.params if k not in expected]
-        if missing:
-            raise ValueError(f"params: {self.family} spaces need {list(expected)}; missing {missing}")
-        if unknown:
-            raise ValueError(f"params: unknown {unknown}; allowed for {self.family}: {list(expected)}")
-        if self.family == "regnet":
-            for k, p in self.params.items():
-                if p.shared or p.monotone:
-                    raise ValueError(f"params.{k}: shared/monotone apply to AnyNet stage parameters only")
+        get_family(self.family).check_spec(self)
         return self
 
     def yaml_text(self) -> str:

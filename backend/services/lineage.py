@@ -22,7 +22,8 @@ from sqlalchemy import Engine, func, select
 from backend.analysis.edf import edf_curve
 from backend.analysis.lineage import consecutive_changes
 from backend.designspace.builtin import get_space
-from backend.designspace.refine import Refinement
+from backend.designspace.families import get_family
+from backend.designspace.refine import LAW_FAMILY, LAW_SPACE, Refinement
 from backend.designspace.spec import SpaceSpec
 from backend.figures import build_figure, to_json
 from db.models import models, results, studies
@@ -39,11 +40,12 @@ _NODE_COLUMNS = (studies.c.id, studies.c.name, studies.c.parent_id, studies.c.sp
 def step_between(parent: SpaceSpec, child: SpaceSpec) -> Refinement:
     """The refinement that turns `parent` into `child`, read off the two specs.
 
-    Switching to the RegNet law compares the law's parameters with the built-in RegNetX (refine() starts
-    from it) and b, g with the parent's; any other changed parameter is described by its new range.
+    Switching to the RegNet law (a parent whose family allows the step, a child of the law's family) compares
+    the law's parameters with the built-in RegNetX (refine() starts from it) and b, g with the parent's; any
+    other changed parameter is described by its new range.
     """
-    to_regnet = parent.family == "anynet" and child.family == "regnet"
-    regnet = get_space("RegNetX")
+    to_regnet = "to_regnet" in get_family(parent.family).refine_steps and child.family == LAW_FAMILY
+    regnet = get_space(LAW_SPACE)
     share, monotone, fix, narrow = [], [], {}, {}
     for k, c in child.params.items():
         base = regnet.params.get(k) if to_regnet and k not in ("b", "g") else parent.params.get(k)

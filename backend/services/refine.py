@@ -29,6 +29,7 @@ from sqlalchemy import Engine, select
 from backend.analysis.bootstrap import REPEATS, best_ranges
 from backend.analysis.compare import ks_test
 from backend.analysis.lineage import summary_or_none
+from backend.designspace.families import get_family
 from backend.designspace.refine import Refinement, refine, satisfies
 from backend.designspace.spec import ParamSpec, SpaceSpec
 from backend.figures import build_figure, to_json
@@ -93,30 +94,30 @@ class Plan:
 
 
 def param_columns(spec: SpaceSpec, name: str) -> list[str]:
-    """Population columns of a spec parameter: RegNet's are global (d is the total depth); an AnyNet
-    parameter is per stage (d_1..d_S)."""
-    if spec.family == "regnet":
-        return [name]
-    return [f"{name}_{i}" for i in range(1, spec.num_stages + 1)]
+    """Population columns of a spec parameter (its family's: RegNet's are global, d the total depth; an
+    AnyNet parameter is per stage, d_1..d_S)."""
+    return get_family(spec.family).param_columns(spec, name)
 
 
-def sampled_columns(engine: Engine, pop: Population) -> dict[str, np.ndarray]:
-    """The population's columns with RegNet models' *sampled* group width g (config.regnet.group_w) in place
-    of the flat g: pycls caps a stage's group width at its inner width, so a RegNet model built with one g can
-    have per-stage g_i that differ and hence a NaN flat g. (Its d, w0, wa, wm and b are exact already.) Read
-    with a JSON path in SQL, so no config is decoded in Python."""
+def sampled_columns(engine: Engine, pop: Population, spec: SpaceSpec) -> dict[str, np.ndarray]:
+    """The population's columns with the *sampled* values the family keeps in the config in place of the flat
+    ones (family.sampled_config_paths). RegNet's g: pycls caps a stage's group width at its inner width, so a
+    RegNet model built with one g can have per-stage g_i that differ and hence a NaN flat g; its sampled g is
+    config.regnet.group_w. (Its d, w0, wa, wm and b are exact already.) Read with a JSON path in SQL, so no
+    config is decoded in Python."""
     cols = dict(pop.columns)
-    g_path = models.c.config[("regnet", "group_w")].as_float()
-    q = (select(models.c.id, g_path).where(models.c.study_id == pop.study_id, g_path.is_not(None))
-         .order_by(models.c.id))
-    with engine.connect() as conn:
-        rows = conn.execute(q).all()
-    if rows:
-        ids = np.array([r[0] for r in rows], dtype=np.int64)
-        pos = np.searchsorted(pop["id"], ids)
-        ok = (pos < len(pop)) & (pop["id"][np.minimum(pos, len(pop) - 1)] == ids)  # models added meanwhile: skip
-        cols["g"] = np.array(cols["g"], dtype=float)
-        cols["g"][pos[ok]] = np.array([r[1] for r in rows], dtype=float)[ok]
+    for name, path in get_family(spec.family).sampled_config_paths.items():
+        value = models.c.config[path].as_float()
+        q = (select(models.c.id, value).where(models.c.study_id == pop.study_id, value.is_not(None))
+             .order_by(models.c.id))
+        with engine.connect() as conn:
+            rows = conn.execute(q).all()
+        if rows:
+            ids = np.array([r[0] for r in rows], dtype=np.int64)
+            pos = np.searchsorted(pop["id"], ids)
+            ok = (pos < len(pop)) & (pop["id"][np.minimum(pos, len(pop) - 1)] == ids)  # added meanwhile: skip
+            cols[name] = np.array(cols[name], dtype=float)
+            cols[name][pos[ok]] = np.array([r[1] for r in rows], dtype=float)[ok]
     return cols
 
 
@@ -154,10 +155,11 @@ def _bestranges(spec: SpaceSpec, pop: Population, columns: dict[str, np.ndarray]
 
 
 def _filter_ranges(spec: SpaceSpec, flt: ModelFilter) -> tuple[dict[str, tuple[float, float]], list[str]]:
-    """The filter's ranges over columns that *are* a space parameter (RegNet: d, w0, wa, wm, g, b; AnyNet: the
-    shared g and b); every other filter key (complexity, error, status, per-stage columns) is listed as ignored.
+    """The filter's ranges over columns that *are* a space parameter (family.filter_params; RegNet: d, w0, wa, wm,
+    g, b; AnyNet: the shared g and b); every other filter key (complexity, error, status, per-stage columns) is
+    listed as ignored.
     """
-    usable = set(spec.params) if spec.family == "regnet" else {"g", "b"} & set(spec.params)
+    usable = set(get_family(spec.family).filter_params(spec))
     ranges: dict[str, tuple[float, float]] = {}
     ignored = []
     for key, value in flt.active().items():
@@ -201,7 +203,7 @@ def plan_refinement(engine: Engine, study_id: int, req: RefineIn) -> tuple[Plan,
     spec = _parent_spec(parent, req)
     target = _narrowed_space(spec, req.step)
     pop = load_population(engine, study_id, configs=req.step.to_regnet)  # configs: e_fit of every model
-    columns = sampled_columns(engine, pop) if target.family == "regnet" else dict(pop.columns)
+    columns = sampled_columns(engine, pop, target)
     sources: dict[str, list[tuple[float, float, str]]] = {}
     narrowed: dict[str, dict[str, Any]] = {}
     for k, (lo, hi) in req.step.narrow.items():

@@ -13,11 +13,10 @@ import copy
 import functools
 from typing import Any
 
+from backend.designspace.families import family_names, get_family
 from backend.designspace.size import space_size
 from backend.designspace.spec import SpaceSpec
 
-#: the paper's levels for RegNet's continuous parameters (Table 1: ~64^4 * 6 * 3)
-PAPER_LEVELS = 64
 _SAFE_INT = 2**53
 
 
@@ -29,9 +28,9 @@ def _json_int(x: int) -> int | float:
 def size_report(spec: SpaceSpec, paper_levels: int | None = None) -> dict[str, Any]:
     """{name, family, dimension, exact (str), exact_float, paper_approx, paper_levels, params{...}}.
 
-    `paper_levels` defaults to PAPER_LEVELS for RegNet spaces (the paper's rounding) and None for AnyNet ones
-    (whose counts are already discrete). Cached per spec: counting enumerates every law's support (thousands
-    of values for wa and wm), and previews and lineages ask for the same few specs again and again.
+    `paper_levels` defaults to the family's (RegNet: 64, the paper's rounding of its continuous parameters;
+    None for AnyNet, whose counts are already discrete). Cached per spec: counting enumerates every law's
+    support (thousands of values for wa and wm), and previews and lineages ask for the same few specs again and again.
     """
     return copy.deepcopy(_size_report(spec.model_dump_json(), paper_levels))
 
@@ -39,19 +38,20 @@ def size_report(spec: SpaceSpec, paper_levels: int | None = None) -> dict[str, A
 @functools.lru_cache(maxsize=1024)
 def _size_report(spec_json: str, paper_levels: int | None) -> dict[str, Any]:
     spec = SpaceSpec.model_validate_json(spec_json)
-    levels = paper_levels if paper_levels is not None else (PAPER_LEVELS if spec.family == "regnet" else None)
+    family = get_family(spec.family)
+    levels = paper_levels if paper_levels is not None else family.paper_levels
     exact = space_size(spec)
     paper = space_size(spec, paper_levels=levels) if levels else exact
     params = {k: {"values": _json_int(c.values), "count": _json_int(c.count), "rule": c.rule, "free": c.free}
               for k, c in exact.params.items()}
     return {"name": spec.name, "family": spec.family, "dimension": exact.dimension, "exact": str(exact.exact),
             "exact_float": float(exact.exact), "paper_approx": paper.paper_approx,
-            "paper_levels": levels if spec.family == "regnet" else None, "params": params}
+            "paper_levels": levels if family.continuous_params else None, "params": params}
 
 
 def maybe_spec(data: Any) -> SpaceSpec | None:
     """The stored spec as a SpaceSpec, or None for studies without one (imported populations)."""
-    if not isinstance(data, dict) or data.get("family") not in ("anynet", "regnet"):
+    if not isinstance(data, dict) or data.get("family") not in family_names():
         return None
     try:
         return SpaceSpec.model_validate(data)

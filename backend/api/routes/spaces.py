@@ -1,10 +1,12 @@
-"""GET /api/spaces and /api/spaces/{name}: the built-in design spaces and their specs."""
+"""GET /api/spaces and /api/spaces/{name}: the built-in design spaces and their specs; GET /api/families: the
+space families a spec can name (backend.designspace.families)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Path
 
 from backend.designspace.builtin import builtin_spaces
+from backend.designspace.families import FAMILIES
 from backend.services.errors import NotFound
 
 router = APIRouter(tags=["spaces"])
@@ -23,3 +25,10 @@ def get_space(name: str = Path(max_length=100)) -> dict:
     if name not in spaces:
         raise NotFound(f"unknown space {name!r}; built-ins: {', '.join(spaces)}", "name")
     return spaces[name].model_dump(mode="json")
+
+
+@router.get("/api/families")
+def list_families() -> list[dict]:
+    """Every space family: its parameters (which are per stage), whether it can be sampled, whether its networks
+    have per-block widths, and the refinement steps that apply to its spaces."""
+    return [family.describe() for family in FAMILIES]

@@ -1,0 +1,65 @@
+"""AnyNet: free per-stage depth d_i, width w_i, bottleneck ratio b_i and group width g_i (paper §3.1).
+
+A spec may make a stage parameter shared across stages (one draw, b_i = b) or monotone (non-decreasing over
+stages, by rejection). Every candidate then goes through pycls's sweep standardisation (width/group
+compatibility, widths to multiples of 8), and a monotone width constraint is checked again afterwards, so
+the adjustment cannot undo it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..batch import Batch
+from ..laws import draw
+from ..regnet import standardize_stages
+from . import Family
+
+if TYPE_CHECKING:
+    from ..spec import SpaceSpec
+
+STAGE_PARAMS = ("d", "w", "b", "g")
+
+
+def _draw_stages(space: SpaceSpec, name: str, rng: np.random.Generator, size: int) -> np.ndarray:
+    p = space.params[name]
+    s = space.num_stages
+    if p.shared:
+        return np.repeat(draw(p, rng, size)[:, None], s, axis=1)
+    return draw(p, rng, size * s).reshape(size, s)
+
+
+class AnyNet(Family):
+    name = "anynet"
+    label = "AnyNet"
+    description = "free per-stage depth, width, bottleneck ratio and group width (AnyNetX A-E)"
+    order = 10
+    params = STAGE_PARAMS
+    stage_params = STAGE_PARAMS
+    shared_columns = ("g", "b")  # params.flat_params keeps a shared g and b as global columns
+    refine_steps = frozenset({"narrow", "fix", "share", "monotone", "to_regnet"})
+
+    def propose(self, space: SpaceSpec, rng: np.random.Generator, size: int) -> Batch:
+        d, w, b, g = (_draw_stages(space, k, rng, size) for k in ("d", "w", "b", "g"))
+        keep = np.ones(size, dtype=bool)
+        for name, arr in (("d", d), ("w", w), ("b", b), ("g", g)):
+            if space.params[name].monotone:
+                keep &= np.all(np.diff(arr, axis=1) >= 0, axis=1)
+        d, w, b, g = d[keep], w[keep], b[keep], g[keep]
+        bm = 1.0 / b
+        widths, group_ws = standardize_stages(w, bm, g)
+        if space.params["w"].monotone:  # the adjustment must not undo the constraint
+            ok = np.all(np.diff(widths, axis=1) >= 0, axis=1)
+            d, w, b, g, bm, widths, group_ws = (x[ok] for x in (d, w, b, g, bm, widths, group_ws))
+        sampled = {}
+        for i in range(space.num_stages):
+            sampled[f"d_{i + 1}"] = d[:, i]
+            sampled[f"w_{i + 1}"] = w[:, i]
+            sampled[f"b_{i + 1}"] = b[:, i]
+            sampled[f"g_{i + 1}"] = g[:, i]
+        return Batch(sampled, d.astype(np.int64), widths, bm, group_ws)
+
+
+FAMILY = AnyNet()
