@@ -25,7 +25,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from backend.designspace.builtin import builtin_spaces
 from backend.designspace.complexity import complexity
-from backend.designspace.config import AnyNetConfig, parse_model_spec
+from backend.designspace.config import AnyNetConfig
+from backend.designspace.modelspec import parse_model_spec
 from backend.designspace.sampling import Regime, sample
 from workers.model import build_model
 

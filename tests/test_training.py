@@ -18,7 +18,7 @@ from PIL import Image
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from backend.designspace.complexity import complexity
-from backend.designspace.config import parse_model_spec
+from backend.designspace.modelspec import parse_model_spec
 from backend.study_spec import DatasetSpec, Recipe
 from db.queue import result_values
 from workers.data import (

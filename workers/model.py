@@ -15,7 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from backend.designspace.config import AnyNetConfig, parse_model_spec
+from backend.designspace.config import AnyNetConfig
+from backend.designspace.modelspec import parse_model_spec
 
 BN_EPS = 1e-5
 BN_MOMENTUM = 0.1

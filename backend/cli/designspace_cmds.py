@@ -11,8 +11,8 @@ import typer
 
 from backend.designspace.builtin import builtin_spaces, get_space
 from backend.designspace.complexity import complexity as model_complexity
-from backend.designspace.config import parse_model_spec
 from backend.designspace.exports import csv_lines, jsonl_lines
+from backend.designspace.modelspec import parse_model_spec
 from backend.designspace.sampling import Regime, SamplingError, sample
 from backend.designspace.spec import SpaceSpec, parse_space
 from backend.designspace.units import parse_range

@@ -6,13 +6,16 @@ Every sampled model is stored as one canonical AnyNet config: the per-stage list
 as pycls's sweep keeps REGNET.* next to the ANYNET lists, so analyses can still use wa or wm.
 
 Canonical JSON (sorted keys, no whitespace) is hashed to deduplicate samples within a study.
+
+This module is the bottom of the design-space core: it imports nothing else of it. The RegNet law
+(regnet.py) builds on these models, and modelspec.py reads a user's model spec of either kind.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -122,19 +125,3 @@ class AnyNetConfig(BaseModel):
 
     def config_hash(self) -> str:
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()[:32]
-
-
-def parse_model_spec(data: dict[str, Any] | str) -> AnyNetConfig:
-    """Accept a canonical AnyNet config or a RegNet spec (dict or JSON text) and return the AnyNet form."""
-    from .regnet import regnet_to_anynet  # local import: regnet builds on this module
-
-    if isinstance(data, str):
-        data = json.loads(data)
-    if not isinstance(data, dict):
-        raise ValueError("spec: must be a JSON object")
-    kind = data.get("type", "anynet")
-    if kind == "regnet":
-        return regnet_to_anynet(RegNetSpec.model_validate(data))
-    if kind == "anynet":
-        return AnyNetConfig.model_validate(data)
-    raise ValueError(f"type: must be 'anynet' or 'regnet', got {kind!r}")
