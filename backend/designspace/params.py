@@ -1,21 +1,21 @@
 """Flat, filterable parameters of a canonical config (what the database indexes and plots use).
 
 Paper conventions: d total depth, w0/wa/wm the RegNet law (RegNet samples only), g group width and
-b bottleneck ratio when shared by all stages, and per-stage d_i, w_i, g_i, b_i numbered from 1.
+b bottleneck ratio when shared by all stages, and per-stage d_i, w_i, g_i, b_i numbered from 1. The names
+are the `sampled` columns of the column table (columns.yaml), in its order.
 """
 
 from __future__ import annotations
 
+from . import columns
 from .config import AnyNetConfig
 
-MAX_STAGE_COLUMNS = 5  # per-stage columns kept flat; deeper stage lists stay in the config JSON
-GLOBAL_PARAMS = ("d", "w0", "wa", "wm", "g", "b")
-STAGE_PARAMS = ("d", "w", "g", "b")
-PARAM_NAMES: tuple[str, ...] = GLOBAL_PARAMS + tuple(
-    f"{p}_{i}" for p in STAGE_PARAMS for i in range(1, MAX_STAGE_COLUMNS + 1)
-)
-#: parameters sampled on a log scale (plots use a log axis for them)
-LOG_SCALE = {"w0", "wa", "wm", "g", "flops", "params", "acts"} | {f"w_{i}" for i in range(1, 9)}
+MAX_STAGE_COLUMNS = columns.stage_columns()  # per-stage columns kept flat; deeper stages stay in the config JSON
+GLOBAL_PARAMS = columns.names("sampled", stage=False)
+PARAM_NAMES: tuple[str, ...] = columns.names("sampled")
+STAGE_PARAMS = tuple(dict.fromkeys(n.rsplit("_", 1)[0] for n in columns.names("sampled", stage=True)))
+#: columns drawn on a log axis (log-sampled parameters, complexities)
+LOG_SCALE = frozenset(c.name for c in columns.columns().values() if c.log)
 
 
 #: the per-stage column names of stage i (0-based), precomputed: flat_params runs once per model on imports

@@ -15,18 +15,12 @@ import plotly.io as pio
 
 from backend.analysis.edf import Summary
 from backend.analysis.table import Population, column
-from backend.designspace.params import LOG_SCALE
+from backend.designspace.columns import describe
 
 Populations = Mapping[str, Population]
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf")
 SCATTERGL_ABOVE = 2000  # WebGL points above this many models per trace
-AXIS_TITLES = {
-    "error": "top-1 error (%)", "flops": "flops (multiply-adds)", "params": "parameters", "acts": "activations",
-    "infer_ms": "inference time (ms)", "e_fit": "e_fit (mean |log ratio| to the fitted law)",
-    "d": "depth d (blocks)", "w0": "initial width w0", "wa": "slope wa", "wm": "width multiplier wm",
-    "g": "group width g", "b": "bottleneck ratio b",
-}
 
 
 _AXIS = {"gridcolor": "#EBF0F8", "zerolinecolor": "#EBF0F8", "linecolor": "#C8D4E3", "automargin": True}
@@ -69,13 +63,8 @@ def legend_label(label: str, s: Summary, weighted: bool = False) -> str:
 
 
 def axis_title(name: str) -> str:
-    if name in AXIS_TITLES:
-        return AXIS_TITLES[name]
-    stage_titles = {"d": "depth", "w": "width", "g": "group width", "b": "bottleneck ratio"}
-    head, _, idx = name.partition("_")
-    if idx.isdigit() and head in stage_titles:
-        return f"stage {idx} {stage_titles[head]} {name}"
-    return name
+    """The column's label and unit (backend/designspace/columns.yaml); an unlisted column's name."""
+    return describe(name).axis_title()
 
 
 LOG_AXIS = {"type": "log", "dtick": "D2"}  # log axis labelled at 1, 2, 5 of each decade only
@@ -84,7 +73,7 @@ LOG_AXIS = {"type": "log", "dtick": "D2"}  # log axis labelled at 1, 2, 5 of eac
 def axis_type(name: str, values: np.ndarray) -> str:
     """'log' for log-sampled parameters and complexities (when all finite values are positive)."""
     v = values[np.isfinite(values)]
-    return "log" if name in LOG_SCALE and len(v) and v.min() > 0 else "linear"
+    return "log" if describe(name).log and len(v) and v.min() > 0 else "linear"
 
 
 def with_errors(pops: Populations) -> dict[str, Population]:

@@ -25,6 +25,7 @@ import struct
 import numpy as np
 from sqlalchemy import Engine, case, select
 
+from backend.designspace import columns as column_table
 from backend.designspace.params import PARAM_NAMES
 from db.models import models, results, studies
 
@@ -34,7 +35,7 @@ from .popcache import VersionedCache, data_version
 
 MAGIC = b"NSP1"
 #: value columns in the order sent (ids and status codes come first)
-VALUE_COLUMNS = ("error", "error_final", "flops", "params", "acts", "infer_ms", "train_seconds", *PARAM_NAMES)
+VALUE_COLUMNS = ("error", *(n for n in column_table.names("complexity", "result", "sampled") if n != "error"))
 _SOURCES = {"error": results.c.error, "error_final": results.c.error_final, "infer_ms": results.c.infer_ms,
             "train_seconds": results.c.train_seconds,
             **{c: models.c[c] for c in ("flops", "params", "acts", *PARAM_NAMES)}}

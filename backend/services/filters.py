@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, create_model, field_validator, model_validator
 from sqlalchemy import ColumnElement, Select, and_, select
 
-from backend.designspace.params import PARAM_NAMES
+from backend.designspace import columns as column_table
 from db.models import JOB_STATUSES, jobs, models, results
 
 #: rows of a study's population: every model, its result (if any) and its job (if any)
@@ -24,10 +24,11 @@ STATUS_EXPR = models.c.status
 STATUS = STATUS_EXPR.label("status")
 STATUSES = (*JOB_STATUSES, "none")
 
+#: every column the column table marks `filter` (backend/designspace/columns.yaml), as the SQL column holding it:
+#: the model's own (complexity, sampled parameters, the error mirror) or its result's
 RANGE_COLUMNS: dict[str, ColumnElement] = {
-    "flops": models.c.flops, "params": models.c.params, "acts": models.c.acts,
-    "error": models.c.error, "infer_ms": results.c.infer_ms, "train_seconds": results.c.train_seconds,
-    **{p: models.c[p] for p in PARAM_NAMES},
+    c.name: models.c[c.name] if c.name in models.c else results.c[c.name]
+    for c in column_table.columns().values() if c.filter
 }
 SORT_COLUMNS: dict[str, ColumnElement] = {
     "id": models.c.id, "index": models.c.index, "name": models.c.name, "status": STATUS_EXPR,

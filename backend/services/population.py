@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, select
 
+from backend.designspace import columns as column_table
 from backend.designspace.params import PARAM_NAMES
 from db.models import models, results
 
@@ -20,7 +21,7 @@ from .models_query import require_study
 from .rawsql import driver_rows, json_value
 
 #: float64 columns (NaN where missing)
-FLOAT_COLUMNS = ("error", "error_final", "flops", "params", "acts", "infer_ms", "train_seconds", *PARAM_NAMES)
+FLOAT_COLUMNS = column_table.names("complexity", "result", "sampled")
 #: object columns (str)
 TEXT_COLUMNS = ("status", "arch_type")
 _SELECT = (models.c.id, models.c.index, results.c.diverged, models.c.error, results.c.error_final, models.c.flops,
