@@ -13,7 +13,7 @@ from backend.designspace.builtin import SPACES_DIR
 
 
 def decode_bin(body: bytes) -> dict:
-    """An independent reader of the `format=bin` layout documented in backend/api/population.py."""
+    """An independent reader of the `format=bin` layout documented in backend/api/routes/population.py."""
     assert body[:4] == b"NSP1"
     (hlen,) = struct.unpack("<I", body[4:8])
     header = json.loads(body[8:8 + hlen])

@@ -25,10 +25,24 @@ from db.events import prune_events
 from db.migrate import upgrade
 from db.queue import requeue_expired
 
-from . import demo, errors, figures, population, refine, spacecheck
+from . import errors
 from .auth import TokenAuth
 from .limits import BodyLimit
-from .routes import events, frontend, health, importing, jobs, models, spaces, studies
+from .routes import (
+    demo,
+    events,
+    figures,
+    frontend,
+    health,
+    importing,
+    jobs,
+    models,
+    population,
+    refine,
+    spacecheck,
+    spaces,
+    studies,
+)
 from .settings import Settings
 
 log = logging.getLogger("netspace.api")
@@ -59,13 +73,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     errors.install(app)
-    for r in (health, spaces, importing, studies, models, jobs, events):
+    # the resources, then the dashboard's own endpoints (columnar population, demo, spec check), the analysis
+    # figures as Plotly JSON, and design-space design (refine a study, lineage, space size)
+    for r in (health, spaces, importing, studies, models, jobs, events, population, demo, spacecheck, figures,
+              refine):
         app.include_router(r.router, responses=errors.ERROR_RESPONSES)
-    for r in (population, demo, spacecheck):  # the dashboard's own endpoints (columnar population, demo, spec check)
-        app.include_router(r.router, responses=errors.ERROR_RESPONSES)
-    app.include_router(figures.router, responses=errors.ERROR_RESPONSES)  # analysis figures as Plotly JSON
-    # design-space design: refine a study, lineage, space size
-    app.include_router(refine.router, responses=errors.ERROR_RESPONSES)
     frontend.mount(app, settings.frontend_dir)
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_mb << 20)
     app.add_middleware(TokenAuth, token=settings.token, read_token=settings.read_token)

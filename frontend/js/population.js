@@ -2,7 +2,7 @@
 // (GET /api/studies/{id}/population?format=bin) and filtered in the browser, so a filter change on
 // 100,000 models redraws without a server round trip.
 //
-// Layout: "NSP1" | uint32 LE header length | JSON header (padded to 8 bytes) | data (see backend/api/population.py).
+// Layout: "NSP1" | uint32 LE header length | JSON header (padded to 8 bytes) | data (see backend/api/routes/population.py).
 // Header: {"n", "study_id", "status_names": [...], "columns": [{"name", "dtype", "offset"}]}, offsets into data.
 import { getBuffer } from "./api.js";
 

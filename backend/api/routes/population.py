@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from backend.services.columns import encode_json, load_columns, population_body
 
-from . import deps
+from .. import deps
 
 router = APIRouter(tags=["population"])
 

@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 
 from backend.services.demo import seed_demo
 
-from . import deps
+from .. import deps
 
 router = APIRouter(tags=["demo"])
 

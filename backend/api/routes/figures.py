@@ -22,7 +22,7 @@ from backend.figures import FIGURE_KINDS, to_json
 from backend.services.figures import KIND_OPTIONS, MAX_STUDIES, study_figure
 from backend.services.filters import ModelFilter
 
-from . import deps
+from .. import deps
 
 router = APIRouter(tags=["figures"])
 Kind = Literal["edf", "edf_normalized", "scatter", "widths", "e_fit", "complexity", "stats", "random_search",

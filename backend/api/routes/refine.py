@@ -27,8 +27,8 @@ from backend.services.refine import RefineIn, refine_study
 from backend.services.spacesize import size_report
 from backend.services.studies import _space_by_name
 
-from . import deps
-from .settings import Settings
+from .. import deps
+from ..settings import Settings
 
 router = APIRouter(tags=["design-space design"])
 StudyId = Path(ge=1, le=2**31 - 1, description="study id")
