@@ -17,7 +17,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -44,13 +44,22 @@ class WorkerOptions:
     db_retry_seconds: float = 600.0  # give up on the database after this long without a connection
 
 
+@dataclass
+class Holding:
+    """One claimed job and whether its lease is gone: a fresh object per claim, so a heartbeat that was in
+    flight for a job that has since finished can only mark *that* job lost, never the next one (a shared flag,
+    cleared for the next claim and then set by the late heartbeat, abandoned the next job)."""
+
+    job: queue.ClaimedJob
+    lost: threading.Event = field(default_factory=threading.Event)
+
+
 class Worker:
     def __init__(self, opts: WorkerOptions) -> None:
         self.opts = opts
         self.engine = make_engine(opts.db_url)
         self.stopping = threading.Event()  # SIGTERM: finish nothing more, release the job
-        self.lost = threading.Event()  # the lease of the current job is gone
-        self.job: queue.ClaimedJob | None = None
+        self.holding: Holding | None = None  # the current job and its own lost flag
         self.jobs_done = 0
         self._sources: dict[tuple, Any] = {}  # loaded datasets, reused between jobs of the same study setup
 
@@ -81,15 +90,20 @@ class Worker:
 
     def _heartbeat_loop(self, worker_id: str) -> None:
         while not self._hb_stop.wait(self.opts.heartbeat_seconds):
-            job = self.job
-            try:
-                if job is None:
-                    queue.worker_heartbeat(self.engine, worker_id)
-                elif not queue.heartbeat(self.engine, job.job_id, worker_id, self.opts.lease_seconds):
-                    log.warning("lease of job %s lost; dropping it", job.job_id)
-                    self.lost.set()
-            except (OperationalError, DBAPIError) as e:  # keep training; the lease covers short outages
-                log.warning("heartbeat failed: %s", type(e).__name__)
+            self.beat(worker_id, self.holding)
+
+    def beat(self, worker_id: str, holding: Holding | None) -> None:
+        """One heartbeat for the job held when it started (`holding`, read once): a lost lease marks that
+        job's own flag, so a renewal that raced the job's completion cannot touch the job claimed next."""
+        try:
+            if holding is None:
+                queue.worker_heartbeat(self.engine, worker_id)
+            elif not queue.heartbeat(self.engine, holding.job.job_id, worker_id, self.opts.lease_seconds):
+                if holding is self.holding:  # a job that already ended is not "lost", only over
+                    log.warning("lease of job %s lost; dropping it", holding.job.job_id)
+                holding.lost.set()
+        except (OperationalError, DBAPIError) as e:  # keep training; the lease covers short outages
+            log.warning("heartbeat failed: %s", type(e).__name__)
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> int:
@@ -114,12 +128,11 @@ class Worker:
                         break
                     self.stopping.wait(self.opts.poll_seconds)
                     continue
-                self.job = job
-                self.lost.clear()
+                self.holding = Holding(job)
                 try:
-                    self._run_job(job, device)
+                    self._run_job(self.holding, device)
                 finally:
-                    self.job = None
+                    self.holding = None
                     self.jobs_done += 1
         finally:
             self._hb_stop.set()
@@ -141,10 +154,10 @@ class Worker:
             self._sources[key] = load_dataset(dataset, im_size, device)
         return self._sources[key]
 
-    def _run_job(self, job: queue.ClaimedJob, device: Any) -> None:
+    def _run_job(self, holding: Holding, device: Any) -> None:
         from workers.train import TrainingError, TrainingStopped, train_model
 
-        wid = self.worker_id
+        wid, job, lost = self.worker_id, holding.job, holding.lost
         log.info("job %s (model %s, attempt %s/%s)", job.job_id, job.model_id, job.attempt, job.max_attempts)
         try:
             if job.arch_type != "anynet":
@@ -162,13 +175,13 @@ class Worker:
                            "train_error": m.train_error, "test_error": m.test_error, "seconds": m.seconds,
                            "diverged": m.diverged}
                 if not self._db(queue.record_epoch, job.job_id, wid, metrics, self.opts.lease_seconds):
-                    self.lost.set()
+                    lost.set()
 
             result = train_model(
                 job.config, data, recipe, seed=job_seed(job.study_seed, job.model_index), device=device,
-                on_epoch=on_epoch, should_stop=lambda: self.stopping.is_set() or self.lost.is_set())
+                on_epoch=on_epoch, should_stop=lambda: self.stopping.is_set() or lost.is_set())
         except TrainingStopped:
-            if self.stopping.is_set() and not self.lost.is_set():
+            if self.stopping.is_set() and not lost.is_set():
                 self._db(queue.release_job, job.job_id, wid)
                 log.info("job %s released back to the queue", job.job_id)
             return
