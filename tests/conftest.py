@@ -34,8 +34,9 @@ def reference_dir() -> Path:
 #                     fails in CI when PostgreSQL is down (missing_service)
 #   db_url            function, parametrised ["sqlite", "postgresql"]: one of the two above
 #   db_engine         function: a migrated (alembic head) Engine on db_url, disposed after
-#   server_factory    function: start_server(db_url, **env) -> LiveServer (a real uvicorn process on a free
-#                     port); every server it started is stopped at teardown
+#   server_factory    function: start_server(db_url, log_level="warning", **env) -> LiveServer (a real uvicorn
+#                     process on a free port; "info" logs every request); every server it started is stopped at
+#                     teardown
 #   sqlite_server     module: one LiveServer over a fresh SQLite file, shared by a test module
 #   pg_server         module: one LiveServer over a fresh PostgreSQL schema, shared by a test module
 #   shared_sqlite_server / shared_pg_server   session: the same, shared by every module that asks (cheaper; use
@@ -148,7 +149,8 @@ def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen | None = N
 class LiveServer:
     """A real uvicorn process serving the API on 127.0.0.1 at a free port."""
 
-    def __init__(self, db_url: str, log_dir: Path, env: dict[str, str] | None = None, timeout: float = 60.0):
+    def __init__(self, db_url: str, log_dir: Path, env: dict[str, str] | None = None, timeout: float = 60.0,
+                 log_level: str = "warning"):
         import httpx
 
         self.db_url = db_url
@@ -159,7 +161,7 @@ class LiveServer:
         self._log = self.log_path.open("w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "backend.api.app:app_factory", "--factory", "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning", "--timeout-graceful-shutdown", "2"],
+             "--port", str(self.port), "--log-level", log_level, "--timeout-graceful-shutdown", "2"],
             cwd=ROOT, env=full_env, stdout=self._log, stderr=subprocess.STDOUT)
         try:
             wait_http(f"{self.url}/api/health", timeout, self.proc)
@@ -189,8 +191,8 @@ class LiveServer:
 def server_factory(tmp_path) -> Iterator[Callable[..., LiveServer]]:
     started: list[LiveServer] = []
 
-    def start(db_url: str, **env: str) -> LiveServer:
-        srv = LiveServer(db_url, tmp_path, env)
+    def start(db_url: str, log_level: str = "warning", **env: str) -> LiveServer:
+        srv = LiveServer(db_url, tmp_path, env, log_level=log_level)
         started.append(srv)
         return srv
 

@@ -366,7 +366,7 @@ def test_event_stream_reconnects_after_a_server_restart(browser_page, sqlite_url
 
 def test_delete_asks_first_and_token_protected_writes_prompt_for_the_token(browser_page, server_factory, sqlite_url):
     page, console = browser_page
-    srv = server_factory(sqlite_url, NETSPACE_TOKEN="s3cret-token")
+    srv = server_factory(sqlite_url, log_level="info", NETSPACE_TOKEN="s3cret-token")
     auth = {"Authorization": "Bearer s3cret-token"}
     for name in ("keep-me", "drop-me"):
         r = srv.client.post("/api/studies", headers=auth, json={"name": name, "space": "RegNetX", "n": 2,
@@ -389,4 +389,10 @@ def test_delete_asks_first_and_token_protected_writes_prompt_for_the_token(brows
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()
     page.wait_for_function("document.querySelectorAll('#studies-table tbody tr').length === 1")
     assert [s["name"] for s in srv.client.get("/api/studies").json()] == ["keep-me"]
+    # with the token stored, the live stream opens with a ticket: the token is in no URL and not in the log
+    with page.expect_request(lambda r: "/api/events?" in r.url) as stream:
+        page.reload()
+    assert "ticket=" in stream.value.url and "s3cret-token" not in stream.value.url
+    page.wait_for_selector("#studies-table tbody tr")
+    assert "GET /api/events?ticket=***" in srv.log and "s3cret-token" not in srv.log
     console.assert_clean()

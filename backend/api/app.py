@@ -27,6 +27,7 @@ from db.queue import requeue_expired
 
 from . import errors
 from .auth import TokenAuth
+from .guard import SiteGuard
 from .limits import BodyLimit
 from .routes import (
     demo,
@@ -44,6 +45,7 @@ from .routes import (
     studies,
 )
 from .settings import Settings
+from .tickets import StreamTickets, install_log_filter
 
 log = logging.getLogger("netspace.api")
 
@@ -72,6 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Design network design spaces: studies, samples, jobs, results.")
     app.state.settings = settings
     app.state.engine = engine
+    app.state.tickets = StreamTickets(settings.token, settings.read_token)
+    install_log_filter()
     errors.install(app)
     # the resources, then the dashboard's own endpoints (columnar population, demo, spec check), the analysis
     # figures as Plotly JSON, and design-space design (refine a study, lineage, space size)
@@ -80,7 +84,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(r.router, responses=errors.ERROR_RESPONSES)
     frontend.mount(app, settings.frontend_dir)
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_mb << 20)
-    app.add_middleware(TokenAuth, token=settings.token, read_token=settings.read_token)
+    app.add_middleware(TokenAuth, token=settings.token, read_token=settings.read_token, tickets=app.state.tickets)
+    # outermost but CORS: a forged Host or a cross-site write is refused before anything else looks at it
+    app.add_middleware(SiteGuard, allowed_hosts=settings.allowed_hosts, bind_host=settings.bind_host,
+                       cors_origins=settings.cors_origins, token=settings.token)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["*"],
                            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"])

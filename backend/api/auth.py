@@ -4,7 +4,9 @@ With a write token set, every non-GET request under /api needs `Authorization: B
 token set, GETs under /api (except /api/health) need the read or the write token. Browsers cannot put headers
 on EventSource or download links, so reads also accept a `token` query parameter (writes never do: a link must
 not be able to change anything); it is removed from the query string before routing, so endpoints (whose query
-models forbid unknown parameters) never see it.
+models forbid unknown parameters) never see it. The dashboard's event stream uses a short-lived `ticket` instead
+(backend/api/tickets.py), issued by `POST /api/events/ticket` to whoever may read and accepted on the stream only,
+so the token itself never travels in a URL (which the access log would record).
 """
 
 from __future__ import annotations
@@ -15,8 +17,13 @@ from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .tickets import StreamTickets
+
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 OPEN_PATHS = {"/api/health"}
+STREAM_PATH = "/api/events"
+TICKET_PATH = "/api/events/ticket"  # a POST that the read token may make too
+CREDENTIAL_PARAMS = ("token", "ticket")
 
 
 def _same(given: str | None, expected: str) -> bool:
@@ -24,34 +31,44 @@ def _same(given: str | None, expected: str) -> bool:
 
 
 class TokenAuth:
-    def __init__(self, app: ASGIApp, token: str | None, read_token: str | None) -> None:
+    def __init__(self, app: ASGIApp, token: str | None, read_token: str | None,
+                 tickets: StreamTickets | None = None) -> None:
         self.app = app
         self.token = token
         self.read_token = read_token
+        self.tickets = tickets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/api"):
             await self.app(scope, receive, send)
             return
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-        in_query = next((v for k, v in query if k == "token"), None)
-        if in_query is not None:
-            scope = {**scope, "query_string": urlencode([(k, v) for k, v in query if k != "token"]).encode()}
-        given = in_query if scope["method"] in READ_METHODS else None  # a link must never be able to write
+        found = {k: v for k, v in query if k in CREDENTIAL_PARAMS}
+        if found:
+            scope = {**scope, "query_string": urlencode([(k, v) for k, v in query
+                                                         if k not in CREDENTIAL_PARAMS]).encode()}
+        given = found.get("token") if scope["method"] in READ_METHODS else None  # a link must never write
         for name, value in scope.get("headers", []):
             if name == b"authorization":
                 scheme, _, cred = value.decode("latin-1").partition(" ")
                 if scheme.lower() == "bearer":
                     given = cred.strip()
-        if not self._allowed(scope["method"], scope["path"], given):
+        ticketed = (scope["method"] == "GET" and scope["path"] == STREAM_PATH and self.tickets is not None
+                    and self.tickets.valid(found.get("ticket")))
+        if not ticketed and not self._allowed(scope["method"], scope["path"], given):
             await _deny(send, "write" if scope["method"] not in READ_METHODS else "read")
             return
         await self.app(scope, receive, send)
 
     def _allowed(self, method: str, path: str, given: str | None) -> bool:
+        if method == "POST" and path == TICKET_PATH and self.read_token is not None and self._may_read(given):
+            return True  # the read token may ask for a ticket; otherwise it is a write like any other
         if method not in READ_METHODS:
             return self.token is None or _same(given, self.token)
-        if self.read_token is None or path in OPEN_PATHS or method == "OPTIONS":
+        return path in OPEN_PATHS or method == "OPTIONS" or self._may_read(given)
+
+    def _may_read(self, given: str | None) -> bool:
+        if self.read_token is None:
             return True
         return _same(given, self.read_token) or (self.token is not None and _same(given, self.token))
 

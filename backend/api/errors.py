@@ -172,8 +172,10 @@ def _error(description: str) -> dict[str, Any]:
 
 # Documented on every /api operation, so clients (and the schema fuzz test) know every error status the API uses.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _error("the body could not be parsed (not JSON / not multipart)"),
+    400: _error("the body could not be parsed (not JSON / not multipart), or the Host header does not name this "
+                "server (NETSPACE_ALLOWED_HOSTS)"),
     401: _error("a token is set and this request lacks it (Authorization: Bearer <token>)"),
+    403: _error("a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS)"),
     404: _error("no such study, model, job, space or figure"),
     409: _error("conflict with the current state (a taken name, a job that cannot change so)"),
     413: _error("the request body is larger than NETSPACE_MAX_UPLOAD_MB"),

@@ -18,7 +18,9 @@ class Settings:
     reads too). max_n: most samples one request may queue (NETSPACE_MAX_N). cors_origins: comma-separated
     origins allowed cross-site (NETSPACE_CORS_ORIGINS; off by default). maintenance_seconds: how often the server
     requeues expired leases and prunes events (NETSPACE_MAINTENANCE_SECONDS). warm_studies: how many of the newest
-    large studies have their dashboard columns read at start (NETSPACE_WARM_STUDIES; 0 = none)."""
+    large studies have their dashboard columns read at start (NETSPACE_WARM_STUDIES; 0 = none). allowed_hosts: host
+names (besides loopback names and IP literals) this server answers to, `*` for any (NETSPACE_ALLOWED_HOSTS;
+backend/api/guard.py); bind_host: the address `netspace serve` bound, a name the server answers to as well."""
 
     db_url: str = DEFAULT_URL
     token: str | None = None
@@ -26,6 +28,8 @@ class Settings:
     max_n: int = 10_000
     max_upload_mb: int = 512
     cors_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
+    bind_host: str | None = None
     frontend_dir: Path = field(default_factory=lambda: ROOT / "frontend")
     maintenance_seconds: float = 10.0
     events_poll_seconds: float = 0.5
@@ -54,8 +58,9 @@ class Settings:
             values["warm_studies"] = _positive_int(env, "NETSPACE_WARM_STUDIES", allow_zero=True)
         if env.get("NETSPACE_MAINTENANCE_SECONDS"):
             values["maintenance_seconds"] = float(env["NETSPACE_MAINTENANCE_SECONDS"])
-        if env.get("NETSPACE_CORS_ORIGINS"):
-            values["cors_origins"] = tuple(o.strip() for o in env["NETSPACE_CORS_ORIGINS"].split(",") if o.strip())
+        for key, name in (("cors_origins", "NETSPACE_CORS_ORIGINS"), ("allowed_hosts", "NETSPACE_ALLOWED_HOSTS")):
+            if env.get(name):
+                values[key] = tuple(o.strip() for o in env[name].split(",") if o.strip())
         if env.get("NETSPACE_FRONTEND"):
             values["frontend_dir"] = Path(env["NETSPACE_FRONTEND"])
         return replace(cls(**values), **overrides)

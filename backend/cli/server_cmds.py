@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -56,6 +57,9 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
     workers: Annotated[str, typer.Option(help="local workers: auto (one per GPU, else one CPU), N, or 0")] = "0",
     demo: Annotated[bool, typer.Option(help="seed the demo (RegNetX vs AnyNetX_A on digits) if absent")] = False,
+    insecure: Annotated[bool, typer.Option(
+        help="serve a non-loopback --host without NETSPACE_TOKEN (anyone who reaches the port may write); "
+             "also NETSPACE_INSECURE=1")] = False,
 ) -> None:
     """Serve the dashboard and the REST API (settings from NETSPACE_* variables; --db overrides NETSPACE_DB)."""
     import uvicorn
@@ -63,7 +67,8 @@ def serve(
     from backend.api.app import create_app
     from db.migrate import upgrade
 
-    settings = Settings.from_env(**({"db_url": db} if db else {}))
+    settings = Settings.from_env(bind_host=host, **({"db_url": db} if db else {}))
+    _check_exposure(host, settings, insecure or os.environ.get("NETSPACE_INSECURE", "") in ("1", "true", "yes"))
     upgrade(settings.db_url)  # before any worker starts, so they find the schema ready
     if demo:
         _seed_demo(settings.db_url)
@@ -77,6 +82,33 @@ def serve(
         uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
     finally:
         stop_local_workers(children)
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine reaches (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host.lower() in ("localhost", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_exposure(host: str, settings: Settings, insecure: bool) -> None:
+    """A server other machines can reach must have a write token, unless the operator says --insecure: then
+    it starts with a warning no one can miss (issue 18: compose used to ship the API open, silently)."""
+    if settings.token or is_loopback(host):
+        return
+    if not insecure:
+        fail(f"host: {host} is reachable from other machines and NETSPACE_TOKEN is not set, so anyone could "
+             "change or delete studies; set NETSPACE_TOKEN (e.g. export NETSPACE_TOKEN=$(openssl rand -hex 24)), "
+             "bind --host 127.0.0.1, or pass --insecure")
+    banner = "!" * 100
+    print(f"{banner}\nWARNING: serving {host} WITHOUT A TOKEN (--insecure): anyone who can reach this port can "
+          f"create, change and delete studies and jobs.\nSet NETSPACE_TOKEN to require one.\n{banner}",
+          file=sys.stderr)
 
 
 def _seed_demo(db_url: str) -> None:

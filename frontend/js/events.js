@@ -1,8 +1,12 @@
-import { getToken } from "./api.js";
+import { getToken, postJSON } from "./api.js";
 
 // Live updates: one EventSource on /api/events shared by all pages. EventSource retries by itself after a
 // dropped connection; if the browser gives up (an HTTP error closes it) we open a new one with backoff.
 // After any reconnect the pages refetch, since events sent while we were away are lost.
+// With a token, EventSource (which cannot send headers) opens the stream with a short-lived ticket that
+// POST /api/events/ticket hands out for the token in the Authorization header: the token itself never goes
+// into a URL, which the server's access log would record. A ticket opens one stream, so every reconnect asks
+// for a new one instead of letting EventSource retry with the old.
 
 // Named SSE events (db/events.py kinds); an unnamed "message" carries its kind in data.kind or data.type.
 const TYPES = ["study_created", "study_deleted", "jobs_queued", "job", "epoch", "result", "worker", "hello", "ping"];
@@ -23,9 +27,22 @@ export class Live {
     return this;
   }
 
-  connect() {
-    const token = getToken(); // EventSource cannot send headers; the server accepts ?token= instead
-    const es = new EventSource(token ? `${this.url}?token=${encodeURIComponent(token)}` : this.url);
+  async connect() {
+    const ticketed = Boolean(getToken());
+    let url = this.url;
+    if (ticketed) {
+      const before = this.source;
+      try {
+        const { ticket } = await postJSON("/api/events/ticket");
+        url = `${this.url}?ticket=${encodeURIComponent(ticket)}`;
+      } catch {
+        this.setState("reconnecting");
+        this.retry(before);
+        return;
+      }
+      if (this.source !== before) return; // connected meanwhile by someone else
+    }
+    const es = new EventSource(url);
     this.source = es;
     es.onopen = () => {
       const again = this.everOpen && this.state !== "live";
@@ -36,14 +53,19 @@ export class Live {
     };
     es.onerror = () => {
       this.setState("reconnecting");
-      if (es.readyState === EventSource.CLOSED) {
+      if (es.readyState === EventSource.CLOSED || ticketed) {
         es.close();
-        setTimeout(() => this.source === es && this.connect(), this.backoff);
-        this.backoff = Math.min(this.backoff * 2, 8000);
+        this.retry(es);
       }
     };
     es.onmessage = (e) => this.dispatch(null, e.data);
     for (const type of TYPES) es.addEventListener(type, (e) => this.dispatch(type, e.data));
+  }
+
+  /** Connect again after the back-off, unless another connection replaced `source` meanwhile. */
+  retry(source) {
+    setTimeout(() => this.source === source && this.connect(), this.backoff);
+    this.backoff = Math.min(this.backoff * 2, 8000);
   }
 
   dispatch(type, raw) {

@@ -4,6 +4,9 @@ Each message is the default SSE type ("message"), `id:` = the event id, `data:` 
 job_id, model_id, payload, created_at} (kinds in db/events.py). The table is polled every ~0.5 s, so changes
 committed by worker processes anywhere appear. A reconnecting EventSource sends Last-Event-ID and gets what
 it missed; a new stream starts at the newest event unless `last_id` is given. Keep-alive pings every 15 s.
+
+POST /api/events/ticket: a short-lived ticket to open the stream with (`?ticket=`), for browsers whose
+EventSource cannot send the Authorization header (backend/api/tickets.py); it replaces `?token=` in the URL.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import json
 
 from fastapi import APIRouter, Depends, Header, Query, Request
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
@@ -23,6 +27,20 @@ from ..settings import Settings
 
 router = APIRouter(tags=["events"])
 BATCH = 500
+
+
+class StreamTicket(BaseModel):
+    """A ticket for `GET /api/events?ticket=...`, valid for opening the stream until it expires."""
+
+    ticket: str = Field(description="pass as the `ticket` query parameter of /api/events")
+    expires_in: int = Field(description="seconds the ticket can still open a stream (an open stream stays open)")
+
+
+@router.post("/api/events/ticket", response_model=StreamTicket)
+def stream_ticket(request: Request) -> StreamTicket:
+    """A ticket that opens the event stream, so the token itself never travels in a URL (and the access log)."""
+    tickets = request.app.state.tickets
+    return StreamTicket(ticket=tickets.issue(), expires_in=tickets.seconds)
 
 
 @router.get("/api/events")
