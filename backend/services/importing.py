@@ -6,7 +6,9 @@ failure halfway — a name taken meanwhile, a database error — rolls everythin
 have a result and no job, so workers never pick them up and sampling into the study is refused.
 
 Parsing happens before the transaction (it is pure and may fail on bad input); the write lock is held
-only for the inserts.
+only for the inserts. A file imported by `import_file` converts chunk by chunk; on SQLite the chunks are staged
+in a scratch file and copied in by one transaction at the end (db/staging.py), so SQLite's single write lock is
+never held while records parse and convert.
 """
 
 from __future__ import annotations
@@ -41,9 +43,10 @@ from backend.designspace.params import PARAM_NAMES
 from backend.importers import BadRecord, ModelRecord, Plan, Population, SplitMismatch, gc_paused, plan_file
 from backend.importers.parallel import Chunk, convert_chunks, default_workers
 from backend.importers.records import HashDeduper, compact_json
-from db.engine import write_tx
+from db.engine import writer
 from db.events import append_event
 from db.models import add_models, models, results, studies, utcnow
+from db.staging import Staging
 
 from .errors import Conflict, InvalidInput
 from .studies import NAME_PATTERN
@@ -229,25 +232,35 @@ def _checked_name(study_name: str) -> str:
     return name
 
 
+def _sqlite_stamp(dialect: Any, now: Any) -> Any:
+    """`now` as SQLite's DateTime column stores it (rows go in through the driver as they are)."""
+    return models.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)(now)
+
+
+def _name_free(conn: Connection, name: str) -> None:
+    if conn.execute(select(studies.c.id).where(studies.c.name == name)).first():
+        raise Conflict(f"a study named {name!r} exists already", "study")
+
+
 @contextlib.contextmanager
-def _new_study(engine: Engine, row: dict[str, Any]) -> Iterator[tuple[Connection, int, Any]]:
+def _new_study(engine: Engine, row: dict[str, Any], staging: Staging | None = None
+               ) -> Iterator[tuple[Connection, int, Any]]:
     """The write transaction of one import: (connection, the new study's id, the rows' created_at as this
-    dialect stores it). A name taken meanwhile by a concurrent import or create is a Conflict."""
+    dialect stores it). A name taken meanwhile by a concurrent import or create is a Conflict. With `staging`,
+    the transaction's connection has the staged file attached."""
     name = row["name"]
     try:
-        with gc_paused(), write_tx(engine) as conn:
-            if conn.execute(select(studies.c.id).where(studies.c.name == name)).first():
-                raise Conflict(f"a study named {name!r} exists already", "study")
+        with gc_paused(), (staging.attached(engine) if staging else writer(engine).connect()) as conn, conn.begin():
+            _name_free(conn, name)
             study_id = conn.execute(insert(studies).values(**row).returning(studies.c.id)).scalar_one()
-            stamp = row["created_at"]  # a string on SQLite: rows go in through the driver
+            stamp = row["created_at"]
             if conn.dialect.name == "sqlite":
-                stamp = models.c.created_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)(stamp)
+                stamp = _sqlite_stamp(conn.dialect, stamp)
             with _big_page_cache(conn):
                 yield conn, study_id, stamp
     except IntegrityError:
         with engine.connect() as conn:
-            if conn.execute(select(studies.c.id).where(studies.c.name == name)).first():
-                raise Conflict(f"a study named {name!r} exists already", "study") from None
+            _name_free(conn, name)
         raise
 
 
@@ -300,35 +313,72 @@ def import_file(engine: Engine, data: bytes | str, filename: str | None, study_n
 
 def _write_plan(engine: Engine, plan: Plan, *, name: str, source: str | None, skip_bad: bool, workers: int | None,
                 chunk_records: int) -> dict[str, Any]:
-    """import_file's transaction: the plan's records converted chunk by chunk and written as they come."""
+    """import_file's writing: the plan's records converted chunk by chunk and written as they come.
+
+    PostgreSQL: straight into the tables, inside the one transaction of the import (its row locks hold up
+    no other writer). SQLite: into a scratch file first (db/staging.py), then into the database in one write
+    transaction at the end, so the single write lock is not held while the records parse and convert."""
     if workers is None:
         workers = default_workers() if len(plan.items) >= PARALLEL_MIN_RECORDS else 1
+    convert = functools.partial(_convert_all, plan, skip_bad=skip_bad, workers=workers, chunk_records=chunk_records)
     t0 = time.perf_counter()
+    if engine.dialect.name == "sqlite":
+        return _write_staged(engine, plan, convert, name=name, source=source, t0=t0)
     with _new_study(engine, study_row(Population(plan.format, []), name, source)) as (conn, study_id, stamp):
-        records: list[ModelRecord] = []
-        skipped: list[BadRecord] = []
-        dedupe = HashDeduper()
-        with _deferred_indexes(conn, len(plan.items)):
-            for chunk in convert_chunks(plan, skip_bad, functools.partial(encode_rows, study_id=study_id,
-                                                                          stamp=stamp),
-                                        workers=workers, chunk_records=chunk_records):
-                model_rows, result_rows = chunk.encoded
-                _place(chunk, len(records), dedupe)
-                if model_rows:
-                    _insert_models(conn, study_id, model_rows, result_rows)
-                records += chunk.records
-                skipped += chunk.skipped
-        if not records:
-            raise InvalidInput(f"no importable records ({len(skipped)} bad records skipped)", "file")
-        sizes = [len(r.extra) for r in records]
-        pop = plan.finish(records, skipped)
-        changed = [{"i": r.index, "e": r.extra} for r, n in zip(records, sizes, strict=True) if len(r.extra) != n]
+        records, skipped = convert(study_id, stamp, functools.partial(_insert_models, conn, study_id))
+        pop, changed = _finished(plan, records, skipped)
         if changed:  # finish added keys to these records' extras (zero-filled operation counts)
             conn.execute(models.update().where(models.c.study_id == study_id, models.c.index == bindparam("i"))
-                         .values(extra=bindparam("e")), changed)
+                         .values(extra=bindparam("e")), [{"i": r.index, "e": r.extra} for r in changed])
         final = {k: v for k, v in study_row(pop, name, source).items() if k not in ("name", "created_at")}
         conn.execute(studies.update().where(studies.c.id == study_id).values(**final))
         return _created(conn, study_id, pop, name, source, t0)
+
+
+def _write_staged(engine: Engine, plan: Plan, convert: Any, *, name: str, source: str | None,
+                  t0: float) -> dict[str, Any]:
+    """SQLite: convert into a scratch file without the write lock, then copy it in within one transaction."""
+    with engine.connect() as conn:  # fail early on a taken name (checked again under the lock)
+        _name_free(conn, name)
+    now = utcnow()
+    with Staging(engine, MODEL_KEYS, RESULT_KEYS) as staging:
+        # the scratch rows carry study id 0: the copy gives them the id the study gets under the lock
+        records, skipped = convert(0, _sqlite_stamp(engine.dialect, now), staging.add)
+        pop, changed = _finished(plan, records, skipped)
+        staging.update_models("extra", [(encode_json(r.extra), r.index) for r in changed])
+        row = {**study_row(pop, name, source), "created_at": now}
+        with _new_study(engine, row, staging) as (conn, study_id, _), _deferred_indexes(conn, len(records)):
+            staging.copy_into(conn, models.name, results.name, "study_id", study_id)
+            return _created(conn, study_id, pop, name, source, t0)
+
+
+def _convert_all(plan: Plan, study_id: int, stamp: Any, write: Any, *, skip_bad: bool, workers: int,
+                 chunk_records: int) -> tuple[list[ModelRecord], list[BadRecord]]:
+    """Convert the plan chunk by chunk (in worker processes when `workers` > 1), give each chunk its place in
+    the file, and `write(model_rows, result_rows)` it; the thin records and the skipped ones."""
+    records: list[ModelRecord] = []
+    skipped: list[BadRecord] = []
+    dedupe = HashDeduper()
+    encode = functools.partial(encode_rows, study_id=study_id, stamp=stamp)
+    for chunk in convert_chunks(plan, skip_bad, encode, workers=workers, chunk_records=chunk_records):
+        model_rows, result_rows = chunk.encoded
+        _place(chunk, len(records), dedupe)
+        if model_rows:
+            write(model_rows, result_rows)
+        records += chunk.records
+        skipped += chunk.skipped
+    if not records:
+        raise InvalidInput(f"no importable records ({len(skipped)} bad records skipped)", "file")
+    return records, skipped
+
+
+def _finished(plan: Plan, records: list[ModelRecord], skipped: list[BadRecord]
+              ) -> tuple[Population, list[ModelRecord]]:
+    """`Plan.finish` over the thin records: the population, and the records whose extras it added keys to
+    (NDS cell nets' zero-filled operation counts), to be written back."""
+    sizes = [len(r.extra) for r in records]
+    pop = plan.finish(records, skipped)
+    return pop, [r for r, n in zip(records, sizes, strict=True) if len(r.extra) != n]
 
 
 def _place(chunk: Chunk, first_index: int, dedupe: HashDeduper) -> None:
