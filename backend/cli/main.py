@@ -10,6 +10,7 @@ import typer
 from pydantic import ValidationError
 
 from . import (
+    backup_cmds,  # noqa: E402,F401
     designspace_cmds,  # noqa: E402,F401  (each import registers its commands on app)
     import_cmds,  # noqa: E402,F401
     refine_cmds,  # noqa: E402,F401

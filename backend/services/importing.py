@@ -20,29 +20,14 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Connection,
-    Engine,
-    Table,
-    Text,
-    TypeDecorator,
-    bindparam,
-    cast,
-    column,
-    func,
-    insert,
-    select,
-    table,
-)
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql.expression import TableClause
 
 from backend.designspace.params import PARAM_NAMES
 from backend.importers import BadRecord, ModelRecord, Plan, Population, SplitMismatch, gc_paused, plan_file
 from backend.importers.parallel import Chunk, convert_chunks, default_workers
 from backend.importers.records import HashDeduper, compact_json
+from db.bulk import insert_rows
 from db.engine import writer
 from db.events import append_event
 from db.models import add_models, models, results, studies, utcnow
@@ -92,24 +77,6 @@ def study_row(pop: Population, name: str, source: str | None) -> dict[str, Any]:
     }
 
 
-class _PgJSONText(TypeDecorator):
-    """JSON we encoded ourselves, cast to jsonb by PostgreSQL on insert."""
-
-    impl = Text
-    cache_ok = True
-
-    def bind_expression(self, bindvalue):
-        return cast(bindvalue, JSONB)
-
-
-@functools.cache
-def _bulk_table(t: Table, dialect: str) -> TableClause:
-    """`t` for bulk inserts: JSON columns take text we encoded (orjson, several times faster than the
-    stdlib json that the JSON type would call for every value), everything else keeps its type."""
-    text_json = _PgJSONText() if dialect == "postgresql" else Text()
-    return table(t.name, *(column(c.name, text_json if isinstance(c.type, JSON) else c.type) for c in t.columns))
-
-
 def encode_json(v: Any) -> str | None:
     """Column text for a JSON value (None stays SQL NULL)."""
     return None if v is None else compact_json(v).decode()
@@ -144,30 +111,13 @@ def encode_rows(records: list[ModelRecord], study_id: int, stamp: Any) -> tuple[
     return model_rows, result_rows
 
 
-def _insert_rows(conn: Connection, t: Table, keys: tuple[str, ...], rows: list[tuple]) -> None:
-    """One bulk insert of `rows` (tuples in `keys` order, the table's) into `t`.
-
-    SQLite: the statement SQLAlchemy compiles for this table, run by the driver's executemany on the tuples
-    as they are — per-row parameter handling in Python is otherwise a third of a 100,000-row import. Values
-    are already in the driver's terms (JSON text, the datetime string SQLAlchemy's SQLite DateTime writes).
-    PostgreSQL: Core's batched multi-row VALUES."""
-    bulk = _bulk_table(t, conn.dialect.name)
-    if conn.dialect.name != "sqlite":
-        conn.execute(insert(bulk), [dict(zip(keys, r, strict=True)) for r in rows])
-        return
-    compiled = insert(bulk).compile(dialect=conn.dialect, column_keys=list(keys))
-    if tuple(compiled.positiontup) != keys:
-        raise RuntimeError(f"importing: {t.name} insert binds {compiled.positiontup}, not {keys}")
-    conn.exec_driver_sql(compiled.string, rows)
-
-
 def _insert_models(conn: Connection, study_id: int, model_rows: list[tuple], result_rows: list[tuple]) -> None:
     """Insert models rows, then their results with the ids the models got (rows of consecutive indices)."""
-    _insert_rows(conn, models, MODEL_KEYS, model_rows)
+    insert_rows(conn, models, MODEL_KEYS, model_rows)
     ids = conn.execute(select(models.c.id).where(models.c.study_id == study_id,
                                                  models.c.index >= model_rows[0][_INDEX])
                        .order_by(models.c.index)).scalars().all()
-    _insert_rows(conn, results, RESULT_KEYS, [(mid, *r[1:]) for mid, r in zip(ids, result_rows, strict=True)])
+    insert_rows(conn, results, RESULT_KEYS, [(mid, *r[1:]) for mid, r in zip(ids, result_rows, strict=True)])
 
 
 #: the results trigger that mirrors a new result into its model (migration 0004); an import writes the mirror
