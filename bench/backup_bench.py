@@ -16,19 +16,18 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from backend.services.importing import import_file
 from bench.import_bench import jsonl_text
+from bench.pg_scratch import scratch_schema
 from db.backup import dump_file, restore
 from db.engine import make_engine
 from db.migrate import upgrade
 
 N = 100_000
-PG_URL = os.environ.get("NETSPACE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 def rss_mb() -> float:
@@ -62,18 +61,15 @@ def measured(fn: Callable[[], Any]) -> tuple[Any, float, float]:
 
 def main(argv: list[str] | None = None) -> list[tuple[str, float, str]]:
     n = int(argv[0]) if argv else N
-    import psycopg
+    with scratch_schema("backup") as pg_url:
+        if pg_url is None:
+            return []
+        with tempfile.TemporaryDirectory(prefix="backup-bench-") as folder:
+            return round_trip(n, pg_url, Path(folder))
 
-    folder = Path(tempfile.mkdtemp(prefix="backup-bench-"))
-    schema = f"backup_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True,
-                                connect_timeout=3)
-    except psycopg.OperationalError as e:
-        print(f"backup: PostgreSQL not reachable at {PG_URL} ({e}); skipped")
-        return []
-    admin.execute(f'CREATE SCHEMA "{schema}"')
-    pg_url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
+
+def round_trip(n: int, pg_url: str, folder: Path) -> list[tuple[str, float, str]]:
+    """The study imported into SQLite, then dump -> restore -> dump -> restore -> dump, each step timed."""
     engines = {k: make_engine(u) for k, u in (("src", f"sqlite:///{folder / 'src.db'}"), ("pg", pg_url),
                                               ("back", f"sqlite:///{folder / 'back.db'}"))}
     rows: list[tuple[str, float, str]] = []
@@ -106,11 +102,6 @@ def main(argv: list[str] | None = None) -> list[tuple[str, float, str]]:
     finally:
         for e in engines.values():
             e.dispose()
-        admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.close()
-        for f in folder.iterdir():
-            f.unlink()
-        folder.rmdir()
     return rows
 
 

@@ -20,7 +20,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -28,8 +27,8 @@ from pathlib import Path
 import httpx
 
 from bench.live_server import start_server, stop_server
+from bench.pg_scratch import scratch_schema
 
-PG_URL = os.environ.get("NETSPACE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 WRITERS = 8
 READERS = 45
 STREAMS = 5
@@ -177,38 +176,28 @@ def pct(values: list[float], q: float) -> float:
 def main(argv: list[str] | None = None) -> list[tuple[str, float, str]]:
     argv = sys.argv[1:] if argv is None else argv
     seconds = float(argv[0]) if argv else float(os.environ.get("NETSPACE_SOAK_SECONDS", "60"))
-    import psycopg
-
-    schema = f"soak_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True,
-                                connect_timeout=3)
-    except psycopg.OperationalError as e:
-        print(f"soak: PostgreSQL not reachable at {PG_URL} ({e}); skipped")
-        return []
-    admin.execute(f'CREATE SCHEMA "{schema}"')
-    db_url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
-    proc = None
-    try:
-        t0 = time.perf_counter()
-        study_id = setup(db_url, int(seconds * JOBS_PER_SECOND) + 200)
-        print(f"soak: study {study_id} queued in {time.perf_counter() - t0:.1f} s; {seconds:.0f} s of load")
-        proc, url = start_server(db_url, Path(tempfile.mkdtemp(prefix="soak-")) / "uvicorn.log")
-        httpx.get(f"{url}/api/studies/{study_id}/models", timeout=60)  # warm caches before the start RSS
-        rss_start = rss_mb(proc.pid)
-        deadline = time.time() + seconds
-        with ProcessPoolExecutor(WRITERS, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(writer, db_url, deadline, i) for i in range(WRITERS)]
-            lat, errors, counts, rss = asyncio.run(read_all(url, study_id, deadline, proc.pid))
-            outs = [f.result() for f in futures]
-        rss_end = rss_mb(proc.pid)
-        completed = [j for done, _ in outs for j in done]
-        state = check(db_url, study_id, completed)
-    finally:
-        if proc is not None:
-            stop_server(proc)
-        admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.close()
+    with scratch_schema("soak") as db_url:
+        if db_url is None:
+            return []
+        proc = None
+        try:
+            t0 = time.perf_counter()
+            study_id = setup(db_url, int(seconds * JOBS_PER_SECOND) + 200)
+            print(f"soak: study {study_id} queued in {time.perf_counter() - t0:.1f} s; {seconds:.0f} s of load")
+            proc, url = start_server(db_url, Path(tempfile.mkdtemp(prefix="soak-")) / "uvicorn.log")
+            httpx.get(f"{url}/api/studies/{study_id}/models", timeout=60)  # warm caches before the start RSS
+            rss_start = rss_mb(proc.pid)
+            deadline = time.time() + seconds
+            with ProcessPoolExecutor(WRITERS, mp_context=get_context("spawn")) as pool:
+                futures = [pool.submit(writer, db_url, deadline, i) for i in range(WRITERS)]
+                lat, errors, counts, rss = asyncio.run(read_all(url, study_id, deadline, proc.pid))
+                outs = [f.result() for f in futures]
+            rss_end = rss_mb(proc.pid)
+            completed = [j for done, _ in outs for j in done]
+            state = check(db_url, study_id, completed)
+        finally:
+            if proc is not None:
+                stop_server(proc)
     every = [x for v in lat.values() for x in v if v is not lat.get("events connect")]
     requests = len(every)
     lost = state["running"] + abs(len(completed) - state["done"])  # claimed and never finished, or unaccounted

@@ -25,9 +25,10 @@ from collections.abc import Iterator, Sequence
 
 from sqlalchemy import Connection, Engine
 
-from .engine import writer
+from .engine import PAGE_BYTES, writer
 
 ALIAS = "netspace_staging"
+CACHE_KIB = 64 << 10
 MODEL_KEY = "index"
 RESULT_KEY = "model_index"
 
@@ -49,8 +50,11 @@ class Staging:
         self.model_keys, self.result_keys = tuple(model_keys), (RESULT_KEY, *result_keys[1:])
         self.model_id_key = result_keys[0]
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.execute(f"PRAGMA page_size = {PAGE_BYTES}")  # rows of 1-3 KB, as in the database (db/engine.py)
         self.db.execute("PRAGMA journal_mode = OFF")  # a scratch file: nothing to recover after a crash
         self.db.execute("PRAGMA synchronous = OFF")
+        self.db.execute("PRAGMA locking_mode = EXCLUSIVE")  # no one else opens it while it is written
+        self.db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         model_cols = ", ".join(f"{_q(k)} INTEGER PRIMARY KEY" if k == MODEL_KEY else _q(k) for k in self.model_keys)
         result_cols = ", ".join(f"{_q(k)} INTEGER PRIMARY KEY" if k == RESULT_KEY else _q(k) for k in self.result_keys)
         self.db.execute(f"CREATE TABLE models ({model_cols})")
@@ -91,7 +95,8 @@ class Staging:
     def attached(self, engine: Engine) -> Iterator[Connection]:
         """A write connection to the database with the staged file attached (ATTACH cannot run inside a
         transaction, so this comes first; begin the write transaction on the connection yourself)."""
-        self.db.execute("COMMIT")  # what is staged becomes readable to the database's connection
+        self.db.execute("COMMIT")
+        self.db.close()  # done writing: its exclusive lock goes, the database's connection may read the file
         with writer(engine).connect() as conn:
             raw = conn.connection.dbapi_connection
             raw.execute(f"ATTACH DATABASE ? AS {ALIAS}", (self.path,))
