@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from backend.fielderrors import InvalidField
+
 DATASET_CLASSES = {"digits": 10, "cifar10": 10}
 DEFAULT_IM_SIZE = {"digits": 32, "cifar10": 32, "imagefolder": 224}
 
@@ -30,15 +32,15 @@ class DatasetSpec(BaseModel):
     def _path_rules(self) -> DatasetSpec:
         if self.name == "digits":
             if self.path is not None:
-                raise ValueError("path: the digits dataset is bundled with scikit-learn and takes no path")
+                raise InvalidField("path", "the digits dataset is bundled with scikit-learn and takes no path")
             return self
         if not self.path:
-            raise ValueError(f"path: required for dataset '{self.name}'")
+            raise InvalidField("path", f"required for dataset '{self.name}'")
         if "\x00" in self.path:
-            raise ValueError("path: must not contain NUL bytes")
+            raise InvalidField("path", "must not contain NUL bytes")
         if ".." in Path(self.path).parts:
             # a study's path is read by every worker; climbing out of where it says is never what a lab means
-            raise ValueError("path: must not contain '..' components (give the dataset's own directory)")
+            raise InvalidField("path", "must not contain '..' components (give the dataset's own directory)")
         return self
 
     def check_exists(self) -> None:
@@ -52,7 +54,7 @@ class DatasetSpec(BaseModel):
             need = [root / "train", root / "val"]
         missing = [str(p) for p in need if not p.exists()]
         if missing:
-            raise ValueError(f"path: dataset '{self.name}' not found at {self.path} (missing {', '.join(missing)})")
+            raise InvalidField("path", f"dataset '{self.name}' not found at {self.path} (missing {', '.join(missing)})")
 
     def num_classes(self) -> int:
         if self.name in DATASET_CLASSES:
@@ -92,7 +94,7 @@ class Recipe(BaseModel):
     @model_validator(mode="after")
     def _warmup_within_epochs(self) -> Recipe:
         if self.warmup_epochs >= self.epochs and self.warmup_epochs > 0:
-            raise ValueError(f"warmup_epochs: must be < epochs ({self.epochs}), got {self.warmup_epochs}")
+            raise InvalidField("warmup_epochs", f"must be < epochs ({self.epochs}), got {self.warmup_epochs}")
         return self
 
     def scaled_lr(self) -> float:

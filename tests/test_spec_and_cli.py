@@ -10,7 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from backend.designspace.builtin import builtin_spaces, get_space
-from backend.designspace.spec import format_validation_error, parse_space
+from backend.designspace.spec import parse_space
+from backend.fielderrors import validation_errors
 
 NETSPACE = [sys.executable, "-m", "backend.cli"]
 
@@ -22,7 +23,7 @@ def run_cli(*args: str, input: str | None = None) -> subprocess.CompletedProcess
 def errors_of(text: str) -> list[str]:
     with pytest.raises(ValidationError) as e:
         parse_space(text)
-    return format_validation_error(e.value)
+    return [str(f) for f in validation_errors(e.value)]
 
 
 def test_builtins_are_data_and_round_trip_through_yaml():

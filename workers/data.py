@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from backend.fielderrors import InvalidField
 from backend.study_spec import DatasetSpec
 
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -359,7 +360,7 @@ def load_dataset(spec: DatasetSpec, im_size: int, device: torch.device | str = "
     """Open the study's dataset on `device`. Raises ValueError naming the path when it is missing or bad."""
     device = torch.device(device)
     if not 8 <= im_size <= 1024:
-        raise ValueError(f"im_size: must be in [8, 1024], got {im_size}")
+        raise InvalidField("im_size", f"must be in [8, 1024], got {im_size}")
     spec.check_exists()
     if spec.name == "digits":
         return load_digits_source(im_size, device)

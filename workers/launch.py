@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from backend.fielderrors import InvalidField
+
 
 @dataclass
 class LaunchSpec:
@@ -60,7 +62,8 @@ def submit(spec: LaunchSpec) -> list:
         import shutil
 
         if shutil.which("sbatch") is None:
-            raise ValueError("target: SLURM's sbatch is not on PATH here; run `netspace launch slurm` on a login node")
+            raise InvalidField("target",
+                               "SLURM's sbatch is not on PATH here; run `netspace launch slurm` on a login node")
     executor = executor_for(spec)
     args = (spec.db_url, spec.gpus_per_worker, spec.per_device, spec.once, spec.max_jobs)
     with executor.batch():

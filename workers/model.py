@@ -17,6 +17,7 @@ from torch import nn
 
 from backend.designspace.config import AnyNetConfig
 from backend.designspace.modelspec import parse_model_spec
+from backend.fielderrors import InvalidField
 
 BN_EPS = 1e-5
 BN_MOMENTUM = 0.1
@@ -168,7 +169,7 @@ def make_block(block_type: str, w_in: int, w_out: int, stride: int, bot_mul: flo
         return ResBlock(BasicTransform(w_in, w_out, stride), w_in, w_out, stride)
     if block_type == "vanilla_block":
         return VanillaBlock(w_in, w_out, stride)
-    raise ValueError(f"block_type: unknown {block_type!r}")
+    raise InvalidField("block_type", f"unknown {block_type!r}")
 
 
 class Head(nn.Module):
@@ -239,5 +240,5 @@ def build_model(config: AnyNetConfig | dict[str, Any] | str, num_classes: int) -
     else:
         cfg = parse_model_spec(json.loads(config) if isinstance(config, str) else config)
     if num_classes < 1:
-        raise ValueError(f"num_classes: must be >= 1, got {num_classes}")
+        raise InvalidField("num_classes", f"must be >= 1, got {num_classes}")
     return AnyNet(cfg, num_classes)

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from pydantic import ValidationError
 
 from backend.designspace.config import AnyNetConfig
-from backend.designspace.spec import format_validation_error
+from backend.fielderrors import InvalidField, validation_errors
 from backend.study_spec import DatasetSpec, Recipe
 
 from .data import DataSource, load_dataset
@@ -107,11 +107,11 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     dev = torch.device(device)
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError(f"device: {device} requested but CUDA is not available")
+            raise InvalidField("device", f"{device} requested but CUDA is not available")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ValueError(f"device: {device} does not exist ({torch.cuda.device_count()} CUDA devices)")
+            raise InvalidField("device", f"{device} does not exist ({torch.cuda.device_count()} CUDA devices)")
     elif dev.type != "cpu":
-        raise ValueError(f"device: must be auto, cpu or cuda[:N], got {device}")
+        raise InvalidField("device", f"must be auto, cpu or cuda[:N], got {device}")
     return dev
 
 
@@ -138,7 +138,7 @@ def _failures_as(context: str) -> Iterator[None]:
         first = str(e).strip().splitlines()[0] if str(e).strip() else "no detail"
         raise TrainingError(f"{context}: CUDA out of memory ({first})") from e
     except ValidationError as e:
-        raise TrainingError(f"{context}: invalid model config: " + "; ".join(format_validation_error(e))) from e
+        raise TrainingError(f"{context}: invalid model config: " + "; ".join(map(str, validation_errors(e)))) from e
     except Exception as e:  # noqa: BLE001 — every other failure is the job's, recorded with its reason
         raise TrainingError(f"{context}: {type(e).__name__}: {e}") from e
 
@@ -195,7 +195,7 @@ class Trainer:
                 break
         self._check_stop()
         if steps == 0:
-            raise ValueError(f"recipe.batch_size: {self.recipe.batch_size} is larger than the training set "
+            raise InvalidField("recipe.batch_size", f"{self.recipe.batch_size} is larger than the training set "
                              f"({self.data.num_train} images), so an epoch has no step")
         mean_loss = loss_sum.item() / steps
         return mean_loss, 100.0 * (1.0 - correct.item() / seen), not math.isfinite(mean_loss)
@@ -242,7 +242,7 @@ def train_model(
         if isinstance(data, DatasetSpec):
             data = load_dataset(data, im_size or data.default_im_size(), dev, num_workers=num_workers)
         elif data.device.type != dev.type:
-            raise ValueError(f"device: data is on {data.device} but training was asked on {dev}")
+            raise InvalidField("device", f"data is on {data.device} but training was asked on {dev}")
         seed_everything(seed)
         model = build_model(config, data.num_classes).to(dev, memory_format=torch.channels_last)
         if dev.type == "cuda":

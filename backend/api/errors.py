@@ -9,15 +9,17 @@ from __future__ import annotations
 import math
 import types
 import typing
+from collections.abc import Iterable
 from typing import Any
 
 from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from backend.fielderrors import FieldError, InvalidField
 from backend.services.errors import InvalidInput, ServiceError
 
 RANGE_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "too_short", "too_long",
@@ -104,42 +106,48 @@ def _field_name(loc: list[Any]) -> str:
     return ".".join(str(x) for x in loc if x not in SOURCES and not (query and isinstance(x, int)))
 
 
-def _join(field: str, head: str) -> str:
-    if not field:
-        return head
-    parts, more = field.split("."), head.split(".")
-    if parts[-1] == more[0]:
-        more = more[1:]
-    return ".".join(parts + more)
-
-
 def describe(request: Request, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """pydantic's request errors as detail items; an InvalidField raised by one of our validators gives its own
+    (sub-)field, relative to the location pydantic reports, and its allowed range."""
     out = []
     for e in errors:
         loc = list(e.get("loc", ()))
-        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
-        field = _field_name(loc)
-        head, sep, rest = msg.partition(": ")
-        if sep and head and " " not in head:
-            # our validators name the field they check ('flops_max: must be >= flops_min ...'), relative to
-            # the location pydantic reports, sometimes repeating its last part ('params' + 'params.wm')
-            field = _join(field, head)
-            msg = rest
+        cause = (e.get("ctx") or {}).get("error")
+        found = ([f.within(_field_name(loc)) for f in cause.errors] if isinstance(cause, InvalidField)
+                 else [FieldError(_field_name(loc), str(e.get("msg", "invalid")).removeprefix("Value error, "))])
         value = e.get("input")
-        if isinstance(value, float) and not math.isfinite(value):
-            # NaN fails every comparison, so pydantic would say "should be <= 100" about it: say what is wrong
-            msg = f"must be a finite number (got {value})"
-        if e.get("type") in RANGE_ERRORS:
-            bounds = _bounds(_field_metadata(request, loc) or [])
-            if bounds:
-                msg = f"{msg}; allowed range {bounds}"
-        out.append({"loc": loc, "field": field or "body", "msg": msg, "type": e.get("type", "value_error")})
+        for f in found:
+            msg, allowed = f.message, f.allowed
+            if isinstance(value, float) and not math.isfinite(value):
+                # NaN fails every comparison, so pydantic would say "should be <= 100" about it: say what is wrong
+                msg = f"must be a finite number (got {value})"
+            if e.get("type") in RANGE_ERRORS:
+                bounds = _bounds(_field_metadata(request, loc) or [])
+                if bounds:
+                    msg, allowed = f"{msg}; allowed range {bounds}", bounds
+            out.append(_item(FieldError(f.field, msg, allowed), loc, e.get("type", "value_error")))
     return out
+
+
+def _item(err: FieldError, loc: list[Any] | None = None, kind: str = "value_error") -> dict[str, Any]:
+    """One detail item of a 422 (the shape of ErrorItem)."""
+    field = err.field or "body"
+    item = {"loc": loc if loc is not None else field.split("."), "field": field, "msg": err.message, "type": kind}
+    if err.allowed is not None:
+        item["allowed"] = err.allowed
+    return item
 
 
 def unprocessable(items: list[dict[str, Any]]) -> JSONResponse:
     message = "; ".join(f"{i['field']}: {i['msg']}" for i in items)
     return JSONResponse({"detail": items, "message": message}, status_code=422)
+
+
+def field_errors_response(errors: Iterable[FieldError], source: str | None = None, **extra: Any) -> JSONResponse:
+    """A 422 listing typed field errors (services' InvalidInput, importers' InvalidField); `source` ('body',
+    'query') starts each item's loc when known, `extra` keys are added to every item."""
+    return unprocessable([_item(e, [source, *(e.field or "body").split(".")] if source else None) | extra
+                          for e in errors])
 
 
 def install(app: FastAPI) -> None:
@@ -150,9 +158,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service(request: Request, exc: ServiceError) -> JSONResponse:
         if isinstance(exc, InvalidInput):
-            field = exc.field or "body"
-            return unprocessable([{"loc": field.split("."), "field": field, "msg": exc.message,
-                                   "type": "value_error"}])
+            return field_errors_response(exc.errors)
         return JSONResponse({"detail": exc.message, "field": exc.field}, status_code=exc.status)
 
     @app.exception_handler(OperationalError)
@@ -165,9 +171,34 @@ def install(app: FastAPI) -> None:
                             status_code=503, headers={"Retry-After": "5"})
 
 
+class ErrorItem(BaseModel):
+    """One bad input of a 422."""
+
+    loc: list[str | int] = Field(description="where pydantic found it: source ('body', 'query'...) and path")
+    field: str = Field(description="the input's dotted name ('recipe.epochs'); 'body' for the whole body")
+    msg: str
+    type: str
+    allowed: str | None = Field(None, description="the allowed range or values, when known")
+    record: str | None = Field(None, description="imports: the bad record's label")
+    record_field: str | None = Field(None, description="imports: the key at fault in that record")
+
+
+class Unprocessable(BaseModel):
+    """422: every bad input with its field, and all of them in one line (`message`)."""
+
+    detail: list[ErrorItem]
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Any other error: what is wrong and, where one input is at fault, its field."""
+
+    detail: str
+    field: str | None
+
+
 def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": {
-        "type": "object", "properties": {"detail": {"type": "string"}, "field": {"type": ["string", "null"]}}}}}}
+    return {"description": description, "model": ErrorBody}
 
 
 # Documented on every /api operation, so clients (and the schema fuzz test) know every error status the API uses.
@@ -179,5 +210,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: _error("no such study, model, job, space or figure"),
     409: _error("conflict with the current state (a taken name, a job that cannot change so)"),
     413: _error("the request body is larger than NETSPACE_MAX_UPLOAD_MB"),
+    422: {"description": "bad input: every field at fault, with the allowed range where there is one",
+          "model": Unprocessable},
     503: _error("the database is unavailable (restarting or unreachable); retry after the Retry-After seconds"),
 }

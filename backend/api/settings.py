@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from backend.fielderrors import InvalidField
 from db.engine import DEFAULT_URL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,9 +50,9 @@ backend/api/guard.py); bind_host: the address `netspace serve` bound, a name the
             try:
                 values["max_n"] = int(env["NETSPACE_MAX_N"])
             except ValueError:
-                raise ValueError(f"NETSPACE_MAX_N: must be an integer (got {env['NETSPACE_MAX_N']!r})") from None
+                raise InvalidField("NETSPACE_MAX_N", f"must be an integer (got {env['NETSPACE_MAX_N']!r})") from None
             if values["max_n"] < 1:
-                raise ValueError(f"NETSPACE_MAX_N: must be >= 1 (got {values['max_n']})")
+                raise InvalidField("NETSPACE_MAX_N", f"must be >= 1 (got {values['max_n']})")
         if env.get("NETSPACE_MAX_UPLOAD_MB"):
             values["max_upload_mb"] = _positive_int(env, "NETSPACE_MAX_UPLOAD_MB")
         if env.get("NETSPACE_WARM_STUDIES"):
@@ -70,8 +71,8 @@ def _positive_int(env, name: str, allow_zero: bool = False) -> int:
     try:
         value = int(env[name])
     except ValueError:
-        raise ValueError(f"{name}: must be an integer (got {env[name]!r})") from None
+        raise InvalidField(name, f"must be an integer (got {env[name]!r})") from None
     low = 0 if allow_zero else 1
     if value < low:
-        raise ValueError(f"{name}: must be >= {low} (got {value})")
+        raise InvalidField(name, f"must be >= {low} (got {value})")
     return value

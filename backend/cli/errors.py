@@ -7,7 +7,8 @@ from typing import NoReturn
 
 from pydantic import ValidationError
 
-from backend.designspace.spec import format_validation_error
+from backend.fielderrors import InvalidField, as_field_errors
+from backend.services.errors import ServiceError
 
 
 class CliError(Exception):
@@ -19,8 +20,11 @@ def fail(message: str) -> NoReturn:
 
 
 def one_line(exc: BaseException) -> str:
-    if isinstance(exc, ValidationError):
-        return "; ".join(format_validation_error(exc))
+    """The error as one line: typed field errors as 'field: message; ...', anything else as its text."""
+    if isinstance(exc, ServiceError):
+        return "; ".join(str(e) for e in exc.errors)
+    if isinstance(exc, InvalidField | ValidationError):
+        return "; ".join(str(e) for e in as_field_errors(exc))
     if isinstance(exc, KeyError) and exc.args:
         return str(exc.args[0])
     return " ".join(str(exc).split())

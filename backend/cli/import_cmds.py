@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from backend.importers import FORMATS
+from backend.importers import FORMATS, RecordError
 from backend.services.errors import ServiceError
 
 from .app import app
@@ -37,7 +37,9 @@ def import_cmd(
     try:
         upgrade(engine)
         out = import_file(engine, file.read_bytes(), file.name, study, fmt=fmt, skip_bad=skip_bad,
-                          source=file.name)  # a bad file or record: ValueError -> exit 2
+                          source=file.name)  # a bad file: InvalidField -> exit 2
+    except RecordError as e:
+        fail(e.message)  # "record 12: key: what is wrong" (the field, the file, is the command's argument)
     except ServiceError as e:
         fail(str(e))
     finally:

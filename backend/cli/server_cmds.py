@@ -13,6 +13,7 @@ import typer
 
 from backend.api.settings import Settings
 from backend.designspace.units import parse_count
+from backend.fielderrors import InvalidField
 from backend.services.errors import ServiceError
 from backend.services.export import FORMATS, export
 from backend.services.filters import ModelFilter
@@ -37,7 +38,7 @@ def start_local_workers(db_url: str, workers: str | None) -> list[subprocess.Pop
     devices = pool.visible_devices("auto")
     if workers != "auto":
         if not workers.isdigit() or not 0 < int(workers) <= 256:
-            raise ValueError(f"workers: must be auto or a number 0..256, got {workers!r}")
+            raise InvalidField("workers", f"must be auto or a number 0..256, got {workers!r}")
         devices = [devices[i % len(devices)] for i in range(int(workers))]
     return pool.start(db_url, devices)
 

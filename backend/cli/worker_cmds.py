@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from backend.fielderrors import InvalidField
+
 from .app import app
 
 DeviceOption = Annotated[str, typer.Option(help="auto (every GPU, else CPU), cpu, or cuda:N")]
@@ -19,7 +21,7 @@ def _db_url(db: str | None) -> str:
 
 def _check_device(device: str) -> None:
     if device not in ("auto", "cpu") and not (device == "cuda" or device.startswith("cuda:")):
-        raise ValueError(f"device: must be auto, cpu or cuda[:N], got {device!r}")
+        raise InvalidField("device", f"must be auto, cpu or cuda[:N], got {device!r}")
 
 
 @app.command()
@@ -69,7 +71,7 @@ def launch(
     from workers.launch import LaunchSpec, submit
 
     if target not in ("slurm", "local"):
-        raise ValueError(f"target: must be slurm or local, got {target!r}")
+        raise InvalidField("target", f"must be slurm or local, got {target!r}")
     spec = LaunchSpec(cluster=target, workers=workers, db_url=_db_url(db), partition=partition,
                       gpus_per_worker=gpus_per_worker, per_device=per_device, hours=time,
                       cpus_per_worker=cpus_per_worker, mem_gb=mem_gb, folder=folder, once=once, max_jobs=max_jobs)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from backend.fielderrors import InvalidField
+
 from .config import AnyNetConfig
 
 I64 = np.int64
@@ -76,7 +78,7 @@ def _block(block_type: str, h, w_in, w_out, stride, bm, gw, se_r: float) -> tupl
         _, c = _conv(ho, 3, 1, w_out, w_out)
         total += c
     else:
-        raise ValueError(f"block_type: unknown {block_type!r}")
+        raise InvalidField("block_type", f"unknown {block_type!r}")
     if block_type != "vanilla_block":
         proj = ((w_in != w_out) | (stride != 1)).astype(I64)
         _, c = _conv(h, 1, stride, w_in, w_out)
@@ -94,7 +96,7 @@ def _stem(stem_type: str, h, stem_w: int) -> tuple[np.ndarray, Counts]:
         h = _out_size(h, 2)  # 3x3 max-pool, stride 2, padding 1
         total += Counts(np.zeros_like(h), np.zeros_like(h), stem_w * h * h)
         return h, total
-    raise ValueError(f"stem_type: unknown {stem_type!r}")
+    raise InvalidField("stem_type", f"unknown {stem_type!r}")
 
 
 def complexity_batch(

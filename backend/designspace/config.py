@@ -19,6 +19,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from backend.fielderrors import InvalidField
+
 StemType = Literal["simple_stem_in", "res_stem_in", "res_stem_cifar"]
 BlockType = Literal["res_bottleneck_block", "res_basic_block", "vanilla_block"]
 
@@ -93,18 +95,18 @@ class AnyNetConfig(BaseModel):
     def _stage_lists_agree(self) -> AnyNetConfig:
         n = len(self.depths)
         if n < 1 or n > 16:
-            raise ValueError(f"depths: need 1 to 16 stages, got {n}")
+            raise InvalidField("depths", f"need 1 to 16 stages, got {n}")
         for name in ("widths", "strides", "bot_muls", "group_ws"):
             if len(getattr(self, name)) != n:
-                raise ValueError(f"{name}: must have one entry per stage ({n}), got {len(getattr(self, name))}")
+                raise InvalidField(name, f"must have one entry per stage ({n}), got {len(getattr(self, name))}")
         for name, lo, hi in _STAGE_RANGES:
             values = getattr(self, name)
             if min(values) < lo or max(values) > hi:  # C-level check first; the loop only to name the stage
                 i, v = next((i, v) for i, v in enumerate(values) if not lo <= v <= hi)
-                raise ValueError(f"{name}[{i}]: must be in [{lo}, {hi}], got {v}")
+                raise InvalidField(f"{name}[{i}]", f"must be in [{lo}, {hi}], got {v}")
         for i, bm in enumerate(self.bot_muls):
             if not 0 < bm <= 64 or (bm > 1 and bm != int(bm)):
-                raise ValueError(f"bot_muls[{i}]: must be in (0, 1] or an integer ≤ 64, got {bm}")
+                raise InvalidField(f"bot_muls[{i}]", f"must be in (0, 1] or an integer ≤ 64, got {bm}")
         if self.block_type == "res_bottleneck_block":
             for i, (w, bm, g) in enumerate(zip(self.widths, self.bot_muls, self.group_ws, strict=True)):
                 w_b = int(round(w * bm))

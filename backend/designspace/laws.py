@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from backend.fielderrors import InvalidField
+
 if TYPE_CHECKING:
     from .spec import ParamSpec
 
@@ -51,4 +53,4 @@ def draw(p: ParamSpec, rng: np.random.Generator, size: int) -> np.ndarray:
         redraw = out >= q
         out[redraw] = _log_uniform(rng, max(low, q), high, min(high, q), int(redraw.sum()))
         return out
-    raise ValueError(f"law: unknown {p.law!r}")
+    raise InvalidField("law", f"unknown {p.law!r}")

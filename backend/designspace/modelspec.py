@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from backend.fielderrors import InvalidField
+
 from .config import AnyNetConfig, RegNetSpec
 from .regnet import regnet_to_anynet
 
@@ -19,10 +21,10 @@ def parse_model_spec(data: dict[str, Any] | str) -> AnyNetConfig:
     if isinstance(data, str):
         data = json.loads(data)
     if not isinstance(data, dict):
-        raise ValueError("spec: must be a JSON object")
+        raise InvalidField("spec", "must be a JSON object")
     kind = data.get("type", "anynet")
     if kind == "regnet":
         return regnet_to_anynet(RegNetSpec.model_validate(data))
     if kind == "anynet":
         return AnyNetConfig.model_validate(data)
-    raise ValueError(f"type: must be 'anynet' or 'regnet', got {kind!r}")
+    raise InvalidField("type", f"must be 'anynet' or 'regnet', got {kind!r}")

@@ -14,6 +14,8 @@ import math
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from backend.fielderrors import InvalidField
+
 from .builtin import get_space
 from .families import get_family
 from .spec import ParamSpec, SpaceSpec
@@ -38,7 +40,7 @@ class Refinement(BaseModel):
     def _ranges(self) -> Refinement:
         for k, (lo, hi) in self.narrow.items():
             if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
-                raise ValueError(f"narrow.{k}: need finite low <= high (got [{lo}, {hi}])")
+                raise InvalidField(f"narrow.{k}", f"need finite low <= high (got [{lo}, {hi}])")
         return self
 
     def describe(self) -> str:
@@ -55,7 +57,7 @@ class Refinement(BaseModel):
 def _narrow_param(p: ParamSpec, lo: float, hi: float, where: str) -> ParamSpec:
     support = [v for v in p.support() if lo - 1e-12 <= v <= hi + 1e-12]
     if not support:
-        raise ValueError(f"{where}: [{lo:g}, {hi:g}] holds none of the parent's values "
+        raise InvalidField(where, f"[{lo:g}, {hi:g}] holds none of the parent's values "
                          f"({p.support()[0]:g} .. {p.support()[-1]:g})")
     data = p.model_dump()
     if len(support) == 1:
@@ -73,7 +75,7 @@ def refine(parent: SpaceSpec, step: Refinement) -> SpaceSpec:
     """The child spec; raises ValueError naming the field when a step does not apply to the parent."""
     if step.to_regnet:
         if "to_regnet" not in get_family(parent.family).refine_steps:
-            raise ValueError("to_regnet: the parent already follows the RegNet law" if parent.family == LAW_FAMILY
+            raise InvalidField("to_regnet", "the parent already follows the RegNet law" if parent.family == LAW_FAMILY
                              else f"to_regnet: a {parent.family} space cannot switch to the RegNet law")
         base = get_space(LAW_SPACE).model_dump()
         params = base["params"]
@@ -89,7 +91,7 @@ def refine(parent: SpaceSpec, step: Refinement) -> SpaceSpec:
     family = get_family(data["family"])
     for k in step.share + step.monotone:
         if k not in family.stage_params:
-            raise ValueError(f"share/monotone.{k}: only stage parameters {list(family.stage_params)} apply "
+            raise InvalidField(f"share/monotone.{k}", f"only stage parameters {list(family.stage_params)} apply "
                              f"({family.label})")
     for k in step.share:
         params[k]["shared"] = True
@@ -97,14 +99,14 @@ def refine(parent: SpaceSpec, step: Refinement) -> SpaceSpec:
         params[k]["monotone"] = True
     for k, (lo, hi) in step.narrow.items():
         if k not in params:
-            raise ValueError(f"narrow.{k}: unknown parameter; the space has {list(params)}")
+            raise InvalidField(f"narrow.{k}", f"unknown parameter; the space has {list(params)}")
         params[k] = _narrow_param(ParamSpec.model_validate(params[k]), lo, hi, f"narrow.{k}").model_dump()
     for k, v in step.fix.items():
         if k not in params:
-            raise ValueError(f"fix.{k}: unknown parameter; the space has {list(params)}")
+            raise InvalidField(f"fix.{k}", f"unknown parameter; the space has {list(params)}")
         old = ParamSpec.model_validate(params[k])
         if not any(abs(v - s) < 1e-9 for s in old.support()):
-            raise ValueError(f"fix.{k}: {v:g} is not a value of the parent's law")
+            raise InvalidField(f"fix.{k}", f"{v:g} is not a value of the parent's law")
         params[k] = {"law": "fixed", "value": v, "shared": old.shared, "monotone": False}
     return SpaceSpec.model_validate(data)
 

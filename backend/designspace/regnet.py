@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from backend.fielderrors import InvalidField
+
 from .config import AnyNetConfig, RegNetParams, RegNetSpec
 
 QUANT = 8  # pycls fixes q = 8
@@ -43,7 +45,7 @@ def quantize_stage_width(w0: float, wm: float, ks: np.ndarray | float, q: int = 
 def generate_regnet(depth: int, w0: float, wa: float, wm: float, q: int = QUANT) -> RegNetWidths:
     """Per-block widths from the quantized linear law, then stages as (unique width, count)."""
     if not (wa >= 0 and w0 > 0 and wm > 1 and w0 % q == 0):
-        raise ValueError(f"regnet: need wa >= 0, w0 > 0 and divisible by {q}, wm > 1 "
+        raise InvalidField("regnet", f"need wa >= 0, w0 > 0 and divisible by {q}, wm > 1 "
                          f"(got wa={wa}, w0={w0}, wm={wm})")
     u, ks = block_stage_indices(depth, w0, wa, wm)
     ws_all = quantize_stage_width(w0, wm, ks, q)

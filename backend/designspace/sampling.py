@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from backend.fielderrors import InvalidField
+
 from .batch import Batch
 from .complexity import Counts, complexity_batch
 from .config import AnyNetConfig
@@ -29,8 +31,8 @@ EMPTY_AFTER = 4_000_000  # this many candidates with no acceptance: call the reg
 METRICS = ("flops", "params", "acts")
 
 
-class SamplingError(ValueError):
-    """The regime cannot be met: empty, or n unreachable within the candidate budget."""
+class SamplingError(InvalidField):
+    """The regime cannot be met: empty (field `regime`), or n unreachable within the candidate budget (`n`)."""
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,9 @@ class Regime:
             lo, hi = rng
             for side, v in (("low", lo), ("high", hi)):
                 if v is not None and (not math.isfinite(v) or v < 0):
-                    raise ValueError(f"regime.{name}: {side} must be a finite number >= 0 (got {v})")
+                    raise InvalidField(f"regime.{name}", f"{side} must be a finite number >= 0 (got {v})")
             if lo is not None and hi is not None and lo > hi:
-                raise ValueError(f"regime.{name}: low must be <= high (got {lo:g} > {hi:g})")
+                raise InvalidField(f"regime.{name}", f"low must be <= high (got {lo:g} > {hi:g})")
 
     def mask(self, counts: Counts) -> np.ndarray:
         keep = np.ones(len(counts.flops), dtype=bool)
@@ -78,14 +80,14 @@ class Regime:
         data = data or {}
         unknown = set(data) - set(METRICS)
         if unknown:
-            raise ValueError(f"regime: unknown keys {sorted(unknown)}; allowed {list(METRICS)}")
+            raise InvalidField("regime", f"unknown keys {sorted(unknown)}; allowed {list(METRICS)}")
         out = {}
         for m in METRICS:
             v = data.get(m)
             if v is None:
                 continue
             if not isinstance(v, list | tuple) or len(v) != 2:
-                raise ValueError(f"regime.{m}: must be [low, high]")
+                raise InvalidField(f"regime.{m}", "must be [low, high]")
             out[m] = tuple(None if x is None else float(x) for x in v)
         return cls(**out)
 
@@ -159,7 +161,7 @@ def sample(
     import time
 
     if n < 0:
-        raise ValueError(f"n: must be >= 0 (got {n})")
+        raise InvalidField("n", f"must be >= 0 (got {n})")
     regime = regime or Regime()
     im_size = im_size or space.im_size
     num_classes = num_classes or space.num_classes
@@ -172,7 +174,7 @@ def sample(
     t0 = time.perf_counter()
     while have < n:
         if res.candidates >= max_candidates:
-            raise SamplingError(_unreachable(res, n, have, max_candidates))
+            raise SamplingError("n", _unreachable(res, n, have, max_candidates))
         batch = family.propose(space, rng, CHUNK)
         res.candidates += CHUNK
         res.structural += len(batch)
@@ -203,12 +205,12 @@ def sample(
             progress(have, res.candidates)
         if have == 0 and res.candidates >= EMPTY_AFTER:
             raise SamplingError(
-                f"regime: no model of {space.name} falls in {_regime_text(regime)} at {im_size}px "
+                "regime", f"no model of {space.name} falls in {_regime_text(regime)} at {im_size}px "
                 f"after {res.candidates:,} candidates; widen the range or pick another space")
         if 0 < have < n and res.candidates >= 4 * CHUNK:
             projected = res.candidates * n / have
             if projected > max_candidates:
-                raise SamplingError(_unreachable(res, n, have, max_candidates, projected))
+                raise SamplingError("n", _unreachable(res, n, have, max_candidates, projected))
     res.batch = _concat(parts, space.num_stages)
     res.seconds = time.perf_counter() - t0
     return res
@@ -250,5 +252,5 @@ def _num(x: float | None) -> str:
 def _unreachable(res: SampleResult, n: int, have: int, limit: int, projected: float | None = None) -> str:
     rate = res.in_regime / res.candidates if res.candidates else 0.0
     proj = f"; about {projected:,.0f} would be needed" if projected else ""
-    return (f"n: {n} models of {res.space.name} in {_regime_text(res.regime)} are out of reach within "
+    return (f"{n} models of {res.space.name} in {_regime_text(res.regime)} are out of reach within "
             f"{limit:,} candidates (acceptance {rate:.2e}, {have} found{proj}); lower n or widen the regime")

@@ -14,7 +14,9 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from backend.fielderrors import InvalidField
 
 from .config import BlockType, StemType
 from .families import family_names, get_family
@@ -55,30 +57,30 @@ class ParamSpec(BaseModel):
     def _law_fields(self) -> ParamSpec:
         if self.law == "choice":
             if not self.values:
-                raise ValueError("values: 'choice' needs a non-empty list of values")
+                raise InvalidField("values", "'choice' needs a non-empty list of values")
             if len(self.values) > 10_000:
-                raise ValueError("values: at most 10000 choices")
+                raise InvalidField("values", "at most 10000 choices")
         elif self.law == "fixed":
             if self.value is None:
-                raise ValueError("value: 'fixed' needs a value")
+                raise InvalidField("value", "'fixed' needs a value")
         else:
             if self.low is None or self.high is None:
-                raise ValueError(f"low/high: law '{self.law}' needs both low and high")
+                raise InvalidField("low/high", f"law '{self.law}' needs both low and high")
             if not (math.isfinite(self.low) and math.isfinite(self.high)):
-                raise ValueError("low/high: must be finite numbers")
+                raise InvalidField("low/high", "must be finite numbers")
             if self.low > self.high:
-                raise ValueError(f"low: must be <= high (got low={self.low}, high={self.high})")
+                raise InvalidField("low", f"must be <= high (got low={self.low}, high={self.high})")
             if self.low <= 0:
-                raise ValueError(f"low: must be > 0 for law '{self.law}' (got {self.low})")
+                raise InvalidField("low", f"must be > 0 for law '{self.law}' (got {self.low})")
             if self.q is None:
                 self.q = 1.0
             if self.q <= 0:
-                raise ValueError(f"q: must be > 0 (got {self.q})")
+                raise InvalidField("q", f"must be > 0 (got {self.q})")
             if self.law in ("uniform", "log_uniform") and (
                     _off_grid(self.low, self.q) or _off_grid(self.high, self.q)):
-                raise ValueError(f"low/high: must be multiples of q={self.q} (got {self.low}, {self.high})")
+                raise InvalidField("low/high", f"must be multiples of q={self.q} (got {self.low}, {self.high})")
             if self.law == "power2" and not (_is_pow2(self.low) and _is_pow2(self.high)):
-                raise ValueError(f"low/high: 'power2' needs powers of two (got {self.low}, {self.high})")
+                raise InvalidField("low/high", f"'power2' needs powers of two (got {self.low}, {self.high})")
         return self
 
     def support(self) -> list[float]:
@@ -138,26 +140,26 @@ class SpaceSpec(BaseModel):
             lo, hi = p.bounds()
             where = f"params.{name}"
             if name in INTEGER_PARAMS and any(v != int(v) for v in _edge_values(p)):
-                raise ValueError(f"{where}: must take integer values (got {_edge_values(p)})")
+                raise InvalidField(where, f"must take integer values (got {_edge_values(p)})")
             if name in MULTIPLE_OF_8 and any(int(v) % 8 for v in _edge_values(p)):
-                raise ValueError(f"{where}: values must be divisible by 8 (got {_edge_values(p)})")
+                raise InvalidField(where, f"values must be divisible by 8 (got {_edge_values(p)})")
             if name in MULTIPLE_OF_8 and p.law in ("uniform", "log_uniform") and p.q % 8:
-                raise ValueError(f"{where}.q: must be a multiple of 8 (got {p.q})")
+                raise InvalidField(f"{where}.q", f"must be a multiple of 8 (got {p.q})")
             if name == "d" and not 1 <= lo <= hi <= MAX_DEPTH:
-                raise ValueError(f"{where}: depth must be in [1, {MAX_DEPTH}] (got [{lo}, {hi}])")
+                raise InvalidField(where, f"depth must be in [1, {MAX_DEPTH}] (got [{lo}, {hi}])")
             if name in ("w", "w0") and not 8 <= lo <= hi <= MAX_WIDTH:
-                raise ValueError(f"{where}: width must be in [8, {MAX_WIDTH}] (got [{lo}, {hi}])")
+                raise InvalidField(where, f"width must be in [8, {MAX_WIDTH}] (got [{lo}, {hi}])")
             if name == "wa" and not 0 <= lo <= hi <= MAX_WIDTH:
-                raise ValueError(f"{where}: slope must be in [0, {MAX_WIDTH}] (got [{lo}, {hi}])")
+                raise InvalidField(where, f"slope must be in [0, {MAX_WIDTH}] (got [{lo}, {hi}])")
             if name == "wm" and not (lo > 1 and hi <= 100):
-                raise ValueError(f"{where}: width multiplier must be in (1, 100] (got [{lo}, {hi}])")
+                raise InvalidField(where, f"width multiplier must be in (1, 100] (got [{lo}, {hi}])")
             if name == "g" and not 1 <= lo <= hi <= MAX_WIDTH:
-                raise ValueError(f"{where}: group width must be in [1, {MAX_WIDTH}] (got [{lo}, {hi}])")
+                raise InvalidField(where, f"group width must be in [1, {MAX_WIDTH}] (got [{lo}, {hi}])")
             if name == "b":
                 for v in _edge_values(p):
                     bm = 1.0 / v if v > 0 else float("inf")
                     if not (0 < v <= 64) or (bm > 1 and abs(bm - round(bm)) > 1e-9):
-                        raise ValueError(f"{where}: bottleneck ratio b must be in (0, 64] with 1/b an "
+                        raise InvalidField(where, f"bottleneck ratio b must be in (0, 64] with 1/b an "
                                          f"integer when b < 1 (got {v})")
         return params
 
@@ -178,22 +180,6 @@ def _edge_values(p: ParamSpec) -> list[float]:
     return [p.low, p.high]
 
 
-def format_validation_error(err: ValidationError, prefix: str = "") -> list[str]:
-    """pydantic errors as 'field.path: message' lines (what the CLI and API show)."""
-    lines = []
-    for e in err.errors():
-        loc = ".".join(str(x) for x in e["loc"] if x not in ("function-after",))
-        msg = e["msg"].removeprefix("Value error, ")
-        if ": " in msg and loc.split(".")[-1] not in msg.split(":")[0]:
-            # the validator already names a sub-field, e.g. "values: ..." inside params.b
-            head, _, rest = msg.partition(": ")
-            loc = f"{loc}.{head}" if loc else head
-            msg = rest
-        full = f"{prefix}{loc}" if loc else prefix.rstrip(".") or "spec"
-        lines.append(f"{full}: {msg}")
-    return lines
-
-
 def parse_space(data: dict[str, Any] | str) -> SpaceSpec:
     """Validate a spec given as a dict or YAML/JSON text (YAML is a superset of JSON)."""
     import yaml
@@ -201,5 +187,5 @@ def parse_space(data: dict[str, Any] | str) -> SpaceSpec:
     if isinstance(data, str):
         data = yaml.safe_load(data)
     if not isinstance(data, dict):
-        raise ValueError("spec: must be a mapping (YAML or JSON object)")
+        raise InvalidField("spec", "must be a mapping (YAML or JSON object)")
     return SpaceSpec.model_validate(data)

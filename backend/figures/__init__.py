@@ -11,6 +11,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from backend.fielderrors import InvalidField
+
 from .common import Populations, to_json
 from .compare import random_search_figure, stats_table_figure
 from .complexity import complexity_figure
@@ -39,7 +41,7 @@ FIGURE_KINDS: dict[str, Callable[..., go.Figure]] = {
 def build_figure(kind: str, pops: Populations, **options: Any) -> go.Figure:
     """Build figure `kind`; unknown kinds raise ValueError naming the allowed ones."""
     if kind not in FIGURE_KINDS:
-        raise ValueError(f"kind: unknown figure kind {kind!r}; allowed: {sorted(FIGURE_KINDS)}")
+        raise InvalidField("kind", f"unknown figure kind {kind!r}; allowed: {sorted(FIGURE_KINDS)}")
     return FIGURE_KINDS[kind](pops, **options)
 
 

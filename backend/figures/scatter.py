@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from backend.analysis.bootstrap import REPEATS, BestRange, best_ranges
 from backend.analysis.table import column, size
 from backend.analysis.trend import DEFAULT_BINS, binned_trend
+from backend.fielderrors import InvalidField
 
 from .common import (
     LOG_AXIS,
@@ -93,6 +94,6 @@ def error_scatter_figure(pops: Populations, param: str, bins: int = DEFAULT_BINS
         return empty("scatter", SCATTER_HELP.format(param=param), "no finished models yet")
     known = set().union(*(p.keys() for p in pops.values()))
     if param not in known or param in ("config", "curves", "id"):
-        raise ValueError(f"param: {param!r} is not a population column; "
+        raise InvalidField("param", f"{param!r} is not a population column; "
                          f"available: {sorted(k for k in known if k not in ('config', 'curves', 'id'))}")
     return error_scatter_figures(pops, [param], bins, repeats, seed)[param]

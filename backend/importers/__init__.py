@@ -48,11 +48,11 @@ def plan_file(data: bytes | str, filename: str | None = None, fmt: str = "auto",
     then plans the file again without splitting."""
     text = as_text(data)
     if not text.strip():
-        raise ImportFormatError("file: empty")
+        raise ImportFormatError("file", "empty")
     if fmt == "auto":
         fmt = detect(text, filename)
     if fmt not in PLANNERS:
-        raise ImportFormatError(f"format: must be auto or one of {', '.join(FORMATS)}, got {fmt!r}")
+        raise ImportFormatError("format", f"must be auto or one of {', '.join(FORMATS)}, got {fmt!r}")
     split = split_min_chars is not None and len(text) >= split_min_chars and fmt in SPLITTABLE
     with gc_paused():
         return PLANNERS[fmt](text, filename, split=True) if split else PLANNERS[fmt](text, filename)

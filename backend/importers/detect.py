@@ -66,6 +66,6 @@ def detect(text: str, filename: str | None = None) -> str:
     elif suffix not in (".json",) and body[:1].isalpha():
         kind = "csv" if "," in body.split("\n", 1)[0] else None
     if kind is None:
-        raise ImportFormatError(f"file: cannot tell the format of {PurePath(filename or 'the upload').name}; "
+        raise ImportFormatError("file", f"cannot tell the format of {PurePath(filename or 'the upload').name}; "
                                 f"name it (--format / the format field: {' | '.join(FORMATS)})")
     return kind

@@ -58,12 +58,12 @@ def _items(data: Any) -> tuple[list[tuple[str, Any]], dict[str, int] | None]:
         items, groups = [], {}
         for g, runs in data.items():
             if not isinstance(runs, list):
-                raise ImportFormatError(f"file: an NDS object maps group names to lists of runs; "
+                raise ImportFormatError("file", f"an NDS object maps group names to lists of runs; "
                                         f"{g!r} holds {type(runs).__name__}")
             items += [(f"{g}[{i}]", r) for i, r in enumerate(runs)]
             groups[str(g)] = len(runs)
         return items, groups
-    raise ImportFormatError(f"file: NDS data is a list of runs or an object of lists, got {type(data).__name__}")
+    raise ImportFormatError("file", f"NDS data is a list of runs or an object of lists, got {type(data).__name__}")
 
 
 def optim_params(rec: dict[str, Any], label: str) -> dict[str, float]:

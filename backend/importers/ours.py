@@ -210,5 +210,5 @@ def plan_json(text: str, filename: str | None = None, *, split: bool = False) ->
     if isinstance(data, dict) and isinstance(data.get("models"), list):
         data = data["models"]
     if not isinstance(data, list):
-        raise ImportFormatError(f"file: expected a JSON list of model records, got {type(data).__name__}")
+        raise ImportFormatError("file", f"expected a JSON list of model records, got {type(data).__name__}")
     return _plan("json", [(str(i), r) for i, r in enumerate(data)], convert_record)

@@ -94,7 +94,7 @@ def anynet_of(cfg: dict[str, Any], label: str) -> AnyNetConfig:
     except ValidationError as e:  # our field names are pycls's keys in lower case: name the cfg key
         err = validation_error(e, label, "")
         section = "cfg.REGNET." if mtype == "regnet" else "cfg.ANYNET."
-        raise RecordError(label, section + (err.field or "").upper(), err.message) from None
+        raise RecordError(label, section + (err.key or "").upper(), err.detail) from None
     regnet = _regnet_matches(cfg, any_cfg)
     return any_cfg.model_copy(update={"regnet": regnet}) if regnet else any_cfg
 
@@ -178,7 +178,7 @@ def _uniform(values: list[Any]) -> Any:
 def plan(text: str, filename: str | None = None) -> Plan:
     data = load_json(text)
     if not isinstance(data, list):
-        raise ImportFormatError(f"file: a pycls sweep.json is a list of jobs, got {type(data).__name__}")
+        raise ImportFormatError("file", f"a pycls sweep.json is a list of jobs, got {type(data).__name__}")
 
     def finish(records: list[ModelRecord], skipped: list[BadRecord]) -> Population:
         cfgs = [j["cfg"] for j in data if isinstance(j, dict) and isinstance(j.get("cfg"), dict)]

@@ -26,23 +26,30 @@ import orjson
 from pydantic import ValidationError
 
 from backend.designspace.params import PARAM_NAMES
+from backend.fielderrors import InvalidField, validation_errors
 
 
-class ImportFormatError(ValueError):
-    """The file as a whole cannot be read (not JSON, wrong top-level shape, unknown format)."""
+class ImportFormatError(InvalidField):
+    """The file as a whole cannot be read (not JSON, wrong top-level shape, unknown format): field `file` (or
+    `format`)."""
 
 
-class RecordError(ValueError):
-    """One record is bad; `label` names it ("12" or "mid[3]") and `field` the offending key path."""
+class RecordError(InvalidField):
+    """One record is bad: an error of the field `file` whose message names the record and its offending key.
+    `label` names the record ("12" or "mid[3]"), `key` the key path in it (None: the record as a whole), `detail`
+    what is wrong with it."""
 
-    def __init__(self, label: str | int, field: str | None, message: str) -> None:
-        self.label, self.field, self.message = str(label), field, message
-        super().__init__(f"record {self.label}: {field + ': ' if field else ''}{message}")
+    def __init__(self, label: str | int, key: str | None, detail: str) -> None:
+        self.label, self.key, self.detail = str(label), key, detail
+        super().__init__("file", f"record {self.label}: {key + ': ' if key else ''}{detail}")
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Rebuilt from its parts (the default would pass only the message): a record converted in a worker
-        process (parallel imports) fails in the parent with the same label, field and message."""
-        return RecordError, (self.label, self.field, self.message)
+        process (parallel imports) fails in the parent with the same label, key and detail."""
+        return RecordError, (self.label, self.key, self.detail)
+
+    def __str__(self) -> str:
+        return self.message  # "record 12: key: what" (always about the file)
 
 
 @dataclass(slots=True)
@@ -92,15 +99,15 @@ class BadRecord:
     """A record skipped under --skip-bad, with the same wording the error would have had."""
 
     label: str
-    field: str | None
-    message: str
+    key: str | None
+    detail: str
 
     @classmethod
     def of(cls, e: RecordError) -> BadRecord:
-        return cls(e.label, e.field, e.message)
+        return cls(e.label, e.key, e.detail)
 
     def __str__(self) -> str:
-        return str(RecordError(self.label, self.field, self.message))
+        return RecordError(self.label, self.key, self.detail).message
 
 
 @dataclass(frozen=True)
@@ -316,14 +323,10 @@ def _replace_non_finite(v: Any) -> Any:
 
 
 def validation_error(err: ValidationError, label: str | int, prefix: str) -> RecordError:
-    """The first pydantic complaint as a RecordError naming the field under `prefix`. Model-level
-    validators name their field at the head of the message ("widths: must have ..."); use that."""
-    first = err.errors()[0]
-    field = ".".join(str(x) for x in first["loc"])
-    message = first["msg"].removeprefix("Value error, ")
-    if not field and ": " in message:
-        field, _, message = message.partition(": ")
-    return RecordError(label, prefix + field, message)
+    """The first pydantic complaint as a RecordError naming the key under `prefix` (a model-level validator
+    names its own key: InvalidField)."""
+    first = validation_errors(err)[0]
+    return RecordError(label, prefix + first.field, first.text())
 
 
 class HashDeduper:

@@ -38,7 +38,7 @@ def as_text(data: bytes | str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise ImportFormatError(f"file: not UTF-8 text (byte {e.start})") from None
+        raise ImportFormatError("file", f"not UTF-8 text (byte {e.start})") from None
 
 
 def _skip(text: str, i: int) -> int:
@@ -129,9 +129,9 @@ def load_json(text: str) -> Any:
         located = _locate(text)
         if located is not None:
             raise located from None
-        raise ImportFormatError(f"file: malformed JSON: {_where(e)}") from None
+        raise ImportFormatError("file", f"malformed JSON: {_where(e)}") from None
     except RecursionError:
-        raise ImportFormatError("file: JSON nested too deeply") from None
+        raise ImportFormatError("file", "JSON nested too deeply") from None
 
 
 def jsonl_lines(text: str) -> list[tuple[str, tuple[int, str]]]:
@@ -157,7 +157,7 @@ def csv_items(text: str) -> Iterator[tuple[str, Any]]:
     """(label, row dict) per data row; a row with more cells than the header is yielded as an error."""
     reader = csv.DictReader(io.StringIO(text, newline=""), restkey="\x00extra")
     if not reader.fieldnames:
-        raise ImportFormatError("file: empty CSV (no header row)")
+        raise ImportFormatError("file", "empty CSV (no header row)")
     for k, row in enumerate(reader):
         if "\x00extra" in row:
             yield str(k), RecordError(k, None, f"CSV line {reader.line_num}: more cells than header columns")

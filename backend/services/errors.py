@@ -1,6 +1,14 @@
-"""Service errors: the API maps them to HTTP statuses, the CLI to one line and exit code 2."""
+"""Service errors: the API maps them to HTTP statuses, the CLI to one line and exit code 2.
+
+Each carries typed FieldErrors (backend.fielderrors): which input is at fault, what is wrong, what is allowed. The
+API's 422 lists them as they are and the CLI joins them into its one line; neither parses a message.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+
+from backend.fielderrors import FieldError, as_field_errors
 
 
 class ServiceError(Exception):
@@ -8,13 +16,20 @@ class ServiceError(Exception):
 
     status = 400
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+    def __init__(self, message: str, field: str | None = None, allowed: str | None = None) -> None:
+        self.errors: tuple[FieldError, ...] = (FieldError(field or "", message, allowed),)
+        super().__init__(str(self))
+
+    @property
+    def message(self) -> str:
+        return self.errors[0].message
+
+    @property
+    def field(self) -> str | None:
+        return self.errors[0].field or None
 
     def __str__(self) -> str:
-        return f"{self.field}: {self.message}" if self.field else self.message
+        return "; ".join(str(e) for e in self.errors)
 
 
 class NotFound(ServiceError):
@@ -27,13 +42,18 @@ class InvalidInput(ServiceError):
     status = 422
 
     @classmethod
-    def from_value_error(cls, e: ValueError, default_field: str) -> InvalidInput:
-        """Our validators write 'field: message'; keep that field, else use default_field."""
-        text = " ".join(str(e).split())
-        head, sep, rest = text.partition(": ")
-        if sep and head and " " not in head:
-            return cls(rest, head)
-        return cls(text, default_field)
+    def of(cls, errors: Iterable[FieldError]) -> InvalidInput:
+        found = tuple(errors)
+        out = cls(found[0].message, found[0].field, found[0].allowed)
+        out.errors = found
+        return out
+
+    @classmethod
+    def from_error(cls, e: BaseException, default_field: str, within: str = "") -> InvalidInput:
+        """The FieldErrors `e` carries (an InvalidField's, a pydantic ValidationError's; any other exception is
+        one error of `default_field`), each put under `within` when given."""
+        errors = as_field_errors(e, default_field)
+        return cls.of(err.within(within) if within else err for err in errors)
 
 
 class Conflict(ServiceError):

@@ -28,6 +28,7 @@ from backend.analysis.normalized import EmptyBinError
 from backend.analysis.table import numeric_columns
 from backend.analysis.widths import anynet_stages, expand_config, fit_width_law
 from backend.designspace.params import PARAM_NAMES
+from backend.fielderrors import InvalidField
 from backend.figures import FIGURE_KINDS, build_figure, error_scatter_figures
 from backend.figures.common import empty
 from backend.figures.edf import NORM_HELP
@@ -156,8 +157,8 @@ def _build(kind: str, pops: dict[str, dict[str, Any]], options: dict[str, Any]) 
     except EmptyBinError as e:
         raise InvalidInput(str(e), "bins") from None
     except ValueError as e:
-        if kind == "scatter" and "not a population column" in str(e):
-            raise InvalidInput(str(e).removeprefix("param: "), "param") from None
+        if isinstance(e, InvalidField) and e.field == "param":  # scatter: not a population column
+            raise InvalidInput.from_error(e, "param") from None
         if kind == "edf_normalized" and ("overlap" in str(e) or "complexity" in str(e)):
             raise InvalidInput(str(e), "by") from None
         raise

@@ -13,6 +13,7 @@ from pydantic import ConfigDict, Field, create_model, field_validator, model_val
 from sqlalchemy import ColumnElement, Select, and_, select
 
 from backend.designspace import columns as column_table
+from backend.fielderrors import InvalidField
 from db.models import JOB_STATUSES, jobs, models, results
 
 #: rows of a study's population: every model, its result (if any) and its job (if any)
@@ -85,7 +86,7 @@ class ModelFilter(_RangeFilter):
         for col in RANGE_COLUMNS:
             lo, hi = getattr(self, f"{col}_min"), getattr(self, f"{col}_max")
             if lo is not None and hi is not None and lo > hi:
-                raise ValueError(f"{col}_max: must be >= {col}_min ({lo:g}), got {hi:g}")
+                raise InvalidField(f"{col}_max", f"must be >= {col}_min ({lo:g}), got {hi:g}")
         return self
 
     def active(self) -> dict[str, Any]:
@@ -167,7 +168,7 @@ def sort_name(text: str) -> tuple[str, bool]:
     desc = name.startswith("-")
     name = name.lstrip("-+")
     if name not in SORT_COLUMNS:
-        raise ValueError(f"sort: unknown column {name!r}; allowed: {', '.join(SORT_COLUMNS)} (prefix - for "
+        raise InvalidField("sort", f"unknown column {name!r}; allowed: {', '.join(SORT_COLUMNS)} (prefix - for "
                          "descending)")
     return name, desc
 

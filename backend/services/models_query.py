@@ -66,7 +66,7 @@ def sort_key(sort: str | None, flt: ModelFilter | None) -> tuple[str, list]:
     try:
         name, desc = sort_name(sort)
     except ValueError as e:
-        raise InvalidInput.from_value_error(e, "sort") from None
+        raise InvalidInput.from_error(e, "sort") from None
     col = SORT_COLUMNS[name]
     key = col.desc() if desc else col.asc()
     if getattr(col, "nullable", True):  # NULLS LAST on a NOT NULL column would only stop index use

@@ -193,7 +193,7 @@ def _narrowed_space(spec: SpaceSpec, step: Refinement) -> SpaceSpec:
     try:
         return refine(spec, Refinement(name=step.name, to_regnet=True))
     except ValueError as e:
-        raise InvalidInput(str(e).removeprefix("to_regnet: "), "step.to_regnet") from None
+        raise InvalidInput.from_error(e, "to_regnet", within="step") from None
 
 
 def plan_refinement(engine: Engine, study_id: int, req: RefineIn) -> tuple[Plan, Population]:
@@ -238,8 +238,7 @@ def plan_refinement(engine: Engine, study_id: int, req: RefineIn) -> tuple[Plan,
     try:
         child = refine(spec, step)
     except ValueError as e:
-        err = InvalidInput.from_value_error(e, "step")
-        raise InvalidInput(err.message, f"step.{err.field}" if err.field != "step" else "step") from None
+        raise InvalidInput.from_error(e, "step", within="step") from None
     return Plan(parent, spec, step, child, columns, narrowed, ignored), pop
 
 
@@ -308,9 +307,7 @@ def _child_in(plan: Plan, req: RefineIn) -> StudyIn:
     try:
         return StudyIn.model_validate(data)
     except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(x) for x in first["loc"])
-        raise InvalidInput(str(first["msg"]).removeprefix("Value error, "), where or "body") from None
+        raise InvalidInput.from_error(e, "body") from None
 
 
 def refine_study(engine: Engine, study_id: int, req: RefineIn, *, max_n: int | None = None) -> dict[str, Any]:

@@ -47,7 +47,7 @@ def draw_samples(study: dict[str, Any], n: int, seed: int) -> Drawn:
         res = sample(space, n, seed, Regime.from_dict(study["regime"]), im_size=study["im_size"],
                      num_classes=study["num_classes"])
     except SamplingError as e:
-        raise InvalidInput.from_value_error(e, "n") from None
+        raise InvalidInput.from_error(e, "n") from None
     c = res.batch.counts
     now = utcnow()
     rows = []

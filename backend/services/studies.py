@@ -17,6 +17,7 @@ from backend.designspace.builtin import builtin_spaces, get_space
 from backend.designspace.sampling import METRICS, Regime
 from backend.designspace.spec import SpaceSpec
 from backend.designspace.units import parse_count
+from backend.fielderrors import InvalidField
 from backend.study_spec import DatasetSpec, Recipe
 from db.engine import write_tx
 from db.events import append_event
@@ -51,12 +52,9 @@ def _regime_dict(v: Any) -> dict[str, list[float | None]]:
         if rng is None:
             continue
         if not isinstance(rng, list | tuple) or len(rng) != 2:
-            raise ValueError(f"{key}: must be [low, high] (either may be null)")
+            raise InvalidField(key, "must be [low, high] (either may be null)")
         out[key] = [None if x is None else parse_count(x, key) for x in rng]
-    try:
-        return Regime.from_dict(out).as_dict()
-    except ValueError as e:
-        raise ValueError(str(e).removeprefix("regime.")) from None
+    return Regime.from_dict(out).as_dict()  # its errors name regime.<key>: the field this validator checks
 
 
 class StudyIn(BaseModel):
@@ -94,8 +92,7 @@ def create_study(engine: Engine, data: StudyIn, *, max_n: int | None = None,
     try:
         data.dataset.check_exists()
     except ValueError as e:
-        err = InvalidInput.from_value_error(e, "path")
-        raise InvalidInput(err.message, f"dataset.{err.field}") from None
+        raise InvalidInput.from_error(e, "path", within="dataset") from None
     im_size = data.im_size or data.dataset.default_im_size()
     num_classes = data.dataset.num_classes()
     if num_classes < 2:

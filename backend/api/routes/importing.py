@@ -14,11 +14,13 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile, s
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
+from backend.fielderrors import FieldError, as_field_errors
 from backend.importers import FORMATS, RecordError
 from backend.services.importing import import_file
+from backend.services.views import ImportSummary
 
 from .. import deps
-from ..errors import unprocessable
+from ..errors import field_errors_response
 from ..settings import Settings
 
 router = APIRouter(tags=["studies"])
@@ -39,14 +41,14 @@ def _read(upload: UploadFile, max_bytes: int) -> bytes:
 
 
 def _bad_file(e: ValueError) -> JSONResponse:
-    msg = " ".join(str(e).split()).removeprefix("file: ")  # the field says it is about the file
-    item = {"loc": ["body", "file"], "field": "file", "msg": msg, "type": "value_error"}
-    if isinstance(e, RecordError):
-        item |= {"record": e.label, "record_field": e.field}
-    return unprocessable([item])
+    """The 422 of a file the importers refuse: their InvalidFields name `file` (or `format`); a record's error
+    also names the record and its key."""
+    extra = {"record": e.label, "record_field": e.key} if isinstance(e, RecordError) else {}
+    errors = [FieldError(f.field, " ".join(f.message.split()), f.allowed) for f in as_field_errors(e, "file")]
+    return field_errors_response(errors, "body", **extra)
 
 
-@router.post("/api/studies/import", status_code=status.HTTP_201_CREATED)
+@router.post("/api/studies/import", status_code=status.HTTP_201_CREATED, response_model=ImportSummary)
 def import_study(
     file: Annotated[UploadFile, File(description="the population file")],
     study: Annotated[str, Form(min_length=1, max_length=200, description="name of the new study")],
@@ -55,11 +57,11 @@ def import_study(
     skip_bad: Annotated[bool, Form(description="skip bad records (counted) instead of failing")] = False,
     engine: Engine = Depends(deps.engine),
     settings: Settings = Depends(deps.settings),
-) -> JSONResponse:
+) -> ImportSummary | JSONResponse:
     """Import every run of the uploaded file as one new study (source 'imported'); returns the summary."""
     data = _read(file, settings.max_upload_mb << 20)
     try:
         out = import_file(engine, data, file.filename, study, fmt=format, skip_bad=skip_bad, source=file.filename)
     except ValueError as e:  # the file's or a record's fault (service errors are not ValueErrors)
         return _bad_file(e)
-    return JSONResponse(out, status_code=status.HTTP_201_CREATED)
+    return ImportSummary.model_validate(out)

@@ -12,20 +12,22 @@ The request body of refine is backend.services.refine.RefineIn; errors are 422s 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import yaml
 from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from sqlalchemy import Engine
 
 from backend.designspace.builtin import builtin_spaces, get_space
-from backend.designspace.spec import SpaceSpec, format_validation_error, parse_space
+from backend.designspace.spec import SpaceSpec, parse_space
+from backend.fielderrors import InvalidField, as_field_errors
 from backend.services.errors import InvalidInput, NotFound
 from backend.services.lineage import lineage
 from backend.services.refine import RefineIn, refine_study
 from backend.services.spacesize import size_report
 from backend.services.studies import _space_by_name
+from backend.services.views import Lineage, RefineResult, SizeReport
 
 from .. import deps
 from ..settings import Settings
@@ -48,38 +50,39 @@ class SpaceIn(BaseModel):
     @model_validator(mode="after")
     def _one(self) -> SpaceIn:
         if (self.space is None) == (self.text is None):
-            raise ValueError("space: give exactly one of 'space' (a built-in name or spec) and 'text'")
+            raise InvalidField("space", "give exactly one of 'space' (a built-in name or spec) and 'text'")
         return self
 
 
 @router.post("/api/studies/{study_id}/refine",
-             responses={201: {"description": "preview=false: the child study was created (the body as for 200)"}})
+             responses={201: {"description": "preview=false: the child study was created (the body as for 200)",
+                             "model": RefineResult}})
 def refine(response: Response, body: RefineIn = Body(), study_id: int = StudyId,
-           engine: Engine = Depends(deps.engine), settings: Settings = Depends(deps.settings)) -> dict[str, Any]:
+           engine: Engine = Depends(deps.engine), settings: Settings = Depends(deps.settings)) -> RefineResult:
     """Preview a refinement of the study's space (in-sample estimate, dimension, size); with preview=false,
     also create the child study (linked to this one) and queue n samples of it."""
-    out = refine_study(engine, study_id, body, max_n=settings.max_n)
-    if out["study"] is not None:
+    out = RefineResult.model_validate(refine_study(engine, study_id, body, max_n=settings.max_n))
+    if out.study is not None:
         response.status_code = status.HTTP_201_CREATED
     return out
 
 
-@router.get("/api/studies/{study_id}/lineage")
+@router.get("/api/studies/{study_id}/lineage", response_model_exclude_unset=True)  # figure=false: no key
 def get_lineage(study_id: int = StudyId, figure: bool = Query(True, description="include the Plotly figure"),
-                engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
+                engine: Engine = Depends(deps.engine)) -> Lineage:
     """The study's tree, its refinement chain with each step's statistics, and the lineage figure."""
-    return lineage(engine, study_id, figure=figure)
+    return Lineage.model_validate(lineage(engine, study_id, figure=figure))
 
 
 @router.get("/api/spaces/{name}/size")
-def builtin_size(name: str = Path(max_length=100), paper_levels: int | None = Levels) -> dict[str, Any]:
+def builtin_size(name: str = Path(max_length=100), paper_levels: int | None = Levels) -> SizeReport:
     if name not in builtin_spaces():
         raise NotFound(f"unknown space {name!r}; built-ins: {', '.join(builtin_spaces())}", "name")
-    return size_report(get_space(name), paper_levels)
+    return SizeReport.model_validate(size_report(get_space(name), paper_levels))
 
 
 @router.post("/api/spaces/size")
-def custom_size(body: SpaceIn) -> dict[str, Any]:
+def custom_size(body: SpaceIn) -> SizeReport:
     """Dimension and size of a custom spec (validated like POST /api/studies' `space`)."""
     spec = body.space
     if spec is None:
@@ -87,9 +90,8 @@ def custom_size(body: SpaceIn) -> dict[str, Any]:
             spec = parse_space(body.text or "")
         except yaml.YAMLError as e:
             raise InvalidInput(f"not valid YAML/JSON: {getattr(e, 'problem', None) or e}", "text") from None
-        except ValidationError as e:
-            field, _, msg = format_validation_error(e)[0].partition(": ")
-            raise InvalidInput(msg, "text" if field == "spec" else f"text.{field}") from None
-        except ValueError as e:
-            raise InvalidInput(str(e).removeprefix("spec: "), "text") from None
-    return size_report(spec, body.paper_levels)
+        except ValueError as e:  # a ValidationError, or parse_space's InvalidField("spec") about the whole spec
+            first = as_field_errors(e, "spec")[0]
+            raise InvalidInput(first.message, "text" if first.field in ("", "spec") else f"text.{first.field}",
+                               first.allowed) from None
+    return SizeReport.model_validate(size_report(spec, body.paper_levels))

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import yaml
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from backend.designspace.size import space_size
-from backend.designspace.spec import format_validation_error, parse_space
-from backend.services.errors import InvalidInput
+from backend.designspace.spec import parse_space
+from backend.fielderrors import as_field_errors, join_field
+from backend.services.views import SpaceCheck, SpecProblem
 
 router = APIRouter(tags=["spaces"])
 MAX_TEXT = 100_000
@@ -28,8 +29,8 @@ class SpecText(BaseModel):
     text: str = Field(min_length=1, max_length=MAX_TEXT, description="the spec as YAML or JSON")
 
 
-@router.post("/api/spaces/validate")
-def validate_space(body: SpecText) -> dict:
+@router.post("/api/spaces/validate", response_model_exclude_none=True)
+def validate_space(body: SpecText) -> SpaceCheck:
     """Check a spec; see the module doc for the two answers."""
     try:
         spec = parse_space(body.text)
@@ -37,20 +38,17 @@ def validate_space(body: SpecText) -> dict:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         return _invalid([("space", f"not valid YAML/JSON: {where}{getattr(e, 'problem', None) or e}")])
-    except ValidationError as e:
-        items = []
-        for line in format_validation_error(e):
-            field, _, msg = line.partition(": ")
-            path = [] if field == "spec" else field.split(".")  # "spec": the whole spec, not one field
-            items.append((".".join(["space", *path]), msg))
-        return _invalid(items)
-    except ValueError as e:
-        err = InvalidInput.from_value_error(e, "space")
-        return _invalid([(err.field if err.field.startswith("space") else f"space.{err.field}", err.message)])
+    except ValueError as e:  # a ValidationError, or parse_space's InvalidField("spec") about the whole spec
+        return _invalid([(_space_field(f.field), f.message) for f in as_field_errors(e, "spec")])
     size = space_size(spec)
-    return {"valid": True, "spec": spec.model_dump(mode="json"), "dimension": size.dimension,
-            "size": float(size.exact)}
+    return SpaceCheck(valid=True, spec=spec.model_dump(mode="json"), dimension=size.dimension,
+                      size=float(size.exact))
 
 
-def _invalid(items: list[tuple[str, str]]) -> dict:
-    return {"valid": False, "errors": [{"field": f, "msg": m} for f, m in items]}
+def _space_field(field: str) -> str:
+    """The spec's field as the request names it: under `space` ('spec' is the whole spec)."""
+    return "space" if field in ("", "spec") else join_field("space", field)
+
+
+def _invalid(items: list[tuple[str, str]]) -> SpaceCheck:
+    return SpaceCheck(valid=False, errors=[SpecProblem(field=f, msg=m) for f, m in items])

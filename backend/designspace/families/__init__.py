@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from backend.fielderrors import InvalidField
 from backend.registry import Registry
 
 from ..batch import Batch, anynet_config
@@ -57,7 +58,7 @@ class Family:
 
     def propose(self, space: SpaceSpec, rng: np.random.Generator, size: int) -> Batch:
         """`size` candidates drawn from `rng`, structurally valid ones kept (the same draws on every machine)."""
-        raise ValueError(f"family: {self.name} spaces cannot be sampled (imported populations only)")
+        raise InvalidField("family", f"{self.name} spaces cannot be sampled (imported populations only)")
 
     def exact(self, batch: Batch) -> np.ndarray | None:
         """Rows that pass an exact re-check the fast proposal may get wrong at float boundaries (None: all)."""
@@ -82,12 +83,12 @@ class Family:
         missing = [k for k in self.params if k not in space.params]
         unknown = [k for k in space.params if k not in self.params]
         if missing:
-            raise ValueError(f"params: {self.name} spaces need {list(self.params)}; missing {missing}")
+            raise InvalidField("params", f"{self.name} spaces need {list(self.params)}; missing {missing}")
         if unknown:
-            raise ValueError(f"params: unknown {unknown}; allowed for {self.name}: {list(self.params)}")
+            raise InvalidField("params", f"unknown {unknown}; allowed for {self.name}: {list(self.params)}")
         for k, p in space.params.items():
             if (p.shared or p.monotone) and k not in self.stage_params:
-                raise ValueError(f"params.{k}: shared/monotone apply to per-stage parameters only "
+                raise InvalidField(f"params.{k}", f"shared/monotone apply to per-stage parameters only "
                                  f"({', '.join(self.stage_params) or f'{self.name} has none'})")
 
     def describe(self) -> dict[str, Any]:
