@@ -239,6 +239,21 @@ class SpaceSummary(View):
     se_r: float
 
 
+class SpaceFamily(View):
+    """A space family (backend.designspace.families): its parameters, which of them are per stage, and what
+    its spaces can do."""
+
+    name: str
+    label: str
+    description: str
+    params: list[str]
+    stage_params: list[str]
+    per_block_widths: bool
+    samplable: bool
+    arch_type: str
+    refine_steps: list[str]
+
+
 class ParamSize(View):
     values: int | float
     count: int | float

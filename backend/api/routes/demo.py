@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, status
 from sqlalchemy import Engine
 
 from backend.services.demo import seed_demo
+from backend.services.views import DemoSeeded
 
 from .. import deps
 
@@ -13,6 +14,6 @@ router = APIRouter(tags=["demo"])
 
 
 @router.post("/api/demo", status_code=status.HTTP_201_CREATED)
-def start_demo(engine: Engine = Depends(deps.engine)) -> dict:
+def start_demo(engine: Engine = Depends(deps.engine)) -> DemoSeeded:
     """RegNetX vs AnyNetX_A on digits, 24 models each, 3 epochs, <= 5 MF at 32 px; 409 if it exists."""
-    return seed_demo(engine)
+    return DemoSeeded.model_validate(seed_demo(engine))

@@ -43,7 +43,9 @@ def stream_ticket(request: Request) -> StreamTicket:
     return StreamTicket(ticket=tickets.issue(), expires_in=tickets.seconds)
 
 
-@router.get("/api/events")
+@router.get("/api/events", response_class=EventSourceResponse, responses={200: {
+    "description": "server-sent events; each `data:` is one Event (JSON)",
+    "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
 async def stream_events(request: Request, study_id: int | None = Query(None, ge=1),
                         last_id: int | None = Query(None, ge=0, description="start after this event id"),
                         last_event_id_header: str | None = Header(None, alias="Last-Event-ID"),

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from backend.figures import FIGURE_KINDS, to_json
 from backend.services.figures import KIND_OPTIONS, MAX_STUDIES, study_figure
 from backend.services.filters import ModelFilter
+from backend.services.views import FigureKind, FigureKinds, PlotlyFigure
 
 from .. import deps
 
@@ -58,25 +59,27 @@ class OverlayOptions(FigureOptions):
     study: list[int] = Field(min_length=1, max_length=MAX_STUDIES, description="study ids (repeat the parameter)")
 
 
-def _json(fig) -> Response:
+def _json(fig: Any) -> Response:
+    """The figure's JSON as Plotly writes it (its own encoder: numpy arrays, dates), shaped as PlotlyFigure."""
     return Response(content=to_json(fig), media_type="application/json")
 
 
 @router.get("/api/figures")
-def figure_kinds() -> dict[str, Any]:
+def figure_kinds() -> FigureKinds:
     """Every figure kind with its options and one-line help text."""
     helps = {kind: (FIGURE_KINDS[kind].__doc__ or "").strip().splitlines()[0] for kind in FIGURE_KINDS}
-    return {"kinds": [{"kind": k, "options": list(KIND_OPTIONS[k]), "summary": helps[k]} for k in FIGURE_KINDS]}
+    return FigureKinds(kinds=[FigureKind(kind=k, options=list(KIND_OPTIONS[k]), summary=helps[k])
+                              for k in FIGURE_KINDS])
 
 
-@router.get("/api/studies/{study_id}/figures/{kind}")
+@router.get("/api/studies/{study_id}/figures/{kind}", response_model=PlotlyFigure)
 def study_figure_json(q: Annotated[FigureOptions, Query()], kind: Kind,
                       study_id: int = Path(ge=1, le=2**31 - 1, description="study id"),
                       engine: Engine = Depends(deps.engine)) -> Response:
     return _json(study_figure(engine, kind, [study_id], flt=q.population_filter(), **q.for_kind()))
 
 
-@router.get("/api/figures/{kind}")
+@router.get("/api/figures/{kind}", response_model=PlotlyFigure)
 def overlay_figure_json(q: Annotated[OverlayOptions, Query()], kind: Kind,
                         engine: Engine = Depends(deps.engine)) -> Response:
     return _json(study_figure(engine, kind, q.study, flt=q.population_filter(), **q.for_kind()))

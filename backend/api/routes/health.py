@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import Engine
 
 from backend.services.jobs import health as health_report
+from backend.services.views import Health
 
 from .. import deps
 
@@ -13,5 +14,5 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/api/health")
-def health(engine: Engine = Depends(deps.engine)) -> dict:
-    return health_report(engine)
+def health(engine: Engine = Depends(deps.engine)) -> Health:
+    return Health.model_validate(health_report(engine))

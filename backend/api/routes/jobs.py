@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query
 from sqlalchemy import Engine
 
 from backend.services import jobs
+from backend.services.views import Job, JobPage, Worker
 
 from .. import deps
 from ..schemas import JobQuery, RequeueIn
@@ -17,28 +18,28 @@ JobId = Path(ge=1, le=2**31 - 1, description="job id")
 
 
 @router.get("/api/jobs")
-def list_jobs(q: Annotated[JobQuery, Query()], engine: Engine = Depends(deps.engine)) -> dict:
-    return jobs.list_jobs(engine, q.status, q.study_id, q.worker_id, q.limit, q.offset)
+def list_jobs(q: Annotated[JobQuery, Query()], engine: Engine = Depends(deps.engine)) -> JobPage:
+    return JobPage.model_validate(jobs.list_jobs(engine, q.status, q.study_id, q.worker_id, q.limit, q.offset))
 
 
 @router.get("/api/jobs/{job_id}")
-def get_job(job_id: int = JobId, engine: Engine = Depends(deps.engine)) -> dict:
-    return jobs.get_job(engine, job_id)
+def get_job(job_id: int = JobId, engine: Engine = Depends(deps.engine)) -> Job:
+    return Job.model_validate(jobs.get_job(engine, job_id))
 
 
 @router.post("/api/jobs/{job_id}/cancel")
-def cancel_job(job_id: int = JobId, engine: Engine = Depends(deps.engine)) -> dict:
+def cancel_job(job_id: int = JobId, engine: Engine = Depends(deps.engine)) -> Job:
     """queued/running -> cancelled (409 for a job that already finished)."""
-    return jobs.cancel(engine, job_id)
+    return Job.model_validate(jobs.cancel(engine, job_id))
 
 
 @router.post("/api/jobs/{job_id}/requeue")
 def requeue_job(job_id: int = JobId, body: RequeueIn | None = Body(None),
-                engine: Engine = Depends(deps.engine)) -> dict:
+                engine: Engine = Depends(deps.engine)) -> Job:
     """failed/cancelled -> queued with attempts reset (409 otherwise); optional new priority."""
-    return jobs.requeue(engine, job_id, body.priority if body else None)
+    return Job.model_validate(jobs.requeue(engine, job_id, body.priority if body else None))
 
 
 @router.get("/api/workers")
-def list_workers(engine: Engine = Depends(deps.engine)) -> list[dict]:
-    return jobs.list_workers(engine)
+def list_workers(engine: Engine = Depends(deps.engine)) -> list[Worker]:
+    return [Worker.model_validate(w) for w in jobs.list_workers(engine)]

@@ -10,28 +10,34 @@ from sqlalchemy import Engine
 
 from backend.services import export as export_service
 from backend.services import models_query
+from backend.services.views import ModelDetail, ModelPage
 
 from .. import deps
 from ..schemas import ExportQuery, ModelQuery
 from .studies import StudyId
 
 router = APIRouter(tags=["models"])
+EXPORT_MEDIA_TYPES = sorted({media for media, _ in export_service.FORMATS.values()})
 
 
-@router.get("/api/studies/{study_id}/models")
+@router.get("/api/studies/{study_id}/models", response_model=ModelPage)
 def list_models(q: Annotated[ModelQuery, Query()], study_id: int = StudyId,
                 engine: Engine = Depends(deps.engine)) -> JSONResponse:
-    """One page of models (filters: `<col>_min/_max`, status, arch_type, ids, top) with the total count."""
+    """One page of models (filters: `<col>_min/_max`, status, arch_type, ids, top) with the total count.
+
+    Sent as read (pages of up to 1,000 rows): the tests hold the rows to ModelPage."""
     page = models_query.list_models(engine, study_id, q.to_filter(), q.sort, q.limit, q.offset)
     return JSONResponse(page)
 
 
-@router.get("/api/models/{model_id}")
+@router.get("/api/models/{model_id}", response_model=ModelDetail)
 def get_model(model_id: int = Path(ge=1, le=2**31 - 1), engine: Engine = Depends(deps.engine)) -> JSONResponse:
     return JSONResponse(models_query.get_model(engine, model_id))
 
 
-@router.get("/api/studies/{study_id}/export")
+@router.get("/api/studies/{study_id}/export", response_class=StreamingResponse, responses={200: {
+    "description": "the file (Content-Disposition names it)",
+    "content": {m: {"schema": {"type": "string", "format": "binary"}} for m in EXPORT_MEDIA_TYPES}}})
 def export(q: Annotated[ExportQuery, Query()], study_id: int = StudyId,
            engine: Engine = Depends(deps.engine)) -> StreamingResponse:
     """Download the filtered models as json, jsonl, csv, pycls (zip of YAML) or timm (RegNet kwargs)."""

@@ -13,13 +13,16 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 
 from backend.services.columns import encode_json, load_columns, population_body
+from backend.services.views import PopulationColumns
 
 from .. import deps
 
 router = APIRouter(tags=["population"])
 
 
-@router.get("/api/studies/{study_id}/population", response_model=None)
+@router.get("/api/studies/{study_id}/population", response_model=PopulationColumns, responses={200: {
+    "description": "format=json: PopulationColumns; format=bin: the typed arrays (see the module doc)",
+    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
 def population(study_id: int = Path(ge=1, le=2**31 - 1, description="study id"),
                format: Literal["bin", "json"] = Query("bin", description="bin: typed arrays (dashboard); json"),
                engine: Engine = Depends(deps.engine)) -> Response:

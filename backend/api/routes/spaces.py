@@ -7,28 +7,30 @@ from fastapi import APIRouter, Path
 
 from backend.designspace.builtin import builtin_spaces
 from backend.designspace.families import FAMILIES
+from backend.designspace.spec import SpaceSpec
 from backend.services.errors import NotFound
+from backend.services.views import SpaceFamily, SpaceSummary
 
 router = APIRouter(tags=["spaces"])
 
 
 @router.get("/api/spaces")
-def list_spaces() -> list[dict]:
-    return [{"name": sp.name, "family": sp.family, "description": sp.description, "num_stages": sp.num_stages,
-             "params": list(sp.params), "im_size": sp.im_size, "se_r": sp.se_r}
+def list_spaces() -> list[SpaceSummary]:
+    return [SpaceSummary(name=sp.name, family=sp.family, description=sp.description, num_stages=sp.num_stages,
+                         params=list(sp.params), im_size=sp.im_size, se_r=sp.se_r)
             for sp in builtin_spaces().values()]
 
 
 @router.get("/api/spaces/{name}")
-def get_space(name: str = Path(max_length=100)) -> dict:
+def get_space(name: str = Path(max_length=100)) -> SpaceSpec:
     spaces = builtin_spaces()
     if name not in spaces:
         raise NotFound(f"unknown space {name!r}; built-ins: {', '.join(spaces)}", "name")
-    return spaces[name].model_dump(mode="json")
+    return spaces[name]
 
 
 @router.get("/api/families")
-def list_families() -> list[dict]:
+def list_families() -> list[SpaceFamily]:
     """Every space family: its parameters (which are per stage), whether it can be sampled, whether its networks
     have per-block widths, and the refinement steps that apply to its spaces."""
-    return [family.describe() for family in FAMILIES]
+    return [SpaceFamily.model_validate(family.describe()) for family in FAMILIES]

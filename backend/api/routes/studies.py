@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from backend.services import sampling, studies
 from backend.services.studies import StudyIn
+from backend.services.views import SamplesQueued, Study, StudyDeleted
 
 from .. import deps
 from ..schemas import SamplesIn
@@ -17,31 +18,32 @@ StudyId = Path(ge=1, le=2**31 - 1, description="study id")
 
 
 @router.get("/api/studies")
-def list_studies(engine: Engine = Depends(deps.engine)) -> list[dict]:
-    return studies.list_studies(engine)
+def list_studies(engine: Engine = Depends(deps.engine)) -> list[Study]:
+    return [Study.model_validate(s) for s in studies.list_studies(engine)]
 
 
 @router.post("/api/studies", status_code=status.HTTP_201_CREATED)
 def create_study(body: StudyIn = Body(), engine: Engine = Depends(deps.engine),
-                 settings: Settings = Depends(deps.settings)) -> dict:
+                 settings: Settings = Depends(deps.settings)) -> Study:
     """Create a study; with `n`, also sample and queue n models in the same transaction."""
-    return studies.create_study(engine, body, max_n=settings.max_n)
+    return Study.model_validate(studies.create_study(engine, body, max_n=settings.max_n))
 
 
 @router.get("/api/studies/{study_id}")
-def get_study(study_id: int = StudyId, engine: Engine = Depends(deps.engine)) -> dict:
-    return studies.get_study(engine, study_id)
+def get_study(study_id: int = StudyId, engine: Engine = Depends(deps.engine)) -> Study:
+    return Study.model_validate(studies.get_study(engine, study_id))
 
 
 @router.delete("/api/studies/{study_id}")
 def delete_study(study_id: int = StudyId, confirm: bool = Query(False, description="must be true"),
-                 engine: Engine = Depends(deps.engine)) -> dict:
-    return studies.delete_study(engine, study_id, confirm)
+                 engine: Engine = Depends(deps.engine)) -> StudyDeleted:
+    return StudyDeleted.model_validate(studies.delete_study(engine, study_id, confirm))
 
 
 @router.post("/api/studies/{study_id}/samples", status_code=status.HTTP_201_CREATED)
 def queue_samples(body: SamplesIn, study_id: int = StudyId, engine: Engine = Depends(deps.engine),
-                  settings: Settings = Depends(deps.settings)) -> dict:
+                  settings: Settings = Depends(deps.settings)) -> SamplesQueued:
     """Sample n models of the study's space in its regime; queue those not already in the study."""
-    return sampling.queue_samples(engine, study_id, body.n, body.seed, body.priority, max_n=settings.max_n,
-                                  max_attempts=body.max_attempts)
+    out = sampling.queue_samples(engine, study_id, body.n, body.seed, body.priority, max_n=settings.max_n,
+                                 max_attempts=body.max_attempts)
+    return SamplesQueued.model_validate(out)
