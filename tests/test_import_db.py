@@ -89,7 +89,7 @@ def test_import_is_one_transaction(db_engine, reference_dir):
 def test_large_sqlite_import_rebuilds_the_same_indexes(sqlite_url, reference_dir, monkeypatch):
     """Above REBUILD_MIN_ROWS the models indexes are dropped and rebuilt inside the transaction: afterwards
     (and after a failed import) sqlite_master holds exactly the indexes it held before."""
-    import backend.services.importing as importing
+    from db import bulk
     from db.engine import make_engine
     from db.migrate import upgrade
 
@@ -99,7 +99,7 @@ def test_large_sqlite_import_rebuilds_the_same_indexes(sqlite_url, reference_dir
     with engine.connect() as conn:
         before = conn.exec_driver_sql(index_sql).all()
     assert len(before) > 20
-    monkeypatch.setattr(importing, "REBUILD_MIN_ROWS", 10)
+    monkeypatch.setattr(bulk, "REBUILD_MIN_ROWS", 10)
     pop = parse_file((reference_dir / "nds" / "ResNeXt-B_in.json").read_bytes(), "ResNeXt-B_in.json")
     pop.records[-1].result.diverged = None  # fails in the results insert, after the indexes were dropped
     with pytest.raises(IntegrityError):

@@ -7,9 +7,9 @@ behind a small JSON header — no per-number text to print or parse:
     b"NSP1" | uint32 LE header length | header JSON (space-padded so the data starts 8-byte aligned) | data
     header = {"n", "study_id", "status_names", "columns": [{"name", "dtype", "offset"}]}  (offset: into data)
 
-Rows are the population of services.filters (models ⟕ results ⟕ jobs, its status expression), read with the
-driver's cursor into one float matrix (SQLAlchemy row objects cost more than the query at 10^5 rows). Columns
-with no value at all (w0 in an AnyNet study, d_5 in a 4-stage one) are left out, except ALWAYS.
+Rows are the study's population as services.population reads it (the one reader: the figures of the same view
+use the same read, cached per data version). Columns with no value at all (w0 in an AnyNet study, d_5 in a
+4-stage one) are left out, except ALWAYS.
 
 Reading 10^5 rows costs about a second, most of a cold page open. Encoded bodies are therefore cached per
 engine by data version (services.popcache), loaded once however many requests ask at the same moment, and the
@@ -23,25 +23,20 @@ import json
 import struct
 
 import numpy as np
-from sqlalchemy import Engine, case, select
+from sqlalchemy import Engine, select
 
 from backend.designspace import columns as column_table
-from backend.designspace.params import PARAM_NAMES
-from db.models import models, results, studies
+from db.models import studies
 
-from .filters import STATUS_EXPR, STATUSES, filtered
-from .models_query import require_study
+from .filters import STATUSES
 from .popcache import VersionedCache, data_version
+from .population import cached_population
 
 MAGIC = b"NSP1"
 #: value columns in the order sent (ids and status codes come first)
 VALUE_COLUMNS = ("error", *(n for n in column_table.names("complexity", "result", "sampled") if n != "error"))
-_SOURCES = {"error": results.c.error, "error_final": results.c.error_final, "infer_ms": results.c.infer_ms,
-            "train_seconds": results.c.train_seconds,
-            **{c: models.c[c] for c in ("flops", "params", "acts", *PARAM_NAMES)}}
 #: sent even when empty (a study whose jobs are all queued still has an error column, of NaNs)
 ALWAYS = ("error", "flops", "params", "acts")
-STATUS_CODE = case({s: i for i, s in enumerate(STATUSES)}, value=STATUS_EXPR, else_=len(STATUSES) - 1)
 CACHE_SIZE = 4
 #: studies smaller than this load fast enough not to be warmed at start
 WARM_MIN_MODELS = 5_000
@@ -61,21 +56,18 @@ class Columns:
 
 
 def load_columns(engine: Engine, study_id: int) -> Columns:
-    """Every model of the study in id order; raises NotFound for an unknown study."""
-    q = filtered(select(models.c.id, STATUS_CODE, *(_SOURCES[c] for c in VALUE_COLUMNS)), study_id, None)
-    with engine.connect() as conn:
-        require_study(conn, study_id)
-        result = conn.execute(q.order_by(models.c.id))
-        rows = result.cursor.fetchall()  # plain driver tuples: the columns are all numbers
-        result.close()
-    width = 2 + len(VALUE_COLUMNS)
-    mat = np.array(rows, dtype=np.float64).reshape(len(rows), width)  # None -> NaN
+    """Every model of the study in id order, from the population its figures read too (one read per data
+    version serves both: services.population.cached_population); raises NotFound for an unknown study."""
+    pop = cached_population(engine, study_id)
+    codes = {s: i for i, s in enumerate(STATUSES)}
+    other = len(STATUSES) - 1
+    status = np.fromiter((codes.get(s, other) for s in pop["status"]), dtype=np.uint8, count=len(pop))
     values = {}
-    for j, name in enumerate(VALUE_COLUMNS):
-        col = np.ascontiguousarray(mat[:, 2 + j])
+    for name in VALUE_COLUMNS:
+        col = pop[name]
         if name in ALWAYS or not np.isnan(col).all():
             values[name] = col
-    return Columns(study_id, mat[:, 0].astype(np.int32), mat[:, 1].astype(np.uint8), values)
+    return Columns(study_id, pop["id"].astype(np.int32), status, values)
 
 
 def encode_binary(cols: Columns) -> bytes:

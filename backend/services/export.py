@@ -19,11 +19,11 @@ from sqlalchemy import Engine, case, select
 
 from backend.designspace.config import AnyNetConfig
 from backend.designspace.exports import config_text, csv_columns, csv_table, jsonl_lines, pycls_yaml, timm_kwargs
+from db.rawsql import driver_rows, json_value
 
 from .errors import InvalidInput
 from .filters import ModelFilter, filtered
 from .models_query import BASE_COLUMNS, CURVE_COLUMNS, ROW_COLUMNS, ordered, records, require_study
-from .rawsql import driver_rows, json_value
 
 FORMATS: dict[str, tuple[str, str]] = {  # format -> (media type, file extension)
     "json": ("application/json", "json"),

@@ -36,8 +36,7 @@ from db.models import models, results
 
 from .errors import InvalidInput
 from .filters import ModelFilter
-from .popcache import VersionedCache, data_version
-from .population import Population, load_population, subset
+from .population import Population, cached_population, load_population
 from .studies import find_study
 
 #: numeric population columns the figures use (loader columns such as status or error_final are left out)
@@ -91,25 +90,9 @@ def cached_e_fit(configs: Sequence[dict[str, Any] | None]) -> np.ndarray:
     return out
 
 
-_POPULATIONS: VersionedCache[Population] = VersionedCache(4)
-
-
 def _numbers(engine: Engine, study_id: int, flt: ModelFilter | None) -> Population:
-    """A study's (filtered) population without configs, shared by the figure requests of one dashboard view
-    (EDF, curves, scatter panels of the same filter): one read per data version, not one per figure. A new
-    filter is cut from the cached whole population in numpy (population.subset) instead of read again, so the
-    figures of a filter change cost milliseconds, not a 10^5-row read. The arrays are shared between requests;
-    builders never write into them."""
-    with engine.connect() as conn:
-        version = data_version(conn, study_id)
-    if flt is None or not flt.top:  # every filter but best-k is cut in numpy from the cached whole
-        whole_key = ((engine.url.render_as_string(), study_id, ""), version)
-        cut = subset(_POPULATIONS.get_or_load(whole_key, lambda: load_population(engine, study_id)), flt)
-        if cut is not None:
-            return cut
-    # the figures of a view are requested together: the first reads, the others wait for it
-    key = ((engine.url.render_as_string(), study_id, flt.model_dump_json() if flt else ""), version)
-    return _POPULATIONS.get_or_load(key, lambda: load_population(engine, study_id, flt))
+    """A study's (filtered) population, shared with the other requests of one dashboard view."""
+    return cached_population(engine, study_id, flt)
 
 
 def load_populations(engine: Engine, study_ids: Sequence[int], *, e_fit: bool = False, extremes_k: int = 0,

@@ -20,14 +20,14 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select
+from sqlalchemy import Connection, Engine, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from backend.designspace.params import PARAM_NAMES
 from backend.importers import BadRecord, ModelRecord, Plan, Population, SplitMismatch, gc_paused, plan_file
 from backend.importers.parallel import Chunk, convert_chunks, default_workers
 from backend.importers.records import HashDeduper, compact_json
-from db.bulk import insert_rows
+from db.bulk import big_page_cache, deferred_indexes, insert_rows
 from db.engine import writer
 from db.events import append_event
 from db.models import add_models, models, results, studies, utcnow
@@ -39,8 +39,6 @@ from .studies import NAME_PATTERN
 #: browsable parameters that, when one value holds for the whole population, describe its training recipe
 RECIPE_KEYS = ("epochs", "lr", "wd", "momentum", "batch_size")
 SKIPPED_SHOWN = 20  # skipped records listed in the summary (all are counted)
-BULK_CACHE_KIB = 256 * 1024
-REBUILD_MIN_ROWS = 20_000  # below this, incremental index updates are cheap enough to leave the schema be
 #: files this large convert in worker processes (below, starting them costs more than they save)
 PARALLEL_MIN_RECORDS = 20_000
 #: records per converted chunk: small enough that writing starts early, large enough to batch the inserts
@@ -120,60 +118,6 @@ def _insert_models(conn: Connection, study_id: int, model_rows: list[tuple], res
     insert_rows(conn, results, RESULT_KEYS, [(mid, *r[1:]) for mid, r in zip(ids, result_rows, strict=True)])
 
 
-#: the results trigger that mirrors a new result into its model (migration 0004); an import writes the mirror
-#: itself, so during a bulk import the trigger would only look the model up to find nothing to change
-RESULT_MIRROR_TRIGGER = "trg_results_insert"
-
-
-@contextlib.contextmanager
-def _deferred_indexes(conn: Connection, n_new: int) -> Iterator[None]:
-    """SQLite, large imports: drop the models table's secondary indexes (and the results insert trigger),
-    insert, and recreate them.
-
-    Each model row feeds ~30 indexes (one per filterable column), and inserting 100,000 rows into them one
-    by one is most of an import's time; building an index over the finished table sorts once and is about
-    twice as fast. The rebuild covers every row of the table, so it only pays when the import is at least
-    as large as what is there. It happens inside the import's transaction (SQLite DDL is transactional):
-    readers keep seeing the indexed snapshot, and a failure rolls the drop back. The indexes and the trigger
-    are recreated from their own SQL in sqlite_master, whatever revision made them. Unique constraints stay
-    in force. PostgreSQL is left alone: DROP INDEX would lock the table against every reader until commit."""
-    if conn.dialect.name != "sqlite" or n_new < REBUILD_MIN_ROWS:
-        yield
-        return
-    if n_new < conn.execute(select(func.count()).select_from(models)).scalar_one():
-        yield
-        return
-    found = conn.exec_driver_sql("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND "
-                                 "((type = 'index' AND tbl_name = 'models') OR (type = 'trigger' AND name = ?))",
-                                 (RESULT_MIRROR_TRIGGER,)).all()
-    for kind, name, _ in found:
-        conn.exec_driver_sql('DROP {} "{}"'.format(kind.upper(), name.replace('"', '""')))
-    yield
-    for _, _, sql in found:
-        conn.exec_driver_sql(sql)
-
-
-@contextlib.contextmanager
-def _big_page_cache(conn: Connection) -> Iterator[None]:
-    """SQLite: a 256 MiB page cache for this connection while it writes a large population.
-
-    Every model row updates ~30 indexes (one per filterable column); with the default 2 MiB cache those
-    random B-tree inserts keep evicting the pages the next row needs, and the import runs twice as long.
-    The setting is per connection and is put back afterwards (the memory is only used if needed)."""
-    if conn.dialect.name != "sqlite":
-        yield
-        return
-    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-    threads = conn.exec_driver_sql("PRAGMA threads").scalar()
-    conn.exec_driver_sql(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
-    conn.exec_driver_sql(f"PRAGMA threads = {default_workers()}")  # index rebuilds sort on every core
-    try:
-        yield
-    finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
-        conn.exec_driver_sql(f"PRAGMA threads = {int(threads)}")
-
-
 def _checked_name(study_name: str) -> str:
     name = (study_name or "").strip()
     if not re.match(NAME_PATTERN, name):
@@ -206,7 +150,7 @@ def _new_study(engine: Engine, row: dict[str, Any], staging: Staging | None = No
             stamp = row["created_at"]
             if conn.dialect.name == "sqlite":
                 stamp = _sqlite_stamp(conn.dialect, stamp)
-            with _big_page_cache(conn):
+            with big_page_cache(conn, default_workers()):  # index rebuilds sort on every core
                 yield conn, study_id, stamp
     except IntegrityError:
         with engine.connect() as conn:
@@ -234,7 +178,7 @@ def import_population(engine: Engine, pop: Population, study_name: str, *,
     t0 = time.perf_counter()
     with _new_study(engine, study_row(pop, name, source)) as (conn, study_id, stamp):
         model_rows, result_rows = encode_rows(pop.records, study_id, stamp)
-        with _deferred_indexes(conn, len(pop.records)):
+        with deferred_indexes(conn, len(pop.records)):
             _insert_models(conn, study_id, model_rows, result_rows)
         return _created(conn, study_id, pop, name, source, t0)
 
@@ -297,7 +241,7 @@ def _write_staged(engine: Engine, plan: Plan, convert: Any, *, name: str, source
         pop, changed = _finished(plan, records, skipped)
         staging.update_models("extra", [(encode_json(r.extra), r.index) for r in changed])
         row = {**study_row(pop, name, source), "created_at": now}
-        with _new_study(engine, row, staging) as (conn, study_id, _), _deferred_indexes(conn, len(records)):
+        with _new_study(engine, row, staging) as (conn, study_id, _), deferred_indexes(conn, len(records)):
             staging.copy_into(conn, models.name, results.name, "study_id", study_id)
             return _created(conn, study_id, pop, name, source, t0)
 

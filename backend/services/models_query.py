@@ -14,10 +14,10 @@ from sqlalchemy import Connection, Engine, Select, func, select
 
 from backend.designspace.params import PARAM_NAMES
 from db.models import jobs, models, results, studies
+from db.rawsql import driver_rows, json_value
 
 from .errors import InvalidInput, NotFound
 from .filters import POPULATION, SORT_COLUMNS, STATUS, ModelFilter, best, sort_name, source, where
-from .rawsql import driver_rows, json_value
 
 MAX_PAGE = 1000
 #: a model's row without the flat parameters (JSON exports) ...

@@ -1,6 +1,6 @@
 """A study's whole population as numpy columns — what the analysis engine builds figures from.
 
-One Core SELECT over models ⟕ results ⟕ jobs, run on the driver's cursor (services.rawsql) and transposed into
+One Core SELECT over models ⟕ results ⟕ jobs, run on the driver's cursor (db.rawsql) and transposed into
 arrays (no ORM objects, no per-row processing), so 10^5–10^6 models load in seconds. Missing numbers are NaN.
 """
 
@@ -15,10 +15,11 @@ from sqlalchemy import Engine, select
 from backend.designspace import columns as column_table
 from backend.designspace.params import PARAM_NAMES
 from db.models import models, results
+from db.rawsql import driver_rows, json_value
 
 from .filters import RANGE_COLUMNS, STATUS, ModelFilter, filtered
 from .models_query import require_study
-from .rawsql import driver_rows, json_value
+from .popcache import VersionedCache, data_version
 
 #: float64 columns (NaN where missing)
 FLOAT_COLUMNS = column_table.names("complexity", "result", "sampled")
@@ -97,6 +98,29 @@ def load_population(engine: Engine, study_id: int, flt: ModelFilter | None = Non
     if extra:
         extra_names = _extra_columns(out, tuple(json_value(e) for e in table[:, pos]))
     return Population(study_id, study, out, config_list, extra_names)
+
+
+#: whole and best-k populations of the views being looked at, keyed by (engine URL, study, filter) and version
+_CACHE: VersionedCache[Population] = VersionedCache(4)
+
+
+def cached_population(engine: Engine, study_id: int, flt: ModelFilter | None = None) -> Population:
+    """A study's (filtered) population without configs, read once per data version and shared by everything a
+    dashboard view asks for at once: the columns it draws in the browser (services.columns) and its figures
+    (EDF, curves, scatter panels of the same filter). A filter is cut from the cached whole population in numpy
+    (`subset`) instead of read again, so a filter change costs milliseconds, not a 10^5-row read; only best-k
+    filters are read from the database. Concurrent callers wait for one read. The arrays are shared between
+    requests: callers never write into them."""
+    with engine.connect() as conn:
+        version = data_version(conn, study_id)
+    url = engine.url.render_as_string()
+    if flt is None or not flt.top:  # every filter but best-k is cut in numpy from the cached whole
+        cut = subset(_CACHE.get_or_load(((url, study_id, ""), version), lambda: load_population(engine, study_id)),
+                     flt)
+        if cut is not None:
+            return cut
+    key = ((url, study_id, flt.model_dump_json() if flt else ""), version)
+    return _CACHE.get_or_load(key, lambda: load_population(engine, study_id, flt))
 
 
 def subset(pop: Population, flt: ModelFilter | None) -> Population | None:
