@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
     url = os.environ.get("NETSPACE_SCALE_DB", DEFAULT_URL)
     try:
         scratch_db(url, create=True)
-    except Exception as e:  # noqa: BLE001 - any connection failure means "no PostgreSQL here"
+    except Exception as e:  # any connection failure means "no PostgreSQL here"
         reason = str(e).strip().splitlines()[0][:120]
         print(f"scale bench skipped: PostgreSQL at {make_url(url).render_as_string()} not usable ({reason})")
         return [("scale bench skipped: PostgreSQL not reachable", float("nan"), "-")]

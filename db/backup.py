@@ -132,7 +132,7 @@ def _is_json(c: Column) -> bool:
 def _revision(conn: Connection) -> str | None:
     try:
         return conn.execute(sql_text("SELECT version_num FROM alembic_version")).scalar()
-    except Exception:  # noqa: BLE001 - a database never migrated has no such table
+    except Exception:  # a database never migrated has no such table
         return None
 
 

@@ -21,7 +21,6 @@ from contextlib import contextmanager
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///./netspace.db"
 BUSY_TIMEOUT_MS = 60_000
@@ -103,21 +102,3 @@ def write_tx(engine: Engine) -> Iterator[Connection]:
     """A Core connection in one write transaction: committed on success, rolled back on any exception."""
     with writer(engine).begin() as conn:
         yield conn
-
-
-def session_factory(engine: Engine, write: bool = False) -> sessionmaker[Session]:
-    """ORM sessions over `engine`; `write=True` sessions begin with SQLite's write lock."""
-    return sessionmaker(writer(engine) if write else engine, expire_on_commit=False)
-
-
-@contextmanager
-def write_session(engine: Engine) -> Iterator[Session]:
-    """An ORM session in one write transaction: commit on success, rollback on exception."""
-    with session_factory(engine, write=True)() as s, s.begin():
-        yield s
-
-
-@contextmanager
-def read_session(engine: Engine) -> Iterator[Session]:
-    with Session(engine, expire_on_commit=False) as s:
-        yield s

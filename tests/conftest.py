@@ -74,7 +74,7 @@ def fresh_pg_schema(prefix: str = "nst") -> Iterator[str]:
     try:
         with _pg_connect() as admin:
             admin.execute(f'CREATE SCHEMA "{schema}"')
-    except Exception as e:  # noqa: BLE001 - any connection failure means the service is missing
+    except Exception as e:  # any connection failure means the service is missing
         missing_service(f"PostgreSQL not reachable at {PG_URL}: {e}")
     try:
         sep = "&" if "?" in PG_URL else "?"

@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT, screenshot
 
 sys.path.insert(0, str(ROOT))  # bench/ is not an installed package
-from bench.population_fixture import build_study  # noqa: E402
+from bench.population_fixture import build_study
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 N = 6000

@@ -13,7 +13,7 @@ from backend.services import columns
 from backend.services.popcache import VersionedCache
 
 sys.path.insert(0, str(ROOT))  # bench/ is not an installed package
-from bench.population_fixture import build_study  # noqa: E402
+from bench.population_fixture import build_study
 
 
 def test_concurrent_callers_share_one_load():

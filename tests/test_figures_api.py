@@ -155,7 +155,7 @@ def test_report_bad_input_is_one_line_exit_2(report, tmp_path):
     res = run_cli("report", "--db", url, "--study", "nope", "--out", str(tmp_path / "r.html"))
     assert res.returncode == 2 and res.stderr.strip() == "error: study: no study named 'nope'"
     res = run_cli("report", "--db", f"sqlite:///{tmp_path / 'missing.db'}", "--study", "x")
-    assert res.returncode == 2 and res.stderr.strip().startswith("error: db: no database file at")
+    assert res.returncode == 2 and res.stderr.strip().startswith("error: db: no database at")
     res = run_cli("report", "--db", url, "--study", "rep-regnet", "--out", str(tmp_path / "no" / "r.html"))
     assert res.returncode == 2 and "out: directory" in res.stderr
     assert not (tmp_path / "r.html").exists()

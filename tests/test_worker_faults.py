@@ -171,7 +171,7 @@ def test_workers_and_server_survive_a_30_s_postgresql_outage(tmp_path, server_fa
     try:
         with _pg_connect() as admin:
             admin.execute(f'CREATE SCHEMA "{schema}"')
-    except Exception as e:  # noqa: BLE001 - the service is missing
+    except Exception as e:  # the service is missing
         missing_service(f"PostgreSQL not reachable: {e}")
     url = f"{PG_URL}?options=-csearch_path%3D{schema}"
     engine = make_engine(url)

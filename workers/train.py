@@ -44,7 +44,7 @@ INFER_ITERS = 10
 DIVERGENCE_CHECK_EVERY = 16  # steps between loss checks: each check syncs the GPU, so not every step
 
 
-class TrainingStopped(Exception):  # noqa: N818 — a stop request, not an error
+class TrainingStopped(Exception):  # a stop request, not an error
     """`should_stop()` returned True (lease lost, SIGTERM): the job should go back to the queue."""
 
 
@@ -139,7 +139,7 @@ def _failures_as(context: str) -> Iterator[None]:
         raise TrainingError(f"{context}: CUDA out of memory ({first})") from e
     except ValidationError as e:
         raise TrainingError(f"{context}: invalid model config: " + "; ".join(map(str, validation_errors(e)))) from e
-    except Exception as e:  # noqa: BLE001 — every other failure is the job's, recorded with its reason
+    except Exception as e:  # every other failure is the job's, recorded with its reason
         raise TrainingError(f"{context}: {type(e).__name__}: {e}") from e
 
 

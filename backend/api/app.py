@@ -100,7 +100,7 @@ async def _maintenance(engine, every: float) -> None:
         try:
             await run_in_threadpool(requeue_expired, engine)
             await run_in_threadpool(prune_events, engine)
-        except Exception:  # noqa: BLE001 - the database may be restarting; try again next round
+        except Exception:  # the database may be restarting; try again next round
             log.exception("maintenance round failed")
         await asyncio.sleep(every)
 
@@ -112,7 +112,7 @@ async def _warm(engine, limit: int) -> None:
         await run_in_threadpool(frontend.plotly_gzip)
         warmed = await run_in_threadpool(columns.warm, engine, limit)
         log.info("warmed the columns of studies %s", warmed)
-    except Exception:  # noqa: BLE001 - only a head start: the first request reads them itself
+    except Exception:  # only a head start: the first request reads them itself
         log.exception("warming study columns failed")
 
 

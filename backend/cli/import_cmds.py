@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 
 from backend.importers import FORMATS, RecordError
-from backend.services.errors import ServiceError
 
 from .app import app
+from .db import open_db
 from .errors import fail
 
 
@@ -24,26 +24,18 @@ def import_cmd(
     = False,
 ) -> None:
     """Import every run of FILE as one new study (one transaction: all of it or nothing)."""
-    from db.engine import database_url, make_engine
-    from db.migrate import upgrade
-
     if fmt != "auto" and fmt not in FORMATS:
         fail(f"format: must be auto or one of {', '.join(FORMATS)} (got {fmt!r})")
     if not file.is_file():
         fail(f"file: not found: {file}")
     from backend.services.importing import import_file
 
-    engine = make_engine(database_url(db))
-    try:
-        upgrade(engine)
-        out = import_file(engine, file.read_bytes(), file.name, study, fmt=fmt, skip_bad=skip_bad,
-                          source=file.name)  # a bad file: InvalidField -> exit 2
-    except RecordError as e:
-        fail(e.message)  # "record 12: key: what is wrong" (the field, the file, is the command's argument)
-    except ServiceError as e:
-        fail(str(e))
-    finally:
-        engine.dispose()
+    with open_db(db) as engine:
+        try:
+            out = import_file(engine, file.read_bytes(), file.name, study, fmt=fmt, skip_bad=skip_bad,
+                              source=file.name)  # a bad file: InvalidField -> exit 2
+        except RecordError as e:
+            fail(e.message)  # "record 12: key: what is wrong" (the field, the file, is the command's argument)
     mean = f"{out['mean_error']:.3f}" if out["mean_error"] is not None else "-"
     print(f"imported {out['imported']} models into study {out['name']!r} (id {out['study_id']}) from "
           f"{file.name} [{out['format']}, {out['dataset'] or 'dataset unknown'}]: min error "

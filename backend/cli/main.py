@@ -10,13 +10,13 @@ import typer
 from pydantic import ValidationError
 
 from . import (
-    backup_cmds,  # noqa: E402,F401
-    designspace_cmds,  # noqa: E402,F401  (each import registers its commands on app)
-    import_cmds,  # noqa: E402,F401
-    refine_cmds,  # noqa: E402,F401
-    report_cmds,  # noqa: E402,F401
-    server_cmds,  # noqa: E402,F401
-    worker_cmds,  # noqa: E402,F401
+    backup_cmds,  # noqa: F401
+    designspace_cmds,  # noqa: F401  (each import registers its commands on app)
+    import_cmds,  # noqa: F401
+    refine_cmds,  # noqa: F401
+    report_cmds,  # noqa: F401
+    server_cmds,  # noqa: F401
+    worker_cmds,  # noqa: F401
 )
 from .app import app
 from .errors import CliError, one_line, print_error

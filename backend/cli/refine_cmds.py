@@ -12,45 +12,23 @@ dashboard agree on every number; bad input exits 2 with one line.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import Engine
 
 from backend.designspace.units import parse_range
-from backend.services.errors import ServiceError
 
 from .app import app
+from .db import open_db
 from .designspace_cmds import load_space_arg, read_json_arg
 from .errors import fail
-from .server_cmds import _require_sqlite_file, parse_filters
+from .server_cmds import parse_filters
 
 DbOption = Annotated[str | None, typer.Option(help="SQLAlchemy URL (default: $NETSPACE_DB or ./netspace.db)")]
 JsonOption = Annotated[bool, typer.Option("--json", help="print the whole answer as JSON")]
-
-
-@contextlib.contextmanager
-def _engine(db: str | None, must_exist: bool) -> Iterator[Engine]:
-    """A migrated engine; service errors become one-line CLI errors."""
-    from db.engine import database_url, make_engine
-    from db.migrate import upgrade
-
-    url = database_url(db)
-    if must_exist:
-        _require_sqlite_file(url)
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-        yield engine
-    except ServiceError as e:
-        fail(str(e))
-    finally:
-        engine.dispose()
 
 
 def _regime(flops: str | None, params: str | None, acts: str | None) -> dict[str, list[float | None]] | None:
@@ -115,7 +93,7 @@ def study_cmd(
         "name": name, "space": load_space_arg(space).model_dump(mode="json"),
         "dataset": {"name": dataset, **({"path": data_path} if data_path else {})}, "recipe": rec,
         "regime": _regime(flops, params, acts) or {}, "im_size": im_size, "seed": seed, "n": n or None})
-    with _engine(db, must_exist=False) as engine:
+    with open_db(db) as engine:
         out = create_study(engine, data)
     if as_json:
         print(json.dumps(out))
@@ -158,7 +136,7 @@ def refine_cmd(
         "filter": parse_filters(filters, None).active() if filters else None, "efit_max": efit_max,
         "base": load_space_arg(base).model_dump(mode="json") if base else None,
         "recipe": {"epochs": epochs} if epochs else None, "regime": _regime(flops, None, None)})
-    with _engine(db, must_exist=True) as engine:
+    with open_db(db, must_exist=True) as engine:
         out = refine_study(engine, find_study(engine, study)["id"], req)
     if as_json:
         print(json.dumps(out))
@@ -205,7 +183,7 @@ def lineage_cmd(
 
     if out is not None and not out.parent.is_dir():
         fail(f"out: directory {out.parent} does not exist")
-    with _engine(db, must_exist=True) as engine:
+    with open_db(db, must_exist=True) as engine:
         doc = lineage(engine, find_study(engine, study)["id"], figure=out is not None or as_json)
     if out is not None:
         import plotly.io as pio

@@ -14,12 +14,12 @@ import typer
 from backend.api.settings import Settings
 from backend.designspace.units import parse_count
 from backend.fielderrors import InvalidField
-from backend.services.errors import ServiceError
 from backend.services.export import FORMATS, export
 from backend.services.filters import ModelFilter
 from backend.services.studies import find_study
 
 from .app import app
+from .db import open_db
 from .errors import fail
 
 DbOption = Annotated[str | None, typer.Option(help="SQLAlchemy URL (default: $NETSPACE_DB or ./netspace.db)")]
@@ -114,17 +114,12 @@ def _check_exposure(host: str, settings: Settings, insecure: bool) -> None:
 
 def _seed_demo(db_url: str) -> None:
     from backend.services.demo import demo_exists, seed_demo
-    from db.engine import make_engine
-
-    engine = make_engine(db_url)
-    try:
+    with open_db(db_url, migrate=False) as engine:  # serve migrated it already
         if demo_exists(engine):
             print("demo studies exist already", file=sys.stderr)
         else:
             out = seed_demo(engine)
             print(f"demo: {out['models']} models queued in {len(out['studies'])} studies", file=sys.stderr)
-    finally:
-        engine.dispose()
 
 
 def _exit_cleanly(signum: int, _frame: object) -> None:
@@ -168,19 +163,12 @@ def export_cmd(
     out: Annotated[Path | None, typer.Option(help="write here (default: stdout; pycls needs a file)")] = None,
 ) -> None:
     """Write a study's (filtered) models as json, jsonl, csv, pycls (zip of YAML) or timm — as the API does."""
-    from db.engine import make_engine
-    from db.migrate import upgrade
-
     if fmt not in FORMATS:
         fail(f"format: must be one of {', '.join(FORMATS)} (got {fmt!r})")
     if fmt == "pycls" and out is None and sys.stdout.isatty():
         fail("out: pycls writes a zip file; give --out FILE.zip")
     flt = parse_filters(filters or [], top)
-    settings = Settings.from_env(**({"db_url": db} if db else {}))
-    _require_sqlite_file(settings.db_url)
-    engine = make_engine(settings.db_url)
-    try:
-        upgrade(engine)
+    with open_db(db, must_exist=True) as engine:
         s = find_study(engine, study)
         result = export(engine, s["id"], flt, fmt, sort)
         stream = out.open("wb") if out else sys.stdout.buffer
@@ -194,18 +182,5 @@ def export_cmd(
                 stream.close()
             else:
                 stream.flush()
-    except ServiceError as e:
-        fail(str(e))
-    finally:
-        engine.dispose()
     if out:
         print(f"wrote {out} ({n:,} bytes; suggested name {result.filename})", file=sys.stderr)
-
-
-def _require_sqlite_file(url: str) -> None:
-    """Reading commands must not create an empty SQLite database by accident."""
-    from sqlalchemy.engine import make_url
-
-    u = make_url(url)
-    if u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:") and not Path(u.database).exists():
-        fail(f"db: no database at {u.database}")

@@ -52,7 +52,7 @@ def _bad_file(e: ValueError) -> JSONResponse:
 def import_study(
     file: Annotated[UploadFile, File(description="the population file")],
     study: Annotated[str, Form(min_length=1, max_length=200, description="name of the new study")],
-    format: Annotated[str, Form(pattern=f"^(auto|{'|'.join(FORMATS)})$",  # noqa: A002 - the API's field name
+    format: Annotated[str, Form(pattern=f"^(auto|{'|'.join(FORMATS)})$",  # the API's field name
                                 description=f"auto | {' | '.join(FORMATS)}")] = "auto",
     skip_bad: Annotated[bool, Form(description="skip bad records (counted) instead of failing")] = False,
     engine: Engine = Depends(deps.engine),
