@@ -25,8 +25,11 @@ from typing import Generic, Protocol, TypeVar
 class Entry(Protocol):
     """What every registry entry has: its name (= its module's name) and a display order."""
 
-    name: str
-    order: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def order(self) -> int: ...
 
 
 E = TypeVar("E", bound=Entry)

@@ -18,7 +18,7 @@ Timestamps are naive UTC (`utcnow()`) on both SQLite and PostgreSQL so lease ari
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -32,6 +32,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -203,12 +204,13 @@ class Event(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
-studies = Study.__table__
-models = Model.__table__
-jobs = Job.__table__
-results = Result.__table__
-workers = Worker.__table__
-events = Event.__table__
+# the Core tables (what every query uses); declarative types them as FromClause, they are Tables
+studies = cast(Table, Study.__table__)
+models = cast(Table, Model.__table__)
+jobs = cast(Table, Job.__table__)
+results = cast(Table, Result.__table__)
+workers = cast(Table, Worker.__table__)
+events = cast(Table, Event.__table__)
 
 
 def add_models(conn: Connection, study_id: int, n: int) -> None:

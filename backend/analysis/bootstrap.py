@@ -51,7 +51,8 @@ def min_rank(u: np.ndarray, n: int, m: int) -> np.ndarray:
     """Inverse CDF of the minimum of m iid uniform ranks on {0..n-1}: floor(n (1 - u^(1/m)))."""
     with np.errstate(divide="ignore"):
         one_minus_v = -np.expm1(np.log(u) / m)  # 1 - u^(1/m) without cancellation for large m
-    return np.minimum(np.floor(n * one_minus_v).astype(np.int64), n - 1)
+    ranks: np.ndarray = np.minimum(np.floor(n * one_minus_v).astype(np.int64), n - 1)
+    return ranks
 
 
 def _lowest_in_order(e: np.ndarray, r_max: int) -> np.ndarray:
@@ -80,7 +81,8 @@ def bootstrap_winners(errors: np.ndarray, repeats: int = REPEATS, fraction: floa
     first = np.searchsorted(xs, xs[ranks], side="left")  # the tie group of the minimum error
     count = np.searchsorted(xs, xs[ranks], side="right") - first
     pick = first + np.minimum((rng.random(repeats) * count).astype(np.int64), count - 1)
-    return order[pick]
+    picked: np.ndarray = order[pick]
+    return picked
 
 
 def best_ranges(errors: np.ndarray, params: Mapping[str, np.ndarray], repeats: int = REPEATS,

@@ -121,7 +121,7 @@ def _summary_sorted(xs: np.ndarray, w_sorted: np.ndarray | None, cw: np.ndarray)
     if w_sorted is None:
         median = float((xs[n // 2 - 1] + xs[n // 2]) / 2) if n % 2 == 0 else float(xs[n // 2])
         return Summary(n, float(xs[0]), float(xs.mean()), median, float(xs[-1]), float(n))
-    median = float(xs[min(np.searchsorted(cw, 0.5 - 1e-12), n - 1)])
+    median = float(xs[min(int(np.searchsorted(cw, 0.5 - 1e-12)), n - 1)])
     mean = float(np.dot(xs, w_sorted) / w_sorted.sum())
     return Summary(n, float(xs[0]), mean, median, float(xs[-1]), kish_n_eff(w_sorted))
 
@@ -159,4 +159,4 @@ def edf_curve(errors: np.ndarray, weights: np.ndarray | None = None, tol: float 
     summ = _summary_sorted(xs, ws, cw)
     eps = dkw_eps(summ.n_eff, alpha)
     return EdfCurve(x=x, y=y, lo=np.clip(y - eps, 0, 1), hi=np.clip(y + eps, 0, 1), eps=eps, alpha=alpha,
-                    summary=summ, tol=0.0 if exact else float(tol), exact=exact)
+                    summary=summ, tol=0.0 if exact or tol is None else float(tol), exact=exact)

@@ -30,7 +30,10 @@ class LinearFit:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
-        return sum(c * self.basis[k](x) for k, c in self.coef.items())
+        out = np.zeros_like(x)
+        for k, c in self.coef.items():
+            out = out + c * self.basis[k](x)
+        return out
 
 
 def fit_basis(x: np.ndarray, y: np.ndarray, basis: Basis) -> LinearFit:

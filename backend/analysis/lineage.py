@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,7 @@ class StepChange:
     ks: float | None
     p_value: float | None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"from": self.a, "to": self.b,
                 "stats_from": self.stats_a.as_dict() if self.stats_a else None,
                 "stats_to": self.stats_b.as_dict() if self.stats_b else None,
@@ -51,8 +52,9 @@ def consecutive_changes(errors: Mapping[str, np.ndarray]) -> list[StepChange]:
     out = []
     for a, b in zip(labels, labels[1:], strict=False):
         sa, sb = stats[a], stats[b]
-        both = sa is not None and sb is not None
-        ks, p = ks_test(errors[a], errors[b]) if both else (None, None)
-        out.append(StepChange(a, b, sa, sb, sb.min - sa.min if both else None,
-                              sb.mean - sa.mean if both else None, ks, p))
+        if sa is not None and sb is not None:
+            ks, p = ks_test(errors[a], errors[b])
+            out.append(StepChange(a, b, sa, sb, sb.min - sa.min, sb.mean - sa.mean, ks, p))
+        else:
+            out.append(StepChange(a, b, sa, sb, None, None, None, None))
     return out

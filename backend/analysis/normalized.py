@@ -62,7 +62,8 @@ def _bin_index(c: np.ndarray, edges: np.ndarray, log: bool) -> np.ndarray:
     t = np.log(c) if log else c
     lo, hi = (np.log(edges[0]), np.log(edges[-1])) if log else (edges[0], edges[-1])
     b = len(edges) - 1
-    return np.minimum(((t - lo) / (hi - lo) * b).astype(np.int64), b - 1)
+    bins: np.ndarray = np.minimum(((t - lo) / (hi - lo) * b).astype(np.int64), b - 1)
+    return bins
 
 
 def _bin_edges(c_lo: float, c_hi: float, bins: int, log: bool) -> np.ndarray:

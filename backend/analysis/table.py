@@ -50,7 +50,8 @@ def column(pop: Population, name: str) -> np.ndarray:
 def errors(pop: Population) -> np.ndarray:
     """The finite errors only: unfinished models (NaN error) are not population members yet."""
     e = column(pop, "error")
-    return e[np.isfinite(e)]
+    finite: np.ndarray = e[np.isfinite(e)]
+    return finite
 
 
 def finite_rows(*cols: np.ndarray) -> np.ndarray:

@@ -60,7 +60,8 @@ class WidthFit:
 def as_dict(cfg: Any) -> Mapping[str, Any]:
     """A config as a dict (accepts pydantic models such as AnyNetConfig too)."""
     dump = getattr(cfg, "model_dump", None)
-    return dump() if callable(dump) else cfg
+    out: Mapping[str, Any] = dump() if callable(dump) else cfg
+    return out
 
 
 def anynet_stages(cfg: Mapping[str, Any] | None) -> Mapping[str, Any] | None:

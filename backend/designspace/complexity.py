@@ -11,14 +11,18 @@ A stage with depth 0 is allowed and contributes nothing (used for candidates wit
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from backend.fielderrors import InvalidField
 
 from .config import AnyNetConfig
 
 I64 = np.int64
+#: a per-model quantity: an int64 array over the batch, or one number the same for every model
+Num = Any
 
 
 @dataclass
@@ -43,7 +47,8 @@ def _out_size(h: np.ndarray, stride: np.ndarray | int) -> np.ndarray:
     return (h - 1) // stride + 1
 
 
-def _conv(h, k: int, stride, c_in, c_out, groups=1, bias: bool = False) -> tuple[np.ndarray, Counts]:
+def _conv(h: Num, k: int, stride: Num, c_in: Num, c_out: Num, groups: Num = 1,
+          bias: bool = False) -> tuple[np.ndarray, Counts]:
     """A k×k conv (no bias unless asked) followed by BN when bias is False (pycls always pairs them)."""
     ho = _out_size(h, stride)
     flops = k * k * c_in * c_out * ho * ho // groups
@@ -56,12 +61,13 @@ def _conv(h, k: int, stride, c_in, c_out, groups=1, bias: bool = False) -> tuple
     return ho, Counts(flops, params, c_out * ho * ho)
 
 
-def _se(w_b, w_se) -> Counts:
+def _se(w_b: Num, w_se: Num) -> Counts:
     cost = 2 * w_b * w_se + w_se + w_b
     return Counts(cost, cost, w_se + w_b)
 
 
-def _block(block_type: str, h, w_in, w_out, stride, bm, gw, se_r: float) -> tuple[np.ndarray, Counts]:
+def _block(block_type: str, h: Num, w_in: Num, w_out: Num, stride: Num, bm: Num, gw: Num,
+           se_r: float) -> tuple[np.ndarray, Counts]:
     """One block at input size h; returns output size and its counts."""
     if block_type == "res_bottleneck_block":
         w_b = np.rint(w_out * bm).astype(I64)
@@ -86,7 +92,7 @@ def _block(block_type: str, h, w_in, w_out, stride, bm, gw, se_r: float) -> tupl
     return ho, total
 
 
-def _stem(stem_type: str, h, stem_w: int) -> tuple[np.ndarray, Counts]:
+def _stem(stem_type: str, h: Num, stem_w: int) -> tuple[np.ndarray, Counts]:
     if stem_type == "simple_stem_in":
         return _conv(h, 3, 2, 3, stem_w)
     if stem_type == "res_stem_cifar":
@@ -100,11 +106,11 @@ def _stem(stem_type: str, h, stem_w: int) -> tuple[np.ndarray, Counts]:
 
 
 def complexity_batch(
-    depths: np.ndarray,
-    widths: np.ndarray,
-    strides: np.ndarray,
-    bot_muls: np.ndarray,
-    group_ws: np.ndarray,
+    depths: npt.ArrayLike,
+    widths: npt.ArrayLike,
+    strides: npt.ArrayLike,
+    bot_muls: npt.ArrayLike,
+    group_ws: npt.ArrayLike,
     *,
     stem_type: str = "simple_stem_in",
     stem_w: int = 32,

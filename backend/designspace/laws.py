@@ -34,11 +34,11 @@ def _log_uniform(rng: np.random.Generator, low: float, high: float, q: float, si
 def draw(p: ParamSpec, rng: np.random.Generator, size: int) -> np.ndarray:
     """`size` independent draws of one parameter, as float64."""
     if p.law == "fixed":
-        return np.full(size, float(p.value))
+        return np.full(size, p.number("value"))
     if p.law == "choice":
         vals = np.asarray(p.values, dtype=np.float64)
         return vals[rng.integers(0, len(vals), size)]
-    low, high, q = float(p.low), float(p.high), float(p.q)
+    low, high, q = p.number("low"), p.number("high"), p.number("q")
     if p.law == "uniform":
         n = int(round((high - low) / q)) + 1
         return _quantize(np.round(low / q) + rng.integers(0, n, size), q)
@@ -46,7 +46,8 @@ def draw(p: ParamSpec, rng: np.random.Generator, size: int) -> np.ndarray:
         return _log_uniform(rng, low, high, q, size)
     if p.law == "power2":
         e = rng.integers(int(np.log2(low)), int(np.log2(high)) + 1, size)
-        return np.floor(2.0**e / q) * q
+        drawn: np.ndarray = np.floor(2.0**e / q) * q
+        return drawn
     if p.law == "power2_or_log_uniform":
         e = rng.integers(int(np.ceil(np.log2(low))), int(np.log2(high)) + 1, size)
         out = 2.0**e

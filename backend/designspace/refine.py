@@ -141,4 +141,5 @@ def _in_support(vals: np.ndarray, p: ParamSpec, exact: bool) -> np.ndarray:
     inside = (vals >= lo - 1e-9) & (vals <= hi + 1e-9)
     if exact and p.law in ("choice", "fixed"):
         inside &= np.isin(np.round(vals, 9), np.round(np.asarray(p.support()), 9))
-    return inside & np.isfinite(vals)
+    kept: np.ndarray = inside & np.isfinite(vals)
+    return kept

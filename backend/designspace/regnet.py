@@ -30,14 +30,16 @@ class RegNetWidths:
     block_widths_cont: list[float]  # u_j = w0 + wa * j
 
 
-def block_stage_indices(depth: int, w0: float, wa: float, wm: float) -> tuple[np.ndarray, np.ndarray]:
+def block_stage_indices(depth: int, w0: float | np.ndarray, wa: float | np.ndarray,
+                        wm: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """u_j and round(s_j) for j < depth, with exactly pycls's float operations (shared by every caller)."""
     u = np.arange(depth) * wa + w0
     ks = np.round(np.log(u / w0) / np.log(wm))
     return u, ks
 
 
-def quantize_stage_width(w0: float, wm: float, ks: np.ndarray | float, q: int = QUANT) -> np.ndarray:
+def quantize_stage_width(w0: float | np.ndarray, wm: float | np.ndarray, ks: np.ndarray | float,
+                         q: int = QUANT) -> np.ndarray:
     """w0 * wm^k rounded (half to even) to a multiple of q."""
     return np.round(np.divide(w0 * np.power(wm, ks), q)).astype(np.int64) * q
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -76,12 +77,12 @@ class Regime:
         return {m: list(getattr(self, m)) for m in METRICS if getattr(self, m) is not None}
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> Regime:
+    def from_dict(cls, data: dict[str, Any] | None) -> Regime:
         data = data or {}
         unknown = set(data) - set(METRICS)
         if unknown:
             raise InvalidField("regime", f"unknown keys {sorted(unknown)}; allowed {list(METRICS)}")
-        out = {}
+        out: dict[str, Any] = {}
         for m in METRICS:
             v = data.get(m)
             if v is None:
@@ -120,9 +121,11 @@ class SampleResult:
     def config(self, i: int) -> AnyNetConfig:
         return get_family(self.space.family).config(self.space, self.batch, i)
 
-    def records(self) -> list[dict]:
+    def records(self) -> list[dict[str, Any]]:
         """One dict per model: index, canonical config, complexity and the sampled coordinates."""
         c = self.batch.counts
+        if c is None:
+            raise ValueError("records: the batch has no complexity counts")
         out = []
         for i in range(len(self)):
             out.append({
@@ -222,9 +225,10 @@ def _concat(parts: list[Batch], s: int) -> Batch:
         return Batch({}, z.astype(np.int64), z.astype(np.int64), z, z.astype(np.int64),
                      Counts(*(np.zeros(0, np.int64),) * 3))
     keys = parts[0].sampled.keys()
+    depths, widths, bot_muls, group_ws = (np.concatenate([getattr(p, a) for p in parts])
+                                          for a in ("depths", "widths", "bot_muls", "group_ws"))
     return Batch(
-        {k: np.concatenate([p.sampled[k] for p in parts]) for k in keys},
-        *(np.concatenate([getattr(p, a) for p in parts]) for a in ("depths", "widths", "bot_muls", "group_ws")),
+        {k: np.concatenate([p.sampled[k] for p in parts]) for k in keys}, depths, widths, bot_muls, group_ws,
         Counts(*(np.concatenate([getattr(p.counts, m) for p in parts]) for m in METRICS)),
     )
 

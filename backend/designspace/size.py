@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from .families import get_family
 from .spec import SpaceSpec
@@ -36,7 +37,7 @@ class SpaceSize:
     paper_approx: float
     params: dict[str, ParamCount] = field(default_factory=dict)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"dimension": self.dimension, "exact": self.exact, "exact_float": float(self.exact),
                 "paper_approx": self.paper_approx,
                 "params": {k: vars(v) for k, v in self.params.items()}}

@@ -12,7 +12,7 @@ width, w widths, d depths.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -24,7 +24,10 @@ from .laws import decimals
 
 Law = Literal["uniform", "log_uniform", "power2", "power2_or_log_uniform", "choice", "fixed"]
 #: the registered space families (families/*.py), read from the package without importing the families
-FamilyName = Literal[family_names()]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # the names are data (the registry's); checkers see a str
+    FamilyName = str
+else:
+    FamilyName = Literal[family_names()]
 #: parameters that must be integers, and those whose values must be multiples of 8 (pycls q = 8)
 INTEGER_PARAMS = {"d", "w", "w0", "g"}
 MULTIPLE_OF_8 = {"w", "w0"}
@@ -83,13 +86,20 @@ class ParamSpec(BaseModel):
                 raise InvalidField("low/high", f"'power2' needs powers of two (got {self.low}, {self.high})")
         return self
 
+    def number(self, name: Literal["low", "high", "q", "value"]) -> float:
+        """A number the law needs (the validator has checked that it is set)."""
+        x = getattr(self, name)
+        if x is None:
+            raise InvalidField(name, f"law '{self.law}' needs {name}")
+        return float(x)
+
     def support(self) -> list[float]:
         """Every value the law can produce, ascending (for validation and space-size counting)."""
         if self.law == "fixed":
-            return [float(self.value)]
+            return [self.number("value")]
         if self.law == "choice":
-            return sorted({float(v) for v in self.values})
-        lo, hi, q = float(self.low), float(self.high), float(self.q)
+            return sorted({float(v) for v in self.values or []})
+        lo, hi, q = self.number("low"), self.number("high"), self.number("q")
         if self.law == "power2":
             return [2.0**e for e in range(int(math.log2(lo)), int(math.log2(hi)) + 1)]
         grid = [round(lo + k * q, decimals(q)) for k in range(int(round((hi - lo) / q)) + 1)]
@@ -101,7 +111,7 @@ class ParamSpec(BaseModel):
         return grid
 
     def bounds(self) -> tuple[float, float]:
-        sup = self.support() if self.law in ("choice", "fixed") else [self.low, self.high]
+        sup = self.support() if self.law in ("choice", "fixed") else [self.number("low"), self.number("high")]
         return min(sup), max(sup)
 
 
@@ -143,7 +153,7 @@ class SpaceSpec(BaseModel):
                 raise InvalidField(where, f"must take integer values (got {_edge_values(p)})")
             if name in MULTIPLE_OF_8 and any(int(v) % 8 for v in _edge_values(p)):
                 raise InvalidField(where, f"values must be divisible by 8 (got {_edge_values(p)})")
-            if name in MULTIPLE_OF_8 and p.law in ("uniform", "log_uniform") and p.q % 8:
+            if name in MULTIPLE_OF_8 and p.law in ("uniform", "log_uniform") and p.number("q") % 8:
                 raise InvalidField(f"{where}.q", f"must be a multiple of 8 (got {p.q})")
             if name == "d" and not 1 <= lo <= hi <= MAX_DEPTH:
                 raise InvalidField(where, f"depth must be in [1, {MAX_DEPTH}] (got [{lo}, {hi}])")
@@ -177,7 +187,7 @@ class SpaceSpec(BaseModel):
 def _edge_values(p: ParamSpec) -> list[float]:
     if p.law in ("choice", "fixed"):
         return p.support()
-    return [p.low, p.high]
+    return [p.number("low"), p.number("high")]
 
 
 def parse_space(data: dict[str, Any] | str) -> SpaceSpec:

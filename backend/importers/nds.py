@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from pathlib import PurePath
 from typing import Any
 
@@ -71,7 +72,7 @@ def optim_params(rec: dict[str, Any], label: str) -> dict[str, float]:
     if rec.get("optim") is None:
         return {}
     optim = as_dict(rec["optim"], label, "optim")
-    values = [optim.get(key) for key in OPTIM_PARAMS]
+    values: list[Any] = [optim.get(key) for key in OPTIM_PARAMS]
     if set(map(type, values)) <= _NUMBERS and math.isfinite(sum(values)):  # the common case: plain numbers
         return {name: float(v) for name, v in zip(OPTIM_PARAMS.values(), values, strict=True)}
     return {name: as_number(v, label, f"optim.{key}")
@@ -108,14 +109,16 @@ def convert_run(rec: Any, label: str, index: int, *, space: str, imagenet: bool)
         extra=flat.extra | optim_params(rec, label),
         result=ResultRecord(error=error, diverged=diverged, error_final=final_value(curves["test_error"]),
                             epochs_done=None if curves["test_error"] is None else len(curves["test_error"]),
-                            **curves),
+                            train_loss=curves["train_loss"], train_error=curves["train_error"],
+                            test_error=curves["test_error"]),
     )
 
 
 def plan(text: str, filename: str | None = None, *, split: bool = False) -> Plan:
     """`split`: a list of runs is parsed run by run where the runs convert (source.split_list)."""
     space, imagenet = describe_file(filename)
-    convert = functools.partial(convert_run, space=space, imagenet=imagenet)
+    convert: Callable[[Any, str, int], ModelRecord] = functools.partial(convert_run, space=space,
+                                                                         imagenet=imagenet)
     spans = split_list(text) if split else None
     if spans is None:
         items, groups = _items(load_json(text))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -46,7 +45,6 @@ from .source import csv_items, jsonl_lines, jsonl_object, load_json, parsing_spa
 
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no", "")
 _PLAIN = frozenset((int, float, type(None)))
-_NOT_NONE = functools.partial(operator.is_not, None)
 NUMBERS = ("error", "error_final", "flops", "params", "acts", "train_seconds", "infer_ms", "epochs_done")
 
 
@@ -79,7 +77,8 @@ class _Fields:
         """Several optional numbers at once: one C-level type check when they are plain JSON numbers
         (the common case), else field by field with the per-field messages."""
         vals = [self.rec.get(k) for k in keys]
-        if not self.cells and set(map(type, vals)) <= _PLAIN and math.isfinite(math.fsum(filter(_NOT_NONE, vals))):
+        plain = not self.cells and set(map(type, vals)) <= _PLAIN
+        if plain and math.isfinite(math.fsum(v for v in vals if v is not None)):
             return vals
         return [self.number(k) for k in keys]
 
@@ -133,7 +132,7 @@ def _nds_again(f: _Fields, raw: dict[str, Any], arch_type: str | None) -> tuple[
                                                                                 dict[str, float]]:
     """An NDS run imported before and exported again: flattened again from its raw net and optim exactly as
     the first import did, so no export format needs to carry arch_type, extra or the flat columns."""
-    anynet = raw.get("anynet") if isinstance(raw.get("anynet"), dict) else {}
+    anynet: dict[str, Any] = raw["anynet"] if isinstance(raw.get("anynet"), dict) else {}
     space = raw.get("space") or (arch_type or "nds_").removeprefix("nds_")
     flat = flatten_net(raw["net"], f.label, anynet.get("stem_type") == "res_stem_in", str(space))
     return flat.arch_type, raw, flat.columns, flat.extra | optim_params(raw, f.label) | _extra(f)
@@ -148,11 +147,15 @@ def _extra(f: _Fields) -> dict[str, float]:
     return {str(k): as_number(v, f.label, f"extra.{k}") for k, v in raw.items()}
 
 
-def _count(x: float | int | None, label: str, key: str, required: bool = False) -> int | None:
+def _count(x: float | int | None, label: str, key: str) -> int | None:
     if x is None:
-        if required:
-            raise RecordError(label, key, "missing")
         return None
+    return x if type(x) is int and x >= 0 else as_count(x, label, key)
+
+
+def _required_count(x: float | int | None, label: str, key: str) -> int:
+    if x is None:
+        raise RecordError(label, key, "missing")
     return x if type(x) is int and x >= 0 else as_count(x, label, key)
 
 
@@ -172,7 +175,7 @@ def convert_record(rec: Any, label: str, index: int, *, cells: bool = False) -> 
     return ModelRecord(
         index=index, name=None if name is None else str(name)[:200], arch_type=arch_type, config=config,
         config_hash=canonical_hash(config) if arch_type == "anynet" else raw_config_hash(config),
-        flops=_count(flops, label, "flops", True), params=_count(params, label, "params", True),
+        flops=_required_count(flops, label, "flops"), params=_required_count(params, label, "params"),
         acts=_count(acts, label, "acts"), columns=columns, extra=extra,
         result=ResultRecord(
             error=error, diverged=bool(diverged), error_final=error_final, train_seconds=train_seconds,

@@ -143,10 +143,12 @@ def convert_job(job: Any, label: str, index: int) -> ModelRecord:
     im_size = int(as_number(_section(cfg, "TRAIN").get("IM_SIZE", 224), label, "cfg.TRAIN.IM_SIZE"))
     if job.get("complexity") is not None:
         cx_raw = as_dict(job["complexity"], label, "complexity")
-        cx = {k: as_count(get(cx_raw, k, label, "complexity."), label, f"complexity.{k}") for k in ("flops", "params")}
-        cx["acts"] = None if cx_raw.get("acts") is None else as_count(cx_raw["acts"], label, "complexity.acts")
+        flops, params = (as_count(get(cx_raw, k, label, "complexity."), label, f"complexity.{k}")
+                         for k in ("flops", "params"))
+        acts = None if cx_raw.get("acts") is None else as_count(cx_raw["acts"], label, "complexity.acts")
     else:  # an older collect without the complexity record: our counts follow pycls's exactly
         cx = complexity(any_cfg, im_size=im_size, num_classes=num_classes)
+        flops, params, acts = cx["flops"], cx["params"], cx["acts"]
     key = "test_ema_epoch" if _epochs(job, "test_ema_epoch", label) else "test_epoch"
     stats = _epochs(job, key, label)
     if stats is None:
@@ -159,7 +161,7 @@ def convert_job(job: Any, label: str, index: int) -> ModelRecord:
     config = any_cfg.model_dump(mode="json", exclude_none=True)
     return ModelRecord(
         index=index, name=_name(job, cfg), arch_type="anynet", config=config, config_hash=canonical_hash(config),
-        flops=cx["flops"], params=cx["params"], acts=cx["acts"], columns=flat_params(any_cfg),
+        flops=flops, params=params, acts=acts, columns=flat_params(any_cfg),
         extra=_cfg_params(cfg, label),
         result=ResultRecord(
             error=error, diverged=diverged, error_final=final_value(test_error), test_error=test_error,

@@ -67,8 +67,8 @@ def _scan_list(text: str, i: int, prefix: str) -> RecordError | None:
         if i < len(text) and text[i] == "]":
             return None
         if i >= len(text) or text[i] != ",":
-            e = json.JSONDecodeError("Expecting ',' delimiter", text, i)
-            return RecordError(label, None, f"malformed JSON after this record: {_where(e)}")
+            gap = json.JSONDecodeError("Expecting ',' delimiter", text, i)
+            return RecordError(label, None, f"malformed JSON after this record: {_where(gap)}")
         i = _skip(text, i + 1)
         k += 1
 
@@ -98,9 +98,9 @@ def _locate(text: str) -> RecordError | None:
         key, i = found
         i = _skip(text, i)
         if i < len(text) and text[i] == "[":
-            found = _scan_list(text, i, str(key))
-            if found is not None:
-                return found
+            bad = _scan_list(text, i, str(key))
+            if bad is not None:
+                return bad
         try:
             _, i = _DECODER.raw_decode(text, i)
         except json.JSONDecodeError:

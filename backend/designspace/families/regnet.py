@@ -27,10 +27,12 @@ if TYPE_CHECKING:
 
 def _stage_index(j: np.ndarray, w0: np.ndarray, wa: np.ndarray, wm: np.ndarray) -> np.ndarray:
     """round(s_j) for one block index per candidate, with the generator's own float operations."""
-    return np.round(np.log((j * wa + w0) / w0) / np.log(wm))
+    ks: np.ndarray = np.round(np.log((j * wa + w0) / w0) / np.log(wm))
+    return ks
 
 
-def regnet_stage_boundaries(d, w0, wa, wm, num_stages: int) -> tuple[np.ndarray, np.ndarray]:
+def regnet_stage_boundaries(d: np.ndarray, w0: np.ndarray, wa: np.ndarray, wm: np.ndarray,
+                            num_stages: int) -> tuple[np.ndarray, np.ndarray]:
     """First block index of stages 1..num_stages (clipped to d), and a mask of rows that have exactly
     `num_stages` non-empty stages (total_stages == num_stages, no skipped index).
 
@@ -80,7 +82,8 @@ def verify_regnet_exact(batch: Batch) -> np.ndarray:
     expected = np.take_along_axis(qw, np.clip(stage_of_j, 0, S - 1), axis=1)
     same = np.all((ws_all == expected) | ~inside, axis=1)
     top = np.where(inside, ks, -1).max(axis=1)
-    return same & (top == S - 1) & (batch.depths.sum(axis=1) == d)
+    ok: np.ndarray = same & (top == S - 1) & (batch.depths.sum(axis=1) == d)
+    return ok
 
 
 class RegNet(Family):
