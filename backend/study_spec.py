@@ -47,7 +47,7 @@ class DatasetSpec(BaseModel):
         """Raise ValueError naming the path when the dataset is not where the spec says."""
         if self.name == "digits":
             return
-        root = Path(self.path).expanduser()
+        root = Path(self.path or "").expanduser()
         if self.name == "cifar10":
             need = [root / "data_batch_1", root / "test_batch"]
         else:
@@ -59,7 +59,7 @@ class DatasetSpec(BaseModel):
     def num_classes(self) -> int:
         if self.name in DATASET_CLASSES:
             return DATASET_CLASSES[self.name]
-        train = Path(self.path).expanduser() / "train"
+        train = Path(self.path or "").expanduser() / "train"
         return sum(1 for p in train.iterdir() if p.is_dir()) if train.is_dir() else 0
 
     def default_im_size(self) -> int:

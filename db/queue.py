@@ -209,7 +209,8 @@ def claim_job(db: Db, worker_id: str, lease_seconds: float = 120.0, *, study_id:
         job_id=row.id, model_id=row.model_id, study_id=row.study_id, attempt=row.attempts + 1,
         max_attempts=row.max_attempts, lease_until=lease_until, config=row.config, arch_type=row.arch_type,
         flops=row.flops, params=row.params, dataset=row.dataset, recipe=row.recipe, im_size=row.im_size,
-        num_classes=row.num_classes, study_seed=row.seed, model_index=row.index)
+        num_classes=row.num_classes, study_seed=row.seed,
+        model_index=row._mapping["index"])  # row.index would read as the tuple method to a type checker
 
 
 def heartbeat(db: Db, job_id: int, worker_id: str, lease_seconds: float = 120.0) -> bool:

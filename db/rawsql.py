@@ -19,13 +19,13 @@ from sqlalchemy import Connection, Select
 FETCH = 5000
 
 
-def driver_rows(conn: Connection, q: Select, stream: bool = False) -> Iterator[list[tuple]]:
+def driver_rows(conn: Connection, q: Select[Any], stream: bool = False) -> Iterator[list[tuple[Any, ...]]]:
     """Batches of raw row tuples for `q`. stream=True uses a server-side cursor on PostgreSQL (constant memory)."""
     compiled = q.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     params: Any = compiled.params
     if compiled.positional:
-        params = tuple(compiled.params[k] for k in compiled.positiontup)
-    raw = conn.connection.driver_connection
+        params = tuple(compiled.params[k] for k in compiled.positiontup or ())
+    raw: Any = conn.connection.driver_connection
     if stream and conn.dialect.name == "postgresql":
         if not conn.in_transaction():
             conn.begin()  # named cursors live inside a transaction

@@ -45,9 +45,15 @@ class DataSource(Protocol):
 
     num_classes: int
     im_size: int
-    num_train: int
-    num_test: int
-    device: torch.device
+
+    @property
+    def num_train(self) -> int: ...
+
+    @property
+    def num_test(self) -> int: ...
+
+    @property
+    def device(self) -> torch.device: ...
 
     def train_batches(self, batch_size: int, seed: int) -> Iterator[Batch]:
         """One epoch of shuffled, augmented batches (drop_last, as pycls); `seed` fixes order and augmentation
@@ -158,7 +164,7 @@ def digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     data = load_digits()
     images = data.images.astype(np.float32)[:, None]  # (N, 1, 8, 8)
     return tuple(train_test_split(images, data.target.astype(np.int64), test_size=DIGITS_TEST_FRACTION,
-                                  stratify=data.target, random_state=DIGITS_SPLIT_SEED))  # type: ignore[return-value]
+                                  stratify=data.target, random_state=DIGITS_SPLIT_SEED))
 
 
 def load_digits_source(im_size: int, device: torch.device) -> TensorSource:
@@ -263,8 +269,8 @@ def random_resized_box(width: int, height: int, rng: np.random.Generator) -> tup
 def resize_shorter(img: Image.Image, size: int) -> Image.Image:
     w, h = img.size
     if w <= h:
-        return img.resize((size, max(1, round(h * size / w))), Image.BILINEAR)
-    return img.resize((max(1, round(w * size / h)), size), Image.BILINEAR)
+        return img.resize((size, max(1, round(h * size / w))), Image.Resampling.BILINEAR)
+    return img.resize((max(1, round(w * size / h)), size), Image.Resampling.BILINEAR)
 
 
 def centre_crop(img: Image.Image, size: int) -> Image.Image:
@@ -296,9 +302,9 @@ class ImageFolderDataset(torch.utils.data.Dataset):
         if self.train:
             rng = np.random.default_rng([self.seed, i])
             box = random_resized_box(img.width, img.height, rng)
-            img = img.resize((self.im_size, self.im_size), Image.BILINEAR, box=box)
+            img = img.resize((self.im_size, self.im_size), Image.Resampling.BILINEAR, box=box)
             if rng.random() < 0.5:
-                img = img.transpose(Image.FLIP_LEFT_RIGHT)
+                img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         else:
             img = centre_crop(resize_shorter(img, self.resize), self.im_size)
         arr = np.asarray(img, dtype=np.uint8)

@@ -103,7 +103,7 @@ class BottleneckTransform(nn.Module):
         self.se = SE(w_b, int(round(w_in * se_r))) if se_r > 0 else None
         self.c = conv2d(w_b, w_out, 1)
         self.c_bn = norm2d(w_out)
-        self.c_bn.final_bn = True  # pycls flag: may be zero-initialised
+        self.c_bn.final_bn = True  # type: ignore[assignment]  # pycls flag: may be zero-initialised
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.b_af(self.b_bn(self.b(self.a_af(self.a_bn(self.a(x))))))
@@ -122,7 +122,7 @@ class BasicTransform(nn.Module):
         self.a_af = nn.ReLU(inplace=True)
         self.b = conv2d(w_out, w_out, 3)
         self.b_bn = norm2d(w_out)
-        self.b_bn.final_bn = True
+        self.b_bn.final_bn = True  # type: ignore[assignment]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.b_bn(self.b(self.a_af(self.a_bn(self.a(x)))))

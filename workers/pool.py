@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 
 def visible_devices(device: str) -> list[str]:
@@ -50,7 +51,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def start(db_url: str, devices: list[str], extra: Sequence[str] = (), **popen: object) -> list[subprocess.Popen]:
+def start(db_url: str, devices: list[str], extra: Sequence[str] = (), **popen: Any) -> list[subprocess.Popen[bytes]]:
     env = child_env(sum(d == "cpu" for d in devices))
     preexec = _die_with_parent if sys.platform.startswith("linux") else None
     return [subprocess.Popen(worker_command(db_url, d, extra), env=env, preexec_fn=preexec, **popen)

@@ -43,7 +43,8 @@ def _unwrap(tp: Any) -> Any:
 
 def _bounds(metadata: list[Any]) -> str | None:
     """'[1, 10000]', '(0, 100]', '[0, ∞)' or 'length [1, 200]' from annotated-types constraints."""
-    lo = hi = None
+    lo: Any = None
+    hi: Any = None
     lo_open = hi_open = length = False
     for m in metadata:
         if isinstance(m, Ge | Gt):

@@ -3,7 +3,7 @@ is a 422 naming it instead of being silently ignored."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -11,6 +11,13 @@ from backend.services.export import FORMATS
 from backend.services.filters import ModelFilter, split_commas
 from backend.services.models_query import MAX_PAGE
 from db.models import JOB_STATUSES
+
+if TYPE_CHECKING:  # Literals of the names for pydantic (and the OpenAPI schema); str to checkers
+    ExportFormat = str
+    JobStatus = str
+else:
+    ExportFormat = Literal[tuple(FORMATS)]
+    JobStatus = Literal[JOB_STATUSES]
 
 
 class SamplesIn(BaseModel):
@@ -36,14 +43,14 @@ class ModelQuery(ModelFilter):
 
 
 class ExportQuery(ModelFilter):
-    format: Literal[tuple(FORMATS)] = "csv"
+    format: ExportFormat = "csv"
     sort: str | None = Field(None, max_length=40)
 
 
 class JobQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    status: list[Literal[JOB_STATUSES]] | None = None
+    status: list[JobStatus] | None = None
     study_id: int | None = Field(None, ge=1)
     worker_id: str | None = Field(None, max_length=200)
     limit: int = Field(100, ge=1, le=MAX_PAGE)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from backend.fielderrors import InvalidField
 from db.engine import DEFAULT_URL
@@ -38,9 +40,9 @@ backend/api/guard.py); bind_host: the address `netspace serve` bound, a name the
     warm_studies: int = 4
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         env = os.environ if env is None else env
-        values: dict = {}
+        values: dict[str, Any] = {}
         if env.get("NETSPACE_DB"):
             values["db_url"] = env["NETSPACE_DB"]
         for key, name in (("token", "NETSPACE_TOKEN"), ("read_token", "NETSPACE_READ_TOKEN")):
@@ -67,7 +69,7 @@ backend/api/guard.py); bind_host: the address `netspace serve` bound, a name the
         return replace(cls(**values), **overrides)
 
 
-def _positive_int(env, name: str, allow_zero: bool = False) -> int:
+def _positive_int(env: Mapping[str, str], name: str, allow_zero: bool = False) -> int:
     try:
         value = int(env[name])
     except ValueError:

@@ -55,6 +55,8 @@ def _narrow_value(text: str) -> tuple[float, float]:
     if not (sep and low.strip() and high.strip()):
         raise ValueError(f"need LOW:HIGH with both sides, e.g. 2:3 (got {text!r})")
     lo, hi = parse_range(text, "range")
+    if lo is None or hi is None:  # both sides were checked above
+        raise ValueError(f"need LOW:HIGH with both sides, e.g. 2:3 (got {text!r})")
     return lo, hi
 
 

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -68,7 +68,7 @@ def serve(
     from backend.api.app import create_app
     from db.migrate import upgrade
 
-    settings = Settings.from_env(bind_host=host, **({"db_url": db} if db else {}))
+    settings = Settings.from_env(None, bind_host=host, **({"db_url": db} if db else {}))
     _check_exposure(host, settings, insecure or os.environ.get("NETSPACE_INSECURE", "") in ("1", "true", "yes"))
     upgrade(settings.db_url)  # before any worker starts, so they find the schema ready
     if demo:
@@ -134,7 +134,7 @@ def _safe_url(url: str) -> str:
 
 def parse_filters(items: list[str], top: int | None) -> ModelFilter:
     """KEY=VALUE pairs into the API's ModelFilter; range values may use units (400M, 2.5G)."""
-    data: dict[str, object] = {}
+    data: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
         key = key.strip()
@@ -143,7 +143,7 @@ def parse_filters(items: list[str], top: int | None) -> ModelFilter:
         if key.endswith(("_min", "_max")):
             data[key] = parse_count(value, key)
         elif key in ("status", "ids"):
-            data.setdefault(key, []).append(value)  # type: ignore[union-attr]
+            data.setdefault(key, []).append(value)
         else:
             data[key] = value
     if top is not None:

@@ -101,7 +101,7 @@ def cache_of(engine: Engine) -> VersionedCache[bytes]:
     cache = getattr(engine, "_netspace_population_cache", None)
     if cache is None:
         cache = VersionedCache(CACHE_SIZE)
-        engine._netspace_population_cache = cache
+        setattr(engine, "_netspace_population_cache", cache)  # noqa: B010 - a private attribute of our own
     return cache
 
 

@@ -15,7 +15,7 @@ import datetime as dt
 import html
 import json
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -52,7 +52,7 @@ _EFIT_CACHE: OrderedDict[str, float] = OrderedDict()
 _EFIT_CACHE_SIZE = 500_000
 
 
-def _configs_for(engine: Engine, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+def _configs_for(engine: Engine, ids: Iterable[int]) -> dict[int, Mapping[str, Any] | None]:
     ids = [int(i) for i in ids]
     if not ids:
         return {}
@@ -124,10 +124,10 @@ def load_populations(engine: Engine, study_ids: Sequence[int], *, e_fit: bool = 
                 for r, i in zip(rows, ids, strict=True):
                     cols["config"][r] = got.get(int(i))
             if curves:
-                got = _curves_for(engine, ids)
+                curve_of = _curves_for(engine, ids)
                 cols["curves"] = [None] * n
                 for r, i in zip(rows, ids, strict=True):
-                    cols["curves"][r] = got.get(int(i))
+                    cols["curves"][r] = curve_of.get(int(i))
         label = pop.study["name"]
         out[label if label not in out else f"{label} #{sid}"] = cols
     return out

@@ -7,10 +7,10 @@ values are bound parameters, so no SQL is ever built from user strings.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ConfigDict, Field, create_model, field_validator, model_validator
-from sqlalchemy import ColumnElement, Select, and_, select
+from sqlalchemy import ColumnElement, FromClause, Select, and_, select
 
 from backend.designspace import columns as column_table
 from backend.fielderrors import InvalidField
@@ -63,6 +63,12 @@ def _range_fields() -> dict[str, Any]:
 _RangeFilter = create_model("_RangeFilter", __config__=ConfigDict(extra="forbid"), **_range_fields())
 
 
+if TYPE_CHECKING:  # a Literal of the statuses for pydantic (and the OpenAPI schema); a str to checkers
+    StatusName = str
+else:
+    StatusName = Literal[STATUSES]
+
+
 class ModelFilter(_RangeFilter):
     """Which models of a study: `<col>_min`/`<col>_max` ranges (flops, params, acts, error, infer_ms,
     train_seconds and every flat parameter d, w0, ..., b_5), `status` (one or more), `arch_type`, `ids`, and
@@ -71,7 +77,7 @@ class ModelFilter(_RangeFilter):
     A range on a column excludes models where it is null (e.g. `error_max` keeps only models with results).
     """
 
-    status: list[Literal[STATUSES]] | None = Field(None, description="one or more of " + ", ".join(STATUSES))
+    status: list[StatusName] | None = Field(None, description="one or more of " + ", ".join(STATUSES))
     arch_type: str | None = Field(None, max_length=32, description="e.g. anynet, nds_resnext")
     ids: list[int] | None = Field(None, max_length=MAX_IDS, description=f"model ids (at most {MAX_IDS})")
     top: int | None = Field(None, ge=1, le=10_000_000, description="best k by error")
@@ -135,7 +141,7 @@ def source(flt: ModelFilter | None, sort_name: str | None = None):
     used = {k.rsplit("_", 1)[0] for k, v in (flt.active().items() if flt else ()) if k.endswith(("_min", "_max"))}
     if sort_name:
         used.add(sort_name)
-    src = models
+    src: FromClause = models
     if used & IN_RESULTS:
         src = src.outerjoin(results, results.c.model_id == models.c.id)
     if used & IN_JOBS:

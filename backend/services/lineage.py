@@ -56,7 +56,7 @@ def step_between(parent: SpaceSpec, child: SpaceSpec) -> Refinement:
         if c.monotone and not base.monotone:
             monotone.append(k)
         if c.law == "fixed" and base.law != "fixed":
-            fix[k] = float(c.value)
+            fix[k] = c.number("value")
         elif (c.law, c.low, c.high, c.q, c.values, c.value) != (base.law, base.low, base.high, base.q, base.values,
                                                                   base.value):
             narrow[k] = c.bounds()
@@ -70,7 +70,7 @@ def _fetch(engine: Engine, study_id: int) -> dict[int, dict[str, Any]]:
         if row is None:
             raise NotFound(f"study {study_id} not found", "study_id")
         nodes = {row["id"]: dict(row)}
-        top = row
+        top: dict[str, Any] = dict(row)
         while top["parent_id"] is not None and top["parent_id"] not in nodes:  # a cycle (hand-edited) stops here
             up = conn.execute(select(*_NODE_COLUMNS).where(studies.c.id == top["parent_id"])).mappings().first()
             if up is None:

@@ -39,8 +39,8 @@ def records(conn: Connection, q, stream: bool = False) -> Iterator[dict[str, Any
     decode = [i for i, k in enumerate(keys) if k in JSON_KEYS]
     flags = [i for i, k in enumerate(keys) if k == "diverged"]  # SQLite's driver gives 0/1
     for batch in driver_rows(conn, q, stream=stream):
-        for row in batch:
-            row = list(row)
+        for raw in batch:
+            row = list(raw)
             for i in decode:
                 row[i] = json_value(row[i])
             for i in flags:

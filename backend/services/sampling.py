@@ -49,6 +49,8 @@ def draw_samples(study: dict[str, Any], n: int, seed: int) -> Drawn:
     except SamplingError as e:
         raise InvalidInput.from_error(e, "n") from None
     c = res.batch.counts
+    if c is None:  # sample() counts every batch it returns
+        raise RuntimeError("draw_samples: the sample has no complexity counts")
     now = utcnow()
     rows = []
     for i in range(len(res)):
@@ -66,7 +68,8 @@ def insert_samples(conn: Connection, study_id: int, drawn: Drawn, priority: int 
     have = set(conn.execute(select(models.c.config_hash).where(models.c.study_id == study_id)).scalars())
     start = conn.execute(select(func.coalesce(func.max(models.c.index) + 1, 0))
                          .where(models.c.study_id == study_id)).scalar_one()
-    fresh, seen = [], set()
+    fresh: list[dict[str, Any]] = []
+    seen: set[str] = set()
     for r in drawn.rows:
         if r["config_hash"] in have or r["config_hash"] in seen:
             continue

@@ -11,6 +11,7 @@ an empty complexity bin are 422s naming the field.
 
 from __future__ import annotations
 
+import typing
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -28,7 +29,7 @@ from .. import deps
 router = APIRouter(tags=["figures"])
 Kind = Literal["edf", "edf_normalized", "scatter", "widths", "e_fit", "complexity", "stats", "random_search",
                "curves", "importance", "lineage"]
-assert set(Kind.__args__) == set(FIGURE_KINDS)  # the path literal must list every builder
+assert set(typing.get_args(Kind)) == set(FIGURE_KINDS)  # the path literal must list every builder
 
 
 class FigureOptions(ModelFilter):
