@@ -3,10 +3,14 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.netspace-installed
+NODE_STAMP := frontend/node_modules/.netspace-installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# pytest worker processes for the test stages (pytest-xdist); 0 runs them in this process
+TEST_WORKERS ?= 2
+PYTEST := $(VENV)/bin/pytest -q -p no:cacheprovider $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS))
 
-.PHONY: run test test-fast bench lint setup system-deps clean
+.PHONY: run test test-fast test-slow bench lint lint-python lint-js api-types setup node system-deps clean
 
 setup: $(STAMP)
 
@@ -19,27 +23,52 @@ $(STAMP): pyproject.toml scripts/install_torch.sh
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-# Debian packages the browser tests need (installed only when running as root and missing).
+# TypeScript (tsc) and openapi-typescript for the type check of the dashboard; never needed to serve it.
+node: $(NODE_STAMP)
+
+$(NODE_STAMP): frontend/package.json frontend/package-lock.json
+	npm ci --prefix frontend --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+# Debian packages the tests need (installed only when running as root and missing): chromium, docker-compose, npm.
 system-deps:
 	@bash scripts/install_system_deps.sh
 
 run: setup
 	$(VENV)/bin/netspace serve --host $(HOST) --port $(PORT) --workers auto
 
-test: setup system-deps
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/lint-imports
-	$(VENV)/bin/pytest -q
+# The whole check in stages, fastest first, each with its wall time: lint (ruff, import contracts, mypy, tsc,
+# the generated API types), the fast tests, then the slow and browser tests.
+test: system-deps setup node
+	@rm -f build/stages.log; mkdir -p build
+	@STAGE_LOG=build/stages.log bash scripts/stage.sh lint $(MAKE) --no-print-directory lint
+	@STAGE_LOG=build/stages.log bash scripts/stage.sh fast $(MAKE) --no-print-directory test-fast
+	@STAGE_LOG=build/stages.log bash scripts/stage.sh slow $(MAKE) --no-print-directory test-slow
+	@cat build/stages.log
 
 test-fast: setup
-	$(VENV)/bin/pytest -q -m "not slow and not browser"
+	$(PYTEST) -m "not slow and not browser"
+
+test-slow: setup system-deps
+	$(PYTEST) -m "slow or browser"
+
+lint: lint-python lint-js
+
+lint-python: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+
+lint-js: setup node
+	frontend/node_modules/.bin/tsc --noEmit -p frontend
+	$(PY) scripts/api_types.py --check
+
+# rewrite frontend/types/api.d.ts after changing a route or a response model
+api-types: setup node
+	$(PY) scripts/api_types.py
 
 bench: setup system-deps
 	$(PY) -m bench.run_all $(ONLY)
 
-lint: setup
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/lint-imports
-
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info frontend/node_modules build

@@ -19,6 +19,26 @@ def missing_service(message: str) -> None:
     pytest.skip(message)
 
 
+#: fixtures that give a test a PostgreSQL database (directly, or a server over one)
+PG_FIXTURES = {"pg_url", "pg_server", "shared_pg_server"}
+#: parametrised fixtures whose "postgresql" parameter is PostgreSQL (db_engine and friends request db_url)
+PG_PARAMS = ("db_url", "live_server")
+#: fixtures that drive Chromium
+BROWSER_FIXTURES = {"browser_page", "playwright_driver"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark tests by what they use, so `-m postgres` / `-m browser` select exactly them: every test that gets a
+    PostgreSQL database through a fixture carries `postgres`, every one that drives Chromium `browser`."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if names & PG_FIXTURES or any(params.get(p) == "postgresql" for p in PG_PARAMS):
+            item.add_marker(pytest.mark.postgres)
+        if names & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
     """The reference data is part of the repository: its absence is a broken checkout, never a skip."""

@@ -1,7 +1,28 @@
+// @ts-check
 // The one place the dashboard talks HTTP: JSON in/out, errors turned into ApiError with per-field messages.
+
+/**
+ * The API's documented JSON shapes (generated from /openapi.json into types/api.d.ts).
+ * @typedef {import("../types/api").components["schemas"]} Schemas
+ */
+/** @typedef {Record<string, unknown>} Query  query parameters; arrays repeat the key */
+/**
+ * @typedef {object} RequestOptions
+ * @property {string} [method]
+ * @property {unknown} [body]  sent as JSON
+ * @property {Query} [query]
+ * @property {AbortSignal} [signal]
+ * @property {Record<string, string>} [headers]
+ */
+/** @typedef {{field: string, message: string}} FieldMessage  one input's error, as the forms show it */
 
 /** An API failure: `status` (0 = network), a one-line `message`, and `fields` [{field, message}] from 422s. */
 export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {string} message
+   * @param {FieldMessage[]} [fields]
+   */
   constructor(status, message, fields = []) {
     super(message);
     this.name = "ApiError";
@@ -94,8 +115,14 @@ export function setToken(token) {
   else window.localStorage.removeItem(TOKEN_KEY);
 }
 
-/** fetch() that throws ApiError on network failure or a non-2xx reply. */
+/**
+ * fetch() that throws ApiError on network failure or a non-2xx reply.
+ * @param {string} path
+ * @param {RequestOptions} [options]
+ * @returns {Promise<Response>}
+ */
 export async function request(path, { method = "GET", body, query, signal, headers = {} } = {}) {
+  /** @type {RequestInit & {headers: Record<string, string>}} */
   const init = { method, signal, headers: { Accept: "application/json", ...headers } };
   const token = getToken();
   if (token) init.headers.Authorization = `Bearer ${token}`;
@@ -114,21 +141,48 @@ export async function request(path, { method = "GET", body, query, signal, heade
   return res;
 }
 
+/**
+ * GET a JSON body; `T` is its documented shape (a Schemas entry, e.g. `Schemas["Study"]`).
+ * @template [T=any]
+ * @param {string} path
+ * @param {Query} [query]
+ * @param {RequestOptions} [opts]
+ * @returns {Promise<T>}
+ */
 export async function getJSON(path, query, opts = {}) {
   return (await request(path, { ...opts, query })).json();
 }
 
+/**
+ * POST a JSON body; resolves to the JSON answer (null for 204).
+ * @template [T=any]
+ * @param {string} path
+ * @param {unknown} body
+ * @param {Query} [query]
+ * @param {RequestOptions} [opts]
+ * @returns {Promise<T>}
+ */
 export async function postJSON(path, body, query, opts = {}) {
   const res = await request(path, { ...opts, method: "POST", body, query });
   return res.status === 204 ? null : res.json();
 }
 
+/**
+ * @param {string} path
+ * @param {Query} [query]
+ */
 export async function del(path, query) {
   const res = await request(path, { method: "DELETE", query });
   return res.status === 204 ? null : res.json().catch(() => null);
 }
 
-/** Fetch a binary body (the columnar population), throwing ApiError like the JSON calls. */
+/**
+ * Fetch a binary body (the columnar population), throwing ApiError like the JSON calls.
+ * @param {string} path
+ * @param {Query} [query]
+ * @param {RequestOptions} [opts]
+ * @returns {Promise<ArrayBuffer>}
+ */
 export async function getBuffer(path, query, opts = {}) {
   const res = await request(path, { ...opts, query, headers: { Accept: "application/octet-stream" } });
   return res.arrayBuffer();

@@ -1,3 +1,4 @@
+// @ts-check
 // Boot: hash router, the shared live-event connection, the error banner and the navigation state.
 import { setToken } from "./api.js";
 import { h } from "./dom.js";
@@ -66,7 +67,7 @@ const ctx = {
 let current = null;
 
 function markNav(page) {
-  for (const a of document.querySelectorAll("nav a[data-page]")) {
+  for (const a of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("nav a[data-page]"))) {
     if (a.dataset.page === page || (page === "study" && a.dataset.page === "studies")) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }

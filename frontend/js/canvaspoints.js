@@ -1,3 +1,4 @@
+// @ts-check
 // Large point clouds drawn on plain 2D canvases under a Plotly figure's axes.
 //
 // Without a GPU (headless Chromium, many laptops in remote sessions) WebGL runs in software, and Plotly's
@@ -12,13 +13,22 @@ const CONTEXT = [203, 213, 225]; // #cbd5e1
 const CELL = 8; // px per hover-index cell
 const HOVER_PX = 6;
 
+/**
+ * @param {number[]} rgb  red, green, blue in 0..255
+ * @param {number} [a]
+ */
 function rgba([r, g, b], a = 255) {
   return ((a << 24) | (b << 16) | (g << 8) | r) >>> 0; // little-endian ImageData word
 }
 
 export class CanvasPoints {
-  /** @param panels [{x: Float64Array, y: Float64Array, xaxis: "xaxis2", yaxis: "yaxis2", xname}] */
-  constructor(gd, pop, panels, { format = String } = {}) {
+  /**
+   * @param {PlotlyHTMLElement} gd
+   * @param {any} pop  the loaded population (population.js)
+   * @param {any[]} panels  [{x: Float64Array, y: Float64Array, xaxis: "xaxis2", yaxis: "yaxis2", xname}]
+   * @param {{format?: (name: string, v: number) => string}} [options]
+   */
+  constructor(gd, pop, panels, { format = (_name, v) => String(v) } = {}) {
     this.gd = gd;
     this.pop = pop;
     this.panels = panels.map((p) => ({ ...p, canvas: null, index: null }));

@@ -1,3 +1,4 @@
+// @ts-check
 // What the dashboard knows about population columns: groups for the filter panel, axis scales, formats.
 // Mirrors backend/designspace/params.py (PARAM_NAMES, LOG_SCALE) — the server sends whichever columns exist.
 import { fmtCount, fmtError, fmtNum } from "./dom.js";
@@ -28,6 +29,10 @@ const LABELS = {
   b: "bottleneck ratio b",
 };
 
+/**
+ * @param {string} name
+ * @returns {string}
+ */
 export function label(name) {
   if (LABELS[name]) return LABELS[name];
   const m = /^([dwgb])_(\d)$/.exec(name);
@@ -35,18 +40,31 @@ export function label(name) {
   return name;
 }
 
+/**
+ * @param {string} name
+ * @param {number} v
+ * @returns {string}
+ */
 export function fmtValue(name, v) {
   if (COMPLEXITY.includes(name)) return fmtCount(v);
   if (name === "error" || name === "error_final") return fmtError(v);
   return fmtNum(v);
 }
 
-/** Columns a user can put on a scatter's x axis, in display order, limited to those present. */
+/**
+ * Columns a user can put on a scatter's x axis, in display order, limited to those present.
+ * @param {Set<string>} present  the columns the population has
+ * @returns {string[]}
+ */
 export function xChoices(present) {
   return [...COMPLEXITY, ...GLOBAL, ...STAGE, ...RESULTS.filter((r) => r !== "error")].filter((c) => present.has(c));
 }
 
-/** Filterable columns grouped for the filter panel (only groups with a present column). */
+/**
+ * Filterable columns grouped for the filter panel (only groups with a present column).
+ * @param {Set<string>} present
+ * @returns {Array<{title: string, names: string[], open?: boolean}>}
+ */
 export function filterGroups(present) {
   const pick = (names) => names.filter((c) => present.has(c));
   return [

@@ -1,6 +1,13 @@
+// @ts-check
 // Small DOM and formatting helpers shared by every page (no framework: the pages are simple enough).
 
-/** Create an element: h("button", {class: "x", onclick: f}, "text", child). */
+/**
+ * Create an element: h("button", {class: "x", onclick: f}, "text", child).
+ * @param {string} tag
+ * @param {Record<string, any> | null} [attrs]
+ * @param {...any} children  nodes, strings, numbers, null/false (skipped) or arrays of them
+ * @returns {any}
+ */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
@@ -22,15 +29,25 @@ function append(el, children) {
   }
 }
 
+/**
+ * @param {Element} el
+ * @param {...any} children
+ * @returns {Element}
+ */
 export function clear(el, ...children) {
   el.replaceChildren();
   append(el, children);
   return el;
 }
 
+/** @type {Array<[number, string]>} */
 const SI = [[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"]];
 
-/** 360000000 -> "360M": the paper's way of writing flops/params/acts. */
+/**
+ * 360000000 -> "360M": the paper's way of writing flops/params/acts.
+ * @param {number | null | undefined} v
+ * @returns {string}
+ */
 export function fmtCount(v) {
   if (v === null || v === undefined || Number.isNaN(v)) return "–";
   const a = Math.abs(v);
@@ -38,23 +55,40 @@ export function fmtCount(v) {
   return `${+Number(v).toPrecision(3)}`;
 }
 
-/** Error rates are stored as percent (top-1 error, 0..100). */
+/**
+ * Error rates are stored as percent (top-1 error, 0..100).
+ * @param {number | null | undefined} v
+ * @returns {string}
+ */
 export function fmtError(v) {
   return v === null || v === undefined || Number.isNaN(v) ? "–" : Number(v).toFixed(2);
 }
 
+/**
+ * @param {number | null | undefined} v
+ * @param {number} [digits]
+ * @returns {string}
+ */
 export function fmtNum(v, digits = 4) {
   if (v === null || v === undefined || Number.isNaN(v)) return "–";
   if (Number.isInteger(v)) return String(v);
   return String(+Number(v).toPrecision(digits));
 }
 
+/**
+ * @param {string | null | undefined} s  ISO 8601 (the API's timestamps)
+ * @returns {string}
+ */
 export function fmtDate(s) {
   if (!s) return "–";
   const d = new Date(s);
   return Number.isNaN(d.getTime()) ? String(s) : d.toLocaleString();
 }
 
+/**
+ * @param {number} seconds
+ * @returns {string}
+ */
 export function fmtAge(seconds) {
   if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return "–";
   if (seconds < 60) return `${Math.max(0, Math.round(seconds))} s`;
@@ -64,7 +98,11 @@ export function fmtAge(seconds) {
 
 const UNITS = { "": 1, k: 1e3, K: 1e3, m: 1e6, M: 1e6, g: 1e9, G: 1e9, b: 1e9, B: 1e9 };
 
-/** Parse "360M", "0.4G", "360e6", "2.5k" (same forms as the CLI); "" -> null; throws on junk. */
+/**
+ * Parse "360M", "0.4G", "360e6", "2.5k" (same forms as the CLI); "" -> null; throws on junk.
+ * @param {string} text
+ * @returns {number | null}
+ */
 export function parseCount(text) {
   const s = String(text ?? "").trim().replaceAll("_", "").replaceAll(",", "");
   if (s === "") return null;
@@ -76,12 +114,22 @@ export function parseCount(text) {
   return v;
 }
 
-/** A status pill; the text carries the meaning, the colour only repeats it. */
+/**
+ * A status pill; the text carries the meaning, the colour only repeats it.
+ * @param {string} status
+ * @returns {HTMLElement}
+ */
 export function statusPill(status) {
   return h("span", { class: `pill pill-${status}` }, status);
 }
 
-/** Debounce: run fn once, `ms` after the last call. */
+/**
+ * Debounce: run fn once, `ms` after the last call.
+ * @template {(...args: any[]) => void} F
+ * @param {F} fn
+ * @param {number} ms
+ * @returns {((...args: Parameters<F>) => void) & {cancel: () => void}}  `.cancel()` drops a pending run
+ */
 export function debounce(fn, ms) {
   let t = null;
   const wrapped = (...args) => {
@@ -92,7 +140,11 @@ export function debounce(fn, ms) {
   return wrapped;
 }
 
-/** Offer a blob as a download with a filename. */
+/**
+ * Offer a blob as a download with a filename.
+ * @param {Blob} blob
+ * @param {string} filename
+ */
 export function saveBlob(blob, filename) {
   const url = URL.createObjectURL(blob);
   const a = h("a", { href: url, download: filename });

@@ -1,4 +1,17 @@
+// @ts-check
 import { getToken, postJSON } from "./api.js";
+
+/**
+ * One `data:` message of GET /api/events (a row of the events table; kinds in db/events.py).
+ * @typedef {object} LiveEvent
+ * @property {number} id
+ * @property {string} kind
+ * @property {number | null} study_id
+ * @property {number | null} job_id
+ * @property {number | null} model_id
+ * @property {Record<string, any> | null} payload
+ * @property {string} created_at
+ */
 
 // Live updates: one EventSource on /api/events shared by all pages. EventSource retries by itself after a
 // dropped connection; if the browser gives up (an HTTP error closes it) we open a new one with backoff.
@@ -12,6 +25,9 @@ import { getToken, postJSON } from "./api.js";
 const TYPES = ["study_created", "study_deleted", "jobs_queued", "job", "epoch", "result", "worker", "hello", "ping"];
 
 export class Live {
+  /**
+   * @param {string} [url]
+   */
   constructor(url = "/api/events") {
     this.url = url;
     this.listeners = new Set();
@@ -96,12 +112,20 @@ export class Live {
     for (const fn of this.stateListeners) fn(s);
   }
 
-  /** Subscribe to events; returns the unsubscribe function. */
+  /**
+   * Subscribe to events; returns the unsubscribe function.
+   * @param {(ev: LiveEvent) => void} fn  called with every event
+   * @returns {() => void} unsubscribe
+   */
   on(fn) {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
   }
 
+  /**
+   * @param {(state: string) => void} fn
+   * @returns {() => void} unsubscribe
+   */
   onState(fn) {
     this.stateListeners.add(fn);
     fn(this.state);
@@ -109,7 +133,12 @@ export class Live {
   }
 }
 
-/** Call `fn` soon after a burst of events: at most one run in flight, one more queued behind it. */
+/**
+ * Call `fn` soon after a burst of events: at most one run in flight, one more queued behind it.
+ * @param {() => Promise<unknown> | void} fn
+ * @param {number} [delay]
+ * @returns {(() => void) & {cancel: () => void}}  call it to schedule a run; `.cancel()` drops what is pending
+ */
 export function coalesce(fn, delay = 150) {
   let timer = null;
   let running = false;

@@ -1,3 +1,4 @@
+// @ts-check
 // One filter state for a study view: ranges on any column, an optional lasso polygon and a status.
 // It is applied client-side to the loaded population (fast redraws) and sent to the server as the same
 // `<name>_min/_max` query the /models, /export and figure endpoints take, so every view shows one population.
@@ -110,7 +111,8 @@ export class Filter {
   }
 
   /** One line for humans: "flops 100M–400M · error ≤ 20 · lasso on flops/error". */
-  describe(fmt = String) {
+  /** @param {(v: number) => string} [fmt] */
+  describe(fmt = (v) => String(v)) {
     const parts = [];
     for (const [name, [lo, hi]] of this.ranges) {
       if (lo !== null && hi !== null) parts.push(`${name} ${fmt(lo)}–${fmt(hi)}`);

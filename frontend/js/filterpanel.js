@@ -1,3 +1,4 @@
+// @ts-check
 // The filter panel: a min/max pair for every parameter and complexity metric the population has, a status
 // choice, and a live count. Inputs accept 360M / 0.4G forms; a bad value is flagged next to its field.
 import { h, parseCount } from "./dom.js";
@@ -21,7 +22,11 @@ function text(v) {
 }
 
 export class FilterPanel {
-  /** @param onChange (name, lo, hi) => void for ranges, ("status", value) for the status select */
+  /**
+   * @param {HTMLElement} root
+   * @param {{onChange?: (name: string, lo?: any, hi?: any) => void, onReset?: () => void}} [handlers]
+   *   onChange(name, lo, hi) for ranges, ("status", value) for the status select
+   */
   constructor(root, { onChange, onReset } = {}) {
     this.root = root;
     this.onChange = onChange;

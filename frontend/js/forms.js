@@ -1,3 +1,4 @@
+// @ts-check
 // Form building blocks: labelled fields tied to API field names (data-field), so 422 details land beside
 // the input they name; number inputs accept 360M / 0.4G forms.
 import { h, parseCount } from "./dom.js";
@@ -5,6 +6,11 @@ import { h, parseCount } from "./dom.js";
 let seq = 0;
 
 /** <div class="field"> with a <label for> and a hint; `name` is the API field (e.g. "recipe.epochs"). */
+/**
+ * @param {string} labelText
+ * @param {HTMLElement} input
+ * @param {{name?: string, hint?: string}} [options]
+ */
 export function field(labelText, input, { name, hint } = {}) {
   input.id ||= `fld-${++seq}`;
   if (name) input.dataset.field = name;
@@ -26,6 +32,11 @@ export function select(options, attrs = {}) {
 }
 
 /** A low–high pair for one regime metric, as one fieldset the API's "regime.<metric>" errors attach to. */
+/**
+ * @param {string} legend
+ * @param {string} name
+ * @param {{hint?: string}} [options]
+ */
 export function rangePair(legend, name, { hint } = {}) {
   const lo = numberInput({ "aria-label": `${legend} low`, placeholder: "low" });
   const hi = numberInput({ "aria-label": `${legend} high`, placeholder: "high" });

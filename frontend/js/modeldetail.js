@@ -1,8 +1,11 @@
+// @ts-check
 // One model in full (GET /api/models/{id}): its numbers, its canonical config and its per-epoch curves,
 // in a modal dialog opened from the models table.
 import { getJSON } from "./api.js";
 import { fmtCount, fmtError, fmtNum, h, statusPill } from "./dom.js";
 import { drawFigure, purge } from "./plots.js";
+
+/** @typedef {import("./api.js").Schemas} Schemas  the API's documented JSON shapes */
 
 function curveFigure(m) {
   const live = (m.progress ?? []).map((p) => p.test_error);
@@ -14,7 +17,12 @@ function curveFigure(m) {
   return { data: traces, layout: { xaxis: { title: { text: "epoch" }, dtick: 1 }, yaxis: { title: { text: "top-1 error (%)" } }, margin: { l: 50, r: 10, t: 10, b: 40 } } };
 }
 
+/**
+ * @param {number} id
+ * @param {{error: (err: unknown) => void}} banner
+ */
 export async function showModel(id, banner) {
+  /** @type {Schemas["ModelDetail"]} */
   let m;
   try {
     m = await getJSON(`/api/models/${id}`);

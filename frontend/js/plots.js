@@ -1,7 +1,10 @@
+// @ts-check
 // Plotly glue: cards with a title and a one-line "how to read this", figure JSON from the server drawn as is
 // (the Python figure builders are the single source of truth), PNG and SVG export from the toolbar.
 import { getJSON, isReal } from "./api.js";
 import { h } from "./dom.js";
+
+/** @typedef {import("./api.js").Schemas} Schemas  the API's documented JSON shapes */
 
 let cardSeq = 0;
 
@@ -107,6 +110,7 @@ export class ServerFigure {
     status.textContent = "Loading…";
     status.classList.remove("error");
     try {
+      /** @type {Schemas["PlotlyFigure"]} */
       const fig = await getJSON(url, query, { signal: ctrl.signal });
       if (ctrl.signal.aborted) return;
       const note = emptyNote(fig);
@@ -123,8 +127,9 @@ export class ServerFigure {
       plot.style.minHeight = `${height}px`;
       await drawFigure(plot, fig, { height, filename: this.filename });
       // the figure builder's own "how to read this" (Python is the source of truth) replaces ours
-      if (fig.layout?.meta?.help) this.parts.helpText.textContent = fig.layout.meta.help;
-      status.textContent = fig.layout?.meta?.note ?? "";
+      const meta = /** @type {{help?: string, note?: string}} */ (fig.layout?.meta ?? {});
+      if (meta.help) this.parts.helpText.textContent = meta.help;
+      status.textContent = meta.note ?? "";
       this.loaded += 1;
       plot.dataset.loaded = String(this.loaded);
       plot.dataset.done = String(++this.done);

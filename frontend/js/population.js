@@ -1,3 +1,4 @@
+// @ts-check
 // The study's population as typed-array columns, loaded once from the compact binary endpoint
 // (GET /api/studies/{id}/population?format=bin) and filtered in the browser, so a filter change on
 // 100,000 models redraws without a server round trip.
@@ -8,6 +9,9 @@ import { getBuffer } from "./api.js";
 
 const TYPES = { float64: Float64Array, float32: Float32Array, int32: Int32Array, uint32: Uint32Array, uint8: Uint8Array };
 
+/**
+ * @param {ArrayBuffer} buf  the body of GET /api/studies/{id}/population?format=bin
+ */
 export function decodePopulation(buf) {
   const view = new DataView(buf);
   const magic = String.fromCharCode(...new Uint8Array(buf, 0, 4));
@@ -16,6 +20,7 @@ export function decodePopulation(buf) {
   const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 8, hlen)));
   const n = header.n;
   const data = 8 + hlen;
+  /** @type {Record<string, Int32Array | Uint8Array | Float64Array>} */
   const cols = {};
   for (const c of header.columns) {
     const T = TYPES[c.dtype];
@@ -36,6 +41,10 @@ export function decodePopulation(buf) {
   };
 }
 
+/**
+ * @param {number | string} studyId
+ * @param {AbortSignal} [signal]
+ */
 export async function loadPopulation(studyId, signal) {
   return decodePopulation(await getBuffer(`/api/studies/${studyId}/population`, { format: "bin" }, { signal }));
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // Error vs parameter: one Plotly figure with a panel per chosen x, drawn from the in-browser population
 // with WebGL (scattergl) for large populations. Each panel holds every model once; the filter is shown with Plotly's
 // `selectedpoints` (kept models in colour, the rest as grey context), so a filter change is a restyle of
@@ -55,7 +56,11 @@ function axisKey(prefix, i) {
 }
 
 export class ScatterGrid {
-  /** @param onSelect (sel) => void with sel = {x, y, range: [lo, hi], yrange: [lo, hi]} or {x, y, lasso: [[x, y]...]} */
+  /**
+   * @param {PlotlyHTMLElement} div
+   * @param {{onSelect?: (sel: object | null) => void, y?: string}} [options]
+   *   onSelect(sel) with sel = {x, y, range: [lo, hi], yrange: [lo, hi]} or {x, y, lasso: [[x, y]...]}
+   */
   constructor(div, { onSelect, y = "error" } = {}) {
     this.div = div;
     this.y = y;

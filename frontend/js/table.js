@@ -1,7 +1,10 @@
+// @ts-check
 // The models table: the filtered population, sortable on any column, paginated — all in the browser,
 // so it always shows exactly the rows the plots show.
 import { h, statusPill } from "./dom.js";
 import { COMPLEXITY, fmtValue, GLOBAL, STAGES } from "./columns.js";
+
+/** @typedef {import("./api.js").Schemas} Schemas  the API's documented JSON shapes */
 
 const PAGE_SIZES = [25, 50, 100, 250];
 
@@ -52,8 +55,11 @@ export function sortRows(pop, idx, key, dir) {
 }
 
 export class ModelsTable {
-  /** @param onView ({sort, dir, page, size}) => void — the page stores view state in the URL */
-  /** @param onOpen (modelId) => void — show one model in full */
+  /**
+   * @param {HTMLElement} root
+   * @param {{onView?: (view: object) => void, onOpen?: (modelId: number) => void}} [handlers]
+   *   onView({sort, dir, page, size}): the page stores view state in the URL; onOpen(modelId): one model in full
+   */
   constructor(root, { onView, onOpen } = {}) {
     this.root = root;
     this.onView = onView;

@@ -1,9 +1,14 @@
+// @ts-check
 // Hash routes ("#/study/3?f.flops=1e8..4e8&x=flops") — the whole view lives in the URL, so links are shareable
 // and the server only has to serve one page at "/".
 
 export const PAGES = ["studies", "study", "compare", "queue", "jobs"];
 
-/** "#/study/3?x=flops" -> {page: "study", id: "3", query: URLSearchParams("x=flops")} */
+/**
+ * "#/study/3?x=flops" -> {page: "study", id: "3", query: URLSearchParams("x=flops")}
+ * @param {string} [hash]
+ * @returns {{page: string, id: string | null, query: URLSearchParams}}
+ */
 export function parseRoute(hash = window.location.hash) {
   const raw = hash.replace(/^#\/?/, "");
   const qpos = raw.indexOf("?");
@@ -13,12 +18,21 @@ export function parseRoute(hash = window.location.hash) {
   return { page, id: path[1] ?? null, query };
 }
 
+/**
+ * @param {string} page
+ * @param {string | number | null} [id]
+ * @param {URLSearchParams | null} [query]
+ * @returns {string}
+ */
 export function routeHash(page, id = null, query = null) {
   const q = query ? query.toString() : "";
   return `#/${page}${id !== null && id !== undefined ? `/${encodeURIComponent(id)}` : ""}${q ? `?${q}` : ""}`;
 }
 
-/** Rewrite the query part of the current route without a page reload or a history entry per keystroke. */
+/**
+ * Rewrite the query part of the current route without a page reload or a history entry per keystroke.
+ * @param {URLSearchParams} query
+ */
 export function replaceQuery(query) {
   const { page, id } = parseRoute();
   const next = routeHash(page, id, query);

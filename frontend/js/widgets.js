@@ -1,9 +1,14 @@
+// @ts-check
 // Reusable pieces: stacked progress bar, confirmation dialog, field-error display for forms.
 import { h } from "./dom.js";
 
 const ORDER = ["done", "running", "queued", "failed", "cancelled"];
 
-/** Stacked bar of job states with a text summary (the text is what screen readers and tests read). */
+/**
+ * Stacked bar of job states with a text summary (the text is what screen readers and tests read).
+ * @param {Record<string, number>} [counts]  jobs per status (Study.counts.jobs)
+ * @returns {HTMLElement}
+ */
 export function progressBar(counts = {}) {
   const total = ORDER.reduce((s, k) => s + (counts[k] || 0), 0);
   const bar = h("div", {
@@ -22,7 +27,12 @@ export function progressBar(counts = {}) {
   return h("div", { class: "progress" }, bar, h("span", { class: "progress-text" }, text));
 }
 
-/** Per-epoch progress of one job: "3/10 epochs". */
+/**
+ * Per-epoch progress of one job: "3/10 epochs".
+ * @param {number} done
+ * @param {number} total
+ * @returns {HTMLElement}
+ */
 export function epochBar(done, total) {
   const pct = total ? Math.min(100, (100 * done) / total) : 0;
   return h(
@@ -34,7 +44,13 @@ export function epochBar(done, total) {
   );
 }
 
-/** A modal confirmation (native <dialog>: focus trapped, Esc cancels). Resolves true on confirm. */
+/**
+ * A modal confirmation (native <dialog>: focus trapped, Esc cancels). Resolves true on confirm.
+ * @param {string} title
+ * @param {string} message
+ * @param {string} [confirmLabel]
+ * @returns {Promise<boolean>}
+ */
 export function confirmDialog(title, message, confirmLabel = "Delete") {
   return new Promise((resolve) => {
     const dlg = h(
@@ -61,10 +77,13 @@ export function confirmDialog(title, message, confirmLabel = "Delete") {
 /**
  * Show API field errors next to the inputs whose data-field matches (longest prefix wins); returns the
  * errors that matched no input, for the banner.
+ * @param {HTMLElement} form
+ * @param {import("./api.js").FieldMessage[]} fields
+ * @returns {import("./api.js").FieldMessage[]} the errors no input of the form names
  */
 export function showFieldErrors(form, fields) {
   clearFieldErrors(form);
-  const targets = [...form.querySelectorAll("[data-field]")];
+  const targets = /** @type {HTMLElement[]} */ ([...form.querySelectorAll("[data-field]")]);
   const unmatched = [];
   for (const f of fields) {
     let best = null;
@@ -81,11 +100,15 @@ export function showFieldErrors(form, fields) {
     }
     setFieldError(best, f.field === best.dataset.field ? f.message : `${f.field}: ${f.message}`);
   }
-  const first = form.querySelector("[aria-invalid=true]");
+  const first = /** @type {HTMLElement | null} */ (form.querySelector("[aria-invalid=true]"));
   if (first) first.focus();
   return unmatched;
 }
 
+/**
+ * @param {HTMLElement} target
+ * @param {string} message
+ */
 export function setFieldError(target, message) {
   const id = `${target.dataset.field.replaceAll(/[^\w-]/g, "-")}-error`;
   let el = document.getElementById(id);
@@ -101,6 +124,9 @@ export function setFieldError(target, message) {
   }
 }
 
+/**
+ * @param {HTMLElement} form
+ */
 export function clearFieldErrors(form) {
   for (const el of form.querySelectorAll(".field-error")) el.remove();
   for (const el of form.querySelectorAll("[aria-invalid]")) {

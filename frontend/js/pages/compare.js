@@ -1,3 +1,4 @@
+// @ts-check
 // Compare: two or more studies overlaid — EDFs (plain and complexity-normalised), the statistics table with
 // KS tests, parameter trends and random-search efficiency, all drawn by the server's figure builders.
 import { getJSON } from "../api.js";
@@ -7,6 +8,8 @@ import { COMPLEXITY, GLOBAL, label } from "../columns.js";
 import { Filter } from "../filter.js";
 import { plotCard, ServerFigure } from "../plots.js";
 import { replaceQuery, routeHash } from "../url.js";
+
+/** @typedef {import("../api.js").Schemas} Schemas  the API's documented JSON shapes */
 
 export const COMPARE_FIGURES = [
   { kind: "edf", title: "Error EDFs",
@@ -62,8 +65,9 @@ export function mount(root, route, ctx) {
 
   async function loadPicker() {
     try {
+      /** @type {Schemas["Study"][]} */
       const data = await getJSON("/api/studies");
-      const list = Array.isArray(data) ? data : data.studies ?? data.items ?? [];
+      const list = data;
       const ids = new Set(chosen());
       clear(picker, h("legend", {}, "Studies to compare (pick two or more)"),
         list.length
@@ -88,6 +92,7 @@ export function mount(root, route, ctx) {
     statsCtrl = new AbortController();
     const signal = statsCtrl.signal;
     try {
+      /** @type {Schemas["PlotlyFigure"]} */
       const fig = await getJSON("/api/figures/stats", figureQuery(), { signal });
       renderStats(fig.layout?.meta ?? {});
     } catch (err) {

@@ -1,3 +1,4 @@
+// @ts-check
 // Jobs & workers: the queue as a live table (per-epoch progress, cancel, re-queue) and the workers with
 // their device and heartbeat age. Refetched on every job/epoch/worker event; ages tick every second.
 import { getJSON, postJSON } from "../api.js";
@@ -6,6 +7,8 @@ import { coalesce } from "../events.js";
 import { field, select } from "../forms.js";
 import { replaceQuery, routeHash } from "../url.js";
 import { epochBar } from "../widgets.js";
+
+/** @typedef {import("../api.js").Schemas} Schemas  the API's documented JSON shapes */
 
 const PAGE = 100;
 const STATUS_CHOICES = [["", "any status"], ["queued", "queued"], ["running", "running"], ["done", "done"], ["failed", "failed"], ["cancelled", "cancelled"]];
@@ -112,6 +115,7 @@ export function mount(root, route, ctx) {
     statusSel.value = query.get("status") || "";
     const q = { status: query.get("status") || undefined, study_id: query.get("study") || undefined, limit: PAGE };
     try {
+      /** @type {[Schemas["JobPage"], Schemas["Worker"][], Schemas["Study"][]]} */
       const [j, w, s] = await Promise.all([getJSON("/api/jobs", q), getJSON("/api/workers"), getJSON("/api/studies")]);
       studies = listOf(s, "studies");
       clear(studySel, h("option", { value: "" }, "all studies"), studies.map((x) => h("option", { value: String(x.id) }, x.name)));

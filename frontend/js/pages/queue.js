@@ -1,3 +1,4 @@
+// @ts-check
 // Queue: create a study (built-in or custom space with inline validation, dataset, regime, recipe) and queue
 // its first samples; or add n samples to an existing study. API 422s are shown next to the field they name.
 import { ApiError, getJSON, postJSON } from "../api.js";
@@ -5,6 +6,8 @@ import { clear, debounce, fmtCount, h } from "../dom.js";
 import { field, numberInput, rangePair, readCount, readInt, select, textInput } from "../forms.js";
 import { routeHash } from "../url.js";
 import { clearFieldErrors, showFieldErrors } from "../widgets.js";
+
+/** @typedef {import("../api.js").Schemas} Schemas  the API's documented JSON shapes */
 
 const PRESETS = [
   ["tiny", "Tiny (CPU minutes, 32²)", { flops: [null, 5e6] }, 32],
@@ -132,9 +135,9 @@ export function mount(root, route, ctx) {
 
   async function editCopy() {
     try {
+      /** @type {Schemas["SpaceSpec"]} */
       const out = await getJSON(`/api/spaces/${encodeURIComponent(builtin.value)}`);
-      const spec = out.spec ?? out;
-      specText.value = out.yaml ?? JSON.stringify({ ...spec, name: `${spec.name}_custom` }, null, 2);
+      specText.value = JSON.stringify({ ...out, name: `${out.name}_custom` }, null, 2);
       setMode("custom");
       specText.focus();
     } catch (err) {
@@ -161,6 +164,7 @@ export function mount(root, route, ctx) {
       return;
     }
     try {
+      /** @type {Schemas["SpaceCheck"]} */
       const out = await postJSON("/api/spaces/validate", { text });
       if (text !== specText.value) return;
       if (!out.valid) {
@@ -227,6 +231,7 @@ export function mount(root, route, ctx) {
     submit.disabled = true;
     try {
       // one request: the study and its first samples are written in one transaction, or not at all
+      /** @type {Schemas["Study"]} */
       const study = await postJSON("/api/studies", body);
       logQueued(study, study.samples);
       ctx.banner.show(`Created “${study.name}”: ${queuedText(study.samples)}.`, { kind: "info" });
@@ -249,6 +254,7 @@ export function mount(root, route, ctx) {
     }
     moreSubmit.disabled = true;
     try {
+      /** @type {Schemas["SamplesQueued"]} */
       const out = await postJSON(`/api/studies/${studySel.value}/samples`, samples);
       logQueued({ id: studySel.value, name: studySel.selectedOptions[0]?.textContent ?? studySel.value }, out);
     } catch (err) {
@@ -267,8 +273,9 @@ export function mount(root, route, ctx) {
 
   async function loadSpaces() {
     try {
+      /** @type {Schemas["SpaceSummary"][]} */
       const out = await getJSON("/api/spaces");
-      spaces = Array.isArray(out) ? out : out.spaces ?? [];
+      spaces = out;
       clear(builtin, spaces.map((s) => h("option", { value: s.name }, s.name)));
       const show = () => {
         const s = spaces.find((x) => x.name === builtin.value);
@@ -283,8 +290,9 @@ export function mount(root, route, ctx) {
 
   async function loadStudies() {
     try {
+      /** @type {Schemas["Study"][]} */
       const out = await getJSON("/api/studies");
-      const list = Array.isArray(out) ? out : out.studies ?? out.items ?? [];
+      const list = out;
       const want = studySel.value || route.query.get("study") || "";
       clear(studySel, h("option", { value: "" }, list.length ? "choose a study" : "no studies yet"),
         list.map((s) => h("option", { value: String(s.id), selected: String(s.id) === want }, s.name)));

@@ -1,9 +1,12 @@
+// @ts-check
 // Studies: every study with its progress and headline errors; open, compare, queue more, delete; demo offer.
 import { del, getJSON, postJSON } from "../api.js";
 import { clear, fmtDate, fmtError, h } from "../dom.js";
 import { coalesce } from "../events.js";
 import { routeHash } from "../url.js";
 import { confirmDialog, progressBar } from "../widgets.js";
+
+/** @typedef {import("../api.js").Schemas} Schemas  the API's documented JSON shapes */
 
 /** Counts per job state; imported studies have results without jobs, shown as done. */
 export function studyCounts(s) {
@@ -45,6 +48,7 @@ export function mount(root, _route, ctx) {
     btn.disabled = true;
     btn.textContent = "Starting demo…";
     try {
+      /** @type {Schemas["DemoSeeded"]} */
       const out = await postJSON("/api/demo", {});
       ctx.banner.show(`Demo queued: ${out.models ?? "the"} models in ${out.studies?.length ?? 2} studies; workers are training them now.`, { kind: "info" });
       await refresh();
@@ -127,8 +131,9 @@ export function mount(root, _route, ctx) {
 
   async function refresh() {
     try {
+      /** @type {Schemas["Study"][]} */
       const data = await getJSON("/api/studies");
-      render(Array.isArray(data) ? data : data.studies ?? data.items ?? []);
+      render(data);
     } catch (err) {
       body.setAttribute("aria-busy", "false");
       ctx.banner.error(err);

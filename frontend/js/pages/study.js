@@ -1,3 +1,4 @@
+// @ts-check
 // Study: the population of one study. One Filter (in the URL) drives the client-drawn scatter grid and table
 // and the server-drawn statistics figures; live events reload the population while workers train.
 import { getJSON, isReal, request } from "../api.js";
@@ -13,6 +14,8 @@ import { ScatterGrid } from "../scatter.js";
 import { ModelsTable } from "../table.js";
 import { replaceQuery, routeHash } from "../url.js";
 import { progressBar } from "../widgets.js";
+
+/** @typedef {import("../api.js").Schemas} Schemas  the API's documented JSON shapes */
 
 /** Statistics figures drawn by the server's Python figure builders (GET /api/studies/{id}/figures/{kind}). */
 export const FIGURES = [
@@ -116,7 +119,7 @@ export function mount(root, route, ctx) {
   const figures = FIGURES.map((f) => {
     const parts = plotCard(f.title, f.help, { controls: f.k ? kSelect(f.kind) : null, wide: f.wide, height: f.height ?? 360 });
     parts.plot.id = `fig-${f.kind}`;
-    return { ...f, parts, fig: new ServerFigure(parts, { filename: `netspace-study${studyId}-${f.kind}` }) };
+    return { ...f, parts, fig: new ServerFigure(parts, { filename: `netspace-study${studyId}-${f.kind}` }), stale: false };
   });
   const byKind = (kind) => figures.find((f) => f.kind === kind);
   const tableRoot = h("div", { class: "models-table", id: "models" });
