@@ -67,7 +67,7 @@ def timed_import(name: str, data: bytes, filename: str, workers: int | None) -> 
             t1, c1 = time.perf_counter(), time.process_time()
         finally:
             engine.dispose()
-    return {"n": out["imported"], "mb": len(data) / 1e6, "total": t1 - t0, "cpu": c1 - c0}
+    return {"n": out.imported, "mb": len(data) / 1e6, "total": t1 - t0, "cpu": c1 - c0}
 
 
 def python_loop_s(n: int = 10_000_000) -> float:

@@ -42,16 +42,16 @@ def test_all_four_nds_files_import_with_raw_json_statistics(db_engine, reference
         out = import_population(db_engine, pop, name.removesuffix(".json"), source=name)
         want = raw_errors(reference_dir, name)
         with db_engine.connect() as conn:
-            study = conn.execute(select(studies).where(studies.c.id == out["study_id"])).mappings().one()
+            study = conn.execute(select(studies).where(studies.c.id == out.study_id)).mappings().one()
             q = (select(func.count(), func.min(results.c.error), func.avg(results.c.error))
-                 .select_from(models.join(results)).where(models.c.study_id == out["study_id"]))
+                 .select_from(models.join(results)).where(models.c.study_id == out.study_id))
             n, lo, mean = conn.execute(q).one()
-            assert n == len(want) == out["imported"]
+            assert n == len(want) == out.imported
             assert lo == want.min() and mean == pytest.approx(want.mean(), rel=1e-9)
             assert study["source"] == "imported" and study["space_name"] == f"nds:{name.split('_')[0]}"
             assert study["dataset"] == {"name": "cifar10" if name.startswith("Vanilla") else "imagenet"}
             first = conn.execute(select(models, results.c.error, results.c.test_error).select_from(models.join(results))
-                                 .where(models.c.study_id == out["study_id"]).order_by(models.c.index)
+                                 .where(models.c.study_id == out.study_id).order_by(models.c.index)
                                  .limit(1)).mappings().one()
             assert first["index"] == 0 and first["extra"]["lr"] > 0 and len(first["test_error"]) >= 50
             assert first["arch_type"].startswith("nds_")
@@ -113,7 +113,7 @@ def test_large_sqlite_import_rebuilds_the_same_indexes(sqlite_url, reference_dir
         assert conn.exec_driver_sql(index_sql).all() == before
         assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
         n = conn.execute(select(func.count()).select_from(models)
-                         .where(models.c.study_id == out["study_id"], models.c.d_1 == 1)).scalar_one()
+                         .where(models.c.study_id == out.study_id, models.c.d_1 == 1)).scalar_one()
         stamp = conn.execute(select(models.c.created_at).limit(1)).scalar_one()
     assert n == sum(r.columns["d_1"] == 1 for r in pop.records) > 0
     assert stamp.year >= 2024  # the driver-level insert stored a timestamp SQLAlchemy reads back
@@ -127,12 +127,12 @@ def test_skip_bad_counts_and_nan_curves_store_as_null(db_engine, reference_dir):
     runs[4]["test_ep_top1"][-1] = math.nan
     pop = parse_file(json.dumps(runs), "ResNeXt-B_in.json", skip_bad=True)
     out = import_population(db_engine, pop, "with bad")
-    assert (out["imported"], out["skipped"], out["diverged"]) == (5, 1, 1)
-    assert out["skipped_records"] == ["record 2: min_test_top1: missing"]
+    assert (out.imported, out.skipped, out.diverged) == (5, 1, 1)
+    assert out.skipped_records == ["record 2: min_test_top1: missing"]
     with db_engine.connect() as conn:
         row = conn.execute(select(results.c.error, results.c.diverged, results.c.test_error)
                            .select_from(models.join(results))
-                           .where(models.c.study_id == out["study_id"], models.c.index == 3)).one()
+                           .where(models.c.study_id == out.study_id, models.c.index == 3)).one()
     assert row.error == 100.0 and row.diverged and row.test_error[-1] is None
 
 

@@ -19,6 +19,7 @@ from backend.importers import RecordError, parse_file
 from backend.importers.parallel import can_fork
 from backend.importers.source import SplitMismatch, span_value, split_list
 from backend.services.importing import import_file, import_population
+from backend.services.views import ImportSummary
 from db.models import models, results, studies
 
 pytestmark = pytest.mark.skipif(not can_fork(), reason="worker processes are forked")
@@ -52,17 +53,17 @@ def both_ways(engine, data: bytes | str, filename: str, *, skip_bad: bool = Fals
     return serial, chunked
 
 
-def assert_same_study(engine, serial: dict, chunked: dict) -> None:
-    assert {k: v for k, v in chunked.items() if k not in ("study_id", "name", "seconds")} == \
-        {k: v for k, v in serial.items() if k not in ("study_id", "name", "seconds")}
-    assert stored(engine, chunked["study_id"]) == stored(engine, serial["study_id"])
+def assert_same_study(engine, serial: ImportSummary, chunked: ImportSummary) -> None:
+    differ = {"study_id", "name", "seconds"}
+    assert chunked.model_dump(exclude=differ) == serial.model_dump(exclude=differ)
+    assert stored(engine, chunked.study_id) == stored(engine, serial.study_id)
 
 
 @pytest.mark.parametrize("name", ["ResNeXt-A_in.json", "DARTS_in.json", "Vanilla_reruns.json"])
 def test_nds_files_store_the_same_either_way(db_engine, reference_dir, name):
     serial, chunked = both_ways(db_engine, (reference_dir / "nds" / name).read_bytes(), name)
     assert_same_study(db_engine, serial, chunked)
-    c_models = stored(db_engine, chunked["study_id"])[1]
+    c_models = stored(db_engine, chunked.study_id)[1]
     if name.startswith("DARTS"):  # cell nets: every operation the file uses is a column of every model
         keys = [set(m["extra"]) for m in c_models]
         assert len({frozenset(k) for k in keys}) == 1 and any(k.startswith("reduce_") for k in keys[0])
@@ -76,11 +77,11 @@ def test_skipped_records_and_repeats_across_chunks(db_engine, reference_dir):
     runs[30]["test_ep_top1"][-1] = math.nan
     text = json.dumps(runs)
     serial, chunked = both_ways(db_engine, text, "ResNeXt-B_in.json", skip_bad=True, chunk_records=5)
-    assert chunked["skipped"] == serial["skipped"] == 4
-    assert chunked["skipped_records"] == serial["skipped_records"]
-    assert chunked["skipped_records"][0] == "record 1: min_test_top1: must be a number, got str 'n/a'"
-    _, s_models, s_results = stored(db_engine, serial["study_id"])
-    _, c_models, c_results = stored(db_engine, chunked["study_id"])
+    assert chunked.skipped == serial.skipped == 4
+    assert chunked.skipped_records == serial.skipped_records
+    assert chunked.skipped_records[0] == "record 1: min_test_top1: must be a number, got str 'n/a'"
+    _, s_models, s_results = stored(db_engine, serial.study_id)
+    _, c_models, c_results = stored(db_engine, chunked.study_id)
     assert [m["index"] for m in c_models] == list(range(48))
     assert len({m["config_hash"] for m in c_models}) == 48
     assert c_models == s_models and c_results == s_results
@@ -98,8 +99,8 @@ def test_our_jsonl_export_with_a_bad_line(db_engine, reference_dir):
     with db_engine.connect() as conn:  # nothing of the failed import is left
         assert conn.execute(select(studies.c.id).where(studies.c.name == "fails")).first() is None
     serial, chunked = both_ways(db_engine, text, "pop.jsonl", skip_bad=True, chunk_records=6)
-    assert chunked["imported"] == serial["imported"] == len(lines) - 1
-    assert stored(db_engine, chunked["study_id"])[1:] == stored(db_engine, serial["study_id"])[1:]
+    assert chunked.imported == serial.imported == len(lines) - 1
+    assert stored(db_engine, chunked.study_id)[1:] == stored(db_engine, serial.study_id)[1:]
 
 
 @pytest.mark.slow
@@ -125,9 +126,9 @@ def test_server_imports_a_large_upload_in_worker_processes(live_server, referenc
     assert r.status_code == 201, r.text
     out = r.json()
     errors = np.array([run["min_test_top1"] for run in runs])
-    assert out["imported"] == PARALLEL_MIN_RECORDS and out["skipped"] == 0
-    assert out["min_error"] == errors.min() and out["mean_error"] == pytest.approx(errors.mean(), rel=1e-12)
-    page = c.get(f"/api/studies/{out['study_id']}/models", params={"limit": 3, "sort": "-index"}).json()
+    assert out.imported == PARALLEL_MIN_RECORDS and out.skipped == 0
+    assert out.min_error == errors.min() and out.mean_error == pytest.approx(errors.mean(), rel=1e-12)
+    page = c.get(f"/api/studies/{out.study_id}/models", params={"limit": 3, "sort": "-index"}).json()
     assert page["total"] == PARALLEL_MIN_RECORDS and page["items"][0]["index"] == PARALLEL_MIN_RECORDS - 1
     left = subprocess.run(["pgrep", "-P", str(live_server.proc.pid)], capture_output=True, text=True).stdout
     assert left.strip() == "", f"worker processes left behind: {left}"
@@ -145,7 +146,7 @@ def test_json_lists_that_do_not_split_as_guessed(db_engine, reference_dir):
     with pytest.raises(SplitMismatch):
         [span_value(text, span) for _, span in spans]
     serial, chunked = both_ways(db_engine, text, "ResNeXt-A_in.json", chunk_records=4)
-    assert chunked["imported"] == 30
+    assert chunked.imported == 30
     assert_same_study(db_engine, serial, chunked)
 
     runs[17] = {**runs[17], "min_test_top1": "@"}
@@ -164,5 +165,5 @@ def test_our_json_list_splits_too(db_engine, reference_dir):
     rows = [{"config": r.config["anynet"], "error": r.result.error, "flops": r.flops, "params": r.params,
              "test_error": r.result.test_error} for r in pop.records if "anynet" in r.config]
     serial, chunked = both_ways(db_engine, json.dumps(rows), "pop.json", chunk_records=9)
-    assert chunked["imported"] == len(rows) > 9
+    assert chunked.imported == len(rows) > 9
     assert_same_study(db_engine, serial, chunked)

@@ -36,12 +36,12 @@ def import_cmd(
                               source=file.name)  # a bad file: InvalidField -> exit 2
         except RecordError as e:
             fail(e.message)  # "record 12: key: what is wrong" (the field, the file, is the command's argument)
-    mean = f"{out['mean_error']:.3f}" if out["mean_error"] is not None else "-"
-    print(f"imported {out['imported']} models into study {out['name']!r} (id {out['study_id']}) from "
-          f"{file.name} [{out['format']}, {out['dataset'] or 'dataset unknown'}]: min error "
-          f"{out['min_error']:.3f}, mean {mean}, {out['diverged']} diverged, {out['skipped']} skipped "
-          f"in {out['seconds']:.2f}s")
-    for line in out["skipped_records"]:
+    mean = f"{out.mean_error:.3f}" if out.mean_error is not None else "-"
+    print(f"imported {out.imported} models into study {out.name!r} (id {out.study_id}) from "
+          f"{file.name} [{out.format}, {out.dataset or 'dataset unknown'}]: min error "
+          f"{out.min_error:.3f}, mean {mean}, {out.diverged} diverged, {out.skipped} skipped "
+          f"in {out.seconds:.2f}s")
+    for line in out.skipped_records:
         print(f"  skipped {line}")
-    if out["skipped"] > len(out["skipped_records"]):
-        print(f"  ... and {out['skipped'] - len(out['skipped_records'])} more skipped")
+    if out.skipped > len(out.skipped_records):
+        print(f"  ... and {out.skipped - len(out.skipped_records)} more skipped")

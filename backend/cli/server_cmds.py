@@ -119,7 +119,7 @@ def _seed_demo(db_url: str) -> None:
             print("demo studies exist already", file=sys.stderr)
         else:
             out = seed_demo(engine)
-            print(f"demo: {out['models']} models queued in {len(out['studies'])} studies", file=sys.stderr)
+            print(f"demo: {out.models} models queued in {len(out.studies)} studies", file=sys.stderr)
 
 
 def _exit_cleanly(signum: int, _frame: object) -> None:

@@ -16,6 +16,7 @@ from db.models import studies
 
 from .errors import Conflict
 from .studies import StudyIn, create_study, delete_study
+from .views import DemoSeeded, DemoStudy
 
 SPACES = ("RegNetX", "AnyNetX_A")
 PREFIX = "demo "
@@ -36,7 +37,7 @@ def demo_exists(engine: Engine) -> list[str]:
         return list(conn.execute(select(studies.c.name).where(studies.c.name.in_(names))).scalars())
 
 
-def seed_demo(engine: Engine, n: int = 24, epochs: int = 3) -> dict[str, Any]:
+def seed_demo(engine: Engine, n: int = 24, epochs: int = 3) -> DemoSeeded:
     """Create both demo studies with n queued samples each; Conflict if a demo study exists already."""
     taken = demo_exists(engine)
     if taken:
@@ -49,5 +50,5 @@ def seed_demo(engine: Engine, n: int = 24, epochs: int = 3) -> dict[str, Any]:
         for s in made:
             delete_study(engine, s["id"], confirm=True)
         raise
-    return {"studies": [{"id": s["id"], "name": s["name"], "queued": s["samples"]["queued"]} for s in made],
-            "models": sum(s["samples"]["queued"] for s in made), "epochs": epochs}
+    return DemoSeeded(studies=[DemoStudy(id=s["id"], name=s["name"], queued=s["samples"]["queued"]) for s in made],
+                      models=sum(s["samples"]["queued"] for s in made), epochs=epochs)

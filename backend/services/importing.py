@@ -35,6 +35,7 @@ from db.staging import Staging
 
 from .errors import Conflict, InvalidInput
 from .studies import NAME_PATTERN
+from .views import ImportSummary
 
 #: browsable parameters that, when one value holds for the whole population, describe its training recipe
 RECIPE_KEYS = ("epochs", "lr", "wd", "momentum", "batch_size")
@@ -159,18 +160,18 @@ def _new_study(engine: Engine, row: dict[str, Any], staging: Staging | None = No
 
 
 def _created(conn: Connection, study_id: int, pop: Population, name: str, source: str | None,
-             t0: float) -> dict[str, Any]:
+             t0: float) -> ImportSummary:
     """Close an import: the count, the event, the summary."""
     add_models(conn, study_id, len(pop.records))
     append_event(conn, "study_created", study_id=study_id,
                  payload={"name": name, "source": "imported", "models": len(pop.records)})
-    return {"study_id": study_id, "name": name, **pop.summary(),
-            "skipped_records": [str(s) for s in pop.skipped[:SKIPPED_SHOWN]],
-            "seconds": round(time.perf_counter() - t0, 3)}
+    return ImportSummary(study_id=study_id, name=name, **pop.summary(),
+                         skipped_records=[str(s) for s in pop.skipped[:SKIPPED_SHOWN]],
+                         seconds=round(time.perf_counter() - t0, 3))
 
 
 def import_population(engine: Engine, pop: Population, study_name: str, *,
-                      source: str | None = None) -> dict[str, Any]:
+                      source: str | None = None) -> ImportSummary:
     """Write a parsed `pop` as a new study named `study_name`; return the summary (counts, errors, timing)."""
     name = _checked_name(study_name)
     if not pop.records:
@@ -185,7 +186,7 @@ def import_population(engine: Engine, pop: Population, study_name: str, *,
 
 def import_file(engine: Engine, data: bytes | str, filename: str | None, study_name: str, *, fmt: str = "auto",
                 skip_bad: bool = False, source: str | None = None, workers: int | None = None,
-                chunk_records: int = CHUNK_RECORDS, split_min_chars: int = SPLIT_MIN_CHARS) -> dict[str, Any]:
+                chunk_records: int = CHUNK_RECORDS, split_min_chars: int = SPLIT_MIN_CHARS) -> ImportSummary:
     """Parse one file and write it as a new study: the CLI's, the API's and the benchmark's import.
 
     Records are converted chunk by chunk (in worker processes for files of PARALLEL_MIN_RECORDS or more;
@@ -206,7 +207,7 @@ def import_file(engine: Engine, data: bytes | str, filename: str | None, study_n
 
 
 def _write_plan(engine: Engine, plan: Plan, *, name: str, source: str | None, skip_bad: bool, workers: int | None,
-                chunk_records: int) -> dict[str, Any]:
+                chunk_records: int) -> ImportSummary:
     """import_file's writing: the plan's records converted chunk by chunk and written as they come.
 
     PostgreSQL: straight into the tables, inside the one transaction of the import (its row locks hold up
@@ -230,7 +231,7 @@ def _write_plan(engine: Engine, plan: Plan, *, name: str, source: str | None, sk
 
 
 def _write_staged(engine: Engine, plan: Plan, convert: Any, *, name: str, source: str | None,
-                  t0: float) -> dict[str, Any]:
+                  t0: float) -> ImportSummary:
     """SQLite: convert into a scratch file without the write lock, then copy it in within one transaction."""
     with engine.connect() as conn:  # fail early on a taken name (checked again under the lock)
         _name_free(conn, name)

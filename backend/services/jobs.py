@@ -14,6 +14,7 @@ from db.engine import db_kind
 from db.models import JOB_STATUSES, jobs, models, studies, utcnow, workers
 
 from .errors import Conflict, InvalidInput, NotFound
+from .views import Health
 
 JOB_COLUMNS = (jobs.c.id, jobs.c.model_id, models.c.study_id, studies.c.name.label("study_name"), jobs.c.status,
                jobs.c.priority, jobs.c.attempts, jobs.c.max_attempts, jobs.c.worker_id, jobs.c.lease_until,
@@ -100,9 +101,8 @@ def list_workers(engine: Engine, alive_seconds: float = ALIVE_SECONDS) -> list[d
     return out
 
 
-def health(engine: Engine) -> dict[str, Any]:
+def health(engine: Engine) -> Health:
     """Version, database kind, queue counts and live workers (also a liveness probe of the database)."""
     counts = queue.queue_counts(engine)
     alive = sum(1 for w in list_workers(engine) if w["alive"])
-    return {"status": "ok", "version": __version__, "database": db_kind(engine), "queue": counts,
-            "workers_alive": alive}
+    return Health(status="ok", version=__version__, database=db_kind(engine), queue=counts, workers_alive=alive)

@@ -15,4 +15,4 @@ router = APIRouter(tags=["health"])
 
 @router.get("/api/health")
 def health(engine: Engine = Depends(deps.engine)) -> Health:
-    return Health.model_validate(health_report(engine))
+    return health_report(engine)
