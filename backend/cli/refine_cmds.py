@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import typer
 
 from backend.designspace.units import parse_range
+from backend.services.views import ErrorStats, Lineage, RefinePreview, RefineResult, SizeReport, Study
 
 from .app import app
 from .db import open_db
@@ -64,8 +65,8 @@ def _big(x: float | None) -> str:
     return "n/a" if x is None or not math.isfinite(x) else f"{x:.3g}" if abs(x) >= 1e6 else f"{x:,.0f}"
 
 
-def _stats(s: dict | None) -> str:
-    return "n=0" if not s else f"n={s['n']} min {s['min']:.3f} mean {s['mean']:.3f}"
+def _stats(s: ErrorStats | None) -> str:
+    return "n=0" if not s else f"n={s.n} min {s.min:.3f} mean {s.mean:.3f}"
 
 
 @app.command(name="study")
@@ -100,8 +101,9 @@ def study_cmd(
     if as_json:
         print(json.dumps(out))
         return
-    queued = (out.get("samples") or {}).get("queued", 0)
-    print(f"created study {out['name']} (id {out['id']}, space {out['space_name']}) with {queued} jobs queued")
+    made = Study.model_validate(out)
+    queued = made.samples.queued if made.samples else 0
+    print(f"created study {made.name} (id {made.id}, space {made.space_name}) with {queued} jobs queued")
 
 
 @app.command(name="refine")
@@ -143,33 +145,33 @@ def refine_cmd(
     if as_json:
         print(json.dumps(out))
         return
-    _print_preview(out["preview"])
-    child = out["study"]
+    res = RefineResult.model_validate(out)
+    _print_preview(res.preview)
+    child = res.study
     if child is not None:
-        queued = (child.get("samples") or {}).get("queued", 0)
-        print(f"created study {child['name']} (id {child['id']}, child of {out['preview']['parent']['name']}) "
+        queued = child.samples.queued if child.samples else 0
+        print(f"created study {child.name} (id {child.id}, child of {res.preview.parent.name}) "
               f"with {queued} jobs queued")
 
 
-def _print_preview(p: dict[str, Any]) -> None:
-    c, s = p["child"], p["in_sample"]
-    size, psize = c["size"], p["parent"]["size"]
-    print(f"{c['name']}: {c['constraint']}")
-    print(f"  space      dimension {size['dimension']}, size {_big(size['exact_float'])} exact, "
-          f"{_big(size['paper_approx'])} as the paper counts (parent {p['parent']['name']}: dimension "
-          f"{psize['dimension']}, size {_big(psize['exact_float'])})")
-    for k, info in p["narrowed"].items():
+def _print_preview(p: RefinePreview) -> None:
+    c, s = p.child, p.in_sample
+    size, psize = c.size, p.parent.size
+    print(f"{c.name}: {c.constraint}")
+    print(f"  space      dimension {size.dimension}, size {_big(size.exact_float)} exact, "
+          f"{_big(size.paper_approx)} as the paper counts (parent {p.parent.name}: dimension "
+          f"{psize.dimension}, size {_big(psize.exact_float)})")
+    for k, info in p.narrowed.items():
         note = " (holds every value: no constraint)" if info.get("unchanged") else ""
         print(f"  narrowed   {k} to [{info['low']:g}, {info['high']:g}] from {', '.join(info['sources'])}{note}")
-    if p["filter_ignored"]:
-        print(f"  filter     ignored (not a space parameter): {', '.join(p['filter_ignored'])}")
-    rule = f" (widths fit the law: e_fit <= {s['efit_max']:g})" if s["method"] == "e_fit" else ""
-    frac = "" if s["fraction"] is None else f" = {s['fraction']:.1%}"
-    print(f"  {s['label']}: {s['inside_finished']} of {s['finished']} finished parent models lie in "
-          f"{c['name']}{rule}{frac}")
-    ks = "" if s["ks"] is None else f"   KS {s['ks']:.3f} (p={s['p_value']:.3g})"
-    print(f"    parent   {_stats(s['parent_stats'])}")
-    print(f"    inside   {_stats(s['child_stats'])}{ks}")
+    if p.filter_ignored:
+        print(f"  filter     ignored (not a space parameter): {', '.join(p.filter_ignored)}")
+    rule = f" (widths fit the law: e_fit <= {s.efit_max:g})" if s.method == "e_fit" and s.efit_max is not None else ""
+    frac = "" if s.fraction is None else f" = {s.fraction:.1%}"
+    print(f"  {s.label}: {s.inside_finished} of {s.finished} finished parent models lie in {c.name}{rule}{frac}")
+    ks = "" if s.ks is None else f"   KS {s.ks:.3f} (p={s.p_value:.3g})"
+    print(f"    parent   {_stats(s.parent_stats)}")
+    print(f"    inside   {_stats(s.child_stats)}{ks}")
 
 
 @app.command(name="lineage")
@@ -195,17 +197,18 @@ def lineage_cmd(
     if as_json:
         print(json.dumps(doc))
         return
-    _print_tree(doc)
+    view = Lineage.model_validate(doc)
+    _print_tree(view)
     print()
     print(f"{'step':<16} {'constraint':<44} {'dim':>3} {'size':>9} {'n':>5} {'min':>7} {'mean':>7} {'KS':>6} "
           f"{'p':>8}")
-    changes = {c["to"]: c for c in doc["table"]}
-    for s in doc["steps"]:
-        ch = changes.get(s["name"]) or {}
-        dim = "" if s["dimension"] is None else s["dimension"]
-        print(f"{s['name'][:16]:<16} {s['constraint'][:44]:<44} {dim:>3} "
-              f"{_big(s['size_float']):>9} {s['n']:>5} {_num(s['min']):>7} {_num(s['mean']):>7} "
-              f"{_num(ch.get('ks')):>6} {_num(ch.get('p_value'), '.3g'):>8}")
+    changes = {c.to: c for c in view.table}
+    for s in view.steps:
+        ch = changes.get(s.name)
+        dim = "" if s.dimension is None else s.dimension
+        print(f"{s.name[:16]:<16} {s.constraint[:44]:<44} {dim:>3} "
+              f"{_big(s.size_float):>9} {s.n:>5} {_num(s.min):>7} {_num(s.mean):>7} "
+              f"{_num(ch.ks if ch else None):>6} {_num(ch.p_value if ch else None, '.3g'):>8}")
     if out is not None:
         print(f"wrote {out}")
 
@@ -214,17 +217,17 @@ def _num(x: float | None, spec: str = ".3f") -> str:
     return "" if x is None else format(x, spec)
 
 
-def _print_tree(doc: dict[str, Any]) -> None:
-    nodes = {n["id"]: n for n in doc["nodes"]}
+def _print_tree(doc: Lineage) -> None:
+    nodes = {n.id: n for n in doc.nodes}
 
     def walk(i: int, depth: int) -> None:
         n = nodes[i]
-        mark = "*" if n["id"] == doc["study_id"] else " "
-        print(f"{mark} {'  ' * depth}{n['name']} ({n['space_name']}; {n['n']}/{n['models']} trained)")
-        for k in n["children"]:
+        mark = "*" if n.id == doc.study_id else " "
+        print(f"{mark} {'  ' * depth}{n.name} ({n.space_name}; {n.n}/{n.models} trained)")
+        for k in n.children:
             walk(k, depth + 1)
 
-    walk(doc["root_id"], 0)
+    walk(doc.root_id, 0)
 
 
 @app.command(name="size")
@@ -236,11 +239,12 @@ def size_cmd(
     """Dimension and size of a design space: exact, and as the paper's Table 1 counts it."""
     from backend.services.spacesize import size_report
 
-    rep = size_report(load_space_arg(space), paper_levels)
+    out = size_report(load_space_arg(space), paper_levels)
     if as_json:
-        print(json.dumps(rep))
+        print(json.dumps(out))
         return
-    print(f"{rep['name']}: dimension {rep['dimension']}, size {int(rep['exact']):,} exact "
-          f"({rep['exact_float']:.2g}), {rep['paper_approx']:.2g} as the paper counts")
-    for k, p in rep["params"].items():
-        print(f"  {k:<4} {p['rule']:<10} {p['values']} values -> {p['count']} settings, {p['free']} free")
+    rep = SizeReport.model_validate(out)
+    print(f"{rep.name}: dimension {rep.dimension}, size {int(rep.exact):,} exact "
+          f"({rep.exact_float:.2g}), {rep.paper_approx:.2g} as the paper counts")
+    for k, p in rep.params.items():
+        print(f"  {k:<4} {p.rule:<10} {p.values} values -> {p.count} settings, {p.free} free")
