@@ -6,9 +6,10 @@ STAMP := $(VENV)/.netspace-installed
 NODE_STAMP := frontend/node_modules/.netspace-installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# pytest worker processes for the test stages (pytest-xdist); 0 runs them in this process
+# pytest worker processes for the test stages (pytest-xdist); 0 runs them in this process. A test file runs whole
+# in one worker (--dist loadfile): some modules' tests build on the state their earlier tests left behind
 TEST_WORKERS ?= 2
-PYTEST := $(VENV)/bin/pytest -q -p no:cacheprovider $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS))
+PYTEST := $(VENV)/bin/pytest -q -p no:cacheprovider $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
 
 .PHONY: run test test-fast test-slow bench lint lint-python lint-js api-types setup node system-deps clean
 
