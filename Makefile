@@ -6,10 +6,13 @@ STAMP := $(VENV)/.netspace-installed
 NODE_STAMP := frontend/node_modules/.netspace-installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# pytest worker processes for the test stages (pytest-xdist); 0 runs them in this process. A test file runs whole
-# in one worker (--dist loadfile): some modules' tests build on the state their earlier tests left behind
+# pytest worker processes (pytest-xdist) for the fast tests, and for the slow/browser ones; 0 runs them in this
+# process. A test file runs whole in one worker (--dist loadfile): some modules' tests build on the state their
+# earlier tests left behind. The slow stage runs serially by default: its tests time training, server restarts
+# and browser drags, and two of them at once on a 2-core machine is what makes such timings flaky.
 TEST_WORKERS ?= 2
-PYTEST := $(VENV)/bin/pytest -q -p no:cacheprovider $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
+SLOW_WORKERS ?= 0
+pytest = $(VENV)/bin/pytest -q -p no:cacheprovider $(if $(filter-out 0,$(1)),-n $(1) --dist loadfile)
 
 .PHONY: run test test-fast test-slow bench lint lint-python lint-js api-types setup node system-deps clean
 
@@ -48,10 +51,10 @@ test: system-deps setup node
 	@cat build/stages.log
 
 test-fast: setup
-	$(PYTEST) -m "not slow and not browser"
+	$(call pytest,$(TEST_WORKERS)) -m "not slow and not browser"
 
 test-slow: setup system-deps
-	$(PYTEST) -m "slow or browser"
+	$(call pytest,$(SLOW_WORKERS)) -m "slow or browser"
 
 lint: lint-python lint-js
 
