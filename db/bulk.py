@@ -49,7 +49,7 @@ def insert_rows(conn: Connection, t: Table, keys: tuple[str, ...], rows: list[tu
         conn.execute(insert(bulk), [dict(zip(keys, r, strict=True)) for r in rows])
         return
     compiled = insert(bulk).compile(dialect=conn.dialect, column_keys=list(keys))
-    if tuple(compiled.positiontup) != keys:
+    if tuple(compiled.positiontup or ()) != keys:
         raise RuntimeError(f"bulk insert: {t.name} binds {compiled.positiontup}, not {keys}")
     conn.exec_driver_sql(compiled.string, rows)
 
@@ -63,7 +63,8 @@ def copy_rows(conn: Connection, t: Table, keys: tuple[str, ...], rows: list[tupl
         return
     quote = conn.dialect.identifier_preparer.quote  # our own table and column names, not input
     stmt = f"COPY {quote(t.name)} ({', '.join(map(quote, keys))}) FROM STDIN"
-    with conn.connection.dbapi_connection.cursor() as cur, cur.copy(stmt) as cp:
+    raw: Any = conn.connection.dbapi_connection  # psycopg's own connection: COPY is its API, not the DB-API's
+    with raw.cursor() as cur, cur.copy(stmt) as cp:
         for r in rows:
             cp.write_row(r)
 

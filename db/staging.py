@@ -22,6 +22,7 @@ import os
 import sqlite3
 import tempfile
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 
@@ -98,7 +99,7 @@ class Staging:
         self.db.execute("COMMIT")
         self.db.close()  # done writing: its exclusive lock goes, the database's connection may read the file
         with writer(engine).connect() as conn:
-            raw = conn.connection.dbapi_connection
+            raw: Any = conn.connection.dbapi_connection  # sqlite3's own connection (ATTACH)
             raw.execute(f"ATTACH DATABASE ? AS {ALIAS}", (self.path,))
             try:
                 yield conn

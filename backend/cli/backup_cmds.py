@@ -10,8 +10,9 @@ from typing import Annotated
 import typer
 
 from .app import app
+from .db import open_db
 from .errors import fail
-from .server_cmds import DbOption, _require_sqlite_file
+from .server_cmds import DbOption
 
 
 @app.command(name="dump")
@@ -24,21 +25,14 @@ def dump_cmd(
     """Write studies and everything that belongs to them (models, results with curves, jobs, lineage) to one
     archive that `netspace restore` reads into any database (SQLite or PostgreSQL)."""
     from db.backup import dump_file
-    from db.engine import database_url, make_engine
-    from db.migrate import upgrade
 
     if bool(study) == all_studies:
         fail("study: give --study NAME (repeat for more) or --all, not both")
-    url = database_url(db)
-    _require_sqlite_file(url)
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-        counts = dump_file(engine, out, None if all_studies else study)
-    except LookupError as e:
-        fail(str(e.args[0]))
-    finally:
-        engine.dispose()
+    with open_db(db, must_exist=True) as engine:
+        try:
+            counts = dump_file(engine, out, None if all_studies else study)
+        except LookupError as e:
+            fail(str(e.args[0]))
     print(f"wrote {out}: " + ", ".join(f"{n:,} {t}" for t, n in counts.items()), file=sys.stderr)
 
 
@@ -52,8 +46,6 @@ def restore_cmd(
     """Add the archive's studies to the database, all of them or nothing (a name already taken is an error:
     rename it)."""
     from db.backup import archive_info, restore
-    from db.engine import database_url, make_engine
-    from db.migrate import upgrade
 
     if not file.is_file():
         fail(f"file: not found: {file}")
@@ -68,12 +60,8 @@ def restore_cmd(
         if not new.strip():
             fail(f"rename: the new name is empty in {item!r}")
         mapping[old] = new.strip()
-    engine = make_engine(database_url(db))
-    try:
-        upgrade(engine)
+    with open_db(db) as engine:
         out = restore(engine, file, mapping)
-    finally:
-        engine.dispose()
     print(f"restored {', '.join(map(repr, out['studies']))}: "
           + ", ".join(f"{n:,} {t}" for t, n in out["counts"].items()), file=sys.stderr)
     for parent in out["unlinked"]:

@@ -129,7 +129,8 @@ def _checked_name(study_name: str) -> str:
 
 def _sqlite_stamp(dialect: Any, now: Any) -> Any:
     """`now` as SQLite's DateTime column stores it (rows go in through the driver as they are)."""
-    return models.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)(now)
+    process: Any = models.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+    return process(now)
 
 
 def _name_free(conn: Connection, name: str) -> None:

@@ -43,6 +43,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/events/ticket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stream Ticket
+         * @description A ticket that opens the event stream, so the token itself never travels in a URL (and the access log).
+         */
+        post: operations["stream_ticket_api_events_ticket_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/families": {
         parameters: {
             query?: never;
@@ -2080,6 +2100,22 @@ export interface components {
             /** To */
             to: string;
         };
+        /**
+         * StreamTicket
+         * @description A ticket for `GET /api/events?ticket=...`, valid for opening the stream until it expires.
+         */
+        StreamTicket: {
+            /**
+             * Expires In
+             * @description seconds the ticket can still open a stream (an open stream stays open)
+             */
+            expires_in: number;
+            /**
+             * Ticket
+             * @description pass as the `ticket` query parameter of /api/events
+             */
+            ticket: string;
+        };
         /** Study */
         Study: {
             counts: components["schemas"]["StudyCounts"];
@@ -2266,7 +2302,7 @@ export interface operations {
                     "application/json": components["schemas"]["DemoSeeded"];
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2277,6 +2313,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2355,7 +2400,7 @@ export interface operations {
                     "text/event-stream": string;
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2366,6 +2411,107 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such study, model, job, space or figure */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description conflict with the current state (a taken name, a job that cannot change so) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request body is larger than NETSPACE_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description bad input: every field at fault, with the allowed range where there is one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Unprocessable"];
+                };
+            };
+            /** @description the database is unavailable (restarting or unreachable); retry after the Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    stream_ticket_api_events_ticket_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StreamTicket"];
+                };
+            };
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2438,7 +2584,7 @@ export interface operations {
                     "application/json": components["schemas"]["SpaceFamily"][];
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2449,6 +2595,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2521,7 +2676,7 @@ export interface operations {
                     "application/json": components["schemas"]["FigureKinds"];
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2532,6 +2687,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2757,7 +2921,7 @@ export interface operations {
                     "application/json": components["schemas"]["PlotlyFigure"];
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2768,6 +2932,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2840,7 +3013,7 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2851,6 +3024,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2929,7 +3111,7 @@ export interface operations {
                     "application/json": components["schemas"]["JobPage"];
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2940,6 +3122,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3015,7 +3206,7 @@ export interface operations {
                     "application/json": components["schemas"]["Job"];
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3026,6 +3217,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3101,7 +3301,7 @@ export interface operations {
                     "application/json": components["schemas"]["Job"];
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3112,6 +3312,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3191,7 +3400,7 @@ export interface operations {
                     "application/json": components["schemas"]["Job"];
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3202,6 +3411,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3276,7 +3494,7 @@ export interface operations {
                     "application/json": components["schemas"]["ModelDetail"];
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3287,6 +3505,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3359,7 +3586,7 @@ export interface operations {
                     "application/json": components["schemas"]["SpaceSummary"][];
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3370,6 +3597,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3446,7 +3682,7 @@ export interface operations {
                     "application/json": components["schemas"]["SizeReport"];
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3457,6 +3693,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3533,7 +3778,7 @@ export interface operations {
                     "application/json": components["schemas"]["SpaceCheck"];
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3544,6 +3789,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3618,7 +3872,7 @@ export interface operations {
                     "application/json": components["schemas"]["SpaceSpec"];
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3629,6 +3883,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3706,7 +3969,7 @@ export interface operations {
                     "application/json": components["schemas"]["SizeReport"];
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3717,6 +3980,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3789,7 +4061,7 @@ export interface operations {
                     "application/json": components["schemas"]["Study"][];
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3800,6 +4072,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3876,7 +4157,7 @@ export interface operations {
                     "application/json": components["schemas"]["Study"];
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3887,6 +4168,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3963,7 +4253,7 @@ export interface operations {
                     "application/json": components["schemas"]["ImportSummary"];
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3974,6 +4264,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4049,7 +4348,7 @@ export interface operations {
                     "application/json": components["schemas"]["Study"];
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4060,6 +4359,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4138,7 +4446,7 @@ export interface operations {
                     "application/json": components["schemas"]["StudyDeleted"];
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4149,6 +4457,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4366,7 +4683,7 @@ export interface operations {
                     "text/csv; charset=utf-8": string;
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4377,6 +4694,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4602,7 +4928,7 @@ export interface operations {
                     "application/json": components["schemas"]["PlotlyFigure"];
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4613,6 +4939,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4691,7 +5026,7 @@ export interface operations {
                     "application/json": components["schemas"]["Lineage"];
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4702,6 +5037,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4918,7 +5262,7 @@ export interface operations {
                     "application/json": components["schemas"]["ModelPage"];
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4929,6 +5273,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5008,7 +5361,7 @@ export interface operations {
                     "application/octet-stream": string;
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5019,6 +5372,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5107,7 +5469,7 @@ export interface operations {
                     "application/json": components["schemas"]["RefineResult"];
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5118,6 +5480,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5197,7 +5568,7 @@ export interface operations {
                     "application/json": components["schemas"]["SamplesQueued"];
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5208,6 +5579,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5280,7 +5660,7 @@ export interface operations {
                     "application/json": components["schemas"]["Worker"][];
                 };
             };
-            /** @description the body could not be parsed (not JSON / not multipart) */
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5291,6 +5671,15 @@ export interface operations {
             };
             /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
