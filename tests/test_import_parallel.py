@@ -126,9 +126,9 @@ def test_server_imports_a_large_upload_in_worker_processes(live_server, referenc
     assert r.status_code == 201, r.text
     out = r.json()
     errors = np.array([run["min_test_top1"] for run in runs])
-    assert out.imported == PARALLEL_MIN_RECORDS and out.skipped == 0
-    assert out.min_error == errors.min() and out.mean_error == pytest.approx(errors.mean(), rel=1e-12)
-    page = c.get(f"/api/studies/{out.study_id}/models", params={"limit": 3, "sort": "-index"}).json()
+    assert out["imported"] == PARALLEL_MIN_RECORDS and out["skipped"] == 0
+    assert out["min_error"] == errors.min() and out["mean_error"] == pytest.approx(errors.mean(), rel=1e-12)
+    page = c.get(f"/api/studies/{out['study_id']}/models", params={"limit": 3, "sort": "-index"}).json()
     assert page["total"] == PARALLEL_MIN_RECORDS and page["items"][0]["index"] == PARALLEL_MIN_RECORDS - 1
     left = subprocess.run(["pgrep", "-P", str(live_server.proc.pid)], capture_output=True, text=True).stdout
     assert left.strip() == "", f"worker processes left behind: {left}"

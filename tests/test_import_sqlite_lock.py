@@ -34,7 +34,7 @@ def test_workers_write_while_a_large_sqlite_import_converts(sqlite_engine, sqlit
 
     def run_import() -> None:
         span["start"] = time.perf_counter()
-        span["imported"] = import_file(importer, data, "ResNeXt-A_in.json", "big")["imported"]
+        span["imported"] = import_file(importer, data, "ResNeXt-A_in.json", "big").imported
         span["end"] = time.perf_counter()
 
     thread = threading.Thread(target=run_import)
