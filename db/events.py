@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import ColumnElement, Connection, Engine, delete, func, insert, select
 
 from .engine import write_tx
 from .models import events, utcnow
@@ -42,6 +42,45 @@ def append_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 def last_event_id(conn: Connection) -> int:
     return int(conn.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one())
+
+
+#: event kinds that report no change to a study's population (its models, results and job states)
+NO_DATA_KINDS = ("epoch", "worker")
+#: how far back (in event ids) a commit can land behind one already seen: PostgreSQL takes an id when a row is
+#: inserted, not when its transaction commits, so a writer still in flight can commit an id below the newest
+#: visible one. Each writer holds one or two ids for milliseconds; 256 covers far more writers than a fleet has.
+COMMIT_LAG = 256
+
+
+def _data_events(study_id: int) -> tuple[ColumnElement[bool], ...]:
+    return (events.c.study_id == study_id, events.c.kind.notin_(NO_DATA_KINDS))
+
+
+def study_data_version(conn: Connection, study_id: int) -> tuple[int, int]:
+    """(newest event id of the study that can change its population, number of such events in the COMMIT_LAG
+    ids before it). Per study, so that a result in study A never looks like a change of study B; `epoch`
+    events (live curves) are left out, so a training epoch does not either. The count catches a transaction
+    that commits an older id after a newer one was seen (the newest id alone would not move). Two short
+    walks of ix_events_study_id; 0s when the study has no event kept."""
+    top = int(conn.execute(select(func.coalesce(func.max(events.c.id), 0)).where(*_data_events(study_id)))
+              .scalar_one())
+    recent = conn.execute(select(func.count()).select_from(events)
+                          .where(*_data_events(study_id), events.c.id > top - COMMIT_LAG)).scalar_one()
+    return top, int(recent)
+
+
+def models_changed(conn: Connection, study_id: int, after: int, limit: int) -> list[int] | None:
+    """Ids of the study's models whose job or result changed in events after id `after` (reaching COMMIT_LAG
+    ids further back, for commits that landed late), or None when that cannot be known from the log — events
+    of that span may have been pruned — or when more than `limit` changed (a full read is cheaper then)."""
+    since = after - COMMIT_LAG
+    oldest = conn.execute(select(func.min(events.c.id))).scalar()
+    if oldest is None or oldest > max(since, 0) + 1:
+        return None  # the log no longer reaches back to `since`: some changes may be gone
+    q = (select(events.c.model_id).distinct()
+         .where(*_data_events(study_id), events.c.id > since, events.c.model_id.is_not(None)).limit(limit + 1))
+    ids = [int(i) for i in conn.execute(q).scalars()]
+    return None if len(ids) > limit else ids
 
 
 def events_after(conn: Connection, last_id: int, limit: int = 500, study_id: int | None = None) -> list[dict]:

@@ -193,7 +193,8 @@ class Event(Base):
 
     __tablename__ = "events"
     # AUTOINCREMENT: SQLite must never reuse an id after pruning, or a stream resuming at Last-Event-ID skips
-    __table_args__ = (Index("ix_events_created_at", "created_at"), {"sqlite_autoincrement": True})
+    __table_args__ = (Index("ix_events_created_at", "created_at"), Index("ix_events_study_id", "study_id", "id"),
+                      {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(32))

@@ -1,10 +1,10 @@
 """Small in-process caches for populations that many requests of one view read at once.
 
 The dashboard asks for the columnar population and several figures of the same (study, filter) together; each
-would read 10^5 rows again. Entries are keyed by the study's data version: the newest event id (every job state
-change, result, queueing and deletion appends an event in the same transaction) and the study's model count
-(studies.n_models, kept by every writer of models: db.models.add_models), so a bulk load through the db layer
-that appends no event still changes the version.
+would read 10^5 rows again. Entries are keyed by the study's own data version: its newest data event (every job
+state change, result and queueing appends an event in the same transaction; see db.events.study_data_version)
+and its model count (studies.n_models, kept by every writer of models), so a bulk load that appends no event
+still changes the version — and a result in another study, or a training epoch, changes nothing.
 """
 
 from __future__ import annotations
@@ -16,16 +16,17 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, select
 
-from db.events import last_event_id
+from db.events import study_data_version
 from db.models import studies
 
 T = TypeVar("T")
 
 
-def data_version(conn: Connection, study_id: int) -> tuple[int, int]:
-    """(newest event id, model count of the study): changes whenever the study's population can have."""
+def data_version(conn: Connection, study_id: int) -> tuple[int, int, int]:
+    """(newest data event id of the study, data events just before it, model count): changes whenever the
+    study's population can have, and only then."""
     n = conn.execute(select(studies.c.n_models).where(studies.c.id == study_id)).scalar()
-    return last_event_id(conn), int(n or 0)
+    return (*study_data_version(conn, study_id), int(n or 0))
 
 
 class VersionedCache(Generic[T]):
@@ -58,6 +59,14 @@ class VersionedCache(Generic[T]):
                 value = load()
                 self.put(key, value)
             return value
+
+    def latest(self, what: Any) -> tuple[Any, T] | None:
+        """(version, value) of the entry held for `what`, whatever its version — the base of an update."""
+        with self.lock:
+            for (w, version), value in self.items.items():
+                if w == what:
+                    return version, value
+        return None
 
     def put(self, key: tuple, value: T) -> None:
         """Keys are (what, version): an entry for `what` replaces that of any other version."""

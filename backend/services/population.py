@@ -6,14 +6,16 @@ arrays (no ORM objects, no per-row processing), so 10^5–10^6 models load in se
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, select
+from sqlalchemy import ColumnElement, Engine, or_, select
 
 from backend.designspace import columns as column_table
 from backend.designspace.params import PARAM_NAMES
+from db.events import models_changed
 from db.models import models, results
 from db.rawsql import driver_rows, json_value
 
@@ -65,14 +67,17 @@ class Population:
 
 
 def load_population(engine: Engine, study_id: int, flt: ModelFilter | None = None, *, configs: bool = False,
-                    extra: bool = False) -> Population:
-    """Load every model of a study (that `flt` keeps) as column arrays; raises NotFound for an unknown study."""
+                    extra: bool = False, where: ColumnElement[bool] | None = None) -> Population:
+    """Load every model of a study (that `flt` and `where` keep) as column arrays; raises NotFound for an
+    unknown study."""
     cols = list(_SELECT)
     if configs:
         cols.append(models.c.config)
     if extra:
         cols.append(models.c.extra)
     q = filtered(select(*cols), study_id, flt).order_by(models.c.index)  # index order: no sort in the database
+    if where is not None:
+        q = q.where(where)
     with engine.connect() as conn:
         study = require_study(conn, study_id)
         rows = [r for batch in driver_rows(conn, q) for r in batch]
@@ -102,6 +107,11 @@ def load_population(engine: Engine, study_id: int, flt: ModelFilter | None = Non
 
 #: whole and best-k populations of the views being looked at, keyed by (engine URL, study, filter) and version
 _CACHE: VersionedCache[Population] = VersionedCache(4)
+#: how many times a population was read whole ("full") or patched with its changed rows ("update"): what tests
+#: and benchmarks count to see that a change elsewhere costs no read here
+LOADS: Counter[str] = Counter()
+#: a patch reads at most this many changed models (or a quarter of the study, if more); beyond, one full read
+PATCH_MAX_ROWS = 2_000
 
 
 def cached_population(engine: Engine, study_id: int, flt: ModelFilter | None = None) -> Population:
@@ -115,12 +125,57 @@ def cached_population(engine: Engine, study_id: int, flt: ModelFilter | None = N
         version = data_version(conn, study_id)
     url = engine.url.render_as_string()
     if flt is None or not flt.top:  # every filter but best-k is cut in numpy from the cached whole
-        cut = subset(_CACHE.get_or_load(((url, study_id, ""), version), lambda: load_population(engine, study_id)),
-                     flt)
+        whole = (url, study_id, "")
+        cut = subset(_CACHE.get_or_load((whole, version), lambda: _current(engine, study_id, whole, version)), flt)
         if cut is not None:
             return cut
     key = ((url, study_id, flt.model_dump_json() if flt else ""), version)
-    return _CACHE.get_or_load(key, lambda: load_population(engine, study_id, flt))
+    return _CACHE.get_or_load(key, lambda: _read(engine, study_id, flt))
+
+
+def _read(engine: Engine, study_id: int, flt: ModelFilter | None = None) -> Population:
+    LOADS["full"] += 1
+    return load_population(engine, study_id, flt)
+
+
+def _current(engine: Engine, study_id: int, what: tuple, version: tuple[int, int, int]) -> Population:
+    """The whole population at `version`: the cached one of an older version patched with the rows that changed
+    since (a study in training changes a few rows per result: re-read those, not 10^5), else one full read."""
+    held = _CACHE.latest(what)
+    if held is not None:
+        (old_event, _, old_n), old = held
+        if version[2] >= old_n and version[0] >= old_event:
+            patched = _patched(engine, study_id, old, old_event)
+            if patched is not None and len(patched) == version[2]:
+                LOADS["update"] += 1
+                return patched
+    return _read(engine, study_id)
+
+
+def _patched(engine: Engine, study_id: int, old: Population, after_event: int) -> Population | None:
+    """`old` with the models that events after `after_event` name re-read and the models added since appended
+    (models are only ever added to a study, with ids above every older one); None when the log cannot say
+    what changed or when so much did that one full read is cheaper."""
+    limit = max(PATCH_MAX_ROWS, len(old) // 4)
+    with engine.connect() as conn:
+        changed = models_changed(conn, study_id, after_event, limit)
+    if changed is None:
+        return None
+    top = int(old["id"].max()) if len(old) else 0
+    delta = load_population(engine, study_id, where=or_(models.c.id.in_(changed), models.c.id > top))
+    if len(delta) > limit:
+        return None
+    ids = old["id"]
+    pos = np.searchsorted(ids, delta["id"])
+    held = pos < len(ids)
+    held[held] = ids[pos[held]] == delta["id"][held]
+    columns = {}
+    for name, col in old.columns.items():
+        out = col.copy()  # the cached arrays are shared with requests in flight: never written in place
+        out[pos[held]] = delta[name][held]
+        columns[name] = np.concatenate([out, delta[name][~held]])
+    order = np.argsort(columns["id"], kind="stable")
+    return Population(study_id, delta.study, {k: v[order] for k, v in columns.items()})
 
 
 def subset(pop: Population, flt: ModelFilter | None) -> Population | None:
