@@ -28,7 +28,7 @@ import numpy as np
 from backend.designspace.builtin import get_space
 from backend.designspace.exports import jsonl_lines
 from backend.designspace.sampling import Regime, sample
-from backend.importers.parallel import default_workers
+from backend.forkpool import default_workers
 from backend.services.importing import import_file
 from db.engine import make_engine
 from db.migrate import upgrade

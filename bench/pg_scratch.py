@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+Row = tuple[str, float, str]
 
 PG_URL = os.environ.get("NETSPACE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -30,3 +34,14 @@ def scratch_schema(prefix: str) -> Iterator[str | None]:
     finally:
         admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         admin.close()
+
+
+def on_both_databases(prefix: str, measure: Callable[[str, str], list[Row]]) -> list[Row]:
+    """measure(url, label) on a fresh SQLite file and on a scratch PostgreSQL schema (when reachable)."""
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        rows += measure(f"sqlite:///{Path(tmp) / f'{prefix}.db'}", "SQLite")
+    with scratch_schema(prefix) as url:
+        if url is not None:
+            rows += measure(url, "PostgreSQL")
+    return rows

@@ -26,7 +26,7 @@ from backend.services import population as popmod
 from backend.services.figures import study_figure
 from backend.services.sampling import queue_samples
 from backend.services.studies import StudyIn, create_study
-from bench.pg_scratch import scratch_schema
+from bench.pg_scratch import on_both_databases
 from bench.population_fixture import build_study
 from db.engine import make_engine
 from db.migrate import upgrade
@@ -88,16 +88,7 @@ def measure(url: str, label: str) -> list[tuple[str, float, str]]:
 
 
 def main() -> list[tuple[str, float, str]]:
-    import tempfile
-    from pathlib import Path
-
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        rows += measure(f"sqlite:///{Path(tmp) / 'popcache.db'}", "SQLite")
-    with scratch_schema("popcache") as url:
-        if url is not None:
-            rows += measure(url, "PostgreSQL")
-    return rows
+    return on_both_databases("popcache", measure)
 
 
 if __name__ == "__main__":

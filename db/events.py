@@ -7,6 +7,7 @@ Kinds (payload keys in brackets):
 - `epoch` [epoch, metrics] — a worker reported an epoch (live curves before the result exists)
 - `result` [error, diverged] — a new result row
 - `worker` [status, host, device]
+- `derived` [count] — derived values (e_fit) of `count` models of the study were stored (db.derived)
 """
 
 from __future__ import annotations
@@ -77,8 +78,10 @@ def models_changed(conn: Connection, study_id: int, after: int, limit: int) -> l
     oldest = conn.execute(select(func.min(events.c.id))).scalar()
     if oldest is None or oldest > max(since, 0) + 1:
         return None  # the log no longer reaches back to `since`: some changes may be gone
-    q = (select(events.c.model_id).distinct()
-         .where(*_data_events(study_id), events.c.id > since, events.c.model_id.is_not(None)).limit(limit + 1))
+    span = (*_data_events(study_id), events.c.id > since)
+    if conn.execute(select(events.c.id).where(*span, events.c.kind == "derived").limit(1)).first() is not None:
+        return None  # a batch of derived values names no models: read the study whole once
+    q = select(events.c.model_id).distinct().where(*span, events.c.model_id.is_not(None)).limit(limit + 1)
     ids = [int(i) for i in conn.execute(q).scalars()]
     return None if len(ids) > limit else ids
 

@@ -35,6 +35,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -119,12 +120,17 @@ class Model(Base):
     error: Mapped[float | None] = mapped_column(Float, nullable=True, doc="mirror of results.error")
     status: Mapped[str] = mapped_column(String(16), default="none", server_default="none",
                                         doc="mirror of jobs.status")
+    # values derived from the config, computed once and stored (services.derived; migration 0007), never per
+    # request: a width-law fit costs tens of ms a model
+    e_fit: Mapped[float | None] = mapped_column(Float, nullable=True, doc="e_fit of the quantized linear law")
+    derived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(),
+                                          doc="derived values computed (e_fit null then: the model has no stages)")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 for _name in PARAM_NAMES:  # one nullable Float column per flat parameter (d, w0, ..., b_5)
     setattr(Model, _name, mapped_column(_name, Float, nullable=True))
-for _name in (*COMPLEXITY_COLUMNS, "error", "status", *PARAM_NAMES):  # filters are always within one study
+for _name in (*COMPLEXITY_COLUMNS, "error", "status", "e_fit", "derived", *PARAM_NAMES):  # filters: in one study
     Index(f"ix_models_study_{_name}", Model.__table__.c.study_id, Model.__table__.c[_name])
 
 

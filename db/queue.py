@@ -246,9 +246,13 @@ def record_epoch(db: Db, job_id: int, worker_id: str, metrics: dict[str, Any],
     return True
 
 
-def complete_job(db: Db, job_id: int, worker_id: str, result: dict[str, Any]) -> bool:
+def complete_job(db: Db, job_id: int, worker_id: str, result: dict[str, Any],
+                 derived: dict[str, float | None] | None = None) -> bool:
     """Write the job's result and mark it done, atomically. Returns False — and writes nothing — when this
     worker no longer holds the job or a result already exists for it.
+
+    `derived`: values the worker derived from the model's config ({"e_fit": ...}; see services.derived),
+    stored on the model in the same transaction.
 
     `result` keys (all optional): error (headline top-1 error in percent; default min of test_error),
     error_final (default the last test_error), diverged, train_loss/train_error/test_error (per-epoch lists),
@@ -264,6 +268,9 @@ def complete_job(db: Db, job_id: int, worker_id: str, result: dict[str, Any]) ->
             if job is None:  # not ours any more: the no-op transaction commits nothing
                 return False
             conn.execute(_ADD_RESULT, [{"model_id": job.model_id, "job_id": job_id, "created_at": now, **values}])
+            if derived is not None:
+                conn.execute(update(models).where(models.c.id == job.model_id)
+                             .values(e_fit=derived.get("e_fit"), derived=True))
             conn.execute(_WORKER_STATE, {"p_worker": worker_id, "p_wstatus": "idle", "p_current": None, "p_now": now})
             where = {"study_id": conn.execute(_STUDY_OF, {"p_model": job.model_id}).scalar(), "job_id": job_id,
                      "model_id": job.model_id, "now": now}

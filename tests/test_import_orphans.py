@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backend.importers.parallel import can_fork, default_workers
+from backend.forkpool import can_fork, default_workers
 from backend.services.importing import PARALLEL_MIN_RECORDS
 
 pytestmark = [pytest.mark.slow,

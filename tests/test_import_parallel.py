@@ -15,8 +15,8 @@ import subprocess
 import pytest
 from sqlalchemy import select
 
+from backend.forkpool import can_fork
 from backend.importers import RecordError, parse_file
-from backend.importers.parallel import can_fork
 from backend.importers.source import SplitMismatch, span_value, split_list
 from backend.services.importing import import_file, import_population
 from backend.services.views import ImportSummary

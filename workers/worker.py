@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from backend.analysis.widths import e_fit_of
 from backend.study_spec import DatasetSpec, Recipe, job_seed
 from db import queue
 from db.engine import make_engine
@@ -190,10 +191,20 @@ class Worker:
             status = self._db(queue.fail_job, job.job_id, wid, reason)
             log.warning("job %s failed (%s): %s", job.job_id, status, reason)
             return
-        if self._db(queue.complete_job, job.job_id, wid, result.as_result()):
+        if self._db(queue.complete_job, job.job_id, wid, result.as_result(), derived_values(job.config)):
             log.info("job %s done: error %.2f%%", job.job_id, result.error)
         else:
             log.warning("job %s finished but this worker no longer holds it; result dropped", job.job_id)
+
+
+def derived_values(config: dict[str, Any]) -> dict[str, float | None] | None:
+    """The model's derived values (e_fit; tens of ms beside seconds of training, off the server), or None —
+    left to services.derived — should the fit fail: a result is never lost to it."""
+    try:
+        return {"e_fit": e_fit_of(config)}
+    except ValueError as e:
+        log.warning("e_fit not derived: %s", e)
+        return None
 
 
 def run_worker(opts: WorkerOptions, install_signals: bool = True) -> int:

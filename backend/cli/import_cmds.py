@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +29,7 @@ def import_cmd(
         fail(f"format: must be auto or one of {', '.join(FORMATS)} (got {fmt!r})")
     if not file.is_file():
         fail(f"file: not found: {file}")
+    from backend.services.derived import fill_e_fit
     from backend.services.importing import import_file
 
     with open_db(db) as engine:
@@ -36,11 +38,16 @@ def import_cmd(
                               source=file.name)  # a bad file: InvalidField -> exit 2
         except RecordError as e:
             fail(e.message)  # "record 12: key: what is wrong" (the field, the file, is the command's argument)
+        t0 = time.perf_counter()
+        fitted = fill_e_fit(engine, out.study_id)  # stored now, so no figure ever fits them
+        fit_s = time.perf_counter() - t0
     mean = f"{out.mean_error:.3f}" if out.mean_error is not None else "-"
     print(f"imported {out.imported} models into study {out.name!r} (id {out.study_id}) from "
           f"{file.name} [{out.format}, {out.dataset or 'dataset unknown'}]: min error "
           f"{out.min_error:.3f}, mean {mean}, {out.diverged} diverged, {out.skipped} skipped "
           f"in {out.seconds:.2f}s")
+    if fitted:
+        print(f"  e_fit of {fitted} models fitted and stored in {fit_s:.2f}s")
     for line in out.skipped_records:
         print(f"  skipped {line}")
     if out.skipped > len(out.skipped_records):

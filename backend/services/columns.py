@@ -34,7 +34,8 @@ from .population import cached_population
 
 MAGIC = b"NSP1"
 #: value columns in the order sent (ids and status codes come first)
-VALUE_COLUMNS = ("error", *(n for n in column_table.names("complexity", "result", "sampled") if n != "error"))
+VALUE_COLUMNS = ("error", *(n for n in column_table.names("complexity", "result", "sampled", "derived")
+                             if n != "error"))
 #: sent even when empty (a study whose jobs are all queued still has an error column, of NaNs)
 ALWAYS = ("error", "flops", "params", "acts")
 CACHE_SIZE = 4

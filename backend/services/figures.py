@@ -4,9 +4,8 @@ The API (`GET /api/studies/{id}/figures/{kind}`, `GET /api/figures/{kind}?study=
 are thin over `study_figure` and `report_html`. Every statistic runs over the whole population of each study
 (every model with a finite error), never over a page of it.
 
-What is loaded depends on the figure: numbers always (one columnar query), per-epoch curves and configs only
-for the best/worst k models a figure draws, and every config only for e_fit, whose per-model fit (tens of ms)
-is cached in-process by config so a study's e_fit is computed once per server.
+What is loaded depends on the figure: numbers always (one columnar query, e_fit among them: it is stored, see
+services.derived), per-epoch curves and configs only for the best/worst k models a figure draws.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -26,7 +24,7 @@ from sqlalchemy import Engine, select
 from backend.analysis.curves import best_worst
 from backend.analysis.normalized import EmptyBinError
 from backend.analysis.table import numeric_columns
-from backend.analysis.widths import anynet_stages, expand_config, fit_width_law
+from backend.analysis.widths import anynet_stages
 from backend.designspace.params import PARAM_NAMES
 from backend.fielderrors import InvalidField
 from backend.figures import FIGURE_KINDS, build_figure, error_scatter_figures
@@ -34,9 +32,10 @@ from backend.figures.common import empty
 from backend.figures.edf import NORM_HELP
 from db.models import models, results
 
+from .derived import fill_e_fit
 from .errors import InvalidInput
 from .filters import ModelFilter
-from .population import Population, cached_population, load_population
+from .population import Population, cached_population
 from .studies import find_study
 
 #: numeric population columns the figures use (loader columns such as status or error_final are left out)
@@ -48,8 +47,6 @@ KIND_OPTIONS: dict[str, tuple[str, ...]] = {
     "lineage": (),
 }
 MAX_STUDIES = 10
-_EFIT_CACHE: OrderedDict[str, float] = OrderedDict()
-_EFIT_CACHE_SIZE = 500_000
 
 
 def _configs_for(engine: Engine, ids: Iterable[int]) -> dict[int, Mapping[str, Any] | None]:
@@ -72,24 +69,6 @@ def _curves_for(engine: Engine, ids: Iterable[int]) -> dict[int, dict[str, Any]]
                 for m, te, tr, tl in conn.execute(q).all()}
 
 
-def cached_e_fit(configs: Sequence[dict[str, Any] | None]) -> np.ndarray:
-    """e_fit per config (NaN for None), each fitted once per process."""
-    out = np.full(len(configs), np.nan)
-    for i, raw in enumerate(configs):
-        cfg = anynet_stages(raw)
-        if cfg is None:  # no stage lists (e.g. an imported NAS cell network): no width law to fit
-            continue
-        key = json.dumps(cfg, sort_keys=True, separators=(",", ":"))
-        val = _EFIT_CACHE.get(key)
-        if val is None:
-            val = fit_width_law(expand_config(cfg)).e_fit
-            _EFIT_CACHE[key] = val
-            if len(_EFIT_CACHE) > _EFIT_CACHE_SIZE:
-                _EFIT_CACHE.popitem(last=False)
-        out[i] = val
-    return out
-
-
 def _numbers(engine: Engine, study_id: int, flt: ModelFilter | None) -> Population:
     """A study's (filtered) population, shared with the other requests of one dashboard view."""
     return cached_population(engine, study_id, flt)
@@ -110,11 +89,13 @@ def load_populations(engine: Engine, study_ids: Sequence[int], *, e_fit: bool = 
         raise InvalidInput(f"at most {MAX_STUDIES} studies at once (got {len(study_ids)})", "study")
     out: dict[str, dict[str, Any]] = {}
     for sid in dict.fromkeys(study_ids):
-        pop = load_population(engine, sid, flt, configs=True) if e_fit else _numbers(engine, sid, flt)
+        if e_fit:
+            fill_e_fit(engine, sid)  # stored once; only models no one has fitted yet cost anything here
+        pop = _numbers(engine, sid, flt)
         cols: dict[str, Any] = {c: pop.columns[c] for c in ANALYSIS_COLUMNS if c in pop.columns}
         n = len(pop)
         if e_fit:
-            cols["e_fit"] = cached_e_fit(pop.configs or [])
+            cols["e_fit"] = pop.columns["e_fit"]
         if extremes_k:
             rows = np.unique(np.concatenate(best_worst(cols["error"], extremes_k)))
             ids = cols["id"][rows]

@@ -24,8 +24,9 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from backend.designspace.params import PARAM_NAMES
+from backend.forkpool import default_workers
 from backend.importers import BadRecord, ModelRecord, Plan, Population, SplitMismatch, gc_paused, plan_file
-from backend.importers.parallel import Chunk, convert_chunks, default_workers
+from backend.importers.parallel import Chunk, convert_chunks
 from backend.importers.records import HashDeduper, compact_json
 from db.bulk import big_page_cache, deferred_indexes, insert_rows
 from db.engine import writer
@@ -83,9 +84,10 @@ def encode_json(v: Any) -> str | None:
 
 #: the columns of a row, in the table's order (so the driver takes the tuples as they are); error and status
 #: are the trigger-kept mirrors of the result (db migrations 0003/0004): written here already right, the
-#: result's insert trigger finds nothing to change and leaves the row alone
+#: result's insert trigger finds nothing to change and leaves the row alone; e_fit is fitted after the import
+#: (services.derived), not here: tens of ms a record would multiply the import's time
 MODEL_KEYS = ("study_id", "index", "name", "config", "config_hash", "arch_type", "flops", "params", "acts",
-              "extra", "error", "status", "created_at", *PARAM_NAMES)
+              "extra", "error", "status", "e_fit", "derived", "created_at", *PARAM_NAMES)
 RESULT_KEYS = ("model_id", "job_id", "error", "error_final", "diverged", "train_loss", "train_error", "test_error",
                "train_seconds", "infer_ms", "device", "created_at")
 for _t, _keys in ((models, MODEL_KEYS), (results, RESULT_KEYS)):
@@ -102,7 +104,7 @@ def encode_rows(records: list[ModelRecord], study_id: int, stamp: Any) -> tuple[
     for r in records:
         res = r.result
         model_rows.append((study_id, r.index, r.name, encode_json(r.config), r.config_hash, r.arch_type, r.flops,
-                           r.params, r.acts, encode_json(r.extra or None), res.error, "done", stamp,
+                           r.params, r.acts, encode_json(r.extra or None), res.error, "done", None, False, stamp,
                            *map(r.columns.get, PARAM_NAMES)))
         result_rows.append((None, None, res.error, res.error_final, res.diverged, encode_json(res.train_loss),
                             encode_json(res.train_error), encode_json(res.test_error), res.train_seconds,

@@ -24,11 +24,11 @@ from .models_query import require_study
 from .popcache import VersionedCache, data_version
 
 #: float64 columns (NaN where missing)
-FLOAT_COLUMNS = column_table.names("complexity", "result", "sampled")
+FLOAT_COLUMNS = column_table.names("complexity", "result", "sampled", "derived")
 #: object columns (str)
 TEXT_COLUMNS = ("status", "arch_type")
 _SELECT = (models.c.id, models.c.index, results.c.diverged, models.c.error, results.c.error_final, models.c.flops,
-           models.c.params, models.c.acts, results.c.infer_ms, results.c.train_seconds,
+           models.c.params, models.c.acts, results.c.infer_ms, results.c.train_seconds, models.c.e_fit,
            *(models.c[p] for p in PARAM_NAMES), STATUS, models.c.arch_type)
 
 

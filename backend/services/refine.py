@@ -36,8 +36,8 @@ from backend.figures import build_figure, to_json
 from backend.study_spec import DatasetSpec
 from db.models import models, studies
 
+from .derived import fill_e_fit
 from .errors import InvalidInput
-from .figures import cached_e_fit
 from .filters import MAX_IDS, ModelFilter
 from .models_query import require_study
 from .population import Population, load_population
@@ -202,7 +202,9 @@ def plan_refinement(engine: Engine, study_id: int, req: RefineIn) -> tuple[Plan,
         parent = require_study(conn, study_id)
     spec = _parent_spec(parent, req)
     target = _narrowed_space(spec, req.step)
-    pop = load_population(engine, study_id, configs=req.step.to_regnet)  # configs: e_fit of every model
+    if req.step.to_regnet:
+        fill_e_fit(engine, study_id)  # e_fit of every model, stored once
+    pop = load_population(engine, study_id)
     columns = sampled_columns(engine, pop, target)
     sources: dict[str, list[tuple[float, float, str]]] = {}
     narrowed: dict[str, dict[str, Any]] = {}
@@ -247,7 +249,7 @@ def in_sample_mask(plan: Plan, pop: Population, efit_max: float) -> tuple[np.nda
     cols = plan.columns
     if not plan.step.to_regnet:
         return satisfies(plan.child, cols), None
-    e_fit = cached_e_fit(pop.configs or [])
+    e_fit = pop["e_fit"]
     n = len(pop)
     law = {k: np.full(n, plan.child.params[k].bounds()[0]) for k in LAW_PARAMS}
     return satisfies(plan.child, {**cols, **law}) & (e_fit <= efit_max), e_fit

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select
 
+from backend.analysis.widths import law_e_fits
 from backend.designspace.params import flat_params
 from backend.designspace.sampling import Regime, SamplingError, sample
 from backend.designspace.spec import SpaceSpec
@@ -53,11 +54,16 @@ def draw_samples(study: dict[str, Any], n: int, seed: int) -> Drawn:
         raise RuntimeError("draw_samples: the sample has no complexity counts")
     now = utcnow()
     rows = []
-    for i in range(len(res)):
-        cfg = res.config(i)
-        rows.append({"config": cfg.model_dump(mode="json", exclude_none=True), "config_hash": cfg.config_hash(),
+    built = [res.config(i) for i in range(len(res))]
+    configs = [cfg.model_dump(mode="json", exclude_none=True) for cfg in built]
+    for i, cfg in enumerate(built):
+        rows.append({"config": configs[i], "config_hash": cfg.config_hash(),
                      "arch_type": "anynet", "flops": int(c.flops[i]), "params": int(c.params[i]),
                      "acts": int(c.acts[i]), "created_at": now, **flat_params(cfg)})
+    # e_fit where the model's own law reproduces it (0, no search); the rest is fitted by the worker that
+    # trains the model (services.derived)
+    for row, e_fit in zip(rows, law_e_fits(configs), strict=True):
+        row.update(e_fit=e_fit, derived=e_fit is not None)
     return Drawn(rows, n, seed, res.candidates, res.acceptance_rate, res.duplicates, res.seconds)
 
 

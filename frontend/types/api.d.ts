@@ -1194,6 +1194,16 @@ export interface components {
              */
             d_min?: number | null;
             /**
+             * E Fit Max
+             * @description e_fit at most this value
+             */
+            e_fit_max?: number | null;
+            /**
+             * E Fit Min
+             * @description e_fit at least this value
+             */
+            e_fit_min?: number | null;
+            /**
              * Error Max
              * @description error at most this value
              */
@@ -2881,6 +2891,10 @@ export interface operations {
                 infer_ms_min?: number | null;
                 /** @description infer_ms at most this value */
                 infer_ms_max?: number | null;
+                /** @description e_fit at least this value */
+                e_fit_min?: number | null;
+                /** @description e_fit at most this value */
+                e_fit_max?: number | null;
                 /** @description one or more of queued, running, done, failed, cancelled, none */
                 status?: ("queued" | "running" | "done" | "failed" | "cancelled" | "none")[] | null;
                 /** @description e.g. anynet, nds_resnext */
@@ -4651,6 +4665,10 @@ export interface operations {
                 infer_ms_min?: number | null;
                 /** @description infer_ms at most this value */
                 infer_ms_max?: number | null;
+                /** @description e_fit at least this value */
+                e_fit_min?: number | null;
+                /** @description e_fit at most this value */
+                e_fit_max?: number | null;
                 /** @description one or more of queued, running, done, failed, cancelled, none */
                 status?: ("queued" | "running" | "done" | "failed" | "cancelled" | "none")[] | null;
                 /** @description e.g. anynet, nds_resnext */
@@ -4888,6 +4906,10 @@ export interface operations {
                 infer_ms_min?: number | null;
                 /** @description infer_ms at most this value */
                 infer_ms_max?: number | null;
+                /** @description e_fit at least this value */
+                e_fit_min?: number | null;
+                /** @description e_fit at most this value */
+                e_fit_max?: number | null;
                 /** @description one or more of queued, running, done, failed, cancelled, none */
                 status?: ("queued" | "running" | "done" | "failed" | "cancelled" | "none")[] | null;
                 /** @description e.g. anynet, nds_resnext */
@@ -5231,6 +5253,10 @@ export interface operations {
                 infer_ms_min?: number | null;
                 /** @description infer_ms at most this value */
                 infer_ms_max?: number | null;
+                /** @description e_fit at least this value */
+                e_fit_min?: number | null;
+                /** @description e_fit at most this value */
+                e_fit_max?: number | null;
                 /** @description one or more of queued, running, done, failed, cancelled, none */
                 status?: ("queued" | "running" | "done" | "failed" | "cancelled" | "none")[] | null;
                 /** @description e.g. anynet, nds_resnext */

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from backend.fielderrors import FieldError, as_field_errors
 from backend.importers import FORMATS, RecordError
+from backend.services.derived import fill_in_background
 from backend.services.importing import import_file
 from backend.services.views import ImportSummary
 
@@ -64,4 +65,5 @@ def import_study(
         out = import_file(engine, data, file.filename, study, fmt=format, skip_bad=skip_bad, source=file.filename)
     except ValueError as e:  # the file's or a record's fault (service errors are not ValueErrors)
         return _bad_file(e)
+    fill_in_background(engine, out.study_id)  # e_fit stored before anyone asks for it (services.derived)
     return out

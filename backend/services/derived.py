@@ -1,0 +1,85 @@
+"""Per-model values derived from configs (e_fit), computed once and stored, never on the request path twice.
+
+A width-law fit costs ~0.4 ms for a model its own law reproduces (a RegNet sample: checked, not searched) and
+20-50 ms for any other (an AnyNet sample, an imported net). Who computes it:
+- the sampler, for the cheap case (services.sampling);
+- the worker that trains a model (db.queue.complete_job's `derived`), off the server entirely;
+- `fill_e_fit` for whatever is left — after an import (in the background), and for any model still pending
+  when a figure or a refinement needs e_fit — in forked worker processes above PROCESS_MIN models, so the
+  server's threads keep answering;
+- migration 0007, for the rows that existed before.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Engine
+
+from backend.analysis.widths import e_fit_of
+from backend.forkpool import can_fork, default_workers, forked_pool
+from db.derived import count_pending, pending, store
+from db.engine import write_tx
+
+#: models fitted per read/write round
+BATCH = 512
+#: fewer pending models than this are fitted in the calling thread (a pool's start costs ~0.1 s)
+PROCESS_MIN = 256
+
+_locks: dict[tuple[str, int], threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def e_fit_values(configs: Sequence[Any]) -> list[float | None]:
+    """e_fit of each config (None: no stage lists); what a pool worker runs on its share."""
+    return [e_fit_of(c) for c in configs]
+
+
+def _lock(engine: Engine, study_id: int) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault((engine.url.render_as_string(), study_id), threading.Lock())
+
+
+def fill_e_fit(engine: Engine, study_id: int, *, workers: int | None = None) -> int:
+    """Compute and store e_fit for every model of the study that has none yet; returns how many were fitted.
+    Concurrent callers for one study wait for one fill instead of fitting the same models twice."""
+    with _lock(engine, study_id):
+        with engine.connect() as conn:
+            todo = count_pending(conn, study_id)
+        if todo == 0:
+            return 0
+        procs = min(workers or default_workers(), max(1, todo // BATCH))
+        pool = forked_pool(procs) if procs > 1 and todo >= PROCESS_MIN and can_fork() else None
+        procs = procs if pool is not None else 1
+        done, after = 0, 0
+        try:
+            while True:
+                with engine.connect() as conn:
+                    part = pending(conn, study_id, BATCH * procs, after)
+                if not part:
+                    return done
+                ids = [i for i, _ in part]
+                configs = [c for _, c in part]
+                if pool is None:
+                    values = e_fit_values(configs)
+                else:
+                    step = -(-len(configs) // procs)
+                    shares = [configs[k:k + step] for k in range(0, len(configs), step)]
+                    values = [v for share in pool.map(e_fit_values, shares) for v in share]
+                with write_tx(engine) as conn:
+                    store(conn, study_id, list(zip(ids, values, strict=True)))
+                done += len(part)
+                after = ids[-1]
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+
+def fill_in_background(engine: Engine, study_id: int) -> threading.Thread:
+    """fill_e_fit on a daemon thread (the fitting itself runs in forked processes): after an import, so that
+    the study's e_fit figure is a plain read by the time anyone opens it."""
+    thread = threading.Thread(target=fill_e_fit, args=(engine, study_id), name=f"e_fit-{study_id}", daemon=True)
+    thread.start()
+    return thread
