@@ -177,8 +177,9 @@ OPERATIONS = (
     ("first", "list: first page (limit=100, index order)", "ms", False),
     ("sorted", f"list: page sorted by -error, offset {SORTED_OFFSET:,}", "ms", False),
     ("filter", "filter: flops/d range page + total", "ms", True),
-    ("edf_cold", "EDF figure, cold (loads population)", "ms", True),
+    ("edf_cold", "EDF figure, cold (reads the database)", "ms", True),
     ("edf_warm", "EDF figure, warm (cached population)", "ms", True),
+    ("edf_restart", "EDF figure, first after a restart (snapshot)", "ms", True),
     ("export", "CSV export of every model", "s", True),
 )
 
@@ -219,10 +220,21 @@ def main(argv: list[str] | None = None) -> list[Row]:
               f"(sampling {t['sample_s']:.0f}s, COPY {t['copy_s']:.0f}s)")
         with tempfile.TemporaryDirectory() as tmp:
             # no start-up warming of the newest studies: it would race the cold EDF and the first timings
-            proc, base = start_server(url, Path(tmp) / "uvicorn.log", env={"NETSPACE_WARM_STUDIES": "0"})
+            env = {"NETSPACE_WARM_STUDIES": "0", "NETSPACE_SNAPSHOT_DIR": str(Path(tmp) / "snapshots")}
+            proc, base = start_server(url, Path(tmp) / "uvicorn.log", env=env)
             try:
                 with httpx.Client(base_url=base, timeout=600) as c:
                     small, large = measure(c, ids[ns], ns), measure(c, ids[nl], nl)
+            finally:
+                stop_server(proc)
+            # a restarted server: its first EDF reads the snapshot the first run wrote (services.snapshot)
+            proc, base = start_server(url, Path(tmp) / "uvicorn2.log", env=env)
+            try:
+                with httpx.Client(base_url=base, timeout=600) as c:
+                    for sid, out in ((ids[ns], small), (ids[nl], large)):
+                        t, r = timed(lambda sid=sid: c.get(f"/api/studies/{sid}/figures/edf"))
+                        r.raise_for_status()
+                        out["edf_restart"] = t * 1000
             finally:
                 stop_server(proc)
     finally:

@@ -39,6 +39,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.browser)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def snapshot_dir(tmp_path_factory) -> Path:
+    """Population snapshots (services.snapshot) of every test, and of the servers they start, in a temporary
+    folder rather than the user's cache directory."""
+    folder = tmp_path_factory.mktemp("snapshots")
+    os.environ["NETSPACE_SNAPSHOT_DIR"] = str(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
     """The reference data is part of the repository: its absence is a broken checkout, never a skip."""

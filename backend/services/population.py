@@ -19,6 +19,7 @@ from db.events import models_changed
 from db.models import models, results
 from db.rawsql import driver_rows, json_value
 
+from . import snapshot
 from .filters import RANGE_COLUMNS, STATUS, ModelFilter, filtered
 from .models_query import require_study
 from .popcache import VersionedCache, data_version
@@ -27,6 +28,8 @@ from .popcache import VersionedCache, data_version
 FLOAT_COLUMNS = column_table.names("complexity", "result", "sampled", "derived")
 #: object columns (str)
 TEXT_COLUMNS = ("status", "arch_type")
+#: the columns of a whole population, in order (what a snapshot file holds)
+_WHOLE_COLUMNS = ["id", "index", "diverged", *FLOAT_COLUMNS, *TEXT_COLUMNS]
 _SELECT = (models.c.id, models.c.index, results.c.diverged, models.c.error, results.c.error_final, models.c.flops,
            models.c.params, models.c.acts, results.c.infer_ms, results.c.train_seconds, models.c.e_fit,
            *(models.c[p] for p in PARAM_NAMES), STATUS, models.c.arch_type)
@@ -112,6 +115,8 @@ _CACHE: VersionedCache[Population] = VersionedCache(4)
 LOADS: Counter[str] = Counter()
 #: a patch reads at most this many changed models (or a quarter of the study, if more); beyond, one full read
 PATCH_MAX_ROWS = 2_000
+#: a snapshot patched with at least this many changed rows on load is written anew
+RESNAPSHOT_ROWS = 10_000
 
 
 def cached_population(engine: Engine, study_id: int, flt: ModelFilter | None = None) -> Population:
@@ -139,17 +144,45 @@ def _read(engine: Engine, study_id: int, flt: ModelFilter | None = None) -> Popu
 
 
 def _current(engine: Engine, study_id: int, what: tuple, version: tuple[int, int, int]) -> Population:
-    """The whole population at `version`: the cached one of an older version patched with the rows that changed
-    since (a study in training changes a few rows per result: re-read those, not 10^5), else one full read."""
+    """The whole population at `version`: the cached one of an older version — or, in a process that holds
+    none, the study's snapshot file (services.snapshot) — patched with the rows that changed since (a study in
+    training changes a few rows per result: re-read those, not 10^5); else one full read, which then writes
+    the snapshot of a large study."""
     held = _CACHE.latest(what)
+    kind = "update"
+    if held is None:
+        held = _from_snapshot(engine, study_id)
+        kind = "snapshot"
     if held is not None:
         (old_event, _, old_n), old = held
         if version[2] >= old_n and version[0] >= old_event:
             patched = _patched(engine, study_id, old, old_event)
             if patched is not None and len(patched) == version[2]:
-                LOADS["update"] += 1
+                LOADS[kind] += 1
+                if kind == "snapshot" and len(patched) - _unchanged(old, patched) >= RESNAPSHOT_ROWS:
+                    snapshot.save(engine, patched.study, patched.columns, version)  # keep the next patch short
                 return patched
-    return _read(engine, study_id)
+    pop = _read(engine, study_id)
+    if len(pop) >= snapshot.SNAPSHOT_MIN:
+        snapshot.save(engine, pop.study, pop.columns, version)
+    return pop
+
+
+def _from_snapshot(engine: Engine, study_id: int) -> tuple[tuple[int, ...], Population] | None:
+    with engine.connect() as conn:
+        study = require_study(conn, study_id)
+    if int(study.get("n_models") or 0) < snapshot.SNAPSHOT_MIN:
+        return None
+    got = snapshot.load(engine, study, _WHOLE_COLUMNS)
+    return None if got is None else (got[0], Population(study_id, study, got[1]))
+
+
+def _unchanged(old: Population, new: Population) -> int:
+    """Rows of `old` that `new` holds unchanged (by the status and error columns: what training changes)."""
+    n = min(len(old), len(new))
+    same = (old["status"][:n] == new["status"][:n]) & (
+        (old["error"][:n] == new["error"][:n]) | (np.isnan(old["error"][:n]) & np.isnan(new["error"][:n])))
+    return int(same.sum())
 
 
 def _patched(engine: Engine, study_id: int, old: Population, after_event: int) -> Population | None:

@@ -1,0 +1,78 @@
+"""Columnar snapshots: a process that holds no population reads a large study's snapshot file and patches it
+with what changed since, instead of reading the study from the database; a bad or foreign file is replaced."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import finish_jobs
+
+from backend.services import population as popmod
+from backend.services import snapshot
+from backend.services.population import cached_population, load_population
+from backend.services.studies import StudyIn, create_study, delete_study
+
+
+@pytest.fixture
+def small_snapshots(monkeypatch):
+    """Snapshots from 20 models on (the real threshold is 20,000: the logic is the same, the test fast)."""
+    monkeypatch.setattr(snapshot, "SNAPSHOT_MIN", 20)
+
+
+def _study(engine, name: str = "snap", n: int = 40) -> int:
+    return create_study(engine, StudyIn(name=name, space="RegNetX", n=n, regime={"flops": [None, "5M"]}))["id"]
+
+
+def _new_process() -> None:
+    popmod._CACHE.items.clear()  # what a restarted server, or another server process, holds
+
+
+def _same(a, b) -> None:
+    assert a.names == b.names and len(a) == len(b)
+    for name in a.names:
+        if a[name].dtype.kind == "f":
+            np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+        else:
+            assert a[name].tolist() == b[name].tolist(), name
+
+
+def test_a_cold_process_patches_the_snapshot_instead_of_reading(db_engine, db_url, small_snapshots):
+    sid = _study(db_engine)
+    finish_jobs(db_url, sid, [0.5, 0.25])
+    _new_process()
+    before = popmod.LOADS.copy()
+    cached_population(db_engine, sid)  # a full read writes the snapshot
+    assert popmod.LOADS["full"] == before["full"] + 1
+    path = snapshot.directory(db_engine) / f"study-{sid}.arrow"
+    assert path.exists()
+
+    finish_jobs(db_url, sid, [0.125, 0.75, 0.3])  # changes after the snapshot was written
+    _new_process()
+    got = cached_population(db_engine, sid)
+    assert popmod.LOADS["full"] == before["full"] + 1 and popmod.LOADS["snapshot"] == before["snapshot"] + 1
+    _same(got, load_population(db_engine, sid))
+    assert np.nanmin(got["error"]) == 0.125
+
+
+def test_a_damaged_snapshot_is_replaced(sqlite_engine, small_snapshots):
+    sid = _study(sqlite_engine)
+    cached_population(sqlite_engine, sid)
+    path = snapshot.directory(sqlite_engine) / f"study-{sid}.arrow"
+    path.write_bytes(b"not an arrow file")
+    _new_process()
+    full = popmod.LOADS["full"]
+    _same(cached_population(sqlite_engine, sid), load_population(sqlite_engine, sid))
+    assert popmod.LOADS["full"] == full + 1
+    assert path.read_bytes()[:6] == b"ARROW1"  # written anew by the full read
+
+
+def test_a_snapshot_of_a_deleted_study_is_never_used_for_another(sqlite_engine, small_snapshots):
+    sid = _study(sqlite_engine, "first")
+    cached_population(sqlite_engine, sid)
+    delete_study(sqlite_engine, sid, confirm=True)
+    other = _study(sqlite_engine, "second", n=30)
+    assert other == sid  # SQLite gives the new study the deleted one's id: the file name alone would match
+    _new_process()
+    got = cached_population(sqlite_engine, other)
+    _same(got, load_population(sqlite_engine, other))
+    assert len(got) == 30
