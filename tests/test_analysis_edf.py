@@ -114,15 +114,15 @@ def test_normalized_weights_sum_to_one_and_bins_are_uniform():
 def test_normalized_equals_plain_when_complexity_is_uniform():
     rng = np.random.default_rng(7)
     bins = 10
-    c = np.repeat(np.linspace(0.05, 0.95, bins), 30)  # exactly 30 models per bin
-    c[0], c[-1] = 0.0, 1.0  # range ends fall in the first/last bin
+    c = np.r_[0.0, np.repeat(np.linspace(0.05, 0.95, bins), 30), 1.0]  # 30 models per bin, and the range ends
     e = rng.normal(30, 2, len(c))
     res = normalized_edfs({"X": e}, {"X": c}, bins=bins, tol=None)
     curve, norm = res["X"]
-    np.testing.assert_allclose(norm.weights, 1 / len(c))
-    pts = probe_points(e)
-    np.testing.assert_allclose(curve.evaluate(pts), edf_eval(e, pts), atol=1e-12)
-    assert curve.summary.n_eff == pytest.approx(len(c))
+    inner = e[1:-1]  # the models exactly on the ends of the range get no weight (as in NDS)
+    np.testing.assert_allclose(norm.weights, np.r_[0.0, np.full(len(inner), 1 / len(inner)), 0.0])
+    pts = probe_points(inner)
+    np.testing.assert_allclose(curve.evaluate(pts), edf_eval(inner, pts), atol=1e-12)
+    assert curve.summary.n_eff == pytest.approx(len(inner))
 
 
 def test_empty_bin_is_a_clear_error():
@@ -181,7 +181,7 @@ def test_nds_normalized_by_flops(reference_dir):
         # independent: count models per log bin in plain Python, weighted mean = sum e / (B n_k)
         step = (math.log(c_hi) - math.log(c_lo)) / 10
         bin_of = {i: min(int((math.log(c) - math.log(c_lo)) / step), 9)
-                  for i, c in enumerate(flops[label]) if c_lo <= c <= c_hi}
+                  for i, c in enumerate(flops[label]) if c_lo < c < c_hi}
         counts = {b: list(bin_of.values()).count(b) for b in range(10)}
         w = {i: 1 / (10 * counts[b]) for i, b in bin_of.items()}
         assert curve.summary.mean == pytest.approx(sum(errs[label][i] * wi for i, wi in w.items()), rel=1e-12)
@@ -190,3 +190,30 @@ def test_nds_normalized_by_flops(reference_dir):
     with pytest.raises(EmptyBinError, match=r"ResNeXt-A_in: complexity bin 5 of 5 .* or log-spaced bins"):
         normalized_edfs({k: np.array(v) for k, v in errs.items()}, {k: np.array(v) for k, v in flops.items()},
                         bins=5)
+
+
+def test_models_on_the_ends_of_the_common_range_get_no_weight_as_in_nds(reference_dir):
+    """NDS keeps models strictly inside the common complexity range. On ResNeXt-A vs ResNeXt-B with 3 linear
+    flops bins, keeping the ends too (the closed interval netspace used) moves the curves by sup |dF| = 0.111."""
+    errs, flops = {}, {}
+    for k in ("ResNeXt-A_in", "ResNeXt-B_in"):
+        runs = load_nds(reference_dir, k)
+        e = np.array([r["min_test_top1"] for r in runs], dtype=float)
+        errs[k] = e[np.isfinite(e)]  # as normalized_edfs keeps them
+        flops[k] = np.array([float(r["flops"]) for r in runs])[np.isfinite(e)]
+    res = normalized_edfs(errs, flops, bins=3, tol=None)
+    worst, on_ends = 0.0, 0
+    for k, (curve, norm) in res.items():
+        c = flops[k]
+        assert (norm.weights[(c == norm.c_lo) | (c == norm.c_hi)] == 0).all()
+        on_ends += int(((c == norm.c_lo) | (c == norm.c_hi)).sum())
+        closed = (c >= norm.c_lo) & (c <= norm.c_hi)  # the other convention, computed here by hand
+        k_of = np.minimum(((c[closed] - norm.c_lo) / (norm.c_hi - norm.c_lo) * 3).astype(int), 2)
+        w = np.zeros(len(c))
+        w[closed] = 1 / (3 * np.bincount(k_of, minlength=3)[k_of])
+        pts = probe_points(errs[k])
+        order = np.argsort(errs[k])
+        cum = np.r_[0.0, np.cumsum(w[order])]
+        f_closed = cum[np.searchsorted(errs[k][order], pts, side="left")]  # F just below each point, as evaluate
+        worst = max(worst, float(np.abs(curve.evaluate(pts) - f_closed).max()))
+    assert on_ends >= 2 and round(worst, 3) == 0.111  # the range's ends are models of the two spaces

@@ -45,7 +45,8 @@ def bias_adds(cfg: AnyNetConfig, num_classes: int) -> int:
         w_in = cfg.stem_w
         for d, w, bm in zip(cfg.depths, cfg.widths, cfg.bot_muls, strict=True):
             for _ in range(d):
-                total += int(round(w_in * cfg.se_r)) + int(round(w * bm))
+                w_se = int(round(w_in * cfg.se_r))
+                total += w_se + int(round(w * bm)) if w_se else 0  # no SE where its width rounds to 0
                 w_in = w
     return total
 
@@ -149,6 +150,21 @@ def test_se_width_comes_from_block_input_width(reference_dir):
     assert (squeeze.in_channels, squeeze.out_channels) == (24, 8)  # w_b = 24, w_se = round(32 · 0.25)
     assert model.s2.b1.f.se.f_ex[0].out_channels == 6  # round(24 · 0.25): input of s2 is s1's width 24
     assert squeeze.bias is not None and model.s1.b1.f.a.bias is None
+
+
+def test_an_se_width_that_rounds_to_zero_builds_and_counts_no_se():
+    """pycls builds no SE block where round(w_in · se_r) = 0 (and counts none): the expected integers are pycls's
+    AnyNet.complexity for this config. The first block (w_in = 32 → 0.32) has none, the second (64 → 0.64 → 1)
+    has one; before, netspace counted a width-0 SE and the builder divided by zero."""
+    base = {"type": "anynet", "stem_w": 32, "widths": [64], "strides": [2], "bot_muls": [1.0], "group_ws": [8],
+            "se_r": 0.01}
+    one = AnyNetConfig.model_validate({**base, "depths": [1]})
+    assert assert_matches(one, 224, 1000) == {"flops": 70_311_400, "params": 79_240, "acts": 1_807_336}
+    two = AnyNetConfig.model_validate({**base, "depths": [2]})
+    assert_matches(two, 224, 1000)
+    with torch.device("meta"):
+        model = build_model(two, 1000)
+    assert model.s1.b1.f.se is None and model.s1.b2.f.se.f_ex[0].out_channels == 1
 
 
 def test_real_forward_init_and_channels_last():

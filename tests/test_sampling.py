@@ -147,3 +147,12 @@ params:
 """)
     res = sample(spec, 25, seed=0, regime=Regime(flops=(1e6, 50e6)))
     assert len(res) == 25 and all(len(res.config(i).depths) == 3 for i in range(25))
+
+
+def test_regnet_depth_stays_below_64_as_in_the_paper():
+    """The paper samples d < 64 (§3.3); the spaces used to allow d = 64."""
+    for name in ("RegNetX", "RegNetY"):
+        d = get_space(name).params["d"]
+        assert d.bounds() == (1, 63), name
+        res = sample(get_space(name), 2000, seed=3, regime=Regime(), im_size=32, num_classes=10)
+        assert max(res.batch.sampled["d"]) == 63  # the top of the range is reached, and never 64

@@ -100,7 +100,8 @@ class BottleneckTransform(nn.Module):
         self.b = conv2d(w_b, w_b, 3, stride=stride, groups=w_b // group_w)
         self.b_bn = norm2d(w_b)
         self.b_af = nn.ReLU(inplace=True)
-        self.se = SE(w_b, int(round(w_in * se_r))) if se_r > 0 else None
+        w_se = int(round(w_in * se_r))
+        self.se = SE(w_b, w_se) if w_se > 0 else None  # as pycls: no SE where its width rounds to 0
         self.c = conv2d(w_b, w_out, 1)
         self.c_bn = norm2d(w_out)
         self.c_bn.final_bn = True  # type: ignore[assignment]  # pycls flag: may be zero-initialised

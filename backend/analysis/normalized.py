@@ -4,8 +4,9 @@ Two design spaces with different complexity distributions are not comparable by 
 that samples bigger models looks better. NDS reweights each space so its complexity (flops or params) is
 uniform over a common range: B equal bins over [c_lo, c_hi], and a model in bin k of a space with n_k models
 there gets weight 1/(B n_k). c_lo is the largest of the spaces' minima and c_hi the smallest of their maxima,
-so every space covers the whole range; models outside it get weight 0. A bin without a model makes the
-weights undefined, so that is an error that names the bin, never a silent fallback.
+so every space covers the whole range; models outside it get weight 0, and so do models exactly on its ends:
+NDS keeps only models strictly inside (c_lo, c_hi) (docs/reference-facts.md), and so does this. A bin without
+a model makes the weights undefined, so that is an error that names the bin, never a silent fallback.
 """
 
 from __future__ import annotations
@@ -81,13 +82,13 @@ def _largest_workable_bins(c: np.ndarray, c_lo: float, c_hi: float, bins: int, l
 
 def complexity_weights(complexity: np.ndarray, c_lo: float, c_hi: float, bins: int = 10, log: bool = False,
                        label: str = "population") -> Normalization:
-    """NDS weights 1/(B n_k) over B equal (or log-equal) bins of [c_lo, c_hi]; 0 outside the range."""
+    """NDS weights 1/(B n_k) over B equal (or log-equal) bins of [c_lo, c_hi]; 0 outside the open range."""
     if bins < 1:
         raise ValueError(f"bins: must be >= 1, got {bins}")
     if log and c_lo <= 0:
         raise ValueError(f"log bins need a positive lower bound, got {c_lo:.6g}")
     c = np.asarray(complexity, dtype=np.float64)
-    inside = np.isfinite(c) & (c >= c_lo) & (c <= c_hi)
+    inside = np.isfinite(c) & (c > c_lo) & (c < c_hi)  # strictly inside, as NDS
     edges = _bin_edges(c_lo, c_hi, bins, log)
     k = _bin_index(c[inside], edges, log)
     counts = np.bincount(k, minlength=bins)

@@ -62,8 +62,11 @@ def _conv(h: Num, k: int, stride: Num, c_in: Num, c_out: Num, groups: Num = 1,
 
 
 def _se(w_b: Num, w_se: Num) -> Counts:
-    cost = 2 * w_b * w_se + w_se + w_b
-    return Counts(cost, cost, w_se + w_b)
+    """An SE block of width w_se on w_b channels; none at all where w_se rounds to 0 (pycls then builds no SE,
+    see docs/reference-facts.md), so such blocks count nothing."""
+    present = np.asarray(w_se) > 0
+    cost = np.where(present, 2 * w_b * w_se + w_se + w_b, 0)
+    return Counts(cost, cost, np.where(present, w_se + w_b, 0))
 
 
 def _block(block_type: str, h: Num, w_in: Num, w_out: Num, stride: Num, bm: Num, gw: Num,
