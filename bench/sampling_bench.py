@@ -59,6 +59,31 @@ def vector_rate(space_name: str, n: int = 30_000, seed: int = 0) -> tuple[float,
     return len(res) / dt, res.candidates / dt, res.acceptance_rate
 
 
+def end_to_end_rate(space_name: str, n: int = 20_000, seed: int = 0) -> tuple[float, float]:
+    """What `netspace sample --space S --n N > file.jsonl` does after the process starts (sample, records,
+    JSON lines to a file), and the same with a validated pydantic config and json.dumps per record (how
+    records were written before): valid configs/s, side by side."""
+    import json
+    import tempfile
+
+    from backend.designspace.exports import jsonl_lines
+
+    space = get_space(space_name)
+    sample(space, 100, seed + 1, Regime())  # warm-up
+    with tempfile.TemporaryFile("w") as f:
+        t0 = time.perf_counter()
+        res = sample(space, n, seed, Regime())
+        f.writelines(jsonl_lines(res.records()))
+        fast = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        res = sample(space, n, seed, Regime())
+        for i, rec in enumerate(res.records()):
+            rec = {**rec, "config": res.config(i).model_dump(mode="json", exclude_none=True)}
+            f.write(json.dumps(rec, separators=(",", ":")) + "\n")
+        slow = time.perf_counter() - t0
+    return n / fast, n / slow
+
+
 def main() -> list[tuple[str, float, str]]:
     pin_one_core()
     rows = []
@@ -72,6 +97,13 @@ def main() -> list[tuple[str, float, str]]:
         rows += [(f"sampling {name} valid/s (vectorised)", v_valid, "configs/s"),
                  (f"sampling {name} valid/s (loop)", l_valid, "configs/s"),
                  (f"sampling {name} speed-up", ratio, "x")]
+    print("end to end (sample, records, JSON lines to a file), 20,000 models, no regime")
+    for name in ("RegNetX", "AnyNetX_A"):
+        fast, slow = end_to_end_rate(name)
+        print(f"{name:22s} {fast:12,.0f} configs/s (validated configs + json.dumps: {slow:,.0f}; {fast / slow:.1f}x)")
+        rows += [(f"netspace sample {name} > jsonl, end to end", fast, "configs/s"),
+                 (f"netspace sample {name}: validated configs + json.dumps (before)", slow, "configs/s"),
+                 (f"netspace sample {name}: speed-up", fast / slow, "x")]
     return rows
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from backend.designspace.builtin import builtin_spaces, get_space
 from backend.designspace.complexity import complexity
-from backend.designspace.config import RegNetParams
+from backend.designspace.config import AnyNetConfig, RegNetParams
 from backend.designspace.families.regnet import regnet_stage_boundaries
 from backend.designspace.laws import draw
 from backend.designspace.regnet import generate_regnet, quantize_stage_width, regnet_to_anynet
@@ -156,3 +158,15 @@ def test_regnet_depth_stays_below_64_as_in_the_paper():
         assert d.bounds() == (1, 63), name
         res = sample(get_space(name), 2000, seed=3, regime=Regime(), im_size=32, num_classes=10)
         assert max(res.batch.sampled["d"]) == 63  # the top of the range is reached, and never 64
+
+
+@pytest.mark.parametrize("name", sorted(builtin_spaces()))
+def test_records_build_the_same_configs_as_the_validated_models(name):
+    """records() builds config dicts from the batch arrays without pydantic (the speed of `netspace sample`);
+    each must be exactly what the validated config model dumps, with the same hash."""
+    res = sample(get_space(name), 300, seed=5, regime=Regime(), im_size=32, num_classes=10)
+    for i, rec in enumerate(res.records()):
+        model = res.config(i)
+        # the same text (so 1 and 1.0 differ), keys in the same order
+        assert json.dumps(rec["config"]) == json.dumps(model.model_dump(mode="json", exclude_none=True))
+        assert AnyNetConfig.model_validate(rec["config"]).config_hash() == model.config_hash()

@@ -126,20 +126,18 @@ class SampleResult:
         c = self.batch.counts
         if c is None:
             raise ValueError("records: the batch has no complexity counts")
-        out = []
-        for i in range(len(self)):
-            out.append({
-                "index": i,
-                "config": self.config(i).model_dump(mode="json", exclude_none=True),
-                "flops": int(c.flops[i]), "params": int(c.params[i]), "acts": int(c.acts[i]),
-                "sampled": {k: _plain(v[i]) for k, v in self.batch.sampled.items()},
-            })
-        return out
+        configs = get_family(self.space.family).config_dicts(self.space, self.batch)
+        counts = zip(*(np.asarray(a, dtype=np.int64).tolist() for a in (c.flops, c.params, c.acts)), strict=True)
+        columns = {k: _plain(v) for k, v in self.batch.sampled.items()}
+        sampled = ([dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+                   if columns else [{} for _ in configs])
+        return [{"index": i, "config": cfg, "flops": f, "params": p, "acts": a, "sampled": s}
+                for i, (cfg, (f, p, a), s) in enumerate(zip(configs, counts, sampled, strict=True))]
 
 
-def _plain(x: np.generic) -> int | float:
-    f = float(x)
-    return int(f) if f == int(f) else f
+def _plain(column: np.ndarray) -> list[int | float]:
+    """A column as JSON numbers: integral values as ints, the rest as floats."""
+    return [int(f) if f.is_integer() else f for f in np.asarray(column, dtype=np.float64).tolist()]
 
 
 def _dedupe_keys(batch: Batch) -> list[bytes]:

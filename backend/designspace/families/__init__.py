@@ -27,7 +27,7 @@ import numpy as np
 from backend.fielderrors import InvalidField
 from backend.registry import Registry
 
-from ..batch import Batch, anynet_config
+from ..batch import Batch, anynet_config, anynet_dicts
 
 if TYPE_CHECKING:
     from ..config import AnyNetConfig
@@ -67,6 +67,10 @@ class Family:
     def config(self, space: SpaceSpec, batch: Batch, i: int) -> AnyNetConfig:
         """Row i of a proposed batch as its canonical config."""
         return anynet_config(space, batch, i)
+
+    def config_dicts(self, space: SpaceSpec, batch: Batch) -> list[dict[str, Any]]:
+        """Every row's canonical config as its JSON dict (what config(...).model_dump gives), at once."""
+        return anynet_dicts(space, batch)
 
     def param_columns(self, space: SpaceSpec, name: str) -> list[str]:
         """The population columns that hold spec parameter `name` (p_1..p_S for a stage parameter)."""

@@ -10,11 +10,11 @@ accepted model is what regnet.generate_regnet gives. Each model keeps its law pa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..batch import Batch, anynet_config
+from ..batch import Batch, anynet_config, anynet_dicts
 from ..config import RegNetParams
 from ..laws import draw
 from ..regnet import QUANT, adjust_widths_groups, block_stage_indices, quantize_stage_width
@@ -128,6 +128,15 @@ class RegNet(Family):
         law = RegNetParams(depth=int(s["d"][i]), w0=int(s["w0"][i]), wa=float(s["wa"][i]), wm=float(s["wm"][i]),
                            group_w=int(s["g"][i]), bot_mul=1.0 / float(s["b"][i]))
         return anynet_config(space, batch, i, regnet=law)
+
+    def config_dicts(self, space: SpaceSpec, batch: Batch) -> list[dict[str, Any]]:
+        s = batch.sampled
+        laws = [{"depth": d, "w0": w0, "wa": wa, "wm": wm, "group_w": g, "bot_mul": 1.0 / b}
+                for d, w0, wa, wm, g, b in zip(s["d"].astype(int).tolist(), s["w0"].astype(int).tolist(),
+                                               s["wa"].astype(float).tolist(), s["wm"].astype(float).tolist(),
+                                               s["g"].astype(int).tolist(), s["b"].astype(float).tolist(),
+                                               strict=True)]
+        return anynet_dicts(space, batch, {"regnet": laws})
 
 
 FAMILY = RegNet()
