@@ -143,6 +143,9 @@ class Job(Base):
     model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     priority: Mapped[int] = mapped_column(Integer, default=0, doc="higher runs first")
+    claim_round: Mapped[int] = mapped_column(Integer, default=0, server_default="0",
+                                             doc="k for the study's k-th job: equal priorities go round-robin "
+                                                 "by study (migration 0008)")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
     worker_id: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
@@ -156,8 +159,10 @@ class Job(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
-# claim order: highest priority first, then first queued (the index matches ORDER BY priority DESC, id)
-Index("ix_jobs_claim", Job.__table__.c.status, Job.__table__.c.priority.desc(), Job.__table__.c.id)
+# claim order: highest priority first, then the lowest round (one job of each study per round), then first queued;
+# the index matches ORDER BY priority DESC, claim_round, id
+Index("ix_jobs_claim", Job.__table__.c.status, Job.__table__.c.priority.desc(), Job.__table__.c.claim_round,
+      Job.__table__.c.id)
 
 
 class Result(Base):

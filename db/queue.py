@@ -171,7 +171,7 @@ def _claim_statement(postgres: bool, by_study: bool):
         pick = select(J.id).where(J.status == "queued")
         if by_study:
             pick = pick.where(J.model_id.in_(select(models.c.id).where(models.c.study_id == bindparam("p_study"))))
-        pick = pick.order_by(J.priority.desc(), J.id).limit(1)
+        pick = pick.order_by(J.priority.desc(), J.claim_round, J.id).limit(1)
         if postgres:
             pick = pick.with_for_update(skip_locked=True)
         _claims[key] = update(jobs).where((J.id == pick.scalar_subquery()) & (J.status == "queued")).values(
@@ -184,7 +184,11 @@ def _claim_statement(postgres: bool, by_study: bool):
 
 def claim_job(db: Db, worker_id: str, lease_seconds: float = 120.0, *, study_id: int | None = None
               ) -> ClaimedJob | None:
-    """Claim the next queued job (highest priority, then oldest) for `worker_id`, or None when none is queued.
+    """Claim the next queued job for `worker_id`, or None when none is queued.
+
+    Order: highest priority, then lowest claim_round, then oldest. A study's k-th job has round k, so studies
+    of equal priority are served round-robin (the demo pair and a refine child's siblings fill evenly); a study
+    queued later catches up with the rounds the others have already had.
 
     Exactly one job per transaction: PostgreSQL locks the chosen row with `FOR UPDATE SKIP LOCKED` (concurrent
     claimers pass over it); SQLite holds the single write lock from BEGIN IMMEDIATE. The job becomes running

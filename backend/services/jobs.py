@@ -32,7 +32,7 @@ def _iso(d: dict[str, Any]) -> dict[str, Any]:
 
 def list_jobs(engine: Engine, status: list[str] | None = None, study_id: int | None = None,
               worker_id: str | None = None, limit: int = 100, offset: int = 0) -> dict[str, Any]:
-    """Jobs in claim order (priority, then age), with the total, and per-status counts of the jobs the other
+    """Jobs in claim order (priority, round, then age), with the total, and per-status counts of the jobs the other
     filters (study, worker) select."""
     scope = []
     if study_id is not None:
@@ -48,7 +48,8 @@ def list_jobs(engine: Engine, status: list[str] | None = None, study_id: int | N
     src = jobs.join(models, models.c.id == jobs.c.model_id).join(studies, studies.c.id == models.c.study_id)
     with engine.connect() as conn:
         rows = conn.execute(select(*JOB_COLUMNS).select_from(src).where(*terms)
-                            .order_by(jobs.c.priority.desc(), jobs.c.id).limit(limit).offset(offset)).mappings()
+                            .order_by(jobs.c.priority.desc(), jobs.c.claim_round, jobs.c.id)
+                            .limit(limit).offset(offset)).mappings()
         items = [_iso(dict(r)) for r in rows]
         total = conn.execute(select(func.count()).select_from(src).where(*terms)).scalar_one()
         counts = dict.fromkeys(JOB_STATUSES, 0)

@@ -84,9 +84,10 @@ def insert_samples(conn: Connection, study_id: int, drawn: Drawn, priority: int 
     if fresh:
         ids = conn.execute(insert(models).returning(models.c.id, sort_by_parameter_order=True), fresh).scalars().all()
         now = utcnow()
+        # claim_round = the model's index in its study: claims go round-robin across studies (db/queue.py)
         conn.execute(insert(jobs), [{"model_id": mid, "status": "queued", "priority": priority, "attempts": 0,
-                                     "max_attempts": max_attempts, "epochs_done": 0, "queued_at": now}
-                                    for mid in ids])
+                                     "max_attempts": max_attempts, "epochs_done": 0, "queued_at": now,
+                                     "claim_round": row["index"]} for mid, row in zip(ids, fresh, strict=True)])
         add_models(conn, study_id, len(ids))
         append_event(conn, "jobs_queued", study_id=study_id,
                      payload={"count": len(fresh), "priority": priority, "seed": drawn.seed})
