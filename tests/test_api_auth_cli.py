@@ -132,11 +132,27 @@ def test_cli_export_writes_what_the_api_serves(shared_sqlite_server, tmp_path):
     assert r.returncode == 2 and "no database" in r.stderr and not (tmp_path / "missing.db").exists()
 
 
+def test_serve_starts_local_workers_by_default_only_on_a_local_database():
+    from backend.cli.server_cmds import is_local_database, worker_plan
+
+    for url in ("sqlite:///x.db", "postgresql+psycopg://u@127.0.0.1/db", "postgresql+psycopg://u@localhost:5433/db",
+                "postgresql+psycopg:///db", "postgresql+psycopg://u@/db?host=/var/run/postgresql"):
+        assert is_local_database(url), url
+        assert worker_plan(url, None) == ("auto", None)
+    remote = "postgresql+psycopg://u:secret@db.example.org/db"
+    assert not is_local_database(remote)
+    start, line = worker_plan(remote, None)
+    assert start == "0" and "another host" in line and "--workers auto" in line and "secret" not in line
+    assert worker_plan(remote, "2") == ("2", None)
+    start, line = worker_plan("sqlite:///x.db", "0")
+    assert start == "0" and line.startswith("no local workers (--workers 0)") and "netspace worker --db" in line
+
+
 def test_cli_serve_starts_uvicorn_on_the_given_port(tmp_path):
     port = free_port()
     db = f"sqlite:///{tmp_path / 'served.db'}"
-    proc = subprocess.Popen([*NETSPACE, "serve", "--db", db, "--port", str(port), "--log-level", "warning"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen([*NETSPACE, "serve", "--db", db, "--port", str(port), "--log-level", "warning",
+                             "--workers", "0"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         wait_http(f"http://127.0.0.1:{port}/api/health", 60, proc)
         h = httpx.get(f"http://127.0.0.1:{port}/api/health").json()
@@ -145,5 +161,11 @@ def test_cli_serve_starts_uvicorn_on_the_given_port(tmp_path):
         proc.terminate()
         out = proc.communicate(timeout=20)[0]
     assert f"netspace on http://127.0.0.1:{port}" in out
+    # --workers 0 says so, once, with what to run instead
+    said = [line for line in out.splitlines() if "no local workers" in line]
+    assert len(said) == 1 and "--workers 0" in said[0] and f"netspace worker --db {db}" in said[0], out
     r = run_cli("serve", "--port", "70000")
     assert r.returncode == 2 and r.stderr.startswith("error: ") and "--port" in r.stderr and "65535" in r.stderr
+    r = run_cli("serve", "--db", f"sqlite:///{tmp_path / 'never.db'}", "--workers", "many")
+    assert r.returncode == 2 and r.stderr.strip() == "error: workers: must be auto or a number 0..256, got 'many'"
+    assert not (tmp_path / "never.db").exists()  # refused before migrating

@@ -300,6 +300,47 @@ def test_demo_offer_on_an_empty_database(browser_page, server_factory, sqlite_ur
     page.wait_for_selector("#studies-table tbody tr >> nth=1")
     text = page.locator("#studies-table").inner_text()
     assert "demo RegNetX" in text and "demo AnyNetX_A" in text and text.count("24 queued") == 2
+    # no worker runs for this server: the banner does not claim that training is under way
+    banner = page.locator("#banner").inner_text()
+    assert "No worker is running" in banner and "netspace worker" in banner and "training them now" not in banner
+    assert "48 queued jobs wait" in page.get_by_test_id("no-worker").inner_text()
+    console.assert_clean()
+
+
+def test_no_worker_notice_while_jobs_wait_gone_once_a_worker_registers(browser_page, server_factory, sqlite_url):
+    from db.engine import make_engine
+    from db.queue import register_worker, unregister_worker
+
+    page, console = browser_page
+    srv = server_factory(sqlite_url)
+    r = srv.client.post("/api/studies", json={"name": "nobody-trains", "space": "RegNetX", "n": 3,
+                                               "dataset": {"name": "digits"}, "regime": {"flops": [None, "20M"]}})
+    assert r.status_code == 201, r.text
+    sid = r.json()["id"]
+    assert srv.client.get("/api/health").json()["workers_alive"] == 0
+    pages = ("studies", f"study/{sid}", "jobs")
+    for path in pages:
+        page.goto(f"{srv.url}/#/{path}")
+        notice = page.get_by_test_id("no-worker")
+        notice.wait_for()
+        text = notice.inner_text()
+        assert text.startswith("No worker is running") and "3 queued jobs wait" in text, (path, text)
+        assert "netspace worker --db" in text, text
+    screenshot(page, "no-worker-notice")
+    engine = make_engine(srv.db_url)
+    try:
+        wid = register_worker(engine, "cpu", worker_id="browser-test-worker")  # what every worker does at start
+        page.get_by_test_id("no-worker").wait_for(state="detached", timeout=5000)  # the open page (jobs) updates
+        assert srv.client.get("/api/health").json()["workers_alive"] == 1
+        for path, ready in zip(pages, ("#studies-table", "main[data-rendered]", "#workers-table"), strict=True):
+            page.goto(f"{srv.url}/#/{path}")
+            page.wait_for_selector(ready)
+            page.wait_for_load_state("networkidle")
+            assert page.get_by_test_id("no-worker").count() == 0, path
+        unregister_worker(engine, wid)  # the worker stops: the notice is back
+        page.get_by_test_id("no-worker").wait_for(timeout=5000)
+    finally:
+        engine.dispose()
     console.assert_clean()
 
 

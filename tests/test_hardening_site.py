@@ -133,7 +133,8 @@ def test_event_stream_uses_a_ticket_and_no_credential_reaches_the_log(server_fac
 def test_serve_on_a_public_address_needs_a_token_or_insecure(tmp_path):
     db = f"sqlite:///{tmp_path / 'exposed.db'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("NETSPACE_")}
-    cmd = [sys.executable, "-m", "backend.cli", "serve", "--db", db, "--host", "0.0.0.0", "--log-level", "warning"]
+    cmd = [sys.executable, "-m", "backend.cli", "serve", "--db", db, "--host", "0.0.0.0", "--log-level", "warning",
+           "--workers", "0"]
     r = subprocess.run([*cmd, "--port", str(free_port())], env=env, capture_output=True, text=True, timeout=60,
                        cwd=ROOT)
     lines = r.stderr.strip().splitlines()

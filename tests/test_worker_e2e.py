@@ -1,5 +1,6 @@
-"""End to end with real processes: `netspace serve --workers 1` on SQLite trains 4 samples queued through the
-API; three workers on PostgreSQL train 12 jobs, each exactly once. Real training on digits (1 epoch, tiny)."""
+"""End to end with real processes: `netspace serve` (local workers by default) on SQLite trains 4 samples
+queued through the API; three workers on PostgreSQL train 12 jobs, each exactly once. Real training on digits
+(1 epoch, tiny)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def test_serve_with_a_local_worker_trains_samples_queued_through_the_api(tmp_pat
     port = free_port()
     log_path = tmp_path / "serve.log"
     proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve", "--db", f"sqlite:///{tmp_path / 'e2e.db'}",
-                             "--port", str(port), "--workers", "1"], cwd=ROOT, stdout=log_path.open("w"),
+                             "--port", str(port)], cwd=ROOT, stdout=log_path.open("w"),
                             stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"})
     try:
         wait_http(f"http://127.0.0.1:{port}/api/health", 120, proc)
@@ -60,6 +61,7 @@ def test_serve_with_a_local_worker_trains_samples_queued_through_the_api(tmp_pat
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(90) == 0, log_path.read_text()[-3000:]
+    assert re.search(r"^\d+ local workers? started", log_path.read_text(), re.M)  # by default on a local database
     # the local worker stopped with the server
     left = subprocess.run(["pgrep", "-f", f"worker --db sqlite:///{tmp_path}"], capture_output=True, text=True)
     assert left.stdout.strip() == "", left.stdout
@@ -93,7 +95,8 @@ def test_serve_demo_seeds_two_studies_once(tmp_path):
         port = free_port()
         log_path = tmp_path / f"demo{attempt}.log"
         proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve", "--db", db, "--port", str(port),
-                                 "--demo"], cwd=ROOT, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
+                                 "--demo", "--workers", "0"], cwd=ROOT, stdout=log_path.open("w"),
+                                stderr=subprocess.STDOUT)
         try:
             wait_http(f"http://127.0.0.1:{port}/api/health", 120, proc)
             studies = httpx.get(f"http://127.0.0.1:{port}/api/studies", timeout=30).json()
@@ -104,3 +107,4 @@ def test_serve_demo_seeds_two_studies_once(tmp_path):
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(60) == 0
     assert "demo studies exist already" in log_path.read_text()
+    assert "no local workers (--workers 0)" in log_path.read_text()

@@ -25,11 +25,39 @@ from .errors import fail
 DbOption = Annotated[str | None, typer.Option(help="SQLAlchemy URL (default: $NETSPACE_DB or ./netspace.db)")]
 
 
+def is_local_database(db_url: str) -> bool:
+    """True when the database lives on this machine (SQLite, or PostgreSQL over loopback or a Unix socket):
+    then nobody else is likely to run workers for it, so `serve` starts them by default."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite":
+        return True
+    host = url.host or str(url.query.get("host") or "")
+    return not host or host.startswith("/") or is_loopback(host)
+
+
+def worker_plan(db_url: str, workers: str | None) -> tuple[str, str | None]:
+    """What `serve --workers` means for this database: (the workers option to start, the line to print when
+    none start). Unset = auto on a local database, none on a remote one (its workers run elsewhere)."""
+    if workers not in (None, "auto") and (not workers.isdigit() or not 0 <= int(workers) <= 256):
+        raise InvalidField("workers", f"must be auto or a number 0..256, got {workers!r}")
+    workers = None if workers is None else str(int(workers)) if workers.isdigit() else workers
+    hint = f"start one with `netspace worker --db {_safe_url(db_url)}`"
+    if workers is None and not is_local_database(db_url):
+        return "0", (f"no local workers: the database is on another host, so queued jobs wait for workers there "
+                     f"({hint}, or pass --workers auto)")
+    if workers == "0":
+        return "0", f"no local workers (--workers 0): queued jobs wait until a worker runs; {hint}"
+    return workers or "auto", None
+
+
 def start_local_workers(db_url: str, workers: str | None) -> list[subprocess.Popen]:
     """`serve --workers auto|N`: start local worker processes on `db_url` and return them.
 
-    auto = one per visible GPU, else one CPU worker; N = N workers spread over the visible devices; 0 = none.
-    `serve` calls it after migrating the database and stops the children (stop_local_workers) when it exits.
+    auto = one per visible GPU, else one CPU worker; N = N workers spread over the visible devices; 0/None =
+    none. `serve` calls it after migrating the database and stops the children (stop_local_workers) when it
+    exits.
     """
     from workers import pool
 
@@ -37,8 +65,6 @@ def start_local_workers(db_url: str, workers: str | None) -> list[subprocess.Pop
         return []
     devices = pool.visible_devices("auto")
     if workers != "auto":
-        if not workers.isdigit() or not 0 < int(workers) <= 256:
-            raise InvalidField("workers", f"must be auto or a number 0..256, got {workers!r}")
         devices = [devices[i % len(devices)] for i in range(int(workers))]
     return pool.start(db_url, devices)
 
@@ -56,7 +82,9 @@ def serve(
     host: Annotated[str, typer.Option(help="bind address (127.0.0.1: this machine only)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
-    workers: Annotated[str, typer.Option(help="local workers: auto (one per GPU, else one CPU), N, or 0")] = "0",
+    workers: Annotated[str | None, typer.Option(
+        help="local workers: auto (one per GPU, else one CPU), N, or 0; default: auto on a local database "
+             "(SQLite, PostgreSQL on this machine), 0 on a remote one")] = None,
     demo: Annotated[bool, typer.Option(help="seed the demo (RegNetX vs AnyNetX_A on digits) if absent")] = False,
     insecure: Annotated[bool, typer.Option(
         help="serve a non-loopback --host without NETSPACE_TOKEN (anyone who reaches the port may write); "
@@ -70,6 +98,7 @@ def serve(
 
     settings = Settings.from_env(None, bind_host=host, **({"db_url": db} if db else {}))
     _check_exposure(host, settings, insecure or os.environ.get("NETSPACE_INSECURE", "") in ("1", "true", "yes"))
+    workers, no_workers = worker_plan(settings.db_url, workers)
     upgrade(settings.db_url)  # before any worker starts, so they find the schema ready
     if demo:
         _seed_demo(settings.db_url)
@@ -80,6 +109,8 @@ def serve(
     children = start_local_workers(settings.db_url, workers)
     try:
         print(f"netspace on http://{host}:{port} (database {_safe_url(settings.db_url)})", file=sys.stderr)
+        print(no_workers or f"{len(children)} local worker{'s' if len(children) != 1 else ''} started "
+              "(--workers 0 for none)", file=sys.stderr)
         uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
     finally:
         stop_local_workers(children)

@@ -19,7 +19,8 @@ from .views import Health
 JOB_COLUMNS = (jobs.c.id, jobs.c.model_id, models.c.study_id, studies.c.name.label("study_name"), jobs.c.status,
                jobs.c.priority, jobs.c.attempts, jobs.c.max_attempts, jobs.c.worker_id, jobs.c.lease_until,
                jobs.c.last_error, jobs.c.epochs_done, jobs.c.queued_at, jobs.c.started_at, jobs.c.finished_at)
-#: a worker counts as alive when it heartbeat within this many seconds
+#: a worker counts as alive when it heartbeat within this many seconds (workers beat every lease/8 s, 15 s by
+#: default, busy or idle; a worker killed without unregistering drops out of the count after this long)
 ALIVE_SECONDS = 300
 
 
@@ -91,7 +92,7 @@ def requeue(engine: Engine, job_id: int, priority: int | None = None) -> dict[st
 
 
 def list_workers(engine: Engine, alive_seconds: float = ALIVE_SECONDS) -> list[dict[str, Any]]:
-    cutoff = utcnow() - dt.timedelta(seconds=alive_seconds)
+    cutoff = utcnow() - dt.timedelta(seconds=alive_seconds)  # the same test as count_alive
     with engine.connect() as conn:
         rows = conn.execute(select(workers).order_by(workers.c.started_at.desc())).mappings().all()
     out = []
@@ -102,8 +103,18 @@ def list_workers(engine: Engine, alive_seconds: float = ALIVE_SECONDS) -> list[d
     return out
 
 
+def count_alive(engine: Engine, alive_seconds: float = ALIVE_SECONDS) -> int:
+    """Workers idle or busy with a heartbeat in the last `alive_seconds`: what the dashboard's "no worker is
+    running" notice reads (a count in SQL: the workers table gains a row at every worker start)."""
+    cutoff = utcnow() - dt.timedelta(seconds=alive_seconds)
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(workers).where(
+            workers.c.status.in_(("idle", "busy")), workers.c.heartbeat_at >= cutoff)).scalar_one()
+
+
 def health(engine: Engine) -> Health:
     """Version, database kind, queue counts and live workers (also a liveness probe of the database)."""
     counts = queue.queue_counts(engine)
-    alive = sum(1 for w in list_workers(engine) if w["alive"])
-    return Health(status="ok", version=__version__, database=db_kind(engine), queue=counts, workers_alive=alive)
+    alive = count_alive(engine)
+    return Health(status="ok", version=__version__, database=db_kind(engine), queue=counts, workers_alive=alive,
+                  alive_seconds=ALIVE_SECONDS)

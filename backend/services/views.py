@@ -29,7 +29,9 @@ class Health(View):
     version: str
     database: str = Field(description="sqlite or postgresql")
     queue: dict[str, int] = Field(description="jobs per status")
-    workers_alive: int
+    workers_alive: int = Field(description="workers (idle or busy) whose heartbeat is at most alive_seconds old; "
+                                           "0 with queued jobs means nothing is training them")
+    alive_seconds: int = Field(description="how fresh a heartbeat must be for workers_alive")
 
 
 # ----------------------------------------------------------------------------------------------- studies

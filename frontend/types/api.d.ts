@@ -681,6 +681,11 @@ export interface components {
         /** Health */
         Health: {
             /**
+             * Alive Seconds
+             * @description how fresh a heartbeat must be for workers_alive
+             */
+            alive_seconds: number;
+            /**
              * Database
              * @description sqlite or postgresql
              */
@@ -699,7 +704,10 @@ export interface components {
             status: "ok";
             /** Version */
             version: string;
-            /** Workers Alive */
+            /**
+             * Workers Alive
+             * @description workers (idle or busy) whose heartbeat is at most alive_seconds old; 0 with queued jobs means nothing is training them
+             */
             workers_alive: number;
         };
         /** ImportSummary */

@@ -7,6 +7,7 @@ import { coalesce } from "../events.js";
 import { field, select } from "../forms.js";
 import { replaceQuery, routeHash } from "../url.js";
 import { epochBar } from "../widgets.js";
+import { noWorkerNotice } from "../workers.js";
 
 /** @typedef {import("../api.js").Schemas} Schemas  the API's documented JSON shapes */
 
@@ -30,9 +31,11 @@ export function mount(root, route, ctx) {
   const studySel = select([["", "all studies"]], { onchange: () => setQuery("study", studySel.value) });
   const jobsRoot = h("div", { id: "jobs" }, h("p", { class: "muted" }, "Loading jobs…"));
   const jobsCount = h("p", { class: "muted", "aria-live": "polite" });
+  const notice = h("div", { class: "notice-slot" });
   const workersRoot = h("div", { id: "workers" }, h("p", { class: "muted" }, "Loading workers…"));
   root.append(
     h("div", { class: "page-head" }, h("h1", {}, "Jobs & workers")),
+    notice,
     h("section", { class: "card", "aria-labelledby": "workers-title" },
       h("h2", { id: "workers-title" }, "Workers"),
       h("p", { class: "help" }, h("span", { class: "help-tag" }, "How to read: "),
@@ -122,6 +125,7 @@ export function mount(root, route, ctx) {
       studySel.value = query.get("study") || "";
       renderJobs(j);
       renderWorkers(w);
+      clear(notice, noWorkerNotice(j.counts?.queued ?? 0, listOf(w, "workers").filter((x) => x.alive).length));
     } catch (err) {
       ctx.banner.error(err);
     }

@@ -5,6 +5,7 @@ import { clear, fmtDate, fmtError, h } from "../dom.js";
 import { coalesce } from "../events.js";
 import { routeHash } from "../url.js";
 import { confirmDialog, progressBar } from "../widgets.js";
+import { liveWorkers, noWorkerNotice, START_WORKER } from "../workers.js";
 
 /** @typedef {import("../api.js").Schemas} Schemas  the API's documented JSON shapes */
 
@@ -26,10 +27,12 @@ export function mount(root, _route, ctx) {
   const selected = new Set();
   const compareBtn = h("button", { type: "button", class: "btn", disabled: true, onclick: () => compareSelected() }, "Compare selected");
   const body = h("div", { class: "studies-body", "aria-busy": "true" }, h("p", { class: "muted" }, "Loading studies…"));
+  const notice = h("div", { class: "notice-slot" });
   root.append(
     h("div", { class: "page-head" },
       h("h1", {}, "Studies"),
       h("div", { class: "row" }, compareBtn, h("a", { class: "btn btn-primary", href: "#/queue" }, "New study"))),
+    notice,
     body,
   );
 
@@ -50,7 +53,10 @@ export function mount(root, _route, ctx) {
     try {
       /** @type {Schemas["DemoSeeded"]} */
       const out = await postJSON("/api/demo", {});
-      ctx.banner.show(`Demo queued: ${out.models ?? "the"} models in ${out.studies?.length ?? 2} studies; workers are training them now.`, { kind: "info" });
+      const alive = await liveWorkers();
+      const queued = `Demo queued: ${out.models ?? "the"} models in ${out.studies?.length ?? 2} studies`;
+      ctx.banner.show(alive ? `${queued}; ${alive} worker${alive === 1 ? " is" : "s are"} training them now.`
+        : `${queued}. No worker is running — start one with ${START_WORKER}; until then they wait in the queue.`, { kind: "info" });
       await refresh();
     } catch (err) {
       btn.disabled = false;
@@ -64,8 +70,8 @@ export function mount(root, _route, ctx) {
     return h("section", { class: "card empty-offer", "aria-labelledby": "demo-title" },
       h("h2", { id: "demo-title" }, "No studies yet"),
       h("p", {}, "Try a small real experiment: RegNetX against AnyNetX_A on scikit-learn's handwritten digits, " +
-        "about 24 models each, a few epochs in a small complexity regime. The local worker trains them and the " +
-        "plots fill in within minutes on a CPU (faster on a GPU)."),
+        "about 24 models each, a few epochs in a small complexity regime. A worker trains them (netspace serve " +
+        "starts one on a local database) and the plots fill in within minutes on a CPU (faster on a GPU)."),
       h("div", { class: "row" }, btn, h("a", { class: "btn", href: "#/queue" }, "Design your own study")));
   }
 
@@ -131,9 +137,10 @@ export function mount(root, _route, ctx) {
 
   async function refresh() {
     try {
-      /** @type {Schemas["Study"][]} */
-      const data = await getJSON("/api/studies");
+      /** @type {[Schemas["Study"][], number]} */
+      const [data, alive] = await Promise.all([getJSON("/api/studies"), liveWorkers()]);
       render(data);
+      clear(notice, noWorkerNotice(data.reduce((n, s) => n + (studyCounts(s).queued ?? 0), 0), alive));
     } catch (err) {
       body.setAttribute("aria-busy", "false");
       ctx.banner.error(err);

@@ -14,6 +14,7 @@ import { ScatterGrid } from "../scatter.js";
 import { ModelsTable } from "../table.js";
 import { replaceQuery, routeHash } from "../url.js";
 import { progressBar } from "../widgets.js";
+import { liveWorkers, noWorkerNotice } from "../workers.js";
 
 /** @typedef {import("../api.js").Schemas} Schemas  the API's documented JSON shapes */
 
@@ -101,6 +102,7 @@ export function mount(root, route, ctx) {
   const title = h("h1", {}, `Study ${studyId}`);
   const meta = h("p", { class: "study-meta muted" });
   const progress = h("div", { class: "study-progress" });
+  const notice = h("div", { class: "notice-slot" });
   const exportStatus = h("span", { class: "export-status", "aria-live": "polite" });
   const exportBar = h("div", { class: "export-bar", role: "group", "aria-label": "Download the filtered models" },
     h("span", { class: "export-label" }, "Download filtered:"),
@@ -132,6 +134,7 @@ export function mount(root, route, ctx) {
         h("a", { class: "btn", href: routeHash("queue", null, new URLSearchParams({ study: studyId })) }, "Queue more samples"),
         h("a", { class: "btn", href: routeHash("compare", null, new URLSearchParams({ study: studyId })) }, "Compare with…"))),
     progress,
+    notice,
     h("div", { class: "study-layout" },
       filterRoot,
       h("div", { class: "study-main" },
@@ -398,7 +401,11 @@ export function mount(root, route, ctx) {
 
   async function loadStudy() {
     try {
-      showStudy(await getJSON(`/api/studies/${studyId}`, null, { signal: ctrl.signal }));
+      /** @type {[Schemas["Study"], number]} */
+      const [s, alive] = await Promise.all([getJSON(`/api/studies/${studyId}`, null, { signal: ctrl.signal }),
+        liveWorkers(ctrl.signal)]);
+      showStudy(s);
+      clear(notice, noWorkerNotice(s.counts?.jobs?.queued ?? 0, alive));
     } catch (err) {
       if (isReal(err) && alive) ctx.banner.error(err);
     }
