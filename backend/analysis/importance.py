@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .minimum_n import IMPORTANCE
 from .table import OUTCOME_COLUMNS, Population, column, numeric_columns
 
-MIN_ROWS_FOR_MODEL = 40
+MIN_ROWS_FOR_MODEL = IMPORTANCE.min_n  # fewer finished models: no held-out R^2 (minimum_n.IMPORTANCE says why)
 
 
 @dataclass(frozen=True)

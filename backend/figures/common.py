@@ -7,7 +7,7 @@ Every builder takes ``pops``: a mapping from a study label (legend name) to a po
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -56,9 +56,27 @@ def plus(v: float) -> str:
     return f" {'-' if v < 0 else '+'} {fmt(abs(v))}"
 
 
+def n_label(n: int) -> str:
+    """'n=48': how every figure states the size of a population. The one place that writes it, so what else a
+    count should say (failures among the n) is added here once."""
+    return f"n={n}"
+
+
+def counts_text(counts: Mapping[str, int]) -> str:
+    """'n=48' for one study, 'RegNetX n=48, AnyNetX_A n=40' for several: what a panel states as its n."""
+    if len(counts) == 1:
+        return n_label(next(iter(counts.values())))
+    return ", ".join(f"{label} {n_label(n)}" for label, n in counts.items())
+
+
+def finished(pops: Populations) -> dict[str, int]:
+    """Models with a finite error per study: the n of every error statistic."""
+    return {label: int(np.isfinite(column(p, "error")).sum()) for label, p in pops.items()}
+
+
 def legend_label(label: str, s: Summary, weighted: bool = False) -> str:
     """'RegNetX n=500 | min 31.2 | mean 35.7' (and the effective n for weighted curves)."""
-    n = f"n={s.n}" + (f" (n_eff={s.n_eff:.0f})" if weighted else "")
+    n = n_label(s.n) + (f" (n_eff={s.n_eff:.0f})" if weighted else "")
     return f"{label} {n} | min {s.min:.3g} | mean {s.mean:.3g}"
 
 
@@ -81,9 +99,26 @@ def with_errors(pops: Populations) -> dict[str, Population]:
     return {k: p for k, p in pops.items() if np.isfinite(column(p, "error")).any()}
 
 
-def finish(fig: go.Figure, kind: str, help_text: str, meta: dict | None = None, **layout) -> go.Figure:
-    """Common layout plus the kind, the one-line help text and any extra facts in layout.meta."""
-    fig.update_layout(template="netspace", meta={"kind": kind, "help": help_text, **(meta or {})},
+def finish(fig: go.Figure, kind: str, help_text: str, meta: dict | None = None, *,
+           n: Mapping[str, int] | None = None, absent: Sequence[str] = (), **layout) -> go.Figure:
+    """Common layout plus the kind, the one-line help text and any extra facts in layout.meta.
+
+    `n` (study -> models the figure is drawn from) is stated in the title and as layout.meta.note (the line
+    the dashboard shows under a figure, whose title it drops); `absent` are the reasons statistics were left
+    out (backend.analysis.minimum_n), drawn as notes in the plot and listed in layout.meta.absent.
+    """
+    extra: dict = {}
+    if n is not None:
+        extra = {"n": dict(n), "note": counts_text(n)}
+        if "title" in layout:
+            layout["title"] = f"{layout['title']} ({extra['note']})"
+    if absent:
+        extra["absent"] = list(absent)
+        for i, text in enumerate(absent):
+            fig.add_annotation(text=text, showarrow=False, xref="paper", yref="paper", x=0, y=1, xanchor="left",
+                               yanchor="top", yshift=-16 * i, font={"size": 11, "color": "#6b7280"},
+                               bgcolor="rgba(255,255,255,0.8)", name="absent")
+    fig.update_layout(template="netspace", meta={"kind": kind, "help": help_text, **extra, **(meta or {})},
                       legend={"font": {"size": 11}}, margin={"l": 60, "r": 20, "t": 50, "b": 50}, **layout)
     return fig
 

@@ -7,13 +7,29 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from backend.analysis.fits import LinearFit, linear_fit, pearson, runtime_fit, sqrt_fit
+from backend.analysis.minimum_n import CORRELATION, fit_rule
 from backend.analysis.table import column
 
-from .common import LOG_AXIS, Populations, axis_title, color, empty, finish, fmt, ids, plus, points, scatter_trace
+from .common import (
+    LOG_AXIS,
+    Populations,
+    axis_title,
+    color,
+    counts_text,
+    empty,
+    finish,
+    fmt,
+    ids,
+    n_label,
+    plus,
+    points,
+    scatter_trace,
+)
 
 COMPLEXITY_HELP = ("Top: activations grow like sqrt(flops) and parameters linearly with flops (least-squares "
                    "fits over all models, R^2 in the legend). Bottom: inference time against flops and "
-                   "activations with Pearson r; dashed: runtime model a*flops + b*sqrt(flops) + c.")
+                   "activations with Pearson r; dashed: runtime model a*flops + b*sqrt(flops) + c. Fits and r "
+                   "are drawn only from enough models (docs/statistics.md); otherwise a note says why.")
 PANELS = (("flops", "acts"), ("flops", "params"), ("flops", "infer_ms"), ("acts", "infer_ms"))
 
 
@@ -26,23 +42,27 @@ def _fit_line(fig: go.Figure, fit: LinearFit, x: np.ndarray, name: str, col: str
                              line={"color": col, "dash": "dash", "width": 2}), row=r, col=c)
 
 
-def _panel(fig: go.Figure, label: str, pop, xname: str, yname: str, col: str, r: int, c: int) -> bool:
+def _panel(fig: go.Figure, label: str, pop, xname: str, yname: str, col: str, r: int, c: int,
+           ) -> tuple[int, str | None]:
+    """One study on one panel: its points and fit; returns its n and why the fit is absent (or None)."""
     if xname not in pop or yname not in pop:
-        return False
+        return 0, None
     x, y = column(pop, xname), column(pop, yname)
     rows = np.isfinite(x) & np.isfinite(y)
     n = int(rows.sum())
     if n == 0:
-        return False
+        return 0, None
     xr, yr = x[rows], y[rows]
     first = r == 1 and c == 1
     fig.add_trace(scatter_trace(n)(x=points(xr), y=points(yr), mode="markers", legendgroup=label,
-                                   name=f"{label} n={n}", showlegend=first, customdata=ids(pop, rows),
+                                   name=f"{label} {n_label(n)}", showlegend=first, customdata=ids(pop, rows),
                                    marker={"color": col, "size": 4, "opacity": 0.5},
                                    hovertemplate=f"model %{{customdata}}<br>{xname} %{{x:.4s}}<br>"
                                                  f"{yname} %{{y:.4s}}<extra>{label}</extra>"), row=r, col=c)
-    if n < 3 or np.ptp(xr) == 0:
-        return True
+    rule = CORRELATION if yname == "infer_ms" else fit_rule(2)  # acts, params: two coefficients
+    why = rule.absent(n) or (f"{rule.name} omitted: every model has the same {xname}" if np.ptp(xr) == 0 else None)
+    if why is not None:
+        return n, why
     if yname == "acts":
         f = sqrt_fit(xr, yr)
         _fit_line(fig, f, xr, f"{label}: acts = {fmt(f.coef['a'])}*sqrt(flops){plus(f.coef['c'])}, "
@@ -54,33 +74,45 @@ def _panel(fig: go.Figure, label: str, pop, xname: str, yname: str, col: str, r:
     else:
         rho, _, _ = pearson(xr, yr)
         name = f"{label}: time vs {xname} r={rho:.3f}"
-        if xname == "flops" and n >= 4:
+        if xname == "flops" and fit_rule(3).absent(n) is None:  # the runtime model has three coefficients
             f = runtime_fit(xr, yr)
             name += f", runtime model R2={f.r2:.3f}"
             _fit_line(fig, f, xr, name, col, label, r, c)
         else:
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=name, legendgroup=label,
                                      line={"color": col}), row=r, col=c)
-    return True
+            return n, fit_rule(3).absent(n) if xname == "flops" else None
+    return n, None
 
 
 def complexity_figure(pops: Populations) -> go.Figure:
     """Four panels (acts, params, time vs flops, time vs acts), studies overlaid."""
     titles = [f"{y} vs {x}" for x, y in PANELS]
     fig = make_subplots(rows=2, cols=2, subplot_titles=titles, horizontal_spacing=0.1, vertical_spacing=0.14)
-    drawn = set()
+    counts: list[dict[str, int]] = [{} for _ in PANELS]
+    absent: list[list[str]] = [[] for _ in PANELS]
     for i, (label, pop) in enumerate(pops.items()):
         for p, (xname, yname) in enumerate(PANELS):
             r, c = divmod(p, 2)
-            if _panel(fig, label, pop, xname, yname, color(i), r + 1, c + 1):
-                drawn.add(p)
-    if not drawn:
+            n, why = _panel(fig, label, pop, xname, yname, color(i), r + 1, c + 1)
+            if n:
+                counts[p][label] = n
+            if why:
+                absent[p].append(f"{label}: {why}" if len(pops) > 1 else why)
+    if not any(counts):
         return empty("complexity", COMPLEXITY_HELP, "no models with complexity values")
     for p, (xname, yname) in enumerate(PANELS):
         r, c = divmod(p, 2)
         fig.update_xaxes(LOG_AXIS, title_text=axis_title(xname), row=r + 1, col=c + 1)
         fig.update_yaxes(LOG_AXIS, title_text=axis_title(yname), row=r + 1, col=c + 1)
-        if p not in drawn:
+        fig.layout.annotations[p].text += f" ({counts_text(counts[p])})" if counts[p] else ""  # the subplot title
+        if not counts[p]:
             fig.add_annotation(text=f"no {yname} measured", showarrow=False, row=r + 1, col=c + 1,
                                x=0.5, y=0.5, xref="x domain", yref="y domain")
-    return finish(fig, "complexity", COMPLEXITY_HELP, title="Complexity", height=760)
+        for k, text in enumerate(absent[p]):  # why this panel has no fit, at its top
+            fig.add_annotation(text=text, showarrow=False, row=r + 1, col=c + 1, x=0, y=1, xanchor="left",
+                               yanchor="top", yshift=-16 * k, xref="x domain", yref="y domain",
+                               font={"size": 11, "color": "#6b7280"}, bgcolor="rgba(255,255,255,0.8)")
+    models = {label: max(cnt.get(label, 0) for cnt in counts) for label in pops}
+    return finish(fig, "complexity", COMPLEXITY_HELP, title="Complexity", height=760,
+                  n={k: v for k, v in models.items() if v}, meta={"absent": [t for a in absent for t in a]})

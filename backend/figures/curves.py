@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from backend.analysis.curves import best_worst, curve_series
 from backend.analysis.table import column
 
-from .common import Populations, color, empty, finish, ids, with_errors
+from .common import Populations, color, empty, finish, finished, ids, with_errors
 
 CURVES_HELP = ("Test error per epoch of the best (solid) and worst (dotted) models; thin dashed: train error. "
                "Curves still falling at the last epoch mean the budget limits the error.")
@@ -17,7 +17,8 @@ CURVES_HELP = ("Test error per epoch of the best (solid) and worst (dotted) mode
 def training_curves_figure(pops: Populations, k: int = 5, show_train: bool = True) -> go.Figure:
     """Per study, the k best and k worst models' per-epoch curves (needs the 'curves' column)."""
     fig = go.Figure()
-    for s, (label, pop) in enumerate(with_errors(pops).items()):
+    usable = with_errors(pops)
+    for s, (label, pop) in enumerate(usable.items()):
         curves = pop.get("curves")
         if curves is None:
             continue
@@ -41,4 +42,5 @@ def training_curves_figure(pops: Populations, k: int = 5, show_train: bool = Tru
     if not fig.data:
         return empty("curves", CURVES_HELP, "no per-epoch curves recorded")
     return finish(fig, "curves", CURVES_HELP, title=f"Training curves: best and worst {k}",
-                  xaxis_title="epoch", yaxis_title="top-1 error (%)")
+                  xaxis_title="epoch", yaxis_title="top-1 error (%)",
+                  n={label: n for label, n in finished(usable).items() if usable[label].get("curves") is not None})

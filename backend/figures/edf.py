@@ -9,7 +9,7 @@ from backend.analysis.edf import DEFAULT_TOL, EdfCurve, edf_curve
 from backend.analysis.normalized import normalized_edfs
 from backend.analysis.table import column, errors
 
-from .common import Populations, axis_title, color, empty, finish, fmt, legend_label, rgba, with_errors
+from .common import Populations, axis_title, color, empty, finish, finished, fmt, legend_label, rgba, with_errors
 
 EDF_HELP = ("F(e) = fraction of models with error below e; a curve further up and to the left is a better "
             "design space. Shaded: 95% DKW confidence band. Legend: n, min and mean error.")
@@ -42,7 +42,7 @@ def edf_figure(pops: Populations, band: bool = True, tol: float = DEFAULT_TOL, a
         curve = edf_curve(errors(pop), tol=tol, alpha=alpha)
         _curve_traces(fig, curve, legend_label(label, curve.summary), color(i), band)
     return finish(fig, "edf", EDF_HELP, title="Error EDF", xaxis_title=axis_title("error"),
-                  yaxis={"title": "cumulative probability", "range": [0, 1]})
+                  yaxis={"title": "cumulative probability", "range": [0, 1]}, n=finished(usable))
 
 
 def edf_normalized_figure(pops: Populations, by: str = "flops", bins: int = 10, log: bool = False,
@@ -64,4 +64,5 @@ def edf_normalized_figure(pops: Populations, by: str = "flops", bins: int = 10, 
              f"{'log-' if log else ''}equal bins")
     return finish(fig, "edf_normalized", help_text, title=title, xaxis_title=axis_title("error"),
                   yaxis={"title": "cumulative probability (weighted)", "range": [0, 1]},
-                  meta={"by": by, "bins": bins, "c_lo": c_lo, "c_hi": c_hi, "n_eff": n_eff})
+                  meta={"by": by, "bins": bins, "c_lo": c_lo, "c_hi": c_hi, "n_eff": n_eff},
+                  n={label: curve.summary.n for label, (curve, _) in res.items()})

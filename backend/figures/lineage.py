@@ -16,9 +16,10 @@ from plotly.subplots import make_subplots
 
 from backend.analysis.edf import DEFAULT_TOL, edf_curve
 from backend.analysis.lineage import consecutive_changes, summary_or_none
+from backend.analysis.minimum_n import KS_CELL, ks_absent
 from backend.analysis.table import column, errors
 
-from .common import Populations, axis_title, color, finish, legend_label, with_errors
+from .common import Populations, axis_title, color, finish, finished, legend_label, with_errors
 from .edf import _curve_traces
 
 LINEAGE_HELP = ("Error EDFs of each step of a refinement chain, in order (the paper's Figs. 5, 7 and 9 as one "
@@ -35,13 +36,14 @@ def _table(pops: Populations, steps: Mapping[str, Mapping[str, Any]]) -> go.Tabl
         info = steps.get(label, {})
         stats = summary_or_none(e)
         ch = changes.get(label)  # None for the chain's first step
+        why = None if ch is None or ch.stats_a is None or ch.stats_b is None else ks_absent(ch.stats_a.n, ch.stats_b.n)
         size = info.get("size")
         rows.append([label, str(info.get("constraint", "")),
                      "" if info.get("dimension") is None else str(info["dimension"]),
                      "" if size is None else f"{float(size):.2g}", str(stats.n) if stats else "0",
                      f"{stats.min:.3f}" if stats else "n/a", f"{stats.mean:.3f}" if stats else "n/a",
                      "" if ch is None or ch.ks is None else f"{ch.ks:.3f}",
-                     "" if ch is None or ch.p_value is None else f"{ch.p_value:.3g}"])
+                     KS_CELL if why else ("" if ch is None or ch.p_value is None else f"{ch.p_value:.3g}")])
     header = ["step", "constraint", "dim", "size", "n", "min", "mean", "KS vs previous", "p-value"]
     return go.Table(header={"values": header, "align": "left"},
                     cells={"values": [list(col) for col in zip(*rows, strict=True)], "align": "left"},
@@ -80,7 +82,7 @@ def lineage_figure(pops: Populations, steps: Mapping[str, Mapping[str, Any]] | N
     chain = " → ".join(pops)
     meta = {"chain": list(pops), "steps": {k: dict(v) for k, v in steps.items()}}
     return finish(fig, "lineage", LINEAGE_HELP, meta=meta, title=f"Refinement chain: {chain}",
-                  height=560 + 28 * len(pops))
+                  height=560 + 28 * len(pops), n=finished(usable))
 
 
 def _pair_buttons(labels: list[str], owner: list[str]) -> dict:

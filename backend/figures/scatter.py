@@ -8,7 +8,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from backend.analysis.bootstrap import REPEATS, BestRange, best_ranges
-from backend.analysis.table import column, size
+from backend.analysis.minimum_n import TREND_PER_BIN, best_range_absent, trend_absent, trend_bins
+from backend.analysis.table import column
 from backend.analysis.trend import DEFAULT_BINS, binned_trend
 from backend.fielderrors import InvalidField
 
@@ -23,6 +24,7 @@ from .common import (
     finish,
     fmt,
     ids,
+    n_label,
     points,
     rgba,
     scatter_trace,
@@ -31,30 +33,42 @@ from .common import (
 
 SCATTER_HELP = ("Each point is a model. Line and shading: median and quartiles of the error in quantile bins "
                 "of {param}; vertical band: 95% bootstrap range of the value that holds the best models "
-                "(dashed line: its median).")
+                "(dashed line: its median). Each is drawn only from enough models (docs/statistics.md); "
+                "otherwise a note says why it is absent.")
 
 
-def _panel(fig: go.Figure, label: str, pop, param: str, best: BestRange | None, col: str, bins: int) -> None:
+def _panel(fig: go.Figure, label: str, pop, param: str, best: BestRange | None, col: str, bins: int,
+           log: bool) -> tuple[int, list[str]]:
+    """Points, trend and best range of one study; returns its n and the reasons for what was left out."""
     x, y = column(pop, param), column(pop, "error")
     rows = np.isfinite(x) & np.isfinite(y)
     n = int(rows.sum())
     fig.add_trace(scatter_trace(n)(
         x=points(x[rows]), y=points(y[rows]), customdata=ids(pop, rows).astype(np.int32), mode="markers",
-        name=f"{label} n={n}", legendgroup=label, marker={"color": col, "size": 4, "opacity": 0.5},
+        name=f"{label} {n_label(n)}", legendgroup=label, marker={"color": col, "size": 4, "opacity": 0.5},
         hovertemplate=f"model %{{customdata}}<br>{param} %{{x}}<br>error %{{y:.3f}}<extra>{label}</extra>"))
-    tr = binned_trend(x[rows], y[rows], bins)
-    if len(tr.x):
-        fig.add_trace(band_trace(tr.x, tr.q1, tr.q3, col, label))
-        fig.add_trace(go.Scatter(x=tr.x, y=tr.median, mode="lines+markers", legendgroup=label,
-                                 name=f"{label} median, quartiles ({len(tr.x)} bins)",
+    absent = []
+    tr = binned_trend(x[rows], y[rows], max(1, trend_bins(n, bins)))
+    why = trend_absent(n, tr.count)
+    if why is None:
+        full = tr.count >= TREND_PER_BIN  # value groups (g, b, d_i) too small for a median are left out
+        fig.add_trace(band_trace(tr.x[full], tr.q1[full], tr.q3[full], col, label))
+        fig.add_trace(go.Scatter(x=tr.x[full], y=tr.median[full], mode="lines+markers", legendgroup=label,
+                                 name=f"{label} median, quartiles ({int(full.sum())} bins)",
                                  line={"color": col, "width": 2}, marker={"size": 5}))
+    else:
+        absent.append(why)
     if best is not None and np.isfinite(best.lo):
+        why = best_range_absent(n, best.lo, best.hi, x[rows], log)
+        if why is not None:
+            return n, [*absent, why]
         fig.add_shape(type="rect", xref="x", yref="paper", x0=best.lo, x1=best.hi, y0=0, y1=1,
                       fillcolor=rgba(col, 0.12), line={"width": 0}, layer="below", legendgroup=label,
                       showlegend=True, name=f"{label} best range [{fmt(best.lo)}, {fmt(best.hi)}]")
         fig.add_shape(type="line", xref="x", yref="paper", x0=best.median, x1=best.median, y0=0, y1=1,
                       line={"color": col, "dash": "dash", "width": 1.5}, legendgroup=label, showlegend=True,
                       name=f"{label} best {fmt(best.median)}")
+    return n, absent
 
 
 def error_scatter_figures(pops: Populations, params: Sequence[str], bins: int = DEFAULT_BINS,
@@ -74,15 +88,14 @@ def error_scatter_figures(pops: Populations, params: Sequence[str], bins: int = 
             out[param] = empty("scatter", help_text, f"no finished model has a value for {param}")
             continue
         fig = go.Figure()
-        xs = []
+        log = axis_type(param, np.concatenate([column(p, param) for p in present.values()])) == "log"
+        counts, absent = {}, []
         for i, (label, pop) in enumerate(present.items()):
-            _panel(fig, label, pop, param, best[label].get(param), color(i), bins)
-            xs.append(column(pop, param))
-        n_total = sum(size(p) for p in present.values())
+            counts[label], why = _panel(fig, label, pop, param, best[label].get(param), color(i), bins, log)
+            absent += [f"{label}: {w}" if len(present) > 1 else w for w in why]
         fig = finish(fig, "scatter", help_text, title=f"Error vs {param}", yaxis_title=axis_title("error"),
-                     xaxis={"title": axis_title(param),
-                            **(LOG_AXIS if axis_type(param, np.concatenate(xs)) == "log" else {"type": "linear"})},
-                     meta={"param": param, "n": n_total})
+                     xaxis={"title": axis_title(param), **(LOG_AXIS if log else {"type": "linear"})},
+                     meta={"param": param}, n=counts, absent=absent)
         out[param] = fig
     return out
 

@@ -17,7 +17,9 @@ from .common import (
     color,
     empty,
     finish,
+    finished,
     ids,
+    n_label,
     points,
     scatter_trace,
     with_errors,
@@ -59,7 +61,9 @@ def width_curves_figure(pops: Populations, k: int = 5, fit: bool = True) -> go.F
     usable = {lbl: p for lbl, p in with_errors(pops).items() if p.get("config") is not None}
     if not usable:
         return empty("widths", WIDTHS_HELP, "no finished models with configs")
-    titles = [t for lbl in usable for t in (f"{lbl}: best {k}", f"{lbl}: worst {k}")]
+    counts = finished(usable)
+    titles = [t for lbl in usable for t in (f"{lbl}: best {k} of {n_label(counts[lbl])}",
+                                            f"{lbl}: worst {k} of {n_label(counts[lbl])}")]
     fig = make_subplots(rows=len(usable), cols=2, subplot_titles=titles, shared_yaxes=True,
                         vertical_spacing=0.12 / max(1, len(usable) - 1) if len(usable) > 1 else 0.1)
     for r, (label, pop) in enumerate(usable.items(), start=1):
@@ -76,25 +80,27 @@ def width_curves_figure(pops: Populations, k: int = 5, fit: bool = True) -> go.F
     fig.update_yaxes(title_text="width w_j", col=1)
     fig.update_xaxes(title_text="block j", row=len(usable))
     return finish(fig, "widths", WIDTHS_HELP, title="Per-block widths of the best and worst models",
-                  height=max(420, 360 * len(usable)))
+                  height=max(420, 360 * len(usable)), n=counts)
 
 
 def efit_figure(pops: Populations) -> go.Figure:
     """e_fit (stored, or fitted from configs) against error, overlaid over studies."""
     usable = with_errors(pops)
     fig = go.Figure()
+    counts = {}
     for i, (label, pop) in enumerate(usable.items()):
         x, y = population_e_fit(pop), column(pop, "error")
         rows = np.isfinite(x) & np.isfinite(y)
         n = int(rows.sum())
         if n == 0:
             continue
+        counts[label] = n
         fig.add_trace(scatter_trace(n)(
             x=points(x[rows]), y=points(y[rows]), customdata=ids(pop, rows).astype(np.int32), mode="markers",
-            name=f"{label} n={n} | median e_fit {np.median(x[rows]):.3f}", marker={"color": color(i), "size": 5,
+            name=f"{label} {n_label(n)} | median e_fit {np.median(x[rows]):.3f}", marker={"color": color(i), "size": 5,
                                                                                   "opacity": 0.6},
             hovertemplate="model %{customdata}<br>e_fit %{x:.4f}<br>error %{y:.3f}<extra></extra>"))
     if not fig.data:
         return empty("e_fit", EFIT_HELP, "no finished models with configs or stored e_fit")
     return finish(fig, "e_fit", EFIT_HELP, title="e_fit vs error", xaxis_title=axis_title("e_fit"),
-                  yaxis_title=axis_title("error"))
+                  yaxis_title=axis_title("error"), n=counts)

@@ -126,6 +126,7 @@ export class ScatterGrid {
     };
     const data = [];
     const shapes = [];
+    const notes = [];
     const panels = [];
     const canvas = pop.n > CANVAS_ABOVE;
     this.pointTraces = [];
@@ -187,6 +188,12 @@ export class ScatterGrid {
         data.push({ ...t, xaxis: xref, yaxis: yref, showlegend: false,
           ...(band ? { fillcolor: "rgba(17,24,39,0.14)" } : { line: { ...(t.line || {}), color: TREND }, marker: { ...(t.marker || {}), color: TREND } }) });
       }
+      // the panel's n and why a statistic is absent (too few models), as the server states them
+      if (over?.notes?.length) {
+        notes.push({ text: over.notes.join("<br>"), xref: `${xref} domain`, yref: `${yref} domain`, x: 0, y: 1,
+          xanchor: "left", yanchor: "top", align: "left", showarrow: false, font: { size: 10, color: "#4b5563" },
+          bgcolor: "rgba(255,255,255,0.8)", name: `notes-${name}` });
+      }
       for (const sh of over?.shapes ?? []) {
         // the server draws the bootstrap range against the whole plot height ("paper"): pin it to this panel
         const line = sh.type === "line";
@@ -195,6 +202,7 @@ export class ScatterGrid {
       }
     });
     layout.shapes = shapes;
+    layout.annotations = notes;
     const P = await plotlyReady();
     // a drag may have started while plotly.js loaded: redrawing now would drop the user's box
     if (this.pointerDown || this.releaseTimer) return this.holdUntilUp(pop, xs, idx);

@@ -100,7 +100,8 @@ export function mount(root, route, ctx) {
     }
   }
 
-  /** The stats figure's meta ({stats: {label: {n, min, mean, median}}, pairs: [{a, b, ks, p_value}]}) as HTML tables. */
+  /** The stats figure's meta ({stats: {label: {n, min, mean, median}}, pairs: [{a, b, ks, p_value, absent?}]}) as
+   * HTML tables; a pair with too few models per side has no p-value, and says why (absent). */
   function renderStats(meta) {
     const stats = Object.entries(meta.stats ?? {});
     const pairs = meta.pairs ?? [];
@@ -120,7 +121,9 @@ export function mount(root, route, ctx) {
         h("thead", {}, h("tr", {}, ["Pair", "KS statistic", "p-value"].map((t) => h("th", { scope: "col" }, t)))),
         h("tbody", {}, pairs.map((p) => h("tr", {}, h("th", { scope: "row" }, `${p.a} vs ${p.b}`),
           h("td", { class: "num" }, Number(p.ks).toFixed(3)),
-          h("td", { class: "num" }, Number(p.p_value).toPrecision(3))))))
+          p.p_value === null || p.p_value === undefined
+            ? h("td", { class: "muted", title: p.absent ?? "" }, p.absent ?? "n/a")
+            : h("td", { class: "num" }, Number(p.p_value).toPrecision(3))))))
       : null;
     clear(statsRoot, h("div", { class: "table-wrap" }, summary), ks && h("div", { class: "table-wrap" }, ks));
   }

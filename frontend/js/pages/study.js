@@ -352,10 +352,14 @@ export function mount(root, route, ctx) {
         getJSON(`/api/studies/${studyId}/figures/scatter`, { ...base, param: x }, { signal })));
       if (signal.aborted) return;
       scatter.clearOverlays();
-      xs.forEach((x, i) => scatter.setOverlay(x, {
-        traces: (figs[i].data || []).filter((t) => t.mode !== "markers"),
-        shapes: figs[i].layout?.shapes ?? [],
-      }));
+      xs.forEach((x, i) => {
+        const meta = /** @type {{note?: string, absent?: string[]}} */ (figs[i].layout?.meta ?? {});
+        scatter.setOverlay(x, {
+          traces: (figs[i].data || []).filter((t) => t.mode !== "markers"),
+          shapes: figs[i].layout?.shapes ?? [],
+          notes: [meta.note, ...(meta.absent ?? [])].filter(Boolean),
+        });
+      });
       scatterCard.status.textContent = "";
       scatterCard.status.classList.remove("error");
       await drawClient();
