@@ -437,3 +437,36 @@ def test_delete_asks_first_and_token_protected_writes_prompt_for_the_token(brows
     page.wait_for_selector("#studies-table tbody tr")
     assert "GET /api/events?ticket=***" in srv.log and "s3cret-token" not in srv.log
     console.assert_clean()
+
+
+def test_small_n_study_states_n_and_why_statistics_are_absent(browser_page, server_factory, sqlite_url):
+    """At n = 8 no trend, best range, importance or fit is drawn: every figure says n=8 and why (issue 14)."""
+    page, console = browser_page
+    srv = server_factory(sqlite_url)
+    r = srv.client.post("/api/studies", json={"name": "eight", "space": "RegNetX", "dataset": {"name": "digits"},
+                                               "regime": {"flops": [None, "20M"]}, "n": 8})
+    assert r.status_code == 201, r.text
+    sid = r.json()["id"]
+    finish_jobs(srv.db_url, sid, errors_for(8, 10.0))
+    open_study(page, srv.url, sid)
+    wait_figures(page)
+    for kind in ("edf", "importance", "complexity", "curves", "widths"):
+        note = page.locator(".plot-card", has=page.locator(f"#fig-{kind}")).locator(".plot-status").inner_text()
+        assert note == "n=8", (kind, note)
+    importance = " ".join(page.locator("#fig-importance .annotation-text").all_text_contents())
+    assert "permutation importance omitted: n=8 < 40 needed for a held-out R^2" in importance, importance
+    assert "correlation omitted: n=8 < 10" in importance
+    fits = " ".join(page.locator("#fig-complexity .annotation-text").all_text_contents())
+    assert "acts vs flops (n=8)" in fits and "fitted law omitted: n=8 < 20" in fits, fits
+    # every scatter panel: its n and why the trend and the best range are absent, and neither is drawn
+    scatter = page.locator("#scatter-plot .annotation-text", has_text="trend omitted")
+    scatter.first.wait_for()
+    panels = page.eval_on_selector("#scatter-plot", "d => d.layout.annotations.map(a => [a.text, a.hovertext])")
+    assert len(panels) == 4 and all(t == "n=8<br>trend omitted: n=8 < 30<br>best range omitted: n=8 < 20"
+                                     for t, _ in panels), panels  # short in the panel, the whole reason on hover
+    assert all("needed for a binned median (3 bins of >= 10 models)" in why for _, why in panels), panels
+    drawn = page.eval_on_selector("#scatter-plot", "d => d.data.filter(t => t.mode !== 'markers').length"
+                                                   " + (d.layout.shapes || []).length")
+    assert drawn == 0
+    screenshot(page, "study-small-n")
+    console.assert_clean()

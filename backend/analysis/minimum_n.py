@@ -63,6 +63,13 @@ KS = Rule("KS p-value", 20, "a two-sample KS verdict")
 KS_CELL = f"n/a: < {KS.min_n} per side"
 
 
+def brief(reason: str) -> str:
+    """A reason cut to what fits a small panel ("trend omitted: n=8 < 30"); the whole one goes with it as hover
+    text and in the figure's meta."""
+    cut = min((i for i in (reason.find(s) for s in (" needed for", " (shown", ";")) if i > 0), default=len(reason))
+    return reason[:cut]
+
+
 def fit_rule(coefficients: int) -> Rule:
     """The minimum n of a fitted law with this many coefficients."""
     return Rule("fitted law", FIT_PER_COEF * coefficients, f"a {coefficients}-coefficient least-squares fit")
@@ -116,5 +123,5 @@ def ks_absent(n_a: int, n_b: int) -> str | None:
 
 
 __all__ = ["BEST_RANGE", "BEST_RANGE_MAX_SPAN", "BEST_RANGE_SURE_N", "CORRELATION", "FIT_PER_COEF", "IMPORTANCE",
-           "KS", "KS_CELL", "Rule", "TREND", "TREND_MIN_BINS", "TREND_PER_BIN", "best_range_absent", "fit_rule",
-           "ks_absent", "trend_absent", "trend_bins"]
+           "KS", "KS_CELL", "Rule", "TREND", "TREND_MIN_BINS", "TREND_PER_BIN", "best_range_absent", "brief",
+           "fit_rule", "ks_absent", "trend_absent", "trend_bins"]

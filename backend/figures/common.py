@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from backend.analysis.edf import Summary
+from backend.analysis.minimum_n import brief
 from backend.analysis.table import Population, column
 from backend.designspace.columns import describe
 
@@ -105,7 +106,8 @@ def finish(fig: go.Figure, kind: str, help_text: str, meta: dict | None = None, 
 
     `n` (study -> models the figure is drawn from) is stated in the title and as layout.meta.note (the line
     the dashboard shows under a figure, whose title it drops); `absent` are the reasons statistics were left
-    out (backend.analysis.minimum_n), drawn as notes in the plot and listed in layout.meta.absent.
+    out (backend.analysis.minimum_n), drawn as notes in the plot and listed in layout.meta.absent (and cut
+    short in meta.absent_brief, for the study page's small scatter panels).
     """
     extra: dict = {}
     if n is not None:
@@ -114,6 +116,7 @@ def finish(fig: go.Figure, kind: str, help_text: str, meta: dict | None = None, 
             layout["title"] = f"{layout['title']} ({extra['note']})"
     if absent:
         extra["absent"] = list(absent)
+        extra["absent_brief"] = [brief(a) for a in absent]
         for i, text in enumerate(absent):
             fig.add_annotation(text=text, showarrow=False, xref="paper", yref="paper", x=0, y=1, xanchor="left",
                                yanchor="top", yshift=-16 * i, font={"size": 11, "color": "#6b7280"},

@@ -192,7 +192,8 @@ export class ScatterGrid {
       if (over?.notes?.length) {
         notes.push({ text: over.notes.join("<br>"), xref: `${xref} domain`, yref: `${yref} domain`, x: 0, y: 1,
           xanchor: "left", yanchor: "top", align: "left", showarrow: false, font: { size: 10, color: "#4b5563" },
-          bgcolor: "rgba(255,255,255,0.8)", name: `notes-${name}` });
+          bgcolor: "rgba(255,255,255,0.8)", name: `notes-${name}`, hovertext: over.why || undefined,
+          captureevents: Boolean(over.why) });
       }
       for (const sh of over?.shapes ?? []) {
         // the server draws the bootstrap range against the whole plot height ("paper"): pin it to this panel

@@ -353,11 +353,12 @@ export function mount(root, route, ctx) {
       if (signal.aborted) return;
       scatter.clearOverlays();
       xs.forEach((x, i) => {
-        const meta = /** @type {{note?: string, absent?: string[]}} */ (figs[i].layout?.meta ?? {});
+        const meta = /** @type {{note?: string, absent?: string[], absent_brief?: string[]}} */ (figs[i].layout?.meta ?? {});
         scatter.setOverlay(x, {
           traces: (figs[i].data || []).filter((t) => t.mode !== "markers"),
           shapes: figs[i].layout?.shapes ?? [],
-          notes: [meta.note, ...(meta.absent ?? [])].filter(Boolean),
+          notes: [meta.note, ...(meta.absent_brief ?? [])].filter(Boolean),
+          why: (meta.absent ?? []).join("<br>"),
         });
       });
       scatterCard.status.textContent = "";
