@@ -265,7 +265,8 @@ def preview(engine: Engine, plan: Plan, pop: Population, efit_max: float) -> dic
     p_stats, c_stats = summary_or_none(err[finished]), summary_or_none(err[finished & inside])
     ks, p_value = ks_test(err[finished], err[finished & inside]) if p_stats and c_stats else (None, None)
     fig = build_figure("edf", {parent_label: {"error": err[finished]}, child_label: {"error": err[finished & inside]}})
-    fig.update_layout(title=f"Preview of {plan.step.name}: parent models inside the child ({IN_SAMPLE})")
+    fig.update_layout(title=f"Preview of {plan.step.name}: parent models inside the child ({IN_SAMPLE}; "
+                            f"{(fig.layout.meta or {}).get('note', 'n=0')})")
     ids = pop["id"][finished & inside]
     with engine.connect() as conn:
         taken = conn.execute(select(studies.c.id).where(studies.c.name == plan.step.name)).first() is not None
