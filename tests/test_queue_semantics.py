@@ -204,3 +204,23 @@ def test_old_events_are_pruned_by_age_and_count_and_ids_never_reused(db_engine):
     with db_engine.begin() as conn:
         append_events(conn, [event_row("job")])
         assert last_event_id(conn) == 26  # a resuming stream (Last-Event-ID 25) still sees it
+
+
+def test_live_worker_count_takes_only_fresh_running_workers(db_engine):
+    """What the dashboard's "no worker is running" notice reads (services.jobs.count_alive, /api/health)."""
+    from backend.services.jobs import ALIVE_SECONDS, count_alive, health, list_workers
+
+    assert count_alive(db_engine) == 0 and health(db_engine).workers_alive == 0
+    fresh = queue.register_worker(db_engine, "cpu", host="a")
+    stale = queue.register_worker(db_engine, "cpu", host="b")
+    stopped = queue.register_worker(db_engine, "cpu", host="c")
+    queue.unregister_worker(db_engine, stopped)
+    with db_engine.begin() as conn:  # b's last heartbeat is older than the window: killed without unregistering
+        conn.execute(sa.update(workers).where(workers.c.id == stale)
+                     .values(heartbeat_at=utcnow() - dt.timedelta(seconds=ALIVE_SECONDS + 5)))
+    assert count_alive(db_engine) == 1
+    assert {w["id"] for w in list_workers(db_engine) if w["alive"]} == {fresh}  # the same test in both
+    h = health(db_engine)
+    assert (h.workers_alive, h.alive_seconds) == (1, ALIVE_SECONDS)
+    assert queue.worker_heartbeat(db_engine, stale)  # it beats again: alive again
+    assert count_alive(db_engine) == 2
