@@ -21,6 +21,17 @@ export async function liveWorkers(signal) {
 }
 
 /**
+ * The notice for `queued` jobs, asking the server for live workers only when some job waits (/api/health
+ * counts every job's status: not worth a request on each live update of a page with nothing queued).
+ * @param {number} queued
+ * @param {AbortSignal} [signal]
+ * @returns {Promise<HTMLElement | null>}
+ */
+export async function workerNotice(queued, signal) {
+  return queued > 0 ? noWorkerNotice(queued, await liveWorkers(signal)) : null;
+}
+
+/**
  * The notice, or null when there is nothing to say (no queued job, or a worker alive).
  * @param {number} queued  queued jobs on the page
  * @param {number} alive  live workers

@@ -5,7 +5,7 @@ import { clear, fmtDate, fmtError, h } from "../dom.js";
 import { coalesce } from "../events.js";
 import { routeHash } from "../url.js";
 import { confirmDialog, progressBar } from "../widgets.js";
-import { liveWorkers, noWorkerNotice, START_WORKER } from "../workers.js";
+import { liveWorkers, START_WORKER, workerNotice } from "../workers.js";
 
 /** @typedef {import("../api.js").Schemas} Schemas  the API's documented JSON shapes */
 
@@ -137,10 +137,10 @@ export function mount(root, _route, ctx) {
 
   async function refresh() {
     try {
-      /** @type {[Schemas["Study"][], number]} */
-      const [data, alive] = await Promise.all([getJSON("/api/studies"), liveWorkers()]);
+      /** @type {Schemas["Study"][]} */
+      const data = await getJSON("/api/studies");
       render(data);
-      clear(notice, noWorkerNotice(data.reduce((n, s) => n + (studyCounts(s).queued ?? 0), 0), alive));
+      clear(notice, await workerNotice(data.reduce((n, s) => n + (studyCounts(s).queued ?? 0), 0)));
     } catch (err) {
       body.setAttribute("aria-busy", "false");
       ctx.banner.error(err);

@@ -14,7 +14,7 @@ import { ScatterGrid } from "../scatter.js";
 import { ModelsTable } from "../table.js";
 import { replaceQuery, routeHash } from "../url.js";
 import { progressBar } from "../widgets.js";
-import { liveWorkers, noWorkerNotice } from "../workers.js";
+import { workerNotice } from "../workers.js";
 
 /** @typedef {import("../api.js").Schemas} Schemas  the API's documented JSON shapes */
 
@@ -406,11 +406,10 @@ export function mount(root, route, ctx) {
 
   async function loadStudy() {
     try {
-      /** @type {[Schemas["Study"], number]} */
-      const [s, alive] = await Promise.all([getJSON(`/api/studies/${studyId}`, null, { signal: ctrl.signal }),
-        liveWorkers(ctrl.signal)]);
+      /** @type {Schemas["Study"]} */
+      const s = await getJSON(`/api/studies/${studyId}`, null, { signal: ctrl.signal });
       showStudy(s);
-      clear(notice, noWorkerNotice(s.counts?.jobs?.queued ?? 0, alive));
+      clear(notice, await workerNotice(s.counts?.jobs?.queued ?? 0, ctrl.signal));
     } catch (err) {
       if (isReal(err) && alive) ctx.banner.error(err);
     }
