@@ -42,6 +42,17 @@ def test_equal_priority_studies_are_claimed_round_robin(db_engine):
                        ("a", 3), ("c", 3), ("a", 4)]
 
 
+def test_the_demo_pair_fills_evenly(db_engine):
+    """The issue's case: the demo's two studies take turns, so both sides of the comparison fill from the start."""
+    from backend.services.demo import seed_demo
+
+    seeded = seed_demo(db_engine)
+    names = {s.id: s.name for s in seeded.studies}
+    w = queue.register_worker(db_engine, "cpu", host="h", pid=1)
+    first = [names[queue.claim_job(db_engine, w, 60).study_id] for _ in range(8)]
+    assert first == ["demo RegNetX", "demo AnyNetX_A"] * 4
+
+
 def test_priority_beats_rounds_and_a_late_study_catches_up(db_engine):
     names = three_studies(db_engine, {"a": 4, "b": 4})
     w = queue.register_worker(db_engine, "cpu", host="h", pid=1)
