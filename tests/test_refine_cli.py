@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -112,3 +113,18 @@ def test_an_imported_population_is_refined_from_a_named_base_space(db, capsys, t
         s = json.loads(out)["preview"]["in_sample"]
         answers.append((s["finished"], s["inside_finished"], s["child_stats"]))
     assert answers[0] == answers[1] and answers[0][0] == 40 and answers[0][1] > 0  # the same in-sample estimate
+
+
+def test_refine_preview_gives_a_ks_p_value_only_from_twenty_per_side(db, capsys):
+    """Below 20 models on a side the KS statistic is printed, its p-value is not (docs/statistics.md)."""
+    url, _ = db
+    lines = {}
+    for narrow in ("w=16:64", "w=8:256"):
+        code, out, err = run_cli(capsys, "refine", "--db", url, "--study", "A", "--name", "B", "--narrow", narrow,
+                                 "--preview")
+        assert code == 0, err
+        lines[narrow] = next(line for line in out.splitlines() if line.startswith("    inside "))
+    assert lines["w=16:64"].startswith("    inside   n=5 ")
+    assert lines["w=16:64"].endswith("(no p-value: n=40 vs 5 < 20 per side)"), lines
+    n = int(lines["w=8:256"].split()[1].removeprefix("n="))
+    assert n >= 20 and re.search(r"KS \d\.\d{3} \(p=[\d.e-]+\)$", lines["w=8:256"]), lines

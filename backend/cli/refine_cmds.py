@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
+from backend.analysis.minimum_n import KS, ks_absent
 from backend.designspace.units import parse_range
 from backend.services.views import ErrorStats, Lineage, RefinePreview, RefineResult, SizeReport, Study
 
@@ -169,9 +170,18 @@ def _print_preview(p: RefinePreview) -> None:
     rule = f" (widths fit the law: e_fit <= {s.efit_max:g})" if s.method == "e_fit" and s.efit_max is not None else ""
     frac = "" if s.fraction is None else f" = {s.fraction:.1%}"
     print(f"  {s.label}: {s.inside_finished} of {s.finished} finished parent models lie in {c.name}{rule}{frac}")
-    ks = "" if s.ks is None else f"   KS {s.ks:.3f} (p={s.p_value:.3g})"
+    ks = "" if s.ks is None else f"   KS {s.ks:.3f} ({_p_text(s.p_value, s.parent_stats, s.child_stats)})"
     print(f"    parent   {_stats(s.parent_stats)}")
     print(f"    inside   {_stats(s.child_stats)}{ks}")
+
+
+def _p_text(p_value: float | None, a: ErrorStats | None, b: ErrorStats | None, short: bool = False) -> str:
+    """'p=0.012', or why a KS p-value is not given (fewer than minimum_n.KS.min_n models on a side)."""
+    if p_value is None or a is None or b is None:
+        return _num(None) if short else "p n/a"
+    if ks_absent(a.n, b.n) is not None:
+        return f"<{KS.min_n}/side" if short else f"no p-value: n={a.n} vs {b.n} < {KS.min_n} per side"
+    return f"{p_value:.3g}" if short else f"p={p_value:.3g}"
 
 
 @app.command(name="lineage")
@@ -208,7 +218,8 @@ def lineage_cmd(
         dim = "" if s.dimension is None else s.dimension
         print(f"{s.name[:16]:<16} {s.constraint[:44]:<44} {dim:>3} "
               f"{_big(s.size_float):>9} {s.n:>5} {_num(s.min):>7} {_num(s.mean):>7} "
-              f"{_num(ch.ks if ch else None):>6} {_num(ch.p_value if ch else None, '.3g'):>8}")
+              f"{_num(ch.ks if ch else None):>6} "
+              f"{_p_text(ch.p_value, ch.stats_from, ch.stats_to, short=True) if ch else _num(None):>8}")
     if out is not None:
         print(f"wrote {out}")
 
