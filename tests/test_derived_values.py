@@ -110,3 +110,20 @@ def test_the_migration_backfills_e_fit(db_url):
     np.testing.assert_array_equal(e_fit, e_fit_column(configs))
     assert np.isnan(e_fit[-1]) and (e_fit[:6] == 0).all() and (e_fit[6:12] > 0).all()
     engine.dispose()
+
+
+def test_an_import_with_repeated_configs_fits_each_config_once(db_engine, reference_dir):
+    """Imports hold reruns and repeats: the fill stores every model's e_fit, fitting each distinct config once
+    (390 records of 130 configs here), with the value a fit of that config gives."""
+    from backend.services.importing import import_file
+
+    runs = json.loads((reference_dir / "nds" / "ResNeXt-A_in.json").read_text().replace("NaN", "null"))
+    out = import_file(db_engine, json.dumps(runs * 3), "ResNeXt-A_in.json", "repeats")
+    assert fill_e_fit(db_engine, out.study_id) == out.imported == 3 * len(runs)
+    configs, e_fit, derived = _stored(db_engine, out.study_id)
+    assert all(derived) and np.isfinite(e_fit).all()
+    keys = [json.dumps(c, sort_keys=True) for c in configs]
+    first = {k: i for i, k in reversed(list(enumerate(keys)))}
+    unique = sorted(first.values())
+    np.testing.assert_array_equal(e_fit[unique], e_fit_column([configs[i] for i in unique]))
+    assert all(e_fit[i] == e_fit[first[k]] for i, k in enumerate(keys))

@@ -12,8 +12,10 @@ A width-law fit costs ~0.4 ms for a model its own law reproduces (a RegNet sampl
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from sqlalchemy import Engine
@@ -43,16 +45,17 @@ def _lock(engine: Engine, study_id: int) -> threading.Lock:
 
 
 def fill_e_fit(engine: Engine, study_id: int, *, workers: int | None = None) -> int:
-    """Compute and store e_fit for every model of the study that has none yet; returns how many were fitted.
-    Concurrent callers for one study wait for one fill instead of fitting the same models twice."""
+    """Compute and store e_fit for every model of the study that has none yet; returns how many were stored.
+    A config is fitted once per fill however often it repeats (imports hold reruns and repeats). Concurrent
+    callers for one study wait for one fill instead of fitting the same models twice."""
     with _lock(engine, study_id):
         with engine.connect() as conn:
             todo = count_pending(conn, study_id)
         if todo == 0:
             return 0
         procs = min(workers or default_workers(), max(1, todo // BATCH))
-        pool = forked_pool(procs) if procs > 1 and todo >= PROCESS_MIN and can_fork() else None
-        procs = procs if pool is not None else 1
+        pool = None  # started the first time a batch holds PROCESS_MIN configs not fitted yet
+        memo: dict[str, float | None] = {}
         done, after = 0, 0
         try:
             while True:
@@ -60,21 +63,26 @@ def fill_e_fit(engine: Engine, study_id: int, *, workers: int | None = None) -> 
                     part = pending(conn, study_id, BATCH * procs, after)
                 if not part:
                     return done
-                ids = [i for i, _ in part]
-                configs = [c for _, c in part]
-                if pool is None:
-                    values = e_fit_values(configs)
-                else:
-                    step = -(-len(configs) // procs)
-                    shares = [configs[k:k + step] for k in range(0, len(configs), step)]
-                    values = [v for share in pool.map(e_fit_values, shares) for v in share]
+                keys = [json.dumps(c, sort_keys=True, separators=(",", ":")) for _, c in part]
+                fresh = {k: c for k, (_, c) in zip(keys, part, strict=True) if k not in memo}
+                if pool is None and procs > 1 and len(fresh) >= PROCESS_MIN and can_fork():
+                    pool = forked_pool(procs)
+                memo.update(zip(fresh, _fitted(list(fresh.values()), pool, procs), strict=True))
                 with write_tx(engine) as conn:
-                    store(conn, study_id, list(zip(ids, values, strict=True)))
+                    store(conn, study_id, [(i, memo[k]) for (i, _), k in zip(part, keys, strict=True)])
                 done += len(part)
-                after = ids[-1]
+                after = part[-1][0]
         finally:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _fitted(configs: list[Any], pool: ProcessPoolExecutor | None, procs: int) -> list[float | None]:
+    if pool is None or len(configs) < PROCESS_MIN:
+        return e_fit_values(configs)
+    step = -(-len(configs) // procs)
+    return [v for share in pool.map(e_fit_values, [configs[k:k + step] for k in range(0, len(configs), step)])
+            for v in share]
 
 
 def fill_in_background(engine: Engine, study_id: int) -> threading.Thread:
