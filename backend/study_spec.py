@@ -9,61 +9,45 @@ Defaults are the paper's low-cost regime (PAPER_FACTS.md §3.1): 10 epochs, batc
 from __future__ import annotations
 
 import math
-from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from backend.datasets import Dataset, dataset_names, get_dataset
 from backend.fielderrors import InvalidField
 
-DATASET_CLASSES = {"digits": 10, "cifar10": 10}
-DEFAULT_IM_SIZE = {"digits": 32, "cifar10": 32, "imagefolder": 224}
+if TYPE_CHECKING:  # the registry's names as a Literal for pydantic (and the OpenAPI schema); str to checkers
+    DatasetName = str
+else:
+    DatasetName = Literal[dataset_names()]
 
 
 class DatasetSpec(BaseModel):
-    """`digits` needs nothing (scikit-learn ships it); `cifar10` and `imagefolder` need a local path."""
+    """A study's dataset: a name from the dataset registry (backend.datasets, GET /api/datasets) and, for those
+    that need one, the path of its data on the workers' file system. Every rule comes from the entry."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Literal["digits", "cifar10", "imagefolder"] = "digits"
+    name: DatasetName = "digits"
     path: str | None = Field(default=None, max_length=4096)
 
     @model_validator(mode="after")
     def _path_rules(self) -> DatasetSpec:
-        if self.name == "digits":
-            if self.path is not None:
-                raise InvalidField("path", "the digits dataset is bundled with scikit-learn and takes no path")
-            return self
-        if not self.path:
-            raise InvalidField("path", f"required for dataset '{self.name}'")
-        if "\x00" in self.path:
-            raise InvalidField("path", "must not contain NUL bytes")
-        if ".." in Path(self.path).parts:
-            # a study's path is read by every worker; climbing out of where it says is never what a lab means
-            raise InvalidField("path", "must not contain '..' components (give the dataset's own directory)")
+        self.entry().check_path(self.path)
         return self
 
+    def entry(self) -> Dataset:
+        return get_dataset(self.name)
+
     def check_exists(self) -> None:
-        """Raise ValueError naming the path when the dataset is not where the spec says."""
-        if self.name == "digits":
-            return
-        root = Path(self.path or "").expanduser()
-        if self.name == "cifar10":
-            need = [root / "data_batch_1", root / "test_batch"]
-        else:
-            need = [root / "train", root / "val"]
-        missing = [str(p) for p in need if not p.exists()]
-        if missing:
-            raise InvalidField("path", f"dataset '{self.name}' not found at {self.path} (missing {', '.join(missing)})")
+        """Raise InvalidField('path') naming what is missing when the dataset is not where the spec says."""
+        self.entry().check_exists(self.path)
 
     def num_classes(self) -> int:
-        if self.name in DATASET_CLASSES:
-            return DATASET_CLASSES[self.name]
-        train = Path(self.path or "").expanduser() / "train"
-        return sum(1 for p in train.iterdir() if p.is_dir()) if train.is_dir() else 0
+        return self.entry().num_classes(self.path)
 
     def default_im_size(self) -> int:
-        return DEFAULT_IM_SIZE[self.name]
+        return self.entry().im_size
 
 
 class Recipe(BaseModel):

@@ -212,6 +212,27 @@ def test_form_errors_show_beside_their_fields(browser_page, sqlite_server, seede
     console.assert_clean()
 
 
+def test_dataset_menu_is_the_dataset_registry(browser_page, sqlite_server, tmp_path):
+    page, console = browser_page
+    form = open_queue(page, sqlite_server.url)
+    page.wait_for_selector("#new-study select[data-field='dataset.name'] option[value=cifar100]", state="attached")
+    menu = form.locator("select[data-field='dataset.name'] option")
+    served = sqlite_server.client.get("/api/datasets").json()
+    assert [menu.nth(i).get_attribute("value") for i in range(menu.count())] == [d["name"] for d in served]
+    assert form.get_by_label("Dataset path").is_hidden()  # digits: bundled, no path
+    page.select_option("#new-study select[data-field='dataset.name']", "cifar100")
+    assert form.get_by_label("Dataset path").get_attribute("placeholder") == "/data/cifar-100-python"
+    assert "100 fine-label classes" in page.locator("#dataset-desc").inner_text()
+    form.get_by_label("Study name").fill("c100-form")
+    form.get_by_label("Dataset path").fill(str(tmp_path / "nope"))
+    with console.allow_http(422, "/api/studies"):
+        form.get_by_role("button", name="Create study and queue samples").click()
+        err = page.locator("#dataset-path-error")
+        err.wait_for()
+    assert "dataset 'cifar100' not found" in err.inner_text()
+    console.assert_clean()
+
+
 def test_custom_spec_is_checked_inline(browser_page, sqlite_server):
     page, console = browser_page
     open_queue(page, sqlite_server.url)

@@ -22,10 +22,6 @@ from backend.designspace.modelspec import parse_model_spec
 from backend.study_spec import DatasetSpec, Recipe
 from db.queue import result_values
 from workers.data import (
-    CIFAR_MEAN,
-    CIFAR_STD,
-    IMAGENET_MEAN,
-    IMAGENET_STD,
     digits_split,
     load_dataset,
     random_pad_crop,
@@ -33,6 +29,12 @@ from workers.data import (
 )
 from workers.train import EpochMetrics, TrainingError, TrainingStopped, train_model
 
+CIFAR_MEAN = (125.3, 123.0, 113.9)  # pycls's CIFAR-10 statistics, 0-255 scale, RGB
+CIFAR_STD = (63.0, 62.1, 66.7)
+CIFAR100_MEAN = (129.3, 124.1, 112.4)  # CIFAR-100's training-set statistics, 0-255 scale, RGB
+CIFAR100_STD = (68.2, 65.4, 70.4)
+IMAGENET_MEAN = (0.485, 0.456, 0.406)  # on the 0-1 scale, RGB
+IMAGENET_STD = (0.229, 0.224, 0.225)
 SMALL = {"type": "regnet", "depth": 6, "w0": 16, "wa": 16.0, "wm": 2.5, "group_w": 8}
 SMALL_SE = {**SMALL, "se_r": 0.25}
 DIGITS = DatasetSpec()
@@ -186,7 +188,7 @@ def test_random_resized_box_stays_in_image_and_ranges():
 
 
 # --------------------------------------------------------------------------------------------------
-# CIFAR-10 pickle batches and ImageFolder trees, written for real in tmp_path
+# CIFAR-10 and CIFAR-100 pickle batches and ImageFolder trees, written for real in tmp_path
 
 def write_cifar(root, per_batch: int = 40, test: int = 30) -> None:
     """The exact cifar-10-batches-py layout: Python-2 style pickles with bytes keys, uint8 (N, 3072)."""
@@ -218,6 +220,54 @@ def test_cifar_batches_load_normalise_and_train_one_epoch(tmp_path):
     assert xb.shape == (16, 3, 32, 32) and (xb == 0).any()  # zero padding (= the mean) shows up after crop
     result = train_model(SMALL, spec, Recipe(epochs=1, batch_size=16, lr=0.1), seed=1, device="cpu")
     assert len(result.epochs) == 1 and 0.0 <= result.error <= 100.0 and not result.diverged
+
+
+def write_cifar100(root, train: int = 120, test: int = 40) -> None:
+    """The exact cifar-100-python layout: `train`, `test` and `meta` pickles (protocol 2, bytes keys) with
+    b"fine_labels" (0..99) and b"coarse_labels" (0..19) beside uint8 (N, 3072) data."""
+    root.mkdir()
+    rng = np.random.default_rng(1)
+    for name, n in (("train", train), ("test", test)):
+        fine = rng.integers(0, 100, n)
+        fine[:2] = (0, 99)  # both ends of the label range occur
+        data = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
+        data[:, :1024] = (fine * 2)[:, None]
+        batch = {b"filenames": [f"{name}_{i}.png".encode() for i in range(n)], b"batch_label": name.encode(),
+                 b"fine_labels": fine.tolist(), b"coarse_labels": (fine // 5).tolist(), b"data": data}
+        with open(root / name, "wb") as f:
+            pickle.dump(batch, f, protocol=2)
+    with open(root / "meta", "wb") as f:
+        pickle.dump({b"fine_label_names": [f"c{i}".encode() for i in range(100)],
+                     b"coarse_label_names": [f"s{i}".encode() for i in range(20)]}, f, protocol=2)
+
+
+def test_cifar100_loads_through_the_cifar_loader_and_trains_one_epoch(tmp_path):
+    root = tmp_path / "cifar-100-python"
+    write_cifar100(root)
+    spec = DatasetSpec(name="cifar100", path=str(root))
+    assert (spec.num_classes(), spec.default_im_size()) == (100, 32)
+    src = load_dataset(spec, 32, "cpu")
+    assert (src.num_train, src.num_test, src.num_classes) == (120, 40, 100)
+    with open(root / "test", "rb") as f:
+        raw = pickle.load(f, encoding="bytes")
+    x, y = next(src.test_batches(40))
+    assert y.tolist() == raw[b"fine_labels"] and y.tolist() != raw[b"coarse_labels"]
+    first = torch.from_numpy(raw[b"data"][0].reshape(3, 32, 32).astype(np.float32))
+    want = (first - torch.tensor(CIFAR100_MEAN).view(3, 1, 1)) / torch.tensor(CIFAR100_STD).view(3, 1, 1)
+    torch.testing.assert_close(x[0], want)
+    xb, _ = next(src.train_batches(16, seed=1))
+    assert xb.shape == (16, 3, 32, 32) and (xb == 0).any()  # the same flip + pad-crop augmentation as CIFAR-10
+    result = train_model(SMALL, spec, Recipe(epochs=1, batch_size=16, lr=0.1), seed=1, device="cpu")
+    assert len(result.epochs) == 1 and 0.0 <= result.error <= 100.0 and not result.diverged
+    # a CIFAR-10 folder is not a CIFAR-100 one: the entry names the files it needs
+    with pytest.raises(ValueError, match=r"dataset 'cifar100' not found .*missing .*train"):
+        load_dataset(DatasetSpec(name="cifar100", path=str(tmp_path)), 32, "cpu")
+    (tmp_path / "bad").mkdir()
+    for name in ("train", "test"):  # CIFAR-10-style keys: no fine labels
+        with open(tmp_path / "bad" / name, "wb") as f:
+            pickle.dump({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 1]}, f, protocol=2)
+    with pytest.raises(ValueError, match="not a CIFAR pickle batch"):
+        load_dataset(DatasetSpec(name="cifar100", path=str(tmp_path / "bad")), 32, "cpu")
 
 
 def write_imagefolder(root, sizes=((40, 30), (64, 48), (33, 70))) -> None:

@@ -1,6 +1,6 @@
-"""Training data for workers: digits and CIFAR-10 as device-resident tensors, ImageFolder through a DataLoader.
+"""Training data for workers: digits and CIFAR as device-resident tensors, ImageFolder through a DataLoader.
 
-Nothing is downloaded at run time. Small datasets (digits, CIFAR-10) are loaded once into tensors on the
+Nothing is downloaded at run time. Small datasets (digits, CIFAR-10/100) are loaded once into tensors on the
 training device and every batch is gathered, normalised and augmented there with batched tensor ops, so a
 small model on a GPU is never starved by Python data loading. ImageFolder trees are decoded with Pillow in
 DataLoader worker processes (torchvision is deliberately not a dependency).
@@ -8,6 +8,9 @@ DataLoader worker processes (torchvision is deliberately not a dependency).
 Every source yields (images, labels) already on the device: float32 NCHW, normalised, labels int64.
 All randomness (shuffling, augmentation) comes from the seed passed per epoch, so the same seed gives the
 same batches, and one loaded source can be reused by many jobs (a worker keeps it between jobs).
+
+What a dataset is (classes, files, normalisation) is its entry in backend.datasets; `LOADERS` maps an entry's
+`loader` to the function here that reads that layout, so a dataset in a known layout needs no code here.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import math
 import os
 import pickle
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -26,15 +29,12 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from backend.datasets import Dataset, PickleBatches
 from backend.fielderrors import InvalidField
 from backend.study_spec import DatasetSpec
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
-CIFAR_MEAN = (125.3, 123.0, 113.9)  # pycls, on the 0-255 scale, RGB
-CIFAR_STD = (63.0, 62.1, 66.7)
-IMAGENET_MEAN = (0.485, 0.456, 0.406)  # on the 0-1 scale, RGB
-IMAGENET_STD = (0.229, 0.224, 0.225)
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".ppm", ".tif", ".tiff"})
 DIGITS_TEST_FRACTION = 0.2
 DIGITS_SPLIT_SEED = 0  # fixed: every study and machine sees the same digits split
@@ -153,7 +153,7 @@ class TensorSource:
 
 
 # --------------------------------------------------------------------------------------------------
-# digits (scikit-learn) and CIFAR-10 (pickle batches)
+# digits (scikit-learn) and CIFAR-10/100 (pickle batches)
 
 @cache
 def digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -181,39 +181,41 @@ def load_digits_source(im_size: int, device: torch.device) -> TensorSource:
     )
 
 
-def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """One cifar-10-batches-py pickle: {b'data': (N, 3072) uint8 in RGB planes, b'labels': [N ints]}."""
+def read_cifar_batch(path: Path, label_key: bytes = b"labels") -> tuple[np.ndarray, np.ndarray]:
+    """One CIFAR pickle: {b'data': (N, 3072) uint8 in RGB planes, label_key: [N ints]} (b'labels' in CIFAR-10's
+    batches, b'fine_labels' in CIFAR-100's)."""
     try:
         with open(path, "rb") as f:
             batch = pickle.load(f, encoding="bytes")
         data = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
-        labels = np.asarray(batch[b"labels"], dtype=np.int64)
+        labels = np.asarray(batch[label_key], dtype=np.int64)
     except FileNotFoundError:
-        raise ValueError(f"dataset path: CIFAR-10 batch {path} not found") from None
+        raise ValueError(f"dataset path: CIFAR batch {path} not found") from None
     except (pickle.UnpicklingError, KeyError, ValueError, EOFError, TypeError) as e:
-        raise ValueError(f"dataset path: {path} is not a cifar-10-batches-py pickle batch ({e})") from None
+        raise ValueError(f"dataset path: {path} is not a CIFAR pickle batch ({e})") from None
     if len(labels) != len(data):
         raise ValueError(f"dataset path: {path} has {len(data)} images but {len(labels)} labels")
     return data, labels
 
 
-def load_cifar_source(root: Path, im_size: int, device: torch.device) -> TensorSource:
-    """CIFAR-10 with pycls's normalisation and flip + pad-4 crop, applied after normalisation (so the
-    zero padding equals the mean). Images stay uint8 on the device; im_size other than 32 is resized."""
-    train = [read_cifar_batch(root / f"data_batch_{i}") for i in range(1, 6)]
-    x_te, y_te = read_cifar_batch(root / "test_batch")
+def load_cifar_source(ds: PickleBatches, root: Path, im_size: int, device: torch.device) -> TensorSource:
+    """A dataset of CIFAR pickle batches (the entry `ds` names the files, the label key, the classes and the
+    normalisation) with pycls's flip + pad-4 crop, applied after normalisation (so the zero padding equals the
+    mean). Images stay uint8 on the device; im_size other than 32 is resized."""
+    train = [read_cifar_batch(root / f, ds.label_key) for f in ds.train_files]
+    x_te, y_te = read_cifar_batch(root / ds.test_file, ds.label_key)
     x_tr = np.concatenate([x for x, _ in train])
     y_tr = np.concatenate([y for _, y in train])
-    num_classes = 10
+    num_classes = int(ds.classes or 0)
     bad = (y_tr < 0) | (y_tr >= num_classes)
     if bad.any() or ((y_te < 0) | (y_te >= num_classes)).any():
-        raise ValueError(f"dataset path: {root} has CIFAR-10 labels outside 0..9")
+        raise ValueError(f"dataset path: {root} has {ds.name} labels outside 0..{num_classes - 1}")
     return TensorSource(
         x_train=torch.from_numpy(x_tr).to(device), y_train=torch.from_numpy(y_tr).to(device),
         x_test=torch.from_numpy(x_te).to(device), y_test=torch.from_numpy(y_te).to(device),
-        mean=torch.tensor(CIFAR_MEAN, device=device).view(1, 3, 1, 1),
-        std=torch.tensor(CIFAR_STD, device=device).view(1, 3, 1, 1),
-        num_classes=num_classes, im_size=im_size, flip=True, pad=4 * im_size // 32,
+        mean=torch.tensor(ds.mean, device=device).view(1, 3, 1, 1),
+        std=torch.tensor(ds.std, device=device).view(1, 3, 1, 1),
+        num_classes=num_classes, im_size=im_size, flip=ds.flip, pad=4 * im_size // 32,
     )
 
 
@@ -314,18 +316,22 @@ class ImageFolderDataset(torch.utils.data.Dataset):
 class FolderSource:
     """ImageFolder train/ and val/ trees read through DataLoaders with worker processes."""
 
-    def __init__(self, root: Path, im_size: int, device: torch.device, num_workers: int) -> None:
+    def __init__(self, root: Path, im_size: int, device: torch.device, num_workers: int,
+                 mean: tuple[float, ...], std: tuple[float, ...], num_classes: int | None = None) -> None:
         self.classes, train_items = find_images(root / "train")
         _, test_items = find_images(root / "val", self.classes)
-        self.num_classes = len(self.classes)
+        if num_classes is not None and len(self.classes) > num_classes:
+            raise ValueError(f"dataset path: {root / 'train'} has {len(self.classes)} class folders; "
+                             f"this dataset has {num_classes} classes")
+        self.num_classes = num_classes or len(self.classes)
         self.im_size = im_size
         self.device = device
         self.num_workers = num_workers
         self.train_set = ImageFolderDataset(train_items, im_size, True)
         self.test_set = ImageFolderDataset(test_items, im_size, False)
         self.num_train, self.num_test = len(train_items), len(test_items)
-        self.mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1) * 255
-        self.std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1) * 255
+        self.mean = torch.tensor(mean, device=device).view(1, 3, 1, 1)  # the 0-255 scale, as decoded
+        self.std = torch.tensor(std, device=device).view(1, 3, 1, 1)
 
     def _loader(self, dataset: ImageFolderDataset, batch_size: int, shuffle_seed: int | None,
                 drop_last: bool) -> torch.utils.data.DataLoader:
@@ -361,6 +367,31 @@ def default_num_workers() -> int:
     return max(1, min(8, (os.cpu_count() or 2) - 1))
 
 
+def _digits(ds: Dataset, root: Path, im_size: int, device: torch.device, num_workers: int | None) -> DataSource:
+    return load_digits_source(im_size, device)
+
+
+def _pickles(ds: Dataset, root: Path, im_size: int, device: torch.device, num_workers: int | None) -> DataSource:
+    if not isinstance(ds, PickleBatches):
+        raise TypeError(f"dataset {ds.name}: the pickle_batches loader reads PickleBatches entries only")
+    return load_cifar_source(ds, root, im_size, device)
+
+
+def _folder(ds: Dataset, root: Path, im_size: int, device: torch.device, num_workers: int | None) -> DataSource:
+    if ds.mean is None or ds.std is None:
+        raise TypeError(f"dataset {ds.name}: the imagefolder loader needs the entry's mean and std")
+    return FolderSource(root, im_size, device, default_num_workers() if num_workers is None else num_workers,
+                        ds.mean, ds.std, ds.classes)
+
+
+#: an entry's `loader` (backend.datasets) -> what opens its data: (entry, root, im_size, device, num_workers)
+LOADERS: dict[str, Callable[[Dataset, Path, int, torch.device, int | None], DataSource]] = {
+    "digits": _digits,
+    "pickle_batches": _pickles,
+    "imagefolder": _folder,
+}
+
+
 def load_dataset(spec: DatasetSpec, im_size: int, device: torch.device | str = "cpu",
                  num_workers: int | None = None) -> DataSource:
     """Open the study's dataset on `device`. Raises ValueError naming the path when it is missing or bad."""
@@ -368,9 +399,5 @@ def load_dataset(spec: DatasetSpec, im_size: int, device: torch.device | str = "
     if not 8 <= im_size <= 1024:
         raise InvalidField("im_size", f"must be in [8, 1024], got {im_size}")
     spec.check_exists()
-    if spec.name == "digits":
-        return load_digits_source(im_size, device)
-    root = Path(spec.path).expanduser()  # type: ignore[arg-type]
-    if spec.name == "cifar10":
-        return load_cifar_source(root, im_size, device)
-    return FolderSource(root, im_size, device, default_num_workers() if num_workers is None else num_workers)
+    ds = spec.entry()
+    return LOADERS[ds.loader](ds, Path(spec.path or "").expanduser(), im_size, device, num_workers)

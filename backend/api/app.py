@@ -30,6 +30,7 @@ from .auth import TokenAuth
 from .guard import SiteGuard
 from .limits import BodyLimit
 from .routes import (
+    catalog,
     demo,
     events,
     figures,
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     # the resources, then the dashboard's own endpoints (columnar population, demo, spec check), the analysis
     # figures as Plotly JSON, and design-space design (refine a study, lineage, space size)
-    for r in (health, spaces, importing, studies, models, jobs, events, population, demo, spacecheck, figures,
+    for r in (health, spaces, catalog, importing, studies, models, jobs, events, population, demo, spacecheck, figures,
               refine):
         app.include_router(r.router, responses=errors.ERROR_RESPONSES)
     frontend.mount(app, settings.frontend_dir)

@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import typer
 
 from backend.analysis.minimum_n import KS, ks_absent
+from backend.datasets import DATASETS, dataset_names
 from backend.designspace.units import parse_range
 from backend.services.views import ErrorStats, Lineage, RefinePreview, RefineResult, SizeReport, Study
 
@@ -75,8 +76,9 @@ def study_cmd(
     name: Annotated[str, typer.Option(help="unique study name")],
     space: Annotated[str, typer.Option(help="built-in space name or a YAML/JSON spec file")],
     db: DbOption = None,
-    dataset: Annotated[str, typer.Option(help="digits | cifar10 | imagefolder")] = "digits",
-    data_path: Annotated[str | None, typer.Option(help="dataset folder (cifar10, imagefolder)")] = None,
+    dataset: Annotated[str, typer.Option(help=" | ".join(dataset_names()))] = "digits",
+    data_path: Annotated[str | None, typer.Option(
+        help=f"dataset folder ({', '.join(d.name for d in DATASETS if d.needs_path)})")] = None,
     epochs: Annotated[int | None, typer.Option(min=1, help="training epochs (default: the recipe's 10)")] = None,
     recipe: Annotated[str | None, typer.Option(help="more recipe fields as JSON (inline or a file)")] = None,
     flops: Annotated[str | None, typer.Option(help="regime LO:HI multiply-adds, e.g. 360M:400M or :5M")] = None,

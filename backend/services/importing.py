@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from backend.datasets import DATASETS
 from backend.designspace.params import PARAM_NAMES
 from backend.forkpool import default_workers
 from backend.importers import BadRecord, ModelRecord, Plan, Population, SplitMismatch, gc_paused, plan_file
@@ -47,14 +48,23 @@ PARALLEL_MIN_RECORDS = 20_000
 CHUNK_RECORDS = 2_500
 #: JSON lists this large are parsed record by record in the workers rather than whole in this process first
 SPLIT_MIN_CHARS = 4_000_000
-DEFAULT_SIZES = {"imagenet": (224, 1000), "cifar10": (32, 10), "cifar100": (32, 100), "digits": (32, 10)}
+#: resolution and classes of a population whose file and dataset say neither (ImageNet's, the paper's setting)
+UNKNOWN_DATASET_SIZES = (224, 1000)
+
+
+def dataset_sizes(dataset: str | None) -> tuple[int, int]:
+    """(im_size, num_classes) an imported population defaults to: its dataset's (backend.datasets), if known."""
+    entry = DATASETS.get(dataset) if dataset is not None and dataset in DATASETS else None
+    if entry is not None and entry.classes is not None:
+        return entry.im_size, entry.classes
+    return UNKNOWN_DATASET_SIZES
 
 
 def study_row(pop: Population, name: str, source: str | None) -> dict[str, Any]:
     """The `studies` row of an imported population: what the file says about space, data and recipe."""
     space = pop.meta.get("space")
     space_name = f"{pop.format}:{space}" if space else f"imported:{pop.format}"
-    im_size, num_classes = DEFAULT_SIZES.get(pop.dataset or "", (224, 1000))
+    im_size, num_classes = dataset_sizes(pop.dataset)
     recipe = {}
     for key in RECIPE_KEYS:
         values = {r.extra.get(key) for r in pop.records}

@@ -256,6 +256,20 @@ class SpaceFamily(View):
     refine_steps: list[str]
 
 
+class DatasetInfo(View):
+    """A dataset a study can train on (backend.datasets)."""
+
+    name: str
+    label: str
+    help: str
+    loader: str = Field(description="the workers' loader that reads it")
+    classes: int | None = Field(description="null: counted from the data (class folders under train/)")
+    im_size: int = Field(description="default resolution, px")
+    needs_path: bool
+    path_hint: str
+    required: list[str] = Field(description="files or folders that must exist under the path")
+
+
 class ParamSize(View):
     values: int | float
     count: int | float

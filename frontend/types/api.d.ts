@@ -6,6 +6,26 @@
  */
 
 export interface paths {
+    "/api/datasets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Datasets
+         * @description Every dataset a study can name: its class count, default resolution and whether (and what) path it needs.
+         */
+        get: operations["list_datasets_api_datasets_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/demo": {
         parameters: {
             query?: never;
@@ -573,8 +593,45 @@ export interface components {
             y: number[];
         };
         /**
+         * DatasetInfo
+         * @description A dataset a study can train on (backend.datasets).
+         */
+        DatasetInfo: {
+            /**
+             * Classes
+             * @description null: counted from the data (class folders under train/)
+             */
+            classes: number | null;
+            /** Help */
+            help: string;
+            /**
+             * Im Size
+             * @description default resolution, px
+             */
+            im_size: number;
+            /** Label */
+            label: string;
+            /**
+             * Loader
+             * @description the workers' loader that reads it
+             */
+            loader: string;
+            /** Name */
+            name: string;
+            /** Needs Path */
+            needs_path: boolean;
+            /** Path Hint */
+            path_hint: string;
+            /**
+             * Required
+             * @description files or folders that must exist under the path
+             */
+            required: string[];
+        };
+        /**
          * DatasetSpec
-         * @description `digits` needs nothing (scikit-learn ships it); `cifar10` and `imagefolder` need a local path.
+         * @description A study's dataset: a name from the dataset registry (backend.datasets, GET /api/datasets) and, for those
+         *     that need one, the path of its data on the workers' file system. Every rule comes from the entry.
          */
         DatasetSpec: {
             /**
@@ -582,7 +639,7 @@ export interface components {
              * @default digits
              * @enum {string}
              */
-            name: "digits" | "cifar10" | "imagefolder";
+            name: "cifar10" | "cifar100" | "digits" | "imagefolder" | "imagenet";
             /** Path */
             path?: string | null;
         };
@@ -2302,6 +2359,98 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_datasets_api_datasets_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetInfo"][];
+                };
+            };
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such study, model, job, space or figure */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description conflict with the current state (a taken name, a job that cannot change so) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request body is larger than NETSPACE_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description bad input: every field at fault, with the allowed range where there is one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Unprocessable"];
+                };
+            };
+            /** @description the database is unavailable (restarting or unreachable); retry after the Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     start_demo_api_demo_post: {
         parameters: {
             query?: never;

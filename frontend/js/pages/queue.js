@@ -72,13 +72,22 @@ export function mount(root, route, ctx) {
       h("input", { type: "radio", name: "space-mode", value, checked: value === "builtin", onchange: () => setMode(value) }), ` ${text}`));
   }
 
-  const dsName = select([["digits", "digits (scikit-learn, bundled)"], ["cifar10", "CIFAR-10 (local folder)"], ["imagefolder", "ImageFolder (train/ and val/)"]]);
-  const dsPath = textInput({ placeholder: "/data/cifar-10-batches-py" });
+  // the datasets come from the registry (GET /api/datasets): a new dataset module shows up here by itself
+  /** @type {Schemas["DatasetInfo"][]} */
+  let datasets = [];
+  const dsName = select([["digits", "digits (scikit-learn, bundled)"]], { "aria-describedby": "dataset-desc" });
+  const dsDesc = h("p", { class: "hint", id: "dataset-desc" });
+  const dsPath = textInput({ placeholder: "" });
   const dsPathField = field("Dataset path", dsPath, { name: "dataset.path", hint: "on the workers' file system" });
   dsPathField.hidden = true;
-  dsName.addEventListener("change", () => {
-    dsPathField.hidden = dsName.value === "digits";
-  });
+  const datasetOf = () => datasets.find((d) => d.name === dsName.value);
+  const showDataset = () => {
+    const ds = datasetOf();
+    dsPathField.hidden = !ds?.needs_path;
+    dsPath.placeholder = ds?.path_hint ?? "";
+    dsDesc.textContent = ds ? `${ds.help}; default ${ds.im_size} px` : "";
+  };
+  dsName.addEventListener("change", showDataset);
   const imSize = numberInput({ placeholder: "dataset default" });
 
   const regime = Object.fromEntries(["flops", "params", "acts"].map((m) => [m, rangePair(m, `regime.${m}`)]));
@@ -96,7 +105,7 @@ export function mount(root, route, ctx) {
     h("fieldset", { class: "field" }, h("legend", {}, "Design space"), spaceMode, builtinBox, customBox),
     h("fieldset", { class: "field" }, h("legend", {}, "Dataset"),
       h("div", { class: "grid3" }, field("Dataset", dsName, { name: "dataset.name" }), dsPathField,
-        field("Image size", imSize, { name: "im_size", hint: "input resolution; also used for flops" }))),
+        field("Image size", imSize, { name: "im_size", hint: "input resolution; also used for flops" })), dsDesc),
     h("fieldset", { class: "field", dataset: { field: "regime" } }, h("legend", {}, "Complexity regime"),
       field("Preset", presetSel),
       h("div", { class: "grid3" }, regime.flops.fs, regime.params.fs, regime.acts.fs),
@@ -194,7 +203,7 @@ export function mount(root, route, ctx) {
       }
     }
     body.dataset = { name: dsName.value };
-    if (dsName.value !== "digits") body.dataset.path = dsPath.value.trim();
+    if (datasetOf()?.needs_path) body.dataset.path = dsPath.value.trim();
     const size = readInt(imSize, "im_size", errors);
     if (size !== undefined) body.im_size = size;
     body.regime = {};
@@ -288,6 +297,19 @@ export function mount(root, route, ctx) {
     }
   }
 
+  async function loadDatasets() {
+    try {
+      /** @type {Schemas["DatasetInfo"][]} */
+      const out = await getJSON("/api/datasets");
+      datasets = out;
+      const want = dsName.value;
+      clear(dsName, datasets.map((d) => h("option", { value: d.name, selected: d.name === want }, d.label)));
+      showDataset();
+    } catch (err) {
+      ctx.banner.error(err);
+    }
+  }
+
   async function loadStudies() {
     try {
       /** @type {Schemas["Study"][]} */
@@ -304,6 +326,7 @@ export function mount(root, route, ctx) {
   applyPreset("tiny");
   presetSel.value = "tiny";
   loadSpaces();
+  loadDatasets();
   loadStudies().then(() => {
     if (route.query.get("study")) moreForm.querySelector("input")?.focus();
   });

@@ -1,0 +1,108 @@
+"""Every extension registry (backend/registry.py) is served by the API as it is, and every entry is complete.
+
+An axis's entries are the modules of its package; the API lists them (so the dashboard's menus and any client
+see a new entry without a change elsewhere), the request schemas take exactly their names, and each entry has
+everything its axis needs. See DEVELOPERS.md, "Extension axes".
+"""
+
+from __future__ import annotations
+
+import pickle
+import typing
+
+import numpy as np
+import pytest
+
+from backend.datasets import DATASETS, Dataset, PickleBatches, dataset_names
+from backend.designspace.families import FAMILIES, REFINE_STEPS, family_names
+from backend.services.importing import UNKNOWN_DATASET_SIZES, dataset_sizes
+from backend.study_spec import DatasetSpec
+
+
+def schema_enum(spec: dict, model: str, field: str) -> list[str]:
+    """The enum OpenAPI documents for `model.field` (the registry's Literal)."""
+    return spec["components"]["schemas"][model]["properties"][field]["enum"]
+
+
+@pytest.fixture(scope="module")
+def api(shared_sqlite_server):
+    return shared_sqlite_server.client
+
+
+@pytest.fixture(scope="module")
+def openapi(api) -> dict:
+    return api.get("/openapi.json").json()
+
+
+# ------------------------------------------------------------------------------------------- space families
+
+def test_families_are_served_and_complete(api):
+    served = api.get("/api/families").json()
+    assert [f["name"] for f in served] == list(FAMILIES.entries())
+    assert sorted(f["name"] for f in served) == list(family_names())
+    for f in served:
+        assert f["label"] and f["description"] and f["params"], f
+        assert set(f["stage_params"]) <= set(f["params"]) and set(f["refine_steps"]) <= set(REFINE_STEPS)
+
+
+# ------------------------------------------------------------------------------------------------- datasets
+
+def test_datasets_are_served_and_complete(api, openapi):
+    from workers.data import LOADERS  # the torch side: every entry's loader exists
+
+    served = api.get("/api/datasets").json()
+    assert [d["name"] for d in served] == list(DATASETS.entries())
+    assert sorted(d["name"] for d in served) == list(dataset_names())
+    assert set(typing.get_args(DatasetSpec.model_fields["name"].annotation)) == set(dataset_names())
+    assert sorted(schema_enum(openapi, "DatasetSpec", "name")) == list(dataset_names())
+    assert {"digits", "cifar10", "cifar100", "imagenet", "imagefolder"} <= set(dataset_names())
+    for d, entry in zip(served, DATASETS, strict=True):
+        assert isinstance(entry, Dataset) and d == entry.describe()
+        assert d["label"] and d["help"] and d["loader"] in LOADERS, d
+        assert 8 <= d["im_size"] <= 1024 and (d["classes"] is None or d["classes"] >= 2), d
+        if d["needs_path"]:
+            assert d["path_hint"] and d["required"], d
+        if entry.mean is not None or entry.std is not None:
+            assert len(entry.mean or ()) == len(entry.std or ()) == 3 and min(entry.std or ()) > 0
+        if isinstance(entry, PickleBatches):
+            assert entry.classes and set(entry.required) == {*entry.train_files, entry.test_file}
+
+
+def test_dataset_rules_come_from_the_entry():
+    with pytest.raises(ValueError, match=r"name"):
+        DatasetSpec(name="mnist")
+    with pytest.raises(ValueError, match=r"path\s*\n?.*takes no path"):
+        DatasetSpec(name="digits", path="/data")
+    with pytest.raises(ValueError, match=r"required for dataset 'cifar100' \(e\.g\. /data/cifar-100-python\)"):
+        DatasetSpec(name="cifar100")
+    assert dataset_sizes("cifar100") == (32, 100) and dataset_sizes("imagenet") == (224, 1000)
+    assert dataset_sizes("cifar10") == (32, 10) and dataset_sizes("digits") == (32, 10)
+    assert dataset_sizes("imagefolder") == UNKNOWN_DATASET_SIZES == dataset_sizes(None) == dataset_sizes("svhn")
+
+
+def write_cifar100(root) -> None:
+    """The cifar-100-python layout, 8 images per split (enough for a study to validate)."""
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("train", "test"):
+        fine = rng.integers(0, 100, 8)
+        batch = {b"data": rng.integers(0, 256, (8, 3072), dtype=np.uint8), b"fine_labels": fine.tolist(),
+                 b"coarse_labels": (fine // 5).tolist(), b"filenames": [b"x.png"] * 8, b"batch_label": b"x"}
+        with open(root / name, "wb") as f:
+            pickle.dump(batch, f, protocol=2)
+
+
+def test_a_cifar100_study_validates(api, tmp_path):
+    root = tmp_path / "cifar-100-python"
+    write_cifar100(root)
+    r = api.post("/api/studies", json={"name": "c100-study", "space": "RegNetX",
+                                       "dataset": {"name": "cifar100", "path": str(root)}})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert (body["dataset"], body["num_classes"], body["im_size"]) == (
+        {"name": "cifar100", "path": str(root)}, 100, 32)
+    (tmp_path / "cifar-10-batches-py").mkdir()  # a CIFAR-10 folder is not a CIFAR-100 one
+    r = api.post("/api/studies", json={"name": "c100-wrong", "space": "RegNetX",
+                                       "dataset": {"name": "cifar100", "path": str(tmp_path / "cifar-10-batches-py")}})
+    assert r.status_code == 422 and "dataset.path" in {e["field"] for e in r.json()["detail"]}, r.text
+    assert "missing" in r.json()["message"] and "train" in r.json()["message"]
