@@ -6,7 +6,8 @@ name (`FAMILY`, `FIGURE`, `DATASET`, `FORMAT`). Adding an entry is adding that o
 lists the entries, because every list, pydantic `Literal`, CLI help text and API description is derived from
 the registry. Modules whose name starts with `_` are helpers, not entries.
 
-Names come from the module names, so they are known *without importing the entries* (`names()`): a schema
+Names come from the module names (with `dashes`, a module's `_` is a `-` in the name: pycls_sweep.py is the
+import format "pycls-sweep"), so they are known *without importing the entries* (`names()`): a schema
 can build its `Literal` while the entries themselves still import that schema. The entries are imported on
 first use (`get`, `entries`) and must carry `name` equal to their module's name.
 
@@ -45,11 +46,12 @@ class UnknownEntry(KeyError, ValueError):
 class Registry(Generic[E]):
     """The entries of one extension axis (see the module doc)."""
 
-    def __init__(self, package: str, attr: str, kind: str, field: str) -> None:
+    def __init__(self, package: str, attr: str, kind: str, field: str, *, dashes: bool = False) -> None:
         self.package = package  # dotted name of the package holding one module per entry
         self.attr = attr  # the module attribute that is the entry
         self.kind = kind  # what an entry is, for messages ("space family")
         self.field = field  # the field users name an entry by, for messages ("family")
+        self.dashes = dashes  # entry names spell a module name's "_" as "-"
         self._names: tuple[str, ...] | None = None
         self._entries: dict[str, E] | None = None
         self._lock = threading.Lock()
@@ -58,7 +60,7 @@ class Registry(Generic[E]):
         """Every entry's name, sorted, without importing the entries (read once: entries are files)."""
         if self._names is None:
             pkg = importlib.import_module(self.package)
-            self._names = tuple(sorted(m.name for m in pkgutil.iter_modules(pkg.__path__)
+            self._names = tuple(sorted(self._name_of(m.name) for m in pkgutil.iter_modules(pkg.__path__)
                                        if not m.name.startswith("_")))
         return self._names
 
@@ -69,13 +71,17 @@ class Registry(Generic[E]):
                 if self._entries is None:
                     found = {}
                     for name in self.names():
-                        entry = getattr(importlib.import_module(f"{self.package}.{name}"), self.attr)
+                        module = name.replace("-", "_") if self.dashes else name
+                        entry = getattr(importlib.import_module(f"{self.package}.{module}"), self.attr)
                         if entry.name != name:
                             raise RuntimeError(f"{self.package}.{name}: {self.attr}.name is {entry.name!r}; it must "
-                                               f"be the module's name")
+                                               f"be the module's name{' (with - for _)' if self.dashes else ''}")
                         found[name] = entry
                     self._entries = dict(sorted(found.items(), key=lambda kv: (kv[1].order, kv[0])))
         return self._entries
+
+    def _name_of(self, module: str) -> str:
+        return module.replace("_", "-") if self.dashes else module
 
     def get(self, name: str) -> E:
         """The entry called `name`; UnknownEntry (a KeyError and a ValueError) names the allowed ones."""

@@ -143,6 +143,15 @@ def test_flops_filter_drives_table_plots_export_and_url(browser_page, sqlite_ser
     assert cfg["MODEL"]["TYPE"] == "anynet" and len(cfg["ANYNET"]["DEPTHS"]) == 4
     assert cfg["TRAIN"]["IM_SIZE"] == 32 and cfg["MODEL"]["NUM_CLASSES"] == 10
 
+    # the buttons are the export registry's formats (GET /api/formats), Parquet included
+    buttons = page.locator(".export-bar button")
+    served = sqlite_server.client.get("/api/formats").json()["exports"]
+    assert [buttons.nth(i).get_attribute("data-format") for i in range(buttons.count())] == [
+        f["name"] for f in served]
+    with page.expect_download() as dl:
+        page.click(".export-bar button[data-format=parquet]")
+    assert dl.value.suggested_filename.endswith(".parquet") and dl.value.path().read_bytes()[:4] == b"PAR1"
+
     shared = page.url  # a shareable link reproduces the view in a fresh page
     page.goto("about:blank")
     page.goto(shared)

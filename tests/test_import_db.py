@@ -190,6 +190,12 @@ def _population(client, study_id: int) -> list[dict]:
     return page["items"]
 
 
+def _curves(client, study_id: int) -> list[tuple]:
+    """Every model's per-epoch curves, in id order (read from the JSON export, which carries them)."""
+    rows = client.get(f"/api/studies/{study_id}/export", params={"format": "json", "sort": "id"}).json()
+    return [(r["test_error"], r["train_error"], r["train_loss"]) for r in rows]
+
+
 def test_export_then_import_reproduces_edf_and_parameters(live_server):
     server = live_server
     c = server.client
@@ -199,10 +205,13 @@ def test_export_then_import_reproduces_edf_and_parameters(live_server):
     _complete_all_jobs(server.db_url, sid)
     native = _population(c, sid)
     assert len(native) == 40 and all(m["error"] is not None for m in native)
-    for fmt in ("jsonl", "csv", "json"):
+    native_curves = _curves(c, sid)
+    for fmt in ("jsonl", "csv", "json", "parquet"):
         exported = c.get(f"/api/studies/{sid}/export", params={"format": fmt})
         assert exported.status_code == 200
-        up = _upload(c, f"native.{fmt}", exported.content, f"import-back-{fmt}-{server.port}")
+        # a Parquet file is told by its magic bytes, the others by their suffix
+        up = _upload(c, "native" if fmt == "parquet" else f"native.{fmt}", exported.content,
+                     f"import-back-{fmt}-{server.port}")
         assert up.status_code == 201, up.text
         assert up.json()["imported"] == 40 and up.json()["format"] == fmt
         back = _population(c, up.json()["study_id"])
@@ -213,6 +222,8 @@ def test_export_then_import_reproduces_edf_and_parameters(live_server):
                         *PARAM_NAMES):
                 assert b[key] == a[key], (fmt, key)
             assert b["status"] == "done" and b["arch_type"] == "anynet"
+        if fmt != "csv":  # the CSV has no curves; the others carry them exactly
+            assert _curves(c, up.json()["study_id"]) == native_curves, fmt
 
 
 def test_upload_nds_file_and_bad_uploads(live_server, reference_dir):
@@ -262,7 +273,7 @@ def test_imported_nds_studies_round_trip_through_their_exports(live_server, refe
         first = _upload(c, name, (reference_dir / "nds" / name).read_bytes(), f"import-{name}-{live_server.port}")
         assert first.status_code == 201, first.text
         original = _population(c, first.json()["study_id"])
-        for fmt in ("jsonl", "csv"):
+        for fmt in ("jsonl", "csv", "parquet"):
             exported = c.get(f"/api/studies/{first.json()['study_id']}/export", params={"format": fmt})
             back = _upload(c, f"again.{fmt}", exported.content, f"import-{name}-{fmt}-{live_server.port}")
             assert back.status_code == 201, back.text

@@ -20,6 +20,7 @@ from backend.designspace.config import AnyNetConfig
 from backend.designspace.exports import csv_lines, jsonl_lines
 from backend.designspace.params import flat_params
 from backend.designspace.sampling import Regime, sample
+from backend.exporters import EXPORT_FORMATS
 from backend.importers import ImportFormatError, RecordError, detect, parse_file
 
 
@@ -74,6 +75,26 @@ def test_csv_round_trip_is_exact():
     pop = parse_file(text, "study-all.csv")
     assert pop.format == "csv"
     check_same_population(pop, rows)
+
+
+def test_parquet_round_trip_is_exact_and_detected_by_its_magic():
+    rows = export_rows()
+    rows[0]["extra"] = {"lr": 0.1 / 3}
+    data = b"".join(EXPORT_FORMATS.get("parquet").write(iter(copy.deepcopy(rows)), {"name": "s"}))
+    assert data[:4] == data[-4:] == b"PAR1"
+    assert detect(data, "upload") == detect(data, None) == "parquet"
+    pop = parse_file(data, "study-all.parquet")
+    assert pop.format == "parquet"
+    check_same_population(pop, rows)
+    assert [r.result.test_error for r in pop.records] == [r["test_error"] for r in rows]
+    assert [r.result.train_loss for r in pop.records] == [r["train_loss"] for r in rows]
+    assert pop.records[0].extra == {"lr": 0.1 / 3}
+    empty = b"".join(EXPORT_FORMATS.get("parquet").write(iter([]), {"name": "s"}))
+    assert parse_file(empty, "x.parquet").records == []  # a valid file of no rows (the import refuses it later)
+    with pytest.raises(ImportFormatError, match=r"file: not a readable Parquet file"):
+        parse_file(data[: len(data) // 2], "cut.parquet")
+    with pytest.raises(ImportFormatError, match="cannot tell the format of blob.bin"):
+        parse_file(b"\xff\xfe\x00binary", "blob.bin")
 
 
 def test_json_array_round_trip_and_detection():

@@ -15,6 +15,8 @@ import pytest
 
 from backend.datasets import DATASETS, Dataset, PickleBatches, dataset_names
 from backend.designspace.families import FAMILIES, REFINE_STEPS, family_names
+from backend.exporters import EXPORT_FORMATS, ExportFormat
+from backend.importers import IMPORT_FORMATS, ImportFormat
 from backend.services.importing import UNKNOWN_DATASET_SIZES, dataset_sizes
 from backend.study_spec import DatasetSpec
 
@@ -106,3 +108,43 @@ def test_a_cifar100_study_validates(api, tmp_path):
                                        "dataset": {"name": "cifar100", "path": str(tmp_path / "cifar-10-batches-py")}})
     assert r.status_code == 422 and "dataset.path" in {e["field"] for e in r.json()["detail"]}, r.text
     assert "missing" in r.json()["message"] and "train" in r.json()["message"]
+
+
+# ------------------------------------------------------------------------------------ import and export formats
+
+def _operation(spec: dict, path: str, method: str = "get") -> dict:
+    return spec["paths"][path][method]
+
+
+def test_formats_are_served_and_complete(api, openapi):
+    served = api.get("/api/formats").json()
+    assert [f["name"] for f in served["imports"]] == list(IMPORT_FORMATS.entries())
+    assert [f["name"] for f in served["exports"]] == list(EXPORT_FORMATS.entries())
+    assert {"nds", "pycls-sweep", "jsonl", "csv", "json", "parquet"} == set(IMPORT_FORMATS.names())
+    assert {"json", "jsonl", "csv", "pycls", "timm", "parquet"} == set(EXPORT_FORMATS.names())
+    # what the API accepts is the registry: the export's format enum, the import's format pattern
+    export_op = _operation(openapi, "/api/studies/{study_id}/export")
+    fmt_param = next(p for p in export_op["parameters"] if p["name"] == "format")
+    assert sorted(fmt_param["schema"]["enum"]) == list(EXPORT_FORMATS.names())
+    assert set(export_op["responses"]["200"]["content"]) == {f.media_type for f in EXPORT_FORMATS}
+    form_ref = _operation(openapi, "/api/studies/import", "post")["requestBody"]["content"]["multipart/form-data"]
+    form = openapi["components"]["schemas"][form_ref["schema"]["$ref"].rsplit("/", 1)[1]]
+    assert form["properties"]["format"]["pattern"] == f"^(auto|{'|'.join(IMPORT_FORMATS.names())})$"
+    for f, entry in zip(served["imports"], IMPORT_FORMATS, strict=True):
+        assert f == entry.describe() and f["label"] and f["help"], f
+        assert type(entry).plan is not ImportFormat.plan, f"{entry.name}: no reader"
+        assert type(entry).detect is not ImportFormat.detect or entry.suffixes, f"{entry.name}: never detected"
+        assert all(sfx.startswith(".") and sfx == sfx.lower() for sfx in entry.suffixes), f
+    for f, entry in zip(served["exports"], EXPORT_FORMATS, strict=True):
+        assert f == entry.describe() and f["label"] and f["help"], f
+        assert type(entry).write is not ExportFormat.write, f"{entry.name}: no writer"
+        assert "/" in f["media_type"] and f["extension"] and entry.reads in ("records", "flat"), f
+
+
+def test_a_parquet_export_downloads_and_imports_back(api):
+    sid = api.post("/api/studies", json={"name": "pq-empty", "space": "RegNetX"}).json()["id"]
+    r = api.get(f"/api/studies/{sid}/export", params={"format": "parquet"})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/vnd.apache.parquet"
+    assert 'filename="pq-empty-all.parquet"' in r.headers["content-disposition"] and r.content[:4] == b"PAR1"
+    up = api.post("/api/studies/import", files={"file": ("pq.parquet", r.content)}, data={"study": "pq-back"})
+    assert up.status_code == 422 and "no importable records" in up.json()["message"]  # a study of no models

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from backend.services.export import FORMATS
+from backend.exporters import export_format_names
 from backend.services.filters import ModelFilter, split_commas
 from backend.services.models_query import MAX_PAGE
 from db.models import JOB_STATUSES
@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # Literals of the names for pydantic (and the OpenAPI schema)
     ExportFormat = str
     JobStatus = str
 else:
-    ExportFormat = Literal[tuple(FORMATS)]
+    ExportFormat = Literal[export_format_names()]
     JobStatus = Literal[JOB_STATUSES]
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from backend.importers import FORMATS, RecordError
+from backend.importers import IMPORT_FORMATS, RecordError
 
 from .app import app
 from .db import open_db
@@ -19,14 +19,14 @@ from .errors import fail
 def import_cmd(
     file: Annotated[Path, typer.Argument(help="NDS .json, pycls sweep.json, or our .jsonl/.csv/.json export")],
     study: Annotated[str, typer.Option(help="name of the new study")],
-    fmt: Annotated[str, typer.Option("--format", help=f"auto | {' | '.join(FORMATS)}")] = "auto",
+    fmt: Annotated[str, typer.Option("--format", help=f"auto | {' | '.join(IMPORT_FORMATS.names())}")] = "auto",
     db: Annotated[str | None, typer.Option(help="SQLAlchemy URL (default: $NETSPACE_DB or ./netspace.db)")] = None,
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="skip bad records (counted) instead of failing")]
     = False,
 ) -> None:
     """Import every run of FILE as one new study (one transaction: all of it or nothing)."""
-    if fmt != "auto" and fmt not in FORMATS:
-        fail(f"format: must be auto or one of {', '.join(FORMATS)} (got {fmt!r})")
+    if fmt != "auto" and fmt not in IMPORT_FORMATS:
+        fail(f"format: must be auto or one of {', '.join(IMPORT_FORMATS.names())} (got {fmt!r})")
     if not file.is_file():
         fail(f"file: not found: {file}")
     from backend.services.derived import fill_e_fit

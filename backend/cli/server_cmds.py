@@ -13,8 +13,9 @@ import typer
 
 from backend.api.settings import Settings
 from backend.designspace.units import parse_count
+from backend.exporters import EXPORT_FORMATS
 from backend.fielderrors import InvalidField
-from backend.services.export import FORMATS, export
+from backend.services.export import export
 from backend.services.filters import ModelFilter
 from backend.services.studies import find_study
 
@@ -186,18 +187,19 @@ def parse_filters(items: list[str], top: int | None) -> ModelFilter:
 def export_cmd(
     study: Annotated[str, typer.Option(help="study name (or id)")],
     db: DbOption = None,
-    fmt: Annotated[str, typer.Option("--format", help=" | ".join(FORMATS))] = "csv",
+    fmt: Annotated[str, typer.Option("--format", help=" | ".join(EXPORT_FORMATS.entries()))] = "csv",
     filters: Annotated[list[str] | None, typer.Option(
         "--filter", "-f", help="KEY=VALUE as in the API, e.g. flops_max=400M, status=done, d_max=20")] = None,
     top: Annotated[int | None, typer.Option(min=1, help="only the best k by error")] = None,
     sort: Annotated[str | None, typer.Option(help="column, '-' prefix for descending")] = None,
-    out: Annotated[Path | None, typer.Option(help="write here (default: stdout; pycls needs a file)")] = None,
+    out: Annotated[Path | None, typer.Option(help="write here (default: stdout; binary formats need a file)")] = None,
 ) -> None:
-    """Write a study's (filtered) models as json, jsonl, csv, pycls (zip of YAML) or timm — as the API does."""
-    if fmt not in FORMATS:
-        fail(f"format: must be one of {', '.join(FORMATS)} (got {fmt!r})")
-    if fmt == "pycls" and out is None and sys.stdout.isatty():
-        fail("out: pycls writes a zip file; give --out FILE.zip")
+    """Write a study's (filtered) models in any export format (GET /api/formats) — as the API does."""
+    if fmt not in EXPORT_FORMATS:
+        fail(f"format: must be one of {', '.join(EXPORT_FORMATS.entries())} (got {fmt!r})")
+    entry = EXPORT_FORMATS.get(fmt)
+    if entry.binary and out is None and sys.stdout.isatty():
+        fail(f"out: {fmt} writes a binary file; give --out FILE.{entry.extension}")
     flt = parse_filters(filters or [], top)
     with open_db(db, must_exist=True) as engine:
         s = find_study(engine, study)

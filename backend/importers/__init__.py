@@ -1,7 +1,8 @@
-"""Importers: NDS files, pycls sweep.json and our own JSONL/CSV/JSON exports -> a normalised Population.
+"""Importers: NDS files, pycls sweep.json and our own JSONL/CSV/JSON/Parquet exports -> a normalised Population.
 
-Pure parsing (designspace + stdlib only): no database, no web framework. `parse_file` is the one entry
-point for a whole file in one process (`plan_file` + `run_plan`; the importing service also converts a
+Pure parsing (designspace, the stdlib, orjson; pyarrow for Parquet): no database, no web framework. The formats
+are a registry (`IMPORT_FORMATS`, one module each in formats/). `parse_file` is the one entry point for a whole
+file in one process (`plan_file` + `run_plan`; the importing service also converts a
 plan's records in worker processes, see `parallel`); it raises `ImportFormatError` (file-level) or
 `RecordError` (names the record and field), both ValueErrors, or with `skip_bad` counts bad records in
 `Population.skipped` instead.
@@ -9,10 +10,7 @@ plan's records in worker processes, see `parallel`); it raises `ImportFormatErro
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from . import nds, ours, pycls_sweep
-from .detect import FORMATS, detect
+from .formats import IMPORT_FORMATS, ImportFormat, detect
 from .records import (
     BadRecord,
     ImportFormatError,
@@ -26,36 +24,29 @@ from .records import (
 )
 from .source import SplitMismatch, as_text
 
-PLANNERS: dict[str, Callable[..., Plan]] = {  # (text, filename[, split=True])
-    "nds": nds.plan,
-    "pycls-sweep": pycls_sweep.plan,
-    "jsonl": ours.plan_jsonl,
-    "csv": ours.plan_csv,
-    "json": ours.plan_json,
-}
-#: formats whose records are the elements of one JSON list, which can be parsed element by element
-SPLITTABLE = ("nds", "json")
-
 
 def plan_file(data: bytes | str, filename: str | None = None, fmt: str = "auto", *,
               split_min_chars: int | None = None) -> Plan:
     """Read one file's content as far as finding its records; `filename` matters for NDS (ImageNet vs
-    CIFAR) and auto-detection. File-level faults raise here; record-level ones when records convert.
+    CIFAR) and auto-detection. `fmt` is an import format's name (backend.importers.formats) or "auto". File-level
+    faults raise here; record-level ones when records convert.
 
     A JSON list of at least `split_min_chars` characters (None: never) is not parsed here but element by
     element as its records convert (source.split_list), so that worker processes share the parsing; that
     plan's conversion raises SplitMismatch if the file turns out not to split as guessed, and the caller
     then plans the file again without splitting."""
-    text = as_text(data)
-    if not text.strip():
+    if not (data.strip() if isinstance(data, str) else data.strip(b"\xef\xbb\xbf \t\r\n")):
         raise ImportFormatError("file", "empty")
     if fmt == "auto":
-        fmt = detect(text, filename)
-    if fmt not in PLANNERS:
-        raise ImportFormatError("format", f"must be auto or one of {', '.join(FORMATS)}, got {fmt!r}")
-    split = split_min_chars is not None and len(text) >= split_min_chars and fmt in SPLITTABLE
+        fmt = detect(data, filename)
+    if fmt not in IMPORT_FORMATS:
+        raise ImportFormatError("format", f"must be auto or one of {', '.join(IMPORT_FORMATS.entries())}, "
+                                f"got {fmt!r}")
+    entry = IMPORT_FORMATS.get(fmt)
+    content = data if entry.binary else as_text(data)
+    split = split_min_chars is not None and entry.splittable and len(content) >= split_min_chars
     with gc_paused():
-        return PLANNERS[fmt](text, filename, split=True) if split else PLANNERS[fmt](text, filename)
+        return entry.plan(content, filename, split=split)
 
 
 def parse_file(data: bytes | str, filename: str | None = None, fmt: str = "auto", *,
@@ -66,5 +57,5 @@ def parse_file(data: bytes | str, filename: str | None = None, fmt: str = "auto"
         return run_plan(plan, skip_bad)
 
 
-__all__ = ["FORMATS", "BadRecord", "ImportFormatError", "ModelRecord", "Plan", "Population", "RecordError",
-           "ResultRecord", "SplitMismatch", "detect", "gc_paused", "parse_file", "plan_file", "run_plan"]
+__all__ = ["IMPORT_FORMATS", "BadRecord", "ImportFormat", "ImportFormatError", "ModelRecord", "Plan", "Population",
+           "RecordError", "ResultRecord", "SplitMismatch", "detect", "gc_paused", "parse_file", "plan_file", "run_plan"]

@@ -183,7 +183,8 @@ def convert_record(rec: Any, label: str, index: int, *, cells: bool = False) -> 
     )
 
 
-def _plan(fmt: str, items: list[tuple[str, Any]], convert: Callable[[Any, str, int], ModelRecord]) -> Plan:
+def plan_records(fmt: str, items: list[tuple[str, Any]], convert: Callable[[Any, str, int], ModelRecord]) -> Plan:
+    """A plan of our records (`items`: (label, raw record)), finished as every format of ours is."""
     def finish(records: list[ModelRecord], skipped: list[BadRecord]) -> Population:
         zero_fill_ops([r.extra for r in records if r.arch_type.startswith("nds_")])
         return Population(fmt, records, skipped)
@@ -196,11 +197,11 @@ def _convert_line(raw: tuple[int, str], label: str, index: int) -> ModelRecord:
 
 
 def plan_jsonl(text: str, filename: str | None = None) -> Plan:
-    return _plan("jsonl", jsonl_lines(text), _convert_line)
+    return plan_records("jsonl", jsonl_lines(text), _convert_line)
 
 
 def plan_csv(text: str, filename: str | None = None) -> Plan:
-    return _plan("csv", list(csv_items(text)), functools.partial(convert_record, cells=True))
+    return plan_records("csv", list(csv_items(text)), functools.partial(convert_record, cells=True))
 
 
 def plan_json(text: str, filename: str | None = None, *, split: bool = False) -> Plan:
@@ -208,10 +209,10 @@ def plan_json(text: str, filename: str | None = None, *, split: bool = False) ->
     list is parsed record by record where the records convert (source.split_list)."""
     spans = split_list(text) if split else None
     if spans is not None:
-        return _plan("json", spans, parsing_spans(text, convert_record))
+        return plan_records("json", spans, parsing_spans(text, convert_record))
     data = load_json(text)
     if isinstance(data, dict) and isinstance(data.get("models"), list):
         data = data["models"]
     if not isinstance(data, list):
         raise ImportFormatError("file", f"expected a JSON list of model records, got {type(data).__name__}")
-    return _plan("json", [(str(i), r) for i, r in enumerate(data)], convert_record)
+    return plan_records("json", [(str(i), r) for i, r in enumerate(data)], convert_record)

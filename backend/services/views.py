@@ -270,6 +270,34 @@ class DatasetInfo(View):
     required: list[str] = Field(description="files or folders that must exist under the path")
 
 
+class ImportFormatInfo(View):
+    """A format population files may come in (backend.importers.formats)."""
+
+    name: str
+    label: str
+    help: str
+    suffixes: list[str] = Field(description="file suffixes that name it for format=auto")
+    binary: bool
+
+
+class ExportFormatInfo(View):
+    """A format a study's models download in (backend.exporters)."""
+
+    name: str
+    label: str
+    help: str
+    media_type: str
+    extension: str = Field(description="the downloaded file's extension")
+    binary: bool
+
+
+class Formats(View):
+    """The import and export formats, in display order."""
+
+    imports: list[ImportFormatInfo]
+    exports: list[ExportFormatInfo]
+
+
 class ParamSize(View):
     values: int | float
     count: int | float

@@ -141,6 +141,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/formats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Formats
+         * @description The formats POST /api/studies/import reads (besides `auto`) and the ones GET .../export writes.
+         */
+        get: operations["list_formats_api_formats_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -408,7 +428,7 @@ export interface paths {
         };
         /**
          * Export
-         * @description Download the filtered models as json, jsonl, csv, pycls (zip of YAML) or timm (RegNet kwargs).
+         * @description Download the filtered models in an export format (GET /api/formats: json, csv, parquet, pycls YAML, ...).
          */
         get: operations["export_api_studies__study_id__export_get"];
         put?: never;
@@ -569,7 +589,7 @@ export interface components {
             file: string;
             /**
              * Format
-             * @description auto | nds | pycls-sweep | jsonl | csv | json
+             * @description auto | csv | json | jsonl | nds | parquet | pycls-sweep
              * @default auto
              */
             format: string;
@@ -721,6 +741,27 @@ export interface components {
             /** N Eff */
             n_eff: number;
         };
+        /**
+         * ExportFormatInfo
+         * @description A format a study's models download in (backend.exporters).
+         */
+        ExportFormatInfo: {
+            /** Binary */
+            binary: boolean;
+            /**
+             * Extension
+             * @description the downloaded file's extension
+             */
+            extension: string;
+            /** Help */
+            help: string;
+            /** Label */
+            label: string;
+            /** Media Type */
+            media_type: string;
+            /** Name */
+            name: string;
+        };
         /** FigureKind */
         FigureKind: {
             /** Kind */
@@ -734,6 +775,16 @@ export interface components {
         FigureKinds: {
             /** Kinds */
             kinds: components["schemas"]["FigureKind"][];
+        };
+        /**
+         * Formats
+         * @description The import and export formats, in display order.
+         */
+        Formats: {
+            /** Exports */
+            exports: components["schemas"]["ExportFormatInfo"][];
+            /** Imports */
+            imports: components["schemas"]["ImportFormatInfo"][];
         };
         /** Health */
         Health: {
@@ -766,6 +817,25 @@ export interface components {
              * @description workers (idle or busy) whose heartbeat is at most alive_seconds old; 0 with queued jobs means nothing is training them
              */
             workers_alive: number;
+        };
+        /**
+         * ImportFormatInfo
+         * @description A format population files may come in (backend.importers.formats).
+         */
+        ImportFormatInfo: {
+            /** Binary */
+            binary: boolean;
+            /** Help */
+            help: string;
+            /** Label */
+            label: string;
+            /** Name */
+            name: string;
+            /**
+             * Suffixes
+             * @description file suffixes that name it for format=auto
+             */
+            suffixes: string[];
         };
         /** ImportSummary */
         ImportSummary: {
@@ -3166,6 +3236,98 @@ export interface operations {
             };
         };
     };
+    list_formats_api_formats_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Formats"];
+                };
+            };
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such study, model, job, space or figure */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description conflict with the current state (a taken name, a job that cannot change so) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request body is larger than NETSPACE_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description bad input: every field at fault, with the allowed range where there is one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Unprocessable"];
+                };
+            };
+            /** @description the database is unavailable (restarting or unreachable); retry after the Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     health_api_health_get: {
         parameters: {
             query?: never;
@@ -4834,7 +4996,7 @@ export interface operations {
                 ids?: number[] | null;
                 /** @description best k by error */
                 top?: number | null;
-                format?: "json" | "jsonl" | "csv" | "pycls" | "timm";
+                format?: "csv" | "json" | "jsonl" | "parquet" | "pycls" | "timm";
                 sort?: string | null;
             };
             header?: never;
@@ -4853,6 +5015,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": string;
+                    "application/vnd.apache.parquet": string;
                     "application/x-ndjson": string;
                     "application/zip": string;
                     "text/csv; charset=utf-8": string;

@@ -1,4 +1,5 @@
-"""What the extension registries hold, for the dashboard's menus and any client: GET /api/datasets (backend.datasets).
+"""What the extension registries hold, for the dashboard's menus and any client: GET /api/datasets
+(backend.datasets) and GET /api/formats (backend.importers.formats, backend.exporters).
 
 The space families are listed by GET /api/families (spaces.py) and the figure kinds by GET /api/figures
 (figures.py); every list is read off its registry, so a new entry appears here without a change to this module.
@@ -9,7 +10,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from backend.datasets import DATASETS
-from backend.services.views import DatasetInfo
+from backend.exporters import EXPORT_FORMATS
+from backend.importers import IMPORT_FORMATS
+from backend.services.views import DatasetInfo, ExportFormatInfo, Formats, ImportFormatInfo
 
 router = APIRouter(tags=["catalog"])
 
@@ -18,3 +21,10 @@ router = APIRouter(tags=["catalog"])
 def list_datasets() -> list[DatasetInfo]:
     """Every dataset a study can name: its class count, default resolution and whether (and what) path it needs."""
     return [DatasetInfo.model_validate(ds.describe()) for ds in DATASETS]
+
+
+@router.get("/api/formats")
+def list_formats() -> Formats:
+    """The formats POST /api/studies/import reads (besides `auto`) and the ones GET .../export writes."""
+    return Formats(imports=[ImportFormatInfo.model_validate(f.describe()) for f in IMPORT_FORMATS],
+                   exports=[ExportFormatInfo.model_validate(f.describe()) for f in EXPORT_FORMATS])

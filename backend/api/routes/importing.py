@@ -1,7 +1,7 @@
 """`POST /api/studies/import` (multipart): upload a trained population as a new study.
 
-Form fields: `file` (NDS .json, pycls sweep.json, or our .jsonl/.csv/.json export), `study` (the new
-study's name), `format` (auto | nds | pycls-sweep | jsonl | csv | json), `skip_bad` (true: skip and count
+Form fields: `file` (NDS .json, pycls sweep.json, or our .jsonl/.csv/.json/.parquet export), `study` (the new
+study's name), `format` (auto or an import format of GET /api/formats), `skip_bad` (true: skip and count
 bad records). Bad input answers 422 naming the record and field ("record 12: min_test_top1: missing");
 a taken name 409; the import itself is one transaction, so a failed request leaves nothing behind.
 """
@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
 from backend.fielderrors import FieldError, as_field_errors
-from backend.importers import FORMATS, RecordError
+from backend.importers import IMPORT_FORMATS, RecordError
 from backend.services.derived import fill_in_background
 from backend.services.importing import import_file
 from backend.services.views import ImportSummary
@@ -53,8 +53,8 @@ def _bad_file(e: ValueError) -> JSONResponse:
 def import_study(
     file: Annotated[UploadFile, File(description="the population file")],
     study: Annotated[str, Form(min_length=1, max_length=200, description="name of the new study")],
-    format: Annotated[str, Form(pattern=f"^(auto|{'|'.join(FORMATS)})$",  # the API's field name
-                                description=f"auto | {' | '.join(FORMATS)}")] = "auto",
+    format: Annotated[str, Form(pattern=f"^(auto|{'|'.join(IMPORT_FORMATS.names())})$",  # the API's field name
+                                description=f"auto | {' | '.join(IMPORT_FORMATS.names())}")] = "auto",
     skip_bad: Annotated[bool, Form(description="skip bad records (counted) instead of failing")] = False,
     engine: Engine = Depends(deps.engine),
     settings: Settings = Depends(deps.settings),

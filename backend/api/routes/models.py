@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import Engine
 
+from backend.exporters import EXPORT_FORMATS
 from backend.services import export as export_service
 from backend.services import models_query
 from backend.services.views import ModelDetail, ModelPage
@@ -17,7 +18,7 @@ from ..schemas import ExportQuery, ModelQuery
 from .studies import StudyId
 
 router = APIRouter(tags=["models"])
-EXPORT_MEDIA_TYPES = sorted({media for media, _ in export_service.FORMATS.values()})
+EXPORT_MEDIA_TYPES = sorted({f.media_type for f in EXPORT_FORMATS})
 
 
 @router.get("/api/studies/{study_id}/models", response_model=ModelPage)
@@ -40,7 +41,7 @@ def get_model(model_id: int = Path(ge=1, le=2**31 - 1), engine: Engine = Depends
     "content": {m: {"schema": {"type": "string", "format": "binary"}} for m in EXPORT_MEDIA_TYPES}}})
 def export(q: Annotated[ExportQuery, Query()], study_id: int = StudyId,
            engine: Engine = Depends(deps.engine)) -> StreamingResponse:
-    """Download the filtered models as json, jsonl, csv, pycls (zip of YAML) or timm (RegNet kwargs)."""
+    """Download the filtered models in an export format (GET /api/formats: json, csv, parquet, pycls YAML, ...)."""
     out = export_service.export(engine, study_id, q.to_filter(), q.format, q.sort)
     return StreamingResponse(out.chunks, media_type=out.media_type,
                              headers={"Content-Disposition": f'attachment; filename="{out.filename}"'})

@@ -34,9 +34,6 @@ export const FIGURES = [
     help: "How strongly each parameter relates to error (method named in the figure); tall bars point at the parameters worth constraining next." },
 ];
 
-const EXPORTS = [
-  ["json", "JSON"], ["jsonl", "JSONL"], ["csv", "CSV"], ["pycls", "pycls YAML (zip)"], ["timm", "timm kwargs"],
-];
 const FILTERABLE = new Set([...COMPLEXITY, ...FILTERABLE_RESULTS, ...GLOBAL, ...STAGE]);
 const DEFAULT_X = ["flops", "d", "w0", "wm", "g", "w_4", "b"];
 const SCATTER_HELP = "Each dot is a trained model (grey: filtered out); drag a box, or pick the lasso in the toolbar, to filter " +
@@ -104,10 +101,10 @@ export function mount(root, route, ctx) {
   const progress = h("div", { class: "study-progress" });
   const notice = h("div", { class: "notice-slot" });
   const exportStatus = h("span", { class: "export-status", "aria-live": "polite" });
+  // one button per export format of the registry (GET /api/formats): a new format module shows up by itself
+  const exportButtons = h("span", { class: "export-buttons" });
   const exportBar = h("div", { class: "export-bar", role: "group", "aria-label": "Download the filtered models" },
-    h("span", { class: "export-label" }, "Download filtered:"),
-    EXPORTS.map(([fmt, text]) => h("button", { type: "button", class: "btn btn-small", dataset: { format: fmt }, onclick: (e) => download(fmt, e.target) }, text)),
-    exportStatus);
+    h("span", { class: "export-label" }, "Download filtered:"), exportButtons, exportStatus);
   const filterRoot = h("aside", { class: "filters card", "aria-label": "Filter" });
   const panel = new FilterPanel(filterRoot, { onChange: onPanelChange, onReset: resetFilter });
 
@@ -371,13 +368,28 @@ export function mount(root, route, ctx) {
     }
   }
 
-  async function download(fmt, btn) {
+  async function loadFormats() {
+    try {
+      /** @type {Schemas["Formats"]} */
+      const out = await getJSON("/api/formats");
+      clear(exportButtons, out.exports.map((f) => h("button", {
+        type: "button", class: "btn btn-small", title: f.help, dataset: { format: f.name },
+        onclick: (e) => download(f, e.currentTarget),
+      }, f.label)));
+    } catch (err) {
+      ctx.banner.error(err);
+    }
+  }
+
+  /** @param {Schemas["ExportFormatInfo"]} format @param {HTMLButtonElement} btn */
+  async function download(format, btn) {
+    const fmt = format.name;
     btn.disabled = true;
     exportStatus.textContent = `Preparing ${fmt}…`;
     try {
       const res = await request(`/api/studies/${studyId}/export`, { query: figureQuery({ format: fmt }) });
       const blob = await res.blob();
-      saveBlob(blob, filenameFrom(res, `study-${studyId}.${fmt === "pycls" ? "zip" : fmt}`));
+      saveBlob(blob, filenameFrom(res, `study-${studyId}.${format.extension}`));
       exportStatus.textContent = `Downloaded ${fmt} (${(blob.size / 1024).toFixed(1)} kB).`;
     } catch (err) {
       exportStatus.textContent = "";
@@ -444,6 +456,7 @@ export function mount(root, route, ctx) {
     if (ev.type === "reconnected" || sid === undefined || sid === null || String(sid) === String(studyId)) reload();
   });
   loadStudy();
+  loadFormats();
   loadPop({ first: true });
 
   return {
