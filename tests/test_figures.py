@@ -16,7 +16,7 @@ from backend.designspace.builtin import get_space
 from backend.designspace.config import AnyNetConfig
 from backend.designspace.params import flat_params
 from backend.designspace.sampling import Regime, sample
-from backend.figures import FIGURE_KINDS, build_figure, error_scatter_figures, to_json
+from backend.figures import FIGURES, build_figure, error_scatter_figures, to_json
 
 
 def sampled_population(space: str, n: int, seed: int, offset: float) -> dict:
@@ -45,7 +45,7 @@ def names(fig: go.Figure) -> list[str]:
 
 
 def test_every_kind_builds_with_help_and_serialises(pops):
-    for kind in FIGURE_KINDS:
+    for kind in FIGURES.names():
         opts = {"param": "wm"} if kind == "scatter" else {"bins": 3} if kind == "edf_normalized" else {}
         fig = build_figure(kind, pops, **opts)
         meta = fig.layout.meta

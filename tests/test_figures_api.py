@@ -76,8 +76,10 @@ def test_every_kind_for_one_study_and_an_overlay(studies):
 def test_figure_kinds_listing(studies):
     srv, _, _ = studies
     kinds = srv.client.get("/api/figures").json()["kinds"]
-    assert [k["kind"] for k in kinds] == list(KINDS)
-    assert next(k for k in kinds if k["kind"] == "edf_normalized")["options"] == ["by", "bins", "log"]
+    assert sorted(k["kind"] for k in kinds) == sorted(KINDS)
+    norm = next(k for k in kinds if k["kind"] == "edf_normalized")
+    assert norm["options"] == ["by", "bins", "log"] and norm["options_schema"]["bins"]["anyOf"][0]["maximum"] == 100
+    assert next(k for k in kinds if k["kind"] == "scatter")["required"] == ["param"]
 
 
 @pytest.mark.parametrize("path,params,field,text", [

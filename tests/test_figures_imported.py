@@ -8,7 +8,7 @@ import sys
 import pytest
 from conftest import ROOT
 
-from backend.figures import FIGURE_KINDS
+from backend.figures import FIGURES
 from backend.services.figures import study_figure
 from db.engine import make_engine
 
@@ -23,7 +23,7 @@ def test_all_figures_of_an_imported_study(reference_dir, sqlite_url, name, has_s
     assert out.returncode == 0, out.stderr
     engine = make_engine(sqlite_url)
     try:
-        for kind in FIGURE_KINDS:
+        for kind in FIGURES.names():
             if kind == "lineage":
                 continue
             fig = study_figure(engine, kind, [1], **OPTIONS.get(kind, {}))

@@ -16,6 +16,8 @@ import pytest
 from backend.datasets import DATASETS, Dataset, PickleBatches, dataset_names
 from backend.designspace.families import FAMILIES, REFINE_STEPS, family_names
 from backend.exporters import EXPORT_FORMATS, ExportFormat
+from backend.figures import FIGURES, FigureKind
+from backend.figures.kinds import OPTIONS, Need, Page
 from backend.importers import IMPORT_FORMATS, ImportFormat
 from backend.services.importing import UNKNOWN_DATASET_SIZES, dataset_sizes
 from backend.study_spec import DatasetSpec
@@ -148,3 +150,26 @@ def test_a_parquet_export_downloads_and_imports_back(api):
     assert 'filename="pq-empty-all.parquet"' in r.headers["content-disposition"] and r.content[:4] == b"PAR1"
     up = api.post("/api/studies/import", files={"file": ("pq.parquet", r.content)}, data={"study": "pq-back"})
     assert up.status_code == 422 and "no importable records" in up.json()["message"]  # a study of no models
+
+
+# ------------------------------------------------------------------------------------------------ figure kinds
+
+def test_figure_kinds_are_served_and_complete(api, openapi):
+    served = api.get("/api/figures").json()["kinds"]
+    assert [k["kind"] for k in served] == list(FIGURES.entries())
+    assert {"edf", "edf_normalized", "scatter", "widths", "e_fit", "complexity", "stats", "random_search", "curves",
+            "importance", "lineage"} == set(FIGURES.names())
+    for path in ("/api/studies/{study_id}/figures/{kind}", "/api/figures/{kind}"):
+        params = _operation(openapi, path)["parameters"]
+        kind = next(p for p in params if p["name"] == "kind")
+        assert sorted(kind["schema"]["enum"]) == list(FIGURES.names()), path
+        assert set(OPTIONS) <= {p["name"] for p in params}, path  # every option is a query parameter
+    for k, entry in zip(served, FIGURES, strict=True):
+        assert isinstance(entry, FigureKind) and type(entry).build is not FigureKind.build, k["kind"]
+        assert k["label"] and len(k["help"]) > 40 and k["summary"] == k["help"], k["kind"]
+        assert set(k["options"]) <= set(OPTIONS) and set(k["required"]) <= set(k["options"]), k["kind"]
+        assert set(k["options_schema"]) == set(k["options"]), k["kind"]
+        assert set(k["needs"]) <= set(typing.get_args(Need)) and set(k["pages"]) <= set(typing.get_args(Page))
+        assert k["height"] >= 200 and (k["ask_above"] is None or k["ask_above"] > 0), k["kind"]
+    study_page = [k["kind"] for k in served if "study" in k["pages"]]
+    assert study_page[0] == "edf" and "scatter" in study_page  # the EDF loads first; the grid takes scatter's slot

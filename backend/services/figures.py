@@ -27,7 +27,7 @@ from backend.analysis.table import numeric_columns
 from backend.analysis.widths import anynet_stages
 from backend.designspace.params import PARAM_NAMES
 from backend.fielderrors import InvalidField
-from backend.figures import FIGURE_KINDS, build_figure, error_scatter_figures
+from backend.figures import FIGURES, build_figure, error_scatter_figures
 from backend.figures.common import empty
 from backend.figures.edf import NORM_HELP
 from db.models import models, results
@@ -40,12 +40,6 @@ from .studies import find_study
 
 #: numeric population columns the figures use (loader columns such as status or error_final are left out)
 ANALYSIS_COLUMNS = ("id", "error", "flops", "params", "acts", "infer_ms", *PARAM_NAMES)
-#: keyword options each figure kind takes (the API passes only these)
-KIND_OPTIONS: dict[str, tuple[str, ...]] = {
-    "edf": (), "edf_normalized": ("by", "bins", "log"), "scatter": ("param",), "widths": ("k",), "e_fit": (),
-    "complexity": (), "stats": (), "random_search": ("replace",), "curves": ("k",), "importance": (),
-    "lineage": (),
-}
 MAX_STUDIES = 10
 
 
@@ -130,19 +124,24 @@ def _build(kind: str, pops: dict[str, dict[str, Any]], options: dict[str, Any]) 
 
 def study_figure(engine: Engine, kind: str, study_ids: Sequence[int], flt: ModelFilter | None = None,
                  **options: Any) -> go.Figure:
-    """Figure `kind` of one study or an overlay of several (of the models `flt` keeps); options are those of
-    KIND_OPTIONS[kind]."""
-    if kind not in FIGURE_KINDS:
-        raise InvalidInput(f"unknown figure kind {kind!r}; allowed: {', '.join(FIGURE_KINDS)}", "kind")
-    unknown = set(options) - set(KIND_OPTIONS[kind])
+    """Figure `kind` of one study or an overlay of several (of the models `flt` keeps); options are those the kind
+    takes (its registry entry's `options`), and the population is loaded with what the entry `needs`."""
+    if kind not in FIGURES:
+        raise InvalidInput(f"unknown figure kind {kind!r}; allowed: {', '.join(FIGURES.entries())}", "kind")
+    entry = FIGURES.get(kind)
+    unknown = set(options) - set(entry.options)
     if unknown:
-        raise InvalidInput(f"figure {kind!r} takes {list(KIND_OPTIONS[kind]) or 'no options'}, "
+        raise InvalidInput(f"figure {kind!r} takes {list(entry.options) or 'no options'}, "
                            f"not {sorted(unknown)}", sorted(unknown)[0])
-    if kind == "scatter" and not options.get("param"):
-        raise InvalidInput("required for the scatter figure (any parameter or complexity column)", "param")
-    k = int(options.get("k", 5)) if kind in ("widths", "curves") else 0
-    pops = load_populations(engine, study_ids, e_fit=kind == "e_fit" or options.get("param") == "e_fit",
-                            extremes_k=k, configs=kind == "widths", curves=kind == "curves", flt=flt)
+    for name in entry.required:
+        if options.get(name) is None:
+            raise InvalidInput(f"required for the {kind} figure (any parameter or complexity column)"
+                               if name == "param" else f"required for the {kind} figure", name)
+    extremes = bool(entry.needs & {"extreme_configs", "extreme_curves"})
+    pops = load_populations(engine, study_ids, e_fit="e_fit" in entry.needs or options.get("param") == "e_fit",
+                            extremes_k=int(options.get("k") or 5) if extremes else 0,
+                            configs="extreme_configs" in entry.needs, curves="extreme_curves" in entry.needs,
+                            flt=flt)
     if kind == "edf_normalized" and "bins" not in options and "log" not in options:
         # no binning asked for (the dashboard's view): the report's fallback; too few models to fill any binning
         # is a fact about the data, answered with a figure that says so rather than a request error
@@ -206,7 +205,7 @@ def report_figures(engine: Engine, study_ids: Sequence[int], k: int = 5,
     for kind, title in (("complexity", "Complexity"), ("widths", f"Width curves: best and worst {k}"),
                         ("e_fit", "e_fit vs error"), ("curves", f"Training curves: best and worst {k}"),
                         ("importance", "Parameter importance")):
-        out.append((title, build_figure(kind, pops, **({"k": k} if kind in ("widths", "curves") else {}))))
+        out.append((title, build_figure(kind, pops, **({"k": k} if "k" in FIGURES.get(kind).options else {}))))
     return out
 
 

@@ -344,9 +344,20 @@ class PlotlyFigure(View):
 
 
 class FigureKind(View):
+    """A figure kind (backend.figures.kinds) and how the dashboard draws it."""
+
     kind: str
-    options: list[str]
-    summary: str
+    label: str = Field(description="the card's title")
+    help: str = Field(description="how to read it (the figure's layout.meta.help may add its numbers)")
+    summary: str = Field(description="the same as help (kept for older clients)")
+    options: list[str] = Field(description="query parameters it takes")
+    options_schema: dict[str, dict[str, Any]] = Field(description="each option's JSON schema")
+    required: list[str] = Field(description="options it cannot do without")
+    needs: list[str] = Field(description="what its population is loaded with: e_fit, extreme_configs, extreme_curves")
+    pages: list[Literal["study", "compare"]] = Field(description="dashboard pages that draw it as a card")
+    wide: bool
+    height: int = Field(description="plot height, px")
+    ask_above: int | None = Field(description="drawn only on request above this many finished models")
 
 
 class FigureKinds(View):

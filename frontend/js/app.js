@@ -3,6 +3,7 @@
 import { setToken } from "./api.js";
 import { h } from "./dom.js";
 import { Live } from "./events.js";
+import { figureKindsLoaded, loadFigureKinds } from "./figurekinds.js";
 import * as compare from "./pages/compare.js";
 import * as jobs from "./pages/jobs.js";
 import * as queue from "./pages/queue.js";
@@ -11,6 +12,8 @@ import * as study from "./pages/study.js";
 import { parseRoute, routeHash } from "./url.js";
 
 const PAGES = { studies, study, compare, queue, jobs };
+/** Pages whose figure cards come from the server's figure kinds: mounted once those are known. */
+const NEEDS_FIGURE_KINDS = new Set(["study", "compare"]);
 const TITLES = { studies: "Studies", study: "Study", compare: "Compare", queue: "Queue", jobs: "Jobs & workers" };
 
 const main = document.getElementById("main");
@@ -73,10 +76,20 @@ function markNav(page) {
   }
 }
 
+let kindsError = null;
+
 function route() {
   const r = parseRoute();
   if (current && current.page === r.page && current.id === r.id && current.view?.update) {
     current.view.update(r.query);
+    return;
+  }
+  if (NEEDS_FIGURE_KINDS.has(r.page) && !figureKindsLoaded()) {
+    // one small request before the first such page: its cards are laid out once, never shifted by late arrivals
+    const hash = window.location.hash;
+    loadFigureKinds().catch((err) => { kindsError = err; }).finally(() => {
+      if (window.location.hash === hash) route();
+    });
     return;
   }
   current?.view?.unmount?.();
@@ -94,6 +107,8 @@ function route() {
   const view = mod.mount(main, r, ctx);
   current = { ...r, view };
   main.dataset.page = r.page;
+  if (kindsError) banner.error(kindsError); // after the mount's banner.clear(): a 401 asks for the token
+  kindsError = null;
 }
 
 window.addEventListener("hashchange", route);

@@ -113,7 +113,8 @@ export interface paths {
         };
         /**
          * Figure Kinds
-         * @description Every figure kind with its options and one-line help text.
+         * @description Every figure kind (backend.figures.kinds): label, help, the options it takes (with their JSON schema),
+         *     what it needs loaded, and the dashboard pages that draw it, in display order.
          */
         get: operations["figure_kinds_api_figures_get"];
         put?: never;
@@ -762,14 +763,69 @@ export interface components {
             /** Name */
             name: string;
         };
-        /** FigureKind */
+        /**
+         * FigureKind
+         * @description A figure kind (backend.figures.kinds) and how the dashboard draws it.
+         */
         FigureKind: {
+            /**
+             * Ask Above
+             * @description drawn only on request above this many finished models
+             */
+            ask_above: number | null;
+            /**
+             * Height
+             * @description plot height, px
+             */
+            height: number;
+            /**
+             * Help
+             * @description how to read it (the figure's layout.meta.help may add its numbers)
+             */
+            help: string;
             /** Kind */
             kind: string;
-            /** Options */
+            /**
+             * Label
+             * @description the card's title
+             */
+            label: string;
+            /**
+             * Needs
+             * @description what its population is loaded with: e_fit, extreme_configs, extreme_curves
+             */
+            needs: string[];
+            /**
+             * Options
+             * @description query parameters it takes
+             */
             options: string[];
-            /** Summary */
+            /**
+             * Options Schema
+             * @description each option's JSON schema
+             */
+            options_schema: {
+                [key: string]: {
+                    [key: string]: unknown;
+                };
+            };
+            /**
+             * Pages
+             * @description dashboard pages that draw it as a card
+             */
+            pages: ("study" | "compare")[];
+            /**
+             * Required
+             * @description options it cannot do without
+             */
+            required: string[];
+            /**
+             * Summary
+             * @description the same as help (kept for older clients)
+             */
             summary: string;
+            /** Wide */
+            wide: boolean;
         };
         /** FigureKinds */
         FigureKinds: {
@@ -3132,13 +3188,13 @@ export interface operations {
                 top?: number | null;
                 /** @description scatter: x column (d, w0, flops, e_fit, ...) */
                 param?: string | null;
-                /** @description edf_normalized: complexity */
+                /** @description edf_normalized: the complexity to normalise by */
                 by?: ("flops" | "params" | "acts") | null;
-                /** @description edf_normalized: number of equal bins */
+                /** @description edf_normalized: number of equal complexity bins */
                 bins?: number | null;
-                /** @description edf_normalized: log-spaced bins */
+                /** @description edf_normalized: log-spaced complexity bins */
                 log?: boolean | null;
-                /** @description widths/curves: best and worst k models */
+                /** @description curves, widths: best and worst k models */
                 k?: number | null;
                 /** @description random_search: draw with replacement */
                 replace?: boolean | null;
@@ -3147,7 +3203,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                kind: "edf" | "edf_normalized" | "scatter" | "widths" | "e_fit" | "complexity" | "stats" | "random_search" | "curves" | "importance" | "lineage";
+                kind: "complexity" | "curves" | "e_fit" | "edf" | "edf_normalized" | "importance" | "lineage" | "random_search" | "scatter" | "stats" | "widths";
             };
             cookie?: never;
         };
@@ -5240,20 +5296,20 @@ export interface operations {
                 top?: number | null;
                 /** @description scatter: x column (d, w0, flops, e_fit, ...) */
                 param?: string | null;
-                /** @description edf_normalized: complexity */
+                /** @description edf_normalized: the complexity to normalise by */
                 by?: ("flops" | "params" | "acts") | null;
-                /** @description edf_normalized: number of equal bins */
+                /** @description edf_normalized: number of equal complexity bins */
                 bins?: number | null;
-                /** @description edf_normalized: log-spaced bins */
+                /** @description edf_normalized: log-spaced complexity bins */
                 log?: boolean | null;
-                /** @description widths/curves: best and worst k models */
+                /** @description curves, widths: best and worst k models */
                 k?: number | null;
                 /** @description random_search: draw with replacement */
                 replace?: boolean | null;
             };
             header?: never;
             path: {
-                kind: "edf" | "edf_normalized" | "scatter" | "widths" | "e_fit" | "complexity" | "stats" | "random_search" | "curves" | "importance" | "lineage";
+                kind: "complexity" | "curves" | "e_fit" | "edf" | "edf_normalized" | "importance" | "lineage" | "random_search" | "scatter" | "stats" | "widths";
                 /** @description study id */
                 study_id: number;
             };

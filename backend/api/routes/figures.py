@@ -11,49 +11,57 @@ an empty complexity bin are 422s naming the field.
 
 from __future__ import annotations
 
-import typing
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, create_model
+from pydantic.fields import FieldInfo
 from sqlalchemy import Engine
 
-from backend.figures import FIGURE_KINDS, to_json
-from backend.services.figures import KIND_OPTIONS, MAX_STUDIES, study_figure
+from backend.figures import FIGURES, figure_kind_names, to_json
+from backend.figures.kinds import OPTIONS
+from backend.services.figures import MAX_STUDIES, study_figure
 from backend.services.filters import ModelFilter
 from backend.services.views import FigureKind, FigureKinds, PlotlyFigure
 
 from .. import deps
 
 router = APIRouter(tags=["figures"])
-Kind = Literal["edf", "edf_normalized", "scatter", "widths", "e_fit", "complexity", "stats", "random_search",
-               "curves", "importance", "lineage"]
-assert set(typing.get_args(Kind)) == set(FIGURE_KINDS)  # the path literal must list every builder
+if TYPE_CHECKING:  # the registry's names as a Literal for FastAPI (a 422 listing them); str to checkers
+    Kind = str
+else:
+    Kind = Literal[figure_kind_names()]
 
 
-class FigureOptions(ModelFilter):
+class _FigureQuery(ModelFilter):
     """Options of the figure kinds (each kind takes the ones listed by GET /api/figures), plus the filters of
     /models and /export (`flops_max`, `d_min`, `status`, `ids`, ...): the figure of the filtered population, so
-    the dashboard's one filter drives its statistics figures too."""
+    the dashboard's one filter drives its statistics figures too. The option fields are backend.figures.kinds'
+    OPTIONS, each described with the kinds that take it."""
 
     model_config = ConfigDict(extra="forbid")
 
-    param: str | None = Field(None, max_length=64, description="scatter: x column (d, w0, flops, e_fit, ...)")
-    by: Literal["flops", "params", "acts"] | None = Field(None, description="edf_normalized: complexity")
-    bins: int | None = Field(None, ge=1, le=100, description="edf_normalized: number of equal bins")
-    log: bool | None = Field(None, description="edf_normalized: log-spaced bins")
-    k: int | None = Field(None, ge=1, le=50, description="widths/curves: best and worst k models")
-    replace: bool | None = Field(None, description="random_search: draw with replacement")
-
     def for_kind(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in OPTION_NAMES if getattr(self, k) is not None}
+        return {k: getattr(self, k) for k in OPTIONS if getattr(self, k) is not None}
 
     def population_filter(self) -> ModelFilter | None:
         return self.to_filter() if self.active() else None
 
 
-OPTION_NAMES = ("param", "by", "bins", "log", "k", "replace")
+def _option_fields() -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for name, (tp, info) in OPTIONS.items():
+        kinds = ", ".join(f.name for f in FIGURES if name in f.options)
+        fields[name] = (tp, FieldInfo.merge_field_infos(info, description=f"{kinds}: {info.description}"))
+    return fields
+
+
+if TYPE_CHECKING:
+    FigureOptions = _FigureQuery
+else:
+    FigureOptions = create_model("FigureOptions", __base__=_FigureQuery, __doc__=_FigureQuery.__doc__,
+                                 **_option_fields())
 
 
 class OverlayOptions(FigureOptions):
@@ -67,10 +75,12 @@ def _json(fig: Any) -> Response:
 
 @router.get("/api/figures")
 def figure_kinds() -> FigureKinds:
-    """Every figure kind with its options and one-line help text."""
-    helps = {kind: (FIGURE_KINDS[kind].__doc__ or "").strip().splitlines()[0] for kind in FIGURE_KINDS}
-    return FigureKinds(kinds=[FigureKind(kind=k, options=list(KIND_OPTIONS[k]), summary=helps[k])
-                              for k in FIGURE_KINDS])
+    """Every figure kind (backend.figures.kinds): label, help, the options it takes (with their JSON schema),
+    what it needs loaded, and the dashboard pages that draw it, in display order."""
+    props = FigureOptions.model_json_schema()["properties"]
+    return FigureKinds(kinds=[FigureKind.model_validate({**f.describe(), "summary": f.help,
+                                                         "options_schema": {o: props[o] for o in f.options}})
+                              for f in FIGURES])
 
 
 @router.get("/api/studies/{study_id}/figures/{kind}", response_model=PlotlyFigure)

@@ -5,22 +5,12 @@ import { getJSON } from "../api.js";
 import { clear, fmtError, h } from "../dom.js";
 import { coalesce } from "../events.js";
 import { COMPLEXITY, GLOBAL, label } from "../columns.js";
+import { figureKinds } from "../figurekinds.js";
 import { Filter } from "../filter.js";
 import { plotCard, ServerFigure } from "../plots.js";
 import { replaceQuery, routeHash } from "../url.js";
 
 /** @typedef {import("../api.js").Schemas} Schemas  the API's documented JSON shapes */
-
-export const COMPARE_FIGURES = [
-  { kind: "edf", title: "Error EDFs",
-    help: "Each curve is one study: the fraction of its models below each error. The curve further up-left is the better design space; shaded bands are 95% confidence." },
-  { kind: "edf_normalized", title: "Complexity-normalised EDFs", by: true,
-    help: "The same EDFs reweighted so flops (or params) are uniform over the common range: differences left are not explained by model size (NDS)." },
-  { kind: "scatter", title: "Parameter trend across studies", x: true,
-    help: "Error against the chosen parameter for each study, with the binned median and quartiles: where the spaces differ along one parameter." },
-  { kind: "random_search", title: "Random search efficiency",
-    help: "Expected best error of k random models from each study as k grows (with a band): how quickly a search in each space finds a good model." },
-];
 
 export function mount(root, route, ctx) {
   let query = new URLSearchParams(route.query);
@@ -30,8 +20,11 @@ export function mount(root, route, ctx) {
     [...COMPLEXITY, ...GLOBAL].map((x) => h("option", { value: x }, label(x))));
   const bySel = h("select", { "aria-label": "normalise by", onchange: (e) => setParam("by", e.target.value) },
     ["flops", "params"].map((x) => h("option", { value: x }, `by ${x}`)));
-  const figs = COMPARE_FIGURES.map((f) => {
-    const parts = plotCard(f.title, f.help, { controls: f.x ? xSel : f.by ? bySel : null });
+  // one card per figure kind the registry puts on this page (GET /api/figures), in its order; a kind's options
+  // choose its control: `param` the x column, `by` the complexity to normalise by
+  const figs = figureKinds("compare").map((kind) => {
+    const f = { kind: kind.kind, x: kind.options.includes("param"), by: kind.options.includes("by") };
+    const parts = plotCard(kind.label, kind.help, { controls: f.x ? xSel : f.by ? bySel : null });
     parts.plot.id = `cmp-${f.kind}`;
     return { ...f, parts, fig: new ServerFigure(parts, { filename: `netspace-compare-${f.kind}` }) };
   });

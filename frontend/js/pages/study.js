@@ -5,6 +5,7 @@ import { getJSON, isReal, request } from "../api.js";
 import { clear, debounce, fmtCount, fmtDate, h, saveBlob } from "../dom.js";
 import { coalesce } from "../events.js";
 import { COMPLEXITY, FILTERABLE_RESULTS, GLOBAL, STAGE, xChoices } from "../columns.js";
+import { figureKinds } from "../figurekinds.js";
 import { Filter } from "../filter.js";
 import { FilterPanel } from "../filterpanel.js";
 import { showModel } from "../modeldetail.js";
@@ -17,22 +18,6 @@ import { progressBar } from "../widgets.js";
 import { workerNotice } from "../workers.js";
 
 /** @typedef {import("../api.js").Schemas} Schemas  the API's documented JSON shapes */
-
-/** Statistics figures drawn by the server's Python figure builders (GET /api/studies/{id}/figures/{kind}). */
-export const FIGURES = [
-  { kind: "edf", title: "Error EDF",
-    help: "F(e) is the fraction of models with error below e; higher and further left is a better space. Shaded: 95% band; the legend gives n, min and mean." },
-  { kind: "widths", title: "Width curves", k: true, wide: true, height: 420,
-    help: "Per-block width w_j (log scale) of the best and worst k models; dashed lines are the fitted quantized linear law. Good models widen steadily." },
-  { kind: "e_fit", title: "Width-law fit vs error", askAbove: 1000,
-    help: "e_fit measures how far a model's widths are from the best linear law (0 = exactly RegNet-like); a rising trend means the law predicts good models (paper Fig. 8)." },
-  { kind: "curves", title: "Training curves", k: true,
-    help: "Test error per epoch for the best and worst k models: check the runs converged and whether the early ranking holds." },
-  { kind: "complexity", title: "Complexity and runtime", wide: true, height: 560,
-    help: "Activations vs flops (√flops fit), params vs flops (linear fit), inference time vs flops and activations with Pearson r: which count predicts speed." },
-  { kind: "importance", title: "Parameter importance", wide: true, height: 460,
-    help: "How strongly each parameter relates to error (method named in the figure); tall bars point at the parameters worth constraining next." },
-];
 
 const FILTERABLE = new Set([...COMPLEXITY, ...FILTERABLE_RESULTS, ...GLOBAL, ...STAGE]);
 const DEFAULT_X = ["flops", "d", "w0", "wm", "g", "w_4", "b"];
@@ -115,12 +100,18 @@ export function mount(root, route, ctx) {
 
   const kSelect = (kind) => h("select", { "aria-label": `best and worst k (${kind})`, class: "k-select", onchange: (e) => setView({ k: Number(e.target.value) }) },
     [1, 3, 5, 10, 20].map((k) => h("option", { value: String(k), selected: k === view.k }, `k = ${k}`)));
-  const figures = FIGURES.map((f) => {
-    const parts = plotCard(f.title, f.help, { controls: f.k ? kSelect(f.kind) : null, wide: f.wide, height: f.height ?? 360 });
+  // statistics figures drawn by the server's builders (GET /api/studies/{id}/figures/{kind}): one card per figure
+  // kind the registry puts on this page, in its order; the scatter kind's place holds the client-drawn grid
+  const figures = [];
+  const cards = figureKinds("study").map((kind) => {
+    if (kind.kind === "scatter") return scatterCard.card;
+    const f = { kind: kind.kind, k: kind.options.includes("k"), askAbove: kind.ask_above, asked: false };
+    const parts = plotCard(kind.label, kind.help, { controls: f.k ? kSelect(f.kind) : null, wide: kind.wide, height: kind.height });
     parts.plot.id = `fig-${f.kind}`;
-    return { ...f, parts, fig: new ServerFigure(parts, { filename: `netspace-study${studyId}-${f.kind}` }), stale: false };
+    figures.push({ ...f, parts, fig: new ServerFigure(parts, { filename: `netspace-study${studyId}-${f.kind}` }), stale: false });
+    return parts.card;
   });
-  const byKind = (kind) => figures.find((f) => f.kind === kind);
+  if (!cards.includes(scatterCard.card)) cards.push(scatterCard.card);
   const tableRoot = h("div", { class: "models-table", id: "models" });
   const table = new ModelsTable(tableRoot, { onView: setView, onOpen: (id) => showModel(id, ctx.banner) });
 
@@ -136,8 +127,7 @@ export function mount(root, route, ctx) {
       filterRoot,
       h("div", { class: "study-main" },
         exportBar,
-        h("div", { class: "plots" }, ...["edf", "curves"].map((k) => byKind(k).parts.card), scatterCard.card,
-          ...["importance", "widths", "complexity", "e_fit"].map((k) => byKind(k).parts.card)),
+        h("div", { class: "plots" }, ...cards),
         h("section", { class: "card", "aria-labelledby": "models-title" },
           h("div", { class: "card-head" }, h("h2", { id: "models-title" }, "Models")),
           h("p", { class: "help" }, h("span", { class: "help-tag" }, "How to read: "),
