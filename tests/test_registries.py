@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 
 from backend.datasets import DATASETS, Dataset, PickleBatches, dataset_names
+from backend.designspace import columns as column_table
 from backend.designspace.families import FAMILIES, REFINE_STEPS, family_names
+from backend.designspace.params import PARAM_NAMES
 from backend.exporters import EXPORT_FORMATS, ExportFormat
 from backend.figures import FIGURES, FigureKind
 from backend.figures.kinds import OPTIONS, Need, Page
@@ -47,6 +49,20 @@ def test_families_are_served_and_complete(api):
     for f in served:
         assert f["label"] and f["description"] and f["params"], f
         assert set(f["stage_params"]) <= set(f["params"]) and set(f["refine_steps"]) <= set(REFINE_STEPS)
+
+
+# -------------------------------------------------------------------------------------------------- columns
+
+def test_columns_are_served_and_complete(api):
+    served = api.get("/api/columns").json()
+    table = column_table.columns()
+    assert [c["name"] for c in served] == list(table)
+    assert [column_table.Column.model_validate(c) for c in served] == list(table.values())
+    assert tuple(c["name"] for c in served if c["source"] == "sampled") == PARAM_NAMES  # the database's columns
+    stages = column_table.stage_columns()
+    for c in served:
+        assert c["label"] and c["group"], c
+        assert (c["stage"] is None) or 1 <= c["stage"] <= stages, c
 
 
 # ------------------------------------------------------------------------------------------------- datasets

@@ -3,6 +3,7 @@
 import { setToken } from "./api.js";
 import { h } from "./dom.js";
 import { Live } from "./events.js";
+import { columnsLoaded, loadColumns } from "./columns.js";
 import { figureKindsLoaded, loadFigureKinds } from "./figurekinds.js";
 import * as compare from "./pages/compare.js";
 import * as jobs from "./pages/jobs.js";
@@ -12,8 +13,8 @@ import * as study from "./pages/study.js";
 import { parseRoute, routeHash } from "./url.js";
 
 const PAGES = { studies, study, compare, queue, jobs };
-/** Pages whose figure cards come from the server's figure kinds: mounted once those are known. */
-const NEEDS_FIGURE_KINDS = new Set(["study", "compare"]);
+/** Pages whose figure cards and columns come from the server's registries: mounted once those are known. */
+const NEEDS_REGISTRIES = new Set(["study", "compare"]);
 const TITLES = { studies: "Studies", study: "Study", compare: "Compare", queue: "Queue", jobs: "Jobs & workers" };
 
 const main = document.getElementById("main");
@@ -84,10 +85,13 @@ function route() {
     current.view.update(r.query);
     return;
   }
-  if (NEEDS_FIGURE_KINDS.has(r.page) && !figureKindsLoaded()) {
-    // one small request before the first such page: its cards are laid out once, never shifted by late arrivals
+  if (NEEDS_REGISTRIES.has(r.page) && !(figureKindsLoaded() && columnsLoaded())) {
+    // two small requests, side by side, before the first such page: its cards and filters are laid out once,
+    // never shifted by late arrivals
     const hash = window.location.hash;
-    loadFigureKinds().catch((err) => { kindsError = err; }).finally(() => {
+    Promise.allSettled([loadFigureKinds(), loadColumns()]).then((results) => {
+      const failed = results.find((x) => x.status === "rejected");
+      if (failed) kindsError = failed.reason;
       if (window.location.hash === hash) route();
     });
     return;

@@ -1,43 +1,68 @@
 // @ts-check
-// What the dashboard knows about population columns: groups for the filter panel, axis scales, formats.
-// Mirrors backend/designspace/params.py (PARAM_NAMES, LOG_SCALE) — the server sends whichever columns exist.
+// What the dashboard knows about population columns: groups for the filter panel, axis scales, labels, formats.
+// All of it is the server's column table (backend/designspace/columns.yaml, GET /api/columns), read once before
+// the first page that shows populations (app.js); the exports below are live bindings that `setColumns` fills.
+// Columns an imported population brings along (extras) are not listed: they get their name as label.
+import { getJSON } from "./api.js";
 import { fmtCount, fmtError, fmtNum } from "./dom.js";
 
-export const COMPLEXITY = ["flops", "params", "acts"];
-export const RESULTS = ["error", "error_final", "train_seconds", "infer_ms", "e_fit"];
-/** columns the server can filter on (backend/services/filters.py RANGE_COLUMNS) */
-export const FILTERABLE_RESULTS = ["error", "infer_ms", "train_seconds"];
-export const GLOBAL = ["d", "w0", "wa", "wm", "g", "b"];
-export const STAGES = [1, 2, 3, 4, 5];
-export const STAGE = ["d", "w", "g", "b"].flatMap((p) => STAGES.map((i) => `${p}_${i}`));
-export const LOG_SCALE = new Set(["w0", "wa", "wm", "g", "flops", "params", "acts", ...STAGES.map((i) => `w_${i}`)]);
+/** @typedef {import("./api.js").Schemas} Schemas  the API's documented JSON shapes */
 
-const LABELS = {
-  flops: "flops (multiply-adds)",
-  params: "params",
-  acts: "activations",
-  error: "top-1 error (%)",
-  error_final: "final-epoch error (%)",
-  train_seconds: "train time (s)",
-  infer_ms: "inference (ms / 64 images)",
-  e_fit: "e_fit (width-law fit)",
-  d: "depth d",
-  w0: "initial width w0",
-  wa: "slope wa",
-  wm: "multiplier wm",
-  g: "group width g",
-  b: "bottleneck ratio b",
-};
+/** complexity columns (flops, params, acts) */
+export let COMPLEXITY = /** @type {string[]} */ ([]);
+/** measured or derived result columns (error, error_final, train_seconds, infer_ms, e_fit) */
+export let RESULTS = /** @type {string[]} */ ([]);
+/** result columns the server can filter on (<name>_min/_max) */
+export let FILTERABLE_RESULTS = /** @type {string[]} */ ([]);
+/** global sampled parameters (d, w0, wa, wm, g, b) */
+export let GLOBAL = /** @type {string[]} */ ([]);
+/** the stages with flat columns (1..S) */
+export let STAGES = /** @type {number[]} */ ([]);
+/** per-stage sampled columns (d_1..d_S, w_1.., g_1.., b_1..) */
+export let STAGE = /** @type {string[]} */ ([]);
+/** columns drawn on log axes */
+export let LOG_SCALE = /** @type {Set<string>} */ (new Set());
+/** @type {Map<string, Schemas["Column"]>} */
+let byName = new Map();
 
 /**
+ * Take the column table (GET /api/columns, in display order).
+ * @param {Schemas["Column"][]} columns
+ */
+export function setColumns(columns) {
+  byName = new Map(columns.map((c) => [c.name, c]));
+  const names = (/** @type {(c: Schemas["Column"]) => boolean} */ test) => columns.filter(test).map((c) => c.name);
+  COMPLEXITY = names((c) => c.source === "complexity");
+  RESULTS = names((c) => c.source === "result" || c.source === "derived");
+  FILTERABLE_RESULTS = names((c) => (c.source === "result" || c.source === "derived") && c.filter);
+  GLOBAL = names((c) => c.source === "sampled" && (c.stage ?? null) === null);
+  STAGE = names((c) => c.source === "sampled" && (c.stage ?? null) !== null);
+  STAGES = [...new Set(columns.map((c) => c.stage).filter((s) => typeof s === "number"))].sort((a, b) => a - b);
+  LOG_SCALE = new Set(names((c) => c.log));
+}
+
+let loaded = false;
+/** Whether the table was asked for already (successfully or not). */
+export const columnsLoaded = () => loaded;
+
+/** Fetch the column table once; on failure the pages show only what they get (the error goes to the banner). */
+export async function loadColumns() {
+  if (loaded) return;
+  loaded = true;
+  /** @type {Schemas["Column"][]} */
+  const out = await getJSON("/api/columns");
+  setColumns(out);
+}
+
+/**
+ * The column's label with its unit ("flops (multiply-adds)"); an unlisted (extra) column's name.
  * @param {string} name
  * @returns {string}
  */
 export function label(name) {
-  if (LABELS[name]) return LABELS[name];
-  const m = /^([dwgb])_(\d)$/.exec(name);
-  if (m) return { d: "depth", w: "width", g: "group width", b: "bottleneck" }[m[1]] + ` stage ${m[2]}`;
-  return name;
+  const c = byName.get(name);
+  if (!c) return name;
+  return c.unit ? `${c.label} (${c.unit})` : c.label;
 }
 
 /**
@@ -46,8 +71,9 @@ export function label(name) {
  * @returns {string}
  */
 export function fmtValue(name, v) {
-  if (COMPLEXITY.includes(name)) return fmtCount(v);
-  if (name === "error" || name === "error_final") return fmtError(v);
+  const format = byName.get(name)?.format;
+  if (format === "count") return fmtCount(v);
+  if (format === "error") return fmtError(v);
   return fmtNum(v);
 }
 
@@ -61,16 +87,18 @@ export function xChoices(present) {
 }
 
 /**
- * Filterable columns grouped for the filter panel (only groups with a present column).
+ * Filterable columns grouped for the filter panel (only groups with a present column), in the table's groups.
  * @param {Set<string>} present
  * @returns {Array<{title: string, names: string[], open?: boolean}>}
  */
 export function filterGroups(present) {
   const pick = (names) => names.filter((c) => present.has(c));
-  return [
-    { title: "Complexity", names: pick(COMPLEXITY), open: true },
-    { title: "Result", names: pick(FILTERABLE_RESULTS), open: true },
-    { title: "Parameters", names: pick(GLOBAL), open: true },
-    { title: "Per stage", names: pick(STAGE), open: false },
-  ].filter((g) => g.names.length);
+  /** @type {Map<string, string[]>} */
+  const groups = new Map();
+  for (const name of [...COMPLEXITY, ...FILTERABLE_RESULTS, ...GLOBAL, ...STAGE]) {
+    const title = byName.get(name)?.group ?? "Other";
+    groups.set(title, [...(groups.get(title) ?? []), name]);
+  }
+  return [...groups].map(([title, names]) => ({ title, names: pick(names), open: !STAGE.includes(names[0]) }))
+    .filter((g) => g.names.length);
 }

@@ -6,6 +6,28 @@
  */
 
 export interface paths {
+    "/api/columns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Columns
+         * @description Every listed population column in display order (per-stage ones expanded: d_1..d_5): label, unit, log axis,
+         *     source, print format, whether the server filters on it, and its filter group. A study's population may add
+         *     `extra` columns of its own (GET /api/studies/{id}/population), labelled by their names.
+         */
+        get: operations["list_columns_api_columns_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/datasets": {
         parameters: {
             query?: never;
@@ -605,6 +627,53 @@ export interface components {
              * @description name of the new study
              */
             study: string;
+        };
+        /**
+         * Column
+         * @description One population column (see columns.yaml for the meaning of each field).
+         */
+        Column: {
+            /**
+             * Filter
+             * @description the server filters on <name>_min/_max
+             * @default false
+             */
+            filter: boolean;
+            /**
+             * Format
+             * @default number
+             * @enum {string}
+             */
+            format: "count" | "error" | "number";
+            /**
+             * Group
+             * @description the dashboard's filter group
+             */
+            group: string;
+            /** Label */
+            label: string;
+            /**
+             * Log
+             * @default false
+             */
+            log: boolean;
+            /** Name */
+            name: string;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "sampled" | "complexity" | "result" | "derived" | "extra";
+            /**
+             * Stage
+             * @description the stage (1-based) of a per-stage column
+             */
+            stage?: number | null;
+            /**
+             * Unit
+             * @default
+             */
+            unit: string;
         };
         /** Curve */
         Curve: {
@@ -2485,6 +2554,98 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_columns_api_columns_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Column"][];
+                };
+            };
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such study, model, job, space or figure */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description conflict with the current state (a taken name, a job that cannot change so) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request body is larger than NETSPACE_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description bad input: every field at fault, with the allowed range where there is one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Unprocessable"];
+                };
+            };
+            /** @description the database is unavailable (restarting or unreachable); retry after the Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_datasets_api_datasets_get: {
         parameters: {
             query?: never;

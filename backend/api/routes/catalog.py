@@ -1,5 +1,6 @@
-"""What the extension registries hold, for the dashboard's menus and any client: GET /api/datasets
-(backend.datasets) and GET /api/formats (backend.importers.formats, backend.exporters).
+"""What the extension registries hold, for the dashboard's menus and any client: GET /api/columns (the column
+table, backend/designspace/columns.yaml), GET /api/datasets (backend.datasets) and GET /api/formats
+(backend.importers.formats, backend.exporters).
 
 The space families are listed by GET /api/families (spaces.py) and the figure kinds by GET /api/figures
 (figures.py); every list is read off its registry, so a new entry appears here without a change to this module.
@@ -10,11 +11,20 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from backend.datasets import DATASETS
+from backend.designspace.columns import Column, columns
 from backend.exporters import EXPORT_FORMATS
 from backend.importers import IMPORT_FORMATS
 from backend.services.views import DatasetInfo, ExportFormatInfo, Formats, ImportFormatInfo
 
 router = APIRouter(tags=["catalog"])
+
+
+@router.get("/api/columns")
+def list_columns() -> list[Column]:
+    """Every listed population column in display order (per-stage ones expanded: d_1..d_5): label, unit, log axis,
+    source, print format, whether the server filters on it, and its filter group. A study's population may add
+    `extra` columns of its own (GET /api/studies/{id}/population), labelled by their names."""
+    return list(columns().values())
 
 
 @router.get("/api/datasets")

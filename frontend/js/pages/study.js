@@ -19,7 +19,6 @@ import { workerNotice } from "../workers.js";
 
 /** @typedef {import("../api.js").Schemas} Schemas  the API's documented JSON shapes */
 
-const FILTERABLE = new Set([...COMPLEXITY, ...FILTERABLE_RESULTS, ...GLOBAL, ...STAGE]);
 const DEFAULT_X = ["flops", "d", "w0", "wm", "g", "w_4", "b"];
 const SCATTER_HELP = "Each dot is a trained model (grey: filtered out); drag a box, or pick the lasso in the toolbar, to filter " +
   "every view. Dark line and shading: binned median error and quartiles; amber band and dashed line: the bootstrap 95% range " +
@@ -67,6 +66,8 @@ function filenameFrom(res, fallback) {
 }
 
 export function mount(root, route, ctx) {
+  // the columns a box on the scatter can narrow (the column table is loaded before this page mounts)
+  const FILTERABLE = new Set([...COMPLEXITY, ...FILTERABLE_RESULTS, ...GLOBAL, ...STAGE]);
   const studyId = route.id;
   let query = new URLSearchParams(route.query);
   let filter = Filter.fromQuery(query);
