@@ -19,14 +19,14 @@ from .errors import fail
 def import_cmd(
     file: Annotated[Path, typer.Argument(help="NDS .json, pycls sweep.json, or our .jsonl/.csv/.json export")],
     study: Annotated[str, typer.Option(help="name of the new study")],
-    fmt: Annotated[str, typer.Option("--format", help=f"auto | {' | '.join(IMPORT_FORMATS.names())}")] = "auto",
+    fmt: Annotated[str, typer.Option("--format", help=f"auto | {' | '.join(IMPORT_FORMATS.entries())}")] = "auto",
     db: Annotated[str | None, typer.Option(help="SQLAlchemy URL (default: $NETSPACE_DB or ./netspace.db)")] = None,
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="skip bad records (counted) instead of failing")]
     = False,
 ) -> None:
     """Import every run of FILE as one new study (one transaction: all of it or nothing)."""
     if fmt != "auto" and fmt not in IMPORT_FORMATS:
-        fail(f"format: must be auto or one of {', '.join(IMPORT_FORMATS.names())} (got {fmt!r})")
+        fail(f"format: must be auto or one of {', '.join(IMPORT_FORMATS.entries())} (got {fmt!r})")
     if not file.is_file():
         fail(f"file: not found: {file}")
     from backend.services.derived import fill_e_fit

@@ -612,7 +612,7 @@ export interface components {
             file: string;
             /**
              * Format
-             * @description auto | csv | json | jsonl | nds | parquet | pycls-sweep
+             * @description auto | nds | pycls-sweep | jsonl | csv | json | parquet
              * @default auto
              */
             format: string;

@@ -54,7 +54,7 @@ def import_study(
     file: Annotated[UploadFile, File(description="the population file")],
     study: Annotated[str, Form(min_length=1, max_length=200, description="name of the new study")],
     format: Annotated[str, Form(pattern=f"^(auto|{'|'.join(IMPORT_FORMATS.names())})$",  # the API's field name
-                                description=f"auto | {' | '.join(IMPORT_FORMATS.names())}")] = "auto",
+                                description=f"auto | {' | '.join(IMPORT_FORMATS.entries())}")] = "auto",
     skip_bad: Annotated[bool, Form(description="skip bad records (counted) instead of failing")] = False,
     engine: Engine = Depends(deps.engine),
     settings: Settings = Depends(deps.settings),
