@@ -131,7 +131,7 @@ def test_digits_tutorial_runs_for_real(tmp_path):
 def test_fleet_commands_queue_the_chain_on_postgresql(pg_url, tmp_path):
     cifar = tmp_path / "cifar-10-batches-py"
     cifar.mkdir()
-    for f in ("data_batch_1", "test_batch"):
+    for f in (*(f"data_batch_{i}" for i in range(1, 6)), "test_batch"):  # every file the cifar10 entry requires
         (cifar / f).write_bytes(b"")
     imagenet = tmp_path / "imagenet"
     for split in ("train", "val"):
