@@ -14,7 +14,7 @@ from test_figures import sampled_population
 from backend.analysis import minimum_n as mn
 from backend.analysis.synthetic import synthetic_population
 from backend.analysis.table import from_records
-from backend.figures import FIGURE_KINDS, build_figure, to_json
+from backend.figures import FIGURES, build_figure, to_json
 
 # ------------------------------------------------------------------------------------------- thresholds
 
@@ -83,7 +83,7 @@ def meta(fig) -> dict:
 def test_every_figure_states_its_n():
     # real sampled configs (widths, e_fit) with curves; the last model of each is unfinished: n = 12 and 50
     pops = {"A": sampled_population("RegNetX", 13, 1, 0.0), "B": sampled_population("AnyNetX_A", 51, 2, 5.0)}
-    for kind in FIGURE_KINDS:
+    for kind in FIGURES.names():
         fig = build_figure(kind, pops, **({"param": "flops"} if kind == "scatter" else
                                           {"bins": 2} if kind == "edf_normalized" else {}))
         m = meta(fig)
