@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from backend.designspace.config import check_stages, stage_lists
 from backend.designspace.regnet import QUANT, adjust_widths_groups, block_stage_indices, quantize_stage_width
 
 CHUNK_ELEMS = 1 << 20  # candidates x blocks scored per numpy pass (bounds memory)
@@ -65,15 +66,17 @@ def as_dict(cfg: Any) -> Mapping[str, Any]:
 
 
 def anynet_stages(cfg: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
-    """The AnyNet stage lists of a stored config: the config itself (canonical AnyNet), the `anynet` form an
-    importer derived (NDS ResNe(X)t/Vanilla nets), or None for architectures without stages (NAS cells)."""
-    if not cfg:
+    """The AnyNet stage lists of a stored config (designspace.config.stage_lists), or None for architectures
+    without stages (NAS cells) and for stage lists outside the declared bounds (check_stages): a row stored before
+    imports were bounded, or written by another tool, must not make e_fit fit millions of blocks."""
+    stages = stage_lists(as_dict(cfg) if cfg else None)
+    if stages is None:
         return None
-    cfg = as_dict(cfg)
-    if "depths" in cfg and "widths" in cfg:
-        return cfg
-    inner = cfg.get("anynet")
-    return inner if isinstance(inner, Mapping) and "depths" in inner and "widths" in inner else None
+    try:
+        check_stages(stages)
+    except ValueError:
+        return None
+    return stages
 
 
 def expand_config(cfg: Mapping[str, Any]) -> BlockLayout:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal
+import math
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -70,7 +72,50 @@ class RegNetSpec(RegNetParams):
         return RegNetParams(**{k: getattr(self, k) for k in RegNetParams.model_fields})
 
 
-_STAGE_RANGES = (("depths", 1, 1000), ("widths", 1, 100_000), ("strides", 1, 8), ("group_ws", 1, 100_000))
+#: the bounds of a network's stage lists, declared once: AnyNetConfig is validated with them, and so is every stored
+#: config with stage lists whatever its arch type (importers: `check_stages`), so the analyses that walk a
+#: network block by block (e_fit fits the width law per block, ~1-2 ms a block) are bounded in work for any row
+MAX_STAGES = 16
+MAX_BLOCKS = 1000  # total depth, as RegNetParams.depth
+STAGE_RANGES = (("depths", 1, 1000), ("widths", 1, 100_000), ("strides", 1, 8), ("group_ws", 1, 100_000))
+_STAGE_LISTS = ("depths", "widths", "strides", "bot_muls", "group_ws")
+
+
+def stage_lists(cfg: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """The AnyNet stage lists of a stored config: the config itself (canonical AnyNet), the `anynet` form an
+    importer derived (NDS ResNe(X)t/Vanilla nets), or None for architectures without stages (NAS cells)."""
+    if not isinstance(cfg, Mapping) or not cfg:
+        return None
+    if "depths" in cfg and "widths" in cfg:
+        return cfg
+    inner = cfg.get("anynet")
+    return inner if isinstance(inner, Mapping) and "depths" in inner and "widths" in inner else None
+
+
+def check_stages(cfg: Mapping[str, Any]) -> None:
+    """Raise InvalidField naming the list (and stage) when stage lists break the bounds above: 1..MAX_STAGES
+    stages, one entry per stage in every list given, integers in STAGE_RANGES, at most MAX_BLOCKS blocks."""
+    depths = cfg.get("depths")
+    if not isinstance(depths, list) or not 1 <= len(depths) <= MAX_STAGES:
+        got = f"{len(depths)} stages" if isinstance(depths, list) else type(depths).__name__
+        raise InvalidField("depths", f"need 1 to {MAX_STAGES} stages, got {got}", f"[1, {MAX_STAGES}] stages")
+    for name in _STAGE_LISTS[1:]:
+        values = cfg.get(name)
+        if values is not None and (not isinstance(values, list) or len(values) != len(depths)):
+            got = str(len(values)) if isinstance(values, list) else type(values).__name__
+            raise InvalidField(name, f"must have one entry per stage ({len(depths)}), got {got}")
+    for name, lo, hi in STAGE_RANGES:
+        values = cfg.get(name)
+        if values is None:
+            continue
+        if set(map(type, values)) <= {int} and lo <= min(values) and max(values) <= hi:
+            continue  # C-level checks first; the loop only to name the stage
+        for i, v in enumerate(values):
+            if not (type(v) in (int, float) and math.isfinite(v) and v == int(v) and lo <= v <= hi):
+                raise InvalidField(f"{name}[{i}]", f"must be an integer in [{lo}, {hi}], got {v!r:.40}",
+                                   f"[{lo}, {hi}]")
+    if sum(depths) > MAX_BLOCKS:
+        raise InvalidField("depths", f"{sum(depths)} blocks in all; at most {MAX_BLOCKS}", f"sum <= {MAX_BLOCKS}")
 
 
 class AnyNetConfig(BaseModel):
@@ -93,17 +138,7 @@ class AnyNetConfig(BaseModel):
 
     @model_validator(mode="after")
     def _stage_lists_agree(self) -> AnyNetConfig:
-        n = len(self.depths)
-        if n < 1 or n > 16:
-            raise InvalidField("depths", f"need 1 to 16 stages, got {n}")
-        for name in ("widths", "strides", "bot_muls", "group_ws"):
-            if len(getattr(self, name)) != n:
-                raise InvalidField(name, f"must have one entry per stage ({n}), got {len(getattr(self, name))}")
-        for name, lo, hi in _STAGE_RANGES:
-            values = getattr(self, name)
-            if min(values) < lo or max(values) > hi:  # C-level check first; the loop only to name the stage
-                i, v = next((i, v) for i, v in enumerate(values) if not lo <= v <= hi)
-                raise InvalidField(f"{name}[{i}]", f"must be in [{lo}, {hi}], got {v}")
+        check_stages({k: getattr(self, k) for k in _STAGE_LISTS if k != "bot_muls"})
         for i, bm in enumerate(self.bot_muls):
             if not 0 < bm <= 64 or (bm > 1 and bm != int(bm)):
                 raise InvalidField(f"bot_muls[{i}]", f"must be in (0, 1] or an integer ≤ 64, got {bm}")

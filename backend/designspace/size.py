@@ -2,7 +2,8 @@
 
 Dimension = number of free parameters: a per-stage AnyNet parameter counts once per stage, a shared one
 once, a fixed one (a single possible value) not at all. Size = number of distinct parameter settings
-the sampler can produce, counted on each law's support at its quantization:
+the sampler can produce, counted on each law's support at its quantization (in closed form, ParamSpec.count: a
+spec's grid is never listed to be counted):
 - per-stage parameter with m values over S stages: m^S; shared: m;
 - monotone (non-decreasing) over S stages: C(m + S - 1, S) exactly. The paper divides m^S by S! instead,
   which ignores ties; both are reported;
@@ -51,7 +52,7 @@ def space_size(spec: SpaceSpec, paper_levels: int | None = None) -> SpaceSize:
     exact = 1
     approx = 1.0
     for name, p in spec.params.items():
-        m = len(p.support())
+        m = p.count()
         if paper_levels and name in family.continuous_params:
             m = paper_levels
         if m == 1:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from backend.fielderrors import InvalidField
 
-from .config import BlockType, StemType
+from .config import MAX_BLOCKS, BlockType, StemType
 from .families import family_names, get_family
 from .laws import decimals
 
@@ -33,6 +33,12 @@ INTEGER_PARAMS = {"d", "w", "w0", "g"}
 MULTIPLE_OF_8 = {"w", "w0"}
 MAX_WIDTH = 65536
 MAX_DEPTH = 1000
+#: the bounds of a law's grid, declared once: a quantum below MIN_Q, or a grid of more than MAX_LEVELS values on
+#: [low, high], is refused when the spec is read. Counting (space_size) is closed form whatever the grid, but
+#: refinement previews, sampling and lineage all read a spec's values, so a spec may not describe a grid no
+#: one can look at (q: 1e-8 over [1.5, 3] would be 1.5e8 values).
+MIN_Q = 1e-6
+MAX_LEVELS = 1_000_000
 
 
 class ParamSpec(BaseModel):
@@ -45,7 +51,8 @@ class ParamSpec(BaseModel):
     `fixed` always gives `value`.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    # inf/NaN (YAML's .inf, JSON's 1e999) are refused by pydantic itself: every later check compares numbers
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     law: Law
     low: float | None = None
@@ -77,8 +84,13 @@ class ParamSpec(BaseModel):
                 raise InvalidField("low", f"must be > 0 for law '{self.law}' (got {self.low})")
             if self.q is None:
                 self.q = 1.0
-            if self.q <= 0:
-                raise InvalidField("q", f"must be > 0 (got {self.q})")
+            if not self.q >= MIN_Q:
+                raise InvalidField("q", f"must be >= {MIN_Q:g} (got {self.q:g})", f"[{MIN_Q:g}, ∞)")
+            levels = (self.high - self.low) / self.q + 1
+            if self.law in ("uniform", "log_uniform", "power2_or_log_uniform") and levels > MAX_LEVELS:
+                least = (self.high - self.low) / (MAX_LEVELS - 1)
+                raise InvalidField("q", f"gives {levels:,.0f} values on [{self.low:g}, {self.high:g}]; at most "
+                                   f"{MAX_LEVELS:,} (q >= {least:.3g} on this range)", f"[{max(least, MIN_Q):.3g}, ∞)")
             if self.law in ("uniform", "log_uniform") and (
                     _off_grid(self.low, self.q) or _off_grid(self.high, self.q)):
                 raise InvalidField("low/high", f"must be multiples of q={self.q} (got {self.low}, {self.high})")
@@ -93,8 +105,23 @@ class ParamSpec(BaseModel):
             raise InvalidField(name, f"law '{self.law}' needs {name}")
         return float(x)
 
+    def count(self) -> int:
+        """How many values the law can produce: len(support()) in closed form, without listing them (space_size
+        counts every law of a spec, lineage and refinement previews count again and again)."""
+        if self.law == "fixed":
+            return 1
+        if self.law == "choice":
+            return len({float(v) for v in self.values or []})
+        lo, hi, q = self.number("low"), self.number("high"), self.number("q")
+        if self.law == "power2":
+            return int(math.log2(hi)) - int(math.log2(lo)) + 1
+        if self.law == "power2_or_log_uniform":
+            small = max(0, min(int(math.log2(hi)), _below_log2(q)) - math.ceil(math.log2(lo)) + 1)
+            return small + _grid_count(max(lo, q), hi, q)
+        return int(round((hi - lo) / q)) + 1
+
     def support(self) -> list[float]:
-        """Every value the law can produce, ascending (for validation and space-size counting)."""
+        """Every value the law can produce, ascending (for validation and refinement); at most MAX_LEVELS."""
         if self.law == "fixed":
             return [self.number("value")]
         if self.law == "choice":
@@ -115,6 +142,21 @@ class ParamSpec(BaseModel):
         return min(sup), max(sup)
 
 
+def _below_log2(q: float) -> int:
+    """The largest e with 2^e < q."""
+    e = math.floor(math.log2(q))
+    return e - 1 if 2.0**e >= q else e
+
+
+def _grid_count(start: float, hi: float, q: float) -> int:
+    """How many of start + k q (k = 0 .. round((hi - start) / q), rounded to q's decimals) are <= hi: the grid
+    support() lists, counted without listing it (only the last point can pass hi, when the division rounds up)."""
+    k = int(round((hi - start) / q))
+    if k < 0:
+        return 0
+    return k + 1 if round(start + k * q, decimals(q)) <= hi else k
+
+
 def _off_grid(x: float, q: float) -> bool:
     r = x / q
     return abs(r - round(r)) > 1e-9
@@ -130,7 +172,8 @@ class SpaceSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")
-    description: str = Field(default="", max_length=2000)
+    description: str = Field(default="", max_length=2000, pattern=r"^[^\x00]*$",
+                             description="free text (no NUL characters: PostgreSQL cannot store them)")
     family: FamilyName
     num_stages: int = Field(default=4, ge=1, le=8, description="stages (RegNet: the stage count kept)")
     stem_type: StemType = "simple_stem_in"
@@ -175,7 +218,14 @@ class SpaceSpec(BaseModel):
 
     @model_validator(mode="after")
     def _family_params(self) -> SpaceSpec:
-        get_family(self.family).check_spec(self)
+        family = get_family(self.family)
+        family.check_spec(self)
+        d = self.params.get("d")
+        if d is not None and "d" in family.stage_params and self.num_stages * d.bounds()[1] > MAX_BLOCKS:
+            # every sampled network must be a valid config (AnyNetConfig: at most MAX_BLOCKS blocks in all)
+            most = MAX_BLOCKS // self.num_stages
+            raise InvalidField("params.d", f"{self.num_stages} stages of up to {d.bounds()[1]:g} blocks exceed "
+                               f"{MAX_BLOCKS} blocks in all; high <= {most}", f"[1, {most}]")
         return self
 
     def yaml_text(self) -> str:

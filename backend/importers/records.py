@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from backend.designspace.config import check_stages, stage_lists
 from backend.designspace.params import PARAM_NAMES
 from backend.fielderrors import InvalidField, validation_errors
 
@@ -169,11 +170,22 @@ def as_number(v: Any, label: str | int, name: str, *, allow_nan: bool = False) -
     return x
 
 
+#: the largest count a record may give (flops, params, acts are BIGINT columns on both databases)
+MAX_COUNT = 2**63 - 1
+#: the most epochs a result may say it ran (an integer column)
+MAX_EPOCHS = 1_000_000
+
+
 def as_count(v: Any, label: str | int, name: str) -> int:
-    """A non-negative integer count (flops, params, acts); integral floats like 1.2e8 are accepted."""
+    """A non-negative integer count (flops, params, acts) up to MAX_COUNT; integral floats like 1.2e8 are
+    accepted."""
+    if type(v) is int and 0 <= v <= MAX_COUNT:
+        return v
     x = as_number(v, label, name)
     if x < 0 or x != int(x):
         raise RecordError(label, name, f"must be a non-negative integer, got {v!r}")
+    if int(x) > MAX_COUNT:
+        raise RecordError(label, name, f"must be at most {MAX_COUNT} (2^63 - 1), got {v!r}")
     return int(x)
 
 
@@ -347,6 +359,48 @@ class HashDeduper:
         return hashlib.sha256(f"{config_hash}#{n}".encode()).hexdigest()[:32] if n else config_hash
 
 
+_NUL = b"\\u0000"  # how orjson writes a NUL character inside a JSON string
+
+
+def check_record(r: ModelRecord, label: str) -> ModelRecord:
+    """The bounds every stored record keeps whatever its format, checked once for all formats: counts within
+    BIGINT, epochs within MAX_EPOCHS, stage lists (of any arch type, a custom one too) within the design-space
+    bounds (designspace.config.check_stages: e_fit and the width figures walk them block by block), and no NUL
+    character in any string (PostgreSQL stores none: text and jsonb refuse it)."""
+    for key in ("flops", "params", "acts"):
+        v = getattr(r, key)
+        if v is not None and not 0 <= v <= MAX_COUNT:
+            raise RecordError(label, key, f"must be in [0, {MAX_COUNT}], got {v!r}")
+    epochs = r.result.epochs_done
+    if epochs is not None and not 0 <= epochs <= MAX_EPOCHS:
+        raise RecordError(label, "epochs_done", f"must be in [0, {MAX_EPOCHS}], got {epochs!r}")
+    stages = stage_lists(r.config)
+    if stages is not None:
+        try:
+            check_stages(stages)
+        except InvalidField as e:
+            where = "config." if stages is r.config else "config.anynet."
+            raise RecordError(label, where + e.field, e.errors[0].text()) from None
+    for key, text in (("name", r.name), ("arch_type", r.arch_type)):
+        if text is not None and "\x00" in text:
+            raise RecordError(label, key, "must not contain NUL characters")
+    if _NUL in compact_json(r.config) and _has_nul(r.config):  # the C-level search first, the walk to be sure
+        raise RecordError(label, "config", "must not contain NUL characters (\\u0000)")
+    if r.extra and any("\x00" in k for k in r.extra):
+        raise RecordError(label, "extra", "must not contain NUL characters (\\u0000)")
+    return r
+
+
+def _has_nul(v: Any) -> bool:
+    if isinstance(v, str):
+        return "\x00" in v
+    if isinstance(v, dict):
+        return any(_has_nul(k) or _has_nul(x) for k, x in v.items())
+    if isinstance(v, list):
+        return any(map(_has_nul, v))
+    return False
+
+
 def convert_items(items: Iterable[tuple[str, Any]], convert: Callable[[Any, str, int], ModelRecord],
                   skip_bad: bool, start: int = 0) -> tuple[list[ModelRecord], list[BadRecord]]:
     """Convert (label, raw) pairs in order. A raw value may itself be a RecordError (a line that did not
@@ -359,7 +413,7 @@ def convert_items(items: Iterable[tuple[str, Any]], convert: Callable[[Any, str,
         try:
             if isinstance(raw, RecordError):
                 raise raw
-            records.append(convert(raw, label, start + len(records)))
+            records.append(check_record(convert(raw, label, start + len(records)), label))
         except RecordError as e:
             if not skip_bad:
                 raise

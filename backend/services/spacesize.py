@@ -29,8 +29,8 @@ def size_report(spec: SpaceSpec, paper_levels: int | None = None) -> dict[str, A
     """{name, family, dimension, exact (str), exact_float, paper_approx, paper_levels, params{...}}.
 
     `paper_levels` defaults to the family's (RegNet: 64, the paper's rounding of its continuous parameters;
-    None for AnyNet, whose counts are already discrete). Cached per spec: counting enumerates every law's
-    support (thousands of values for wa and wm), and previews and lineages ask for the same few specs again and again.
+    None for AnyNet, whose counts are already discrete). Counting is closed form (ParamSpec.count); the report
+    is still cached per spec, as previews and lineages ask for the same few specs again and again.
     """
     return copy.deepcopy(_size_report(spec.model_dump_json(), paper_levels))
 
