@@ -66,12 +66,14 @@ def _bounds(metadata: list[Any]) -> str | None:
 
 
 def _field_metadata(request: Request, loc: list[Any]) -> list[Any] | None:
-    """The constraints declared on the field at `loc`, found from the matched route's models."""
+    """The constraints declared on the field at `loc`, found from the matched route's models; for an element of a
+    list (`loc` ends with its index: `ids=0`), the constraints on the list's items."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None or len(loc) < 2:
         return None
     source, names = loc[0], [x for x in loc[1:] if isinstance(x, str)]
+    item = isinstance(loc[-1], int)
     fields = {"query": dependant.query_params, "path": dependant.path_params, "body": dependant.body_params}
     for f in fields.get(source, []):
         info = f.field_info
@@ -80,25 +82,48 @@ def _field_metadata(request: Request, loc: list[Any]) -> list[Any] | None:
             path = names
         elif f.name == names[0] or getattr(f, "alias", None) == names[0]:
             if len(names) == 1:
-                return list(info.metadata)
+                return _constraints(info, item)
             path = names[1:]
         else:
             continue
-        found = _walk(model, path)
+        found = _walk(model, path, item)
         if found is not None:
             return found
     return None
 
 
-def _walk(model: Any, path: list[str]) -> list[Any] | None:
+def _walk(model: Any, path: list[str], item: bool = False) -> list[Any] | None:
     for i, name in enumerate(path):
         if not (isinstance(model, type) and issubclass(model, BaseModel)) or name not in model.model_fields:
             return None
         info = model.model_fields[name]
         if i == len(path) - 1:
-            return list(info.metadata)
+            return _constraints(info, item)
         model = _unwrap(info.annotation)
     return None
+
+
+def _constraints(info: Any, item: bool) -> list[Any]:
+    """A field's constraints: its own, those of an Annotated member of `X | None` (`RowId | None`), or with
+    `item` those of its list's items."""
+    if item:
+        return _item_metadata(info.annotation)
+    if typing.get_origin(info.annotation) in (typing.Union, types.UnionType):
+        for a in typing.get_args(info.annotation):
+            if typing.get_origin(a) is typing.Annotated:
+                return [*info.metadata, *typing.get_args(a)[1:]]
+    return list(info.metadata)
+
+
+def _item_metadata(tp: Any) -> list[Any]:
+    """The constraints on the items of list[Annotated[X, ...]] (Optional or not): list[RowId] -> [Ge(1), Le(...)]."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return next((m for a in typing.get_args(tp) if (m := _item_metadata(a))), [])
+    if typing.get_origin(tp) is list:
+        inner = typing.get_args(tp)[0]
+        if typing.get_origin(inner) is typing.Annotated:
+            return list(typing.get_args(inner)[1:])
+    return []
 
 
 def _field_name(loc: list[Any]) -> str:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from backend.exporters import export_format_names
 from backend.services.filters import ModelFilter, split_commas
+from backend.services.ids import RowId
 from backend.services.models_query import MAX_PAGE
 from db.models import JOB_STATUSES
 
@@ -51,7 +52,7 @@ class JobQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: list[JobStatus] | None = None
-    study_id: int | None = Field(None, ge=1)
+    study_id: RowId | None = None
     worker_id: str | None = Field(None, max_length=200)
     limit: int = Field(100, ge=1, le=MAX_PAGE)
     offset: int = Field(0, ge=0, le=10**9)

@@ -16,6 +16,8 @@ from backend.designspace import columns as column_table
 from backend.fielderrors import InvalidField
 from db.models import JOB_STATUSES, jobs, models, results
 
+from .ids import RowId
+
 #: rows of a study's population: every model, its result (if any) and its job (if any)
 POPULATION = models.outerjoin(results, results.c.model_id == models.c.id).outerjoin(
     jobs, jobs.c.model_id == models.c.id)
@@ -79,7 +81,7 @@ class ModelFilter(_RangeFilter):
 
     status: list[StatusName] | None = Field(None, description="one or more of " + ", ".join(STATUSES))
     arch_type: str | None = Field(None, max_length=32, description="e.g. anynet, nds_resnext")
-    ids: list[int] | None = Field(None, max_length=MAX_IDS, description=f"model ids (at most {MAX_IDS})")
+    ids: list[RowId] | None = Field(None, max_length=MAX_IDS, description=f"model ids (at most {MAX_IDS})")
     top: int | None = Field(None, ge=1, le=10_000_000, description="best k by error")
 
     @field_validator("status", "ids", mode="before")

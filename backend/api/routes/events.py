@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
+from backend.services.ids import MAX_ID, EventCursor, RowId
 from db.events import events_after, last_event_id
 
 from .. import deps
@@ -46,14 +47,15 @@ def stream_ticket(request: Request) -> StreamTicket:
 @router.get("/api/events", response_class=EventSourceResponse, responses={200: {
     "description": "server-sent events; each `data:` is one Event (JSON)",
     "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
-async def stream_events(request: Request, study_id: int | None = Query(None, ge=1),
-                        last_id: int | None = Query(None, ge=0, description="start after this event id"),
+async def stream_events(request: Request, study_id: RowId | None = Query(None),
+                        last_id: EventCursor | None = Query(None, description="start after this event id"),
                         last_event_id_header: str | None = Header(None, alias="Last-Event-ID"),
                         engine: Engine = Depends(deps.engine),
                         settings: Settings = Depends(deps.settings)) -> EventSourceResponse:
     start = last_id
-    if last_event_id_header and last_event_id_header.strip().isdigit():
-        start = int(last_event_id_header.strip())
+    header = (last_event_id_header or "").strip()
+    if header.isdigit() and int(header) <= MAX_ID:  # anything else cannot be one of our ids: ignored
+        start = int(header)
     if start is None:
         start = await run_in_threadpool(_newest, engine)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import ConfigDict, Field, create_model
 from pydantic.fields import FieldInfo
@@ -23,9 +23,11 @@ from backend.figures import FIGURES, figure_kind_names, to_json
 from backend.figures.kinds import OPTIONS
 from backend.services.figures import MAX_STUDIES, study_figure
 from backend.services.filters import ModelFilter
+from backend.services.ids import RowId
 from backend.services.views import FigureKind, FigureKinds, PlotlyFigure
 
 from .. import deps
+from .studies import StudyId
 
 router = APIRouter(tags=["figures"])
 if TYPE_CHECKING:  # the registry's names as a Literal for FastAPI (a 422 listing them); str to checkers
@@ -65,7 +67,7 @@ else:
 
 
 class OverlayOptions(FigureOptions):
-    study: list[int] = Field(min_length=1, max_length=MAX_STUDIES, description="study ids (repeat the parameter)")
+    study: list[RowId] = Field(min_length=1, max_length=MAX_STUDIES, description="study ids (repeat the parameter)")
 
 
 def _json(fig: Any) -> Response:
@@ -85,7 +87,7 @@ def figure_kinds() -> FigureKinds:
 
 @router.get("/api/studies/{study_id}/figures/{kind}", response_model=PlotlyFigure)
 def study_figure_json(q: Annotated[FigureOptions, Query()], kind: Kind,
-                      study_id: int = Path(ge=1, le=2**31 - 1, description="study id"),
+                      study_id: StudyId,
                       engine: Engine = Depends(deps.engine)) -> Response:
     return _json(study_figure(engine, kind, [study_id], flt=q.population_filter(), **q.for_kind()))
 

@@ -8,13 +8,14 @@ from fastapi import APIRouter, Body, Depends, Path, Query
 from sqlalchemy import Engine
 
 from backend.services import jobs
+from backend.services.ids import RowId
 from backend.services.views import Job, JobPage, Worker
 
 from .. import deps
 from ..schemas import JobQuery, RequeueIn
 
 router = APIRouter(tags=["jobs"])
-JobId = Path(ge=1, le=2**31 - 1, description="job id")
+JobId = Annotated[RowId, Path(description="job id")]
 
 
 @router.get("/api/jobs")
@@ -23,18 +24,18 @@ def list_jobs(q: Annotated[JobQuery, Query()], engine: Engine = Depends(deps.eng
 
 
 @router.get("/api/jobs/{job_id}")
-def get_job(job_id: int = JobId, engine: Engine = Depends(deps.engine)) -> Job:
+def get_job(job_id: JobId, engine: Engine = Depends(deps.engine)) -> Job:
     return Job.model_validate(jobs.get_job(engine, job_id))
 
 
 @router.post("/api/jobs/{job_id}/cancel")
-def cancel_job(job_id: int = JobId, engine: Engine = Depends(deps.engine)) -> Job:
+def cancel_job(job_id: JobId, engine: Engine = Depends(deps.engine)) -> Job:
     """queued/running -> cancelled (409 for a job that already finished)."""
     return Job.model_validate(jobs.cancel(engine, job_id))
 
 
 @router.post("/api/jobs/{job_id}/requeue")
-def requeue_job(job_id: int = JobId, body: RequeueIn | None = Body(None),
+def requeue_job(job_id: JobId, body: RequeueIn | None = Body(None),
                 engine: Engine = Depends(deps.engine)) -> Job:
     """failed/cancelled -> queued with attempts reset (409 otherwise); optional new priority."""
     return Job.model_validate(jobs.requeue(engine, job_id, body.priority if body else None))

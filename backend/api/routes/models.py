@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from backend.exporters import EXPORT_FORMATS
 from backend.services import export as export_service
 from backend.services import models_query
+from backend.services.ids import RowId
 from backend.services.views import ModelDetail, ModelPage
 
 from .. import deps
@@ -22,7 +23,7 @@ EXPORT_MEDIA_TYPES = sorted({f.media_type for f in EXPORT_FORMATS})
 
 
 @router.get("/api/studies/{study_id}/models", response_model=ModelPage)
-def list_models(q: Annotated[ModelQuery, Query()], study_id: int = StudyId,
+def list_models(q: Annotated[ModelQuery, Query()], study_id: StudyId,
                 engine: Engine = Depends(deps.engine)) -> JSONResponse:
     """One page of models (filters: `<col>_min/_max`, status, arch_type, ids, top) with the total count.
 
@@ -32,14 +33,15 @@ def list_models(q: Annotated[ModelQuery, Query()], study_id: int = StudyId,
 
 
 @router.get("/api/models/{model_id}", response_model=ModelDetail)
-def get_model(model_id: int = Path(ge=1, le=2**31 - 1), engine: Engine = Depends(deps.engine)) -> JSONResponse:
+def get_model(model_id: Annotated[RowId, Path(description="model id")],
+              engine: Engine = Depends(deps.engine)) -> JSONResponse:
     return JSONResponse(models_query.get_model(engine, model_id))
 
 
 @router.get("/api/studies/{study_id}/export", response_class=StreamingResponse, responses={200: {
     "description": "the file (Content-Disposition names it)",
     "content": {m: {"schema": {"type": "string", "format": "binary"}} for m in EXPORT_MEDIA_TYPES}}})
-def export(q: Annotated[ExportQuery, Query()], study_id: int = StudyId,
+def export(q: Annotated[ExportQuery, Query()], study_id: StudyId,
            engine: Engine = Depends(deps.engine)) -> StreamingResponse:
     """Download the filtered models in an export format (GET /api/formats: json, csv, parquet, pycls YAML, ...)."""
     out = export_service.export(engine, study_id, q.to_filter(), q.format, q.sort)

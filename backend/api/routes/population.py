@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 
@@ -16,6 +16,7 @@ from backend.services.columns import encode_json, load_columns, population_body
 from backend.services.views import PopulationColumns
 
 from .. import deps
+from .studies import StudyId
 
 router = APIRouter(tags=["population"])
 
@@ -23,7 +24,7 @@ router = APIRouter(tags=["population"])
 @router.get("/api/studies/{study_id}/population", response_model=PopulationColumns, responses={200: {
     "description": "format=json: PopulationColumns; format=bin: the typed arrays (see the module doc)",
     "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
-def population(study_id: int = Path(ge=1, le=2**31 - 1, description="study id"),
+def population(study_id: StudyId,
                format: Literal["bin", "json"] = Query("bin", description="bin: typed arrays (dashboard); json"),
                engine: Engine = Depends(deps.engine)) -> Response:
     """Every model's id, status, error, complexity and flat parameters as columns (see the module doc)."""

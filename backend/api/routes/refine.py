@@ -31,9 +31,9 @@ from backend.services.views import Lineage, RefineResult, SizeReport
 
 from .. import deps
 from ..settings import Settings
+from .studies import StudyId
 
 router = APIRouter(tags=["design-space design"])
-StudyId = Path(ge=1, le=2**31 - 1, description="study id")
 Levels = Query(None, ge=2, le=10**6, description="count RegNet's continuous d, w0, wa, wm at this many levels "
                                                  "(default 64, the paper's Table 1)")
 
@@ -57,7 +57,7 @@ class SpaceIn(BaseModel):
 @router.post("/api/studies/{study_id}/refine",
              responses={201: {"description": "preview=false: the child study was created (the body as for 200)",
                              "model": RefineResult}})
-def refine(response: Response, body: RefineIn = Body(), study_id: int = StudyId,
+def refine(response: Response, study_id: StudyId, body: RefineIn = Body(),
            engine: Engine = Depends(deps.engine), settings: Settings = Depends(deps.settings)) -> RefineResult:
     """Preview a refinement of the study's space (in-sample estimate, dimension, size); with preview=false,
     also create the child study (linked to this one) and queue n samples of it."""
@@ -68,7 +68,7 @@ def refine(response: Response, body: RefineIn = Body(), study_id: int = StudyId,
 
 
 @router.get("/api/studies/{study_id}/lineage", response_model_exclude_unset=True)  # figure=false: no key
-def get_lineage(study_id: int = StudyId, figure: bool = Query(True, description="include the Plotly figure"),
+def get_lineage(study_id: StudyId, figure: bool = Query(True, description="include the Plotly figure"),
                 engine: Engine = Depends(deps.engine)) -> Lineage:
     """The study's tree, its refinement chain with each step's statistics, and the lineage figure."""
     return Lineage.model_validate(lineage(engine, study_id, figure=figure))

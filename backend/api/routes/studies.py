@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Body, Depends, Path, Query, status
 from sqlalchemy import Engine
 
 from backend.services import sampling, studies
+from backend.services.ids import RowId
 from backend.services.studies import StudyIn
 from backend.services.views import SamplesQueued, Study, StudyDeleted
 
@@ -14,7 +17,7 @@ from ..schemas import SamplesIn
 from ..settings import Settings
 
 router = APIRouter(tags=["studies"])
-StudyId = Path(ge=1, le=2**31 - 1, description="study id")
+StudyId = Annotated[RowId, Path(description="study id")]
 
 
 @router.get("/api/studies")
@@ -30,18 +33,18 @@ def create_study(body: StudyIn = Body(), engine: Engine = Depends(deps.engine),
 
 
 @router.get("/api/studies/{study_id}")
-def get_study(study_id: int = StudyId, engine: Engine = Depends(deps.engine)) -> Study:
+def get_study(study_id: StudyId, engine: Engine = Depends(deps.engine)) -> Study:
     return Study.model_validate(studies.get_study(engine, study_id))
 
 
 @router.delete("/api/studies/{study_id}")
-def delete_study(study_id: int = StudyId, confirm: bool = Query(False, description="must be true"),
+def delete_study(study_id: StudyId, confirm: bool = Query(False, description="must be true"),
                  engine: Engine = Depends(deps.engine)) -> StudyDeleted:
     return StudyDeleted.model_validate(studies.delete_study(engine, study_id, confirm))
 
 
 @router.post("/api/studies/{study_id}/samples", status_code=status.HTTP_201_CREATED)
-def queue_samples(body: SamplesIn, study_id: int = StudyId, engine: Engine = Depends(deps.engine),
+def queue_samples(body: SamplesIn, study_id: StudyId, engine: Engine = Depends(deps.engine),
                   settings: Settings = Depends(deps.settings)) -> SamplesQueued:
     """Sample n models of the study's space in its regime; queue those not already in the study."""
     out = sampling.queue_samples(engine, study_id, body.n, body.seed, body.priority, max_n=settings.max_n,
