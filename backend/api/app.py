@@ -46,6 +46,7 @@ from .routes import (
     studies,
 )
 from .settings import Settings
+from .textguard import NulGuard
 from .tickets import StreamTickets, install_log_filter
 
 log = logging.getLogger("netspace.api")
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
               refine):
         app.include_router(r.router, responses=errors.ERROR_RESPONSES)
     frontend.mount(app, settings.frontend_dir)
+    app.add_middleware(NulGuard)  # inside BodyLimit: a JSON body it reads whole is bounded first
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_mb << 20)
     app.add_middleware(TokenAuth, token=settings.token, read_token=settings.read_token, tickets=app.state.tickets)
     # outermost but CORS: a forged Host or a cross-site write is refused before anything else looks at it

@@ -240,11 +240,32 @@ def _edge_values(p: ParamSpec) -> list[float]:
     return [p.number("low"), p.number("high")]
 
 
+#: the deepest nesting of mappings and lists a spec's text may have (a spec needs 4: params.w.values[...])
+MAX_NESTING = 32
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse text nested deeper than MAX_NESTING before yaml builds it: PyYAML's composer recurses per level
+    (a 500-deep `[[[...]]]` raised RecursionError, a 500). Its event parser does not recurse, so the depth is
+    counted on the events, stopping at the first one too deep."""
+    import yaml
+
+    depth = 0
+    for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_NESTING:
+                raise InvalidField("spec", f"nested deeper than {MAX_NESTING} levels", f"depth <= {MAX_NESTING}")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def parse_space(data: dict[str, Any] | str) -> SpaceSpec:
     """Validate a spec given as a dict or YAML/JSON text (YAML is a superset of JSON)."""
     import yaml
 
     if isinstance(data, str):
+        _check_nesting(data)
         data = yaml.safe_load(data)
     if not isinstance(data, dict):
         raise InvalidField("spec", "must be a mapping (YAML or JSON object)")

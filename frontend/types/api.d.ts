@@ -2261,6 +2261,7 @@ export interface components {
             block_type: "res_bottleneck_block" | "res_basic_block" | "vanilla_block";
             /**
              * Description
+             * @description free text (no NUL characters: PostgreSQL cannot store them)
              * @default
              */
             description: string;
@@ -4029,6 +4030,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description model id */
                 model_id: number;
             };
             cookie?: never;
