@@ -9,6 +9,7 @@ Defaults are the paper's low-cost regime (PAPER_FACTS.md §3.1): 10 epochs, batc
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -41,7 +42,12 @@ class DatasetSpec(BaseModel):
 
     def check_exists(self) -> None:
         """Raise InvalidField('path') naming what is missing when the dataset is not where the spec says."""
-        self.entry().check_exists(self.path)
+        self.entry().check_exists(self.path)  # inside the data roots (NETSPACE_DATA_ROOTS) and there
+
+    def root(self) -> Path:
+        """The dataset's directory, resolved and inside the data roots (NETSPACE_DATA_ROOTS), else the same
+        error `check_exists` gives for a missing dataset."""
+        return self.entry().root(self.path)
 
     def num_classes(self) -> int:
         return self.entry().num_classes(self.path)

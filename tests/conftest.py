@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "tests" / "data" / "reference"  # vendored public data, provenance in SOURCES.md
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# datasets load only from the data roots (NETSPACE_DATA_ROOTS); tests write theirs under the temp dir (tmp_path),
+# and servers and workers started by tests inherit this. Tests of the roots themselves set their own.
+os.environ.setdefault("NETSPACE_DATA_ROOTS", os.pathsep.join([str(ROOT), tempfile.gettempdir()]))
 
 
 def missing_service(message: str) -> None:

@@ -181,12 +181,46 @@ def load_digits_source(im_size: int, device: torch.device) -> TensorSource:
     )
 
 
+@cache
+def _cifar_globals() -> dict[tuple[str, str], object]:
+    """Every global a cifar-10-batches-py pickle names: numpy's array reconstruction (under numpy 1's and 2's
+    module names; `_frombuffer` for protocol-5 re-saves) and `_codecs.encode` (bytes in a protocol-2 pickle
+    written by Python 3). Nothing else: no callable that runs a command, opens a file or imports a module."""
+    import codecs
+
+    try:
+        from numpy._core import multiarray, numeric
+    except ImportError:  # numpy 1
+        from numpy.core import multiarray, numeric  # type: ignore[no-redef]
+    found: dict[tuple[str, str], object] = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
+                                            ("_codecs", "encode"): codecs.encode}
+    for package in ("numpy.core", "numpy._core"):
+        found[(f"{package}.multiarray", "_reconstruct")] = multiarray._reconstruct
+        found[(f"{package}.numeric", "_frombuffer")] = numeric._frombuffer  # type: ignore[attr-defined]
+    return found
+
+
+class CifarUnpickler(pickle.Unpickler):
+    """pickle.Unpickler that resolves only the globals of _cifar_globals: a batch file is data, and a pickle
+    that names anything else (os.system, builtins.eval, ...) is refused before it can run."""
+
+    def find_class(self, module: str, name: str) -> object:
+        found = _cifar_globals().get((module, name))
+        if found is None:
+            raise pickle.UnpicklingError(f"refused global {module}.{name} (a CIFAR-10 batch names only numpy's "
+                                         "array reconstruction)")
+        return found
+
+
 def read_cifar_batch(path: Path, label_key: bytes = b"labels") -> tuple[np.ndarray, np.ndarray]:
     """One CIFAR pickle: {b'data': (N, 3072) uint8 in RGB planes, label_key: [N ints]} (b'labels' in CIFAR-10's
-    batches, b'fine_labels' in CIFAR-100's)."""
+    batches, b'fine_labels' in CIFAR-100's), read with the restricted CifarUnpickler (never pickle.load: the
+    path comes from a study)."""
     try:
         with open(path, "rb") as f:
-            batch = pickle.load(f, encoding="bytes")
+            batch = CifarUnpickler(f, encoding="bytes").load()
+        if not isinstance(batch, dict):
+            raise TypeError(f"a batch is a dict, got {type(batch).__name__}")
         data = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
         labels = np.asarray(batch[label_key], dtype=np.int64)
     except FileNotFoundError:
@@ -398,6 +432,6 @@ def load_dataset(spec: DatasetSpec, im_size: int, device: torch.device | str = "
     device = torch.device(device)
     if not 8 <= im_size <= 1024:
         raise InvalidField("im_size", f"must be in [8, 1024], got {im_size}")
-    spec.check_exists()
+    spec.check_exists()  # inside the data roots (NETSPACE_DATA_ROOTS) and there
     ds = spec.entry()
-    return LOADERS[ds.loader](ds, Path(spec.path or "").expanduser(), im_size, device, num_workers)
+    return LOADERS[ds.loader](ds, spec.root() if ds.needs_path else Path(), im_size, device, num_workers)

@@ -18,11 +18,26 @@ to workers.data.LOADERS. See DEVELOPERS.md, "Extension axes".
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 from backend.fielderrors import InvalidField
 from backend.registry import Registry
+
+#: where datasets may be read from: NETSPACE_DATA_ROOTS (a path-separator list), default the working directory and
+#: the compose file's read-only mount
+DATA_ROOTS_ENV = "NETSPACE_DATA_ROOTS"
+DEFAULT_DATA_ROOTS = (".", "/data")
+
+
+def data_roots(env: Mapping[str, str] | None = None) -> tuple[Path, ...]:
+    """The configured data roots, resolved (read on every call: a worker and the server each read their own)."""
+    env = os.environ if env is None else env
+    text = env.get(DATA_ROOTS_ENV, "")
+    parts = [p for p in text.split(os.pathsep) if p.strip()] if text.strip() else list(DEFAULT_DATA_ROOTS)
+    return tuple(Path(p.strip()).expanduser().resolve() for p in parts)
 
 
 class Dataset:
@@ -61,20 +76,38 @@ class Dataset:
             # a study's path is read by every worker; climbing out of where it says is never what a lab means
             raise InvalidField("path", "must not contain '..' components (give the dataset's own directory)")
 
-    def check_exists(self, path: str | None) -> None:
-        """Raise InvalidField('path') naming what is missing when the data is not where `path` says."""
+    def root(self, path: str | None, roots: Sequence[Path] | None = None) -> Path:
+        """The dataset's directory, resolved (symlinks included) and inside one of the data roots; else the one
+        error `check_exists` gives for a missing dataset."""
+        roots = data_roots() if roots is None else roots
+        resolved = Path(path or "").expanduser().resolve()
+        if not any(resolved.is_relative_to(r) for r in roots):
+            raise self._not_found(path, roots)
+        return resolved
+
+    def check_exists(self, path: str | None, roots: Sequence[Path] | None = None) -> None:
+        """Raise InvalidField('path') when the data is not inside the data roots or not there.
+
+        Both cases give the same message, so the check cannot be used to learn which paths exist on the host
+        outside the roots (a study's path is checked with the API server's own permissions)."""
         if not self.needs_path:
             return
-        root = Path(path or "").expanduser()
-        missing = [str(root / r) for r in self.required if not (root / r).exists()]
-        if missing:
-            raise InvalidField("path", f"dataset '{self.name}' not found at {path} (missing {', '.join(missing)})")
+        roots = data_roots() if roots is None else roots
+        root = self.root(path, roots)
+        if not all((root / r).exists() for r in self.required):
+            raise self._not_found(path, roots)
+
+    def _not_found(self, path: str | None, roots: Sequence[Path]) -> InvalidField:
+        places = os.pathsep.join(map(str, roots))
+        needs = ", ".join(self.required)
+        return InvalidField("path", f"dataset '{self.name}' not found at {path} (needs {needs}) under the data "
+                                    f"roots {places} (NETSPACE_DATA_ROOTS)", f"a directory under {places}")
 
     def num_classes(self, path: str | None) -> int:
         """The class count: the entry's own, else the class folders under train/ (0 when there are none)."""
         if self.classes is not None:
             return self.classes
-        train = Path(path or "").expanduser() / "train"
+        train = self.root(path) / "train"
         return sum(1 for p in train.iterdir() if p.is_dir()) if train.is_dir() else 0
 
     def describe(self) -> dict[str, Any]:
