@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.fielderrors import FieldError, InvalidField
 from backend.services.errors import InvalidInput, ServiceError
@@ -180,6 +181,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         return unprocessable(describe(request, list(exc.errors())))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # the framework's own errors (a body that is no JSON, an upload over the limit, an unknown path) in the
+        # shape of ErrorBody like every other error: the schema documents `field` on each
+        field = "body" if exc.status_code == 400 else None
+        return JSONResponse({"detail": str(exc.detail), "field": field}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
 
     @app.exception_handler(ServiceError)
     async def _service(request: Request, exc: ServiceError) -> JSONResponse:
