@@ -251,13 +251,16 @@ def _check_nesting(text: str) -> None:
     import yaml
 
     depth = 0
-    for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_NESTING:
-                raise InvalidField("spec", f"nested deeper than {MAX_NESTING} levels", f"depth <= {MAX_NESTING}")
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
+    try:
+        for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_NESTING:
+                    raise InvalidField("spec", f"nested deeper than {MAX_NESTING} levels", f"depth <= {MAX_NESTING}")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # malformed within MAX_NESTING levels: the loader reports it, with its own line and column
 
 
 def parse_space(data: dict[str, Any] | str) -> SpaceSpec:
