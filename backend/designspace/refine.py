@@ -55,10 +55,15 @@ class Refinement(BaseModel):
 
 
 def _narrow_param(p: ParamSpec, lo: float, hi: float, where: str) -> ParamSpec:
-    support = [v for v in p.support() if lo - 1e-12 <= v <= hi + 1e-12]
+    if p.is_grid():  # closed form: a grid law may hold up to MAX_LEVELS values
+        first, last = p.grid_span(lo - 1e-12, hi + 1e-12)
+        support = [p.grid_value(first), p.grid_value(last)] if first < last else (
+            [p.grid_value(first)] if first == last else [])
+    else:
+        support = [v for v in p.support() if lo - 1e-12 <= v <= hi + 1e-12]
     if not support:
-        raise InvalidField(where, f"[{lo:g}, {hi:g}] holds none of the parent's values "
-                         f"({p.support()[0]:g} .. {p.support()[-1]:g})")
+        low, high = p.bounds()
+        raise InvalidField(where, f"[{lo:g}, {hi:g}] holds none of the parent's values ({low:g} .. {high:g})")
     data = p.model_dump()
     if len(support) == 1:
         data.update(law="fixed", value=support[0], values=None, low=None, high=None, q=None)
@@ -105,7 +110,7 @@ def refine(parent: SpaceSpec, step: Refinement) -> SpaceSpec:
         if k not in params:
             raise InvalidField(f"fix.{k}", f"unknown parameter; the space has {list(params)}")
         old = ParamSpec.model_validate(params[k])
-        if not any(abs(v - s) < 1e-9 for s in old.support()):
+        if not old.contains(v):
             raise InvalidField(f"fix.{k}", f"{v:g} is not a value of the parent's law")
         params[k] = {"law": "fixed", "value": v, "shared": old.shared, "monotone": False}
     return SpaceSpec.model_validate(data)

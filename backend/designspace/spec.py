@@ -90,7 +90,7 @@ class ParamSpec(BaseModel):
             if self.law in ("uniform", "log_uniform", "power2_or_log_uniform") and levels > MAX_LEVELS:
                 least = (self.high - self.low) / (MAX_LEVELS - 1)
                 raise InvalidField("q", f"gives {levels:,.0f} values on [{self.low:g}, {self.high:g}]; at most "
-                                   f"{MAX_LEVELS:,} (q >= {least:.3g} on this range)", f"[{max(least, MIN_Q):.3g}, ∞)")
+                                   f"{MAX_LEVELS:,} (q >= {least:.7g} on this range)", f"[{max(least, MIN_Q):.7g}, ∞)")
             if self.law in ("uniform", "log_uniform") and (
                     _off_grid(self.low, self.q) or _off_grid(self.high, self.q)):
                 raise InvalidField("low/high", f"must be multiples of q={self.q} (got {self.low}, {self.high})")
@@ -119,6 +119,30 @@ class ParamSpec(BaseModel):
             small = max(0, min(int(math.log2(hi)), _below_log2(q)) - math.ceil(math.log2(lo)) + 1)
             return small + _grid_count(max(lo, q), hi, q)
         return int(round((hi - lo) / q)) + 1
+
+    def is_grid(self) -> bool:
+        """A uniform or log-uniform law: its values are low + k q, k = 0 .. count() - 1 (grid_value)."""
+        return self.law in ("uniform", "log_uniform")
+
+    def grid_value(self, k: int) -> float:
+        """The k-th value of a grid law, as support() lists it."""
+        q = self.number("q")
+        return round(self.number("low") + k * q, decimals(q))
+
+    def grid_span(self, lo: float, hi: float) -> tuple[int, int]:
+        """The first and last k whose grid value lies in [lo, hi] (first > last: none), in closed form:
+        refinement narrows and fixes a grid law of up to MAX_LEVELS values without listing them."""
+        low, q, n = self.number("low"), self.number("q"), self.count()
+        first = max(0, math.ceil((lo - low) / q - 1e-9))
+        last = min(n - 1, math.floor((hi - low) / q + 1e-9))
+        return first, last
+
+    def contains(self, v: float) -> bool:
+        """Whether `v` is one of the law's values (within 1e-9)."""
+        if self.is_grid():
+            first, last = self.grid_span(v - 1e-9, v + 1e-9)
+            return any(abs(self.grid_value(k) - v) < 1e-9 for k in range(first, last + 1))
+        return any(abs(v - s) < 1e-9 for s in self.support())
 
     def support(self) -> list[float]:
         """Every value the law can produce, ascending (for validation and refinement); at most MAX_LEVELS."""

@@ -123,6 +123,12 @@ def sampled_columns(engine: Engine, pop: Population, spec: SpaceSpec) -> dict[st
 
 def _snap(p: ParamSpec, lo: float, hi: float) -> tuple[float, float]:
     """[lo, hi] widened to the nearest values of the law when no value lies inside it."""
+    if p.is_grid():  # closed form (a grid may hold up to MAX_LEVELS values)
+        first, last = p.grid_span(lo - 1e-12, hi + 1e-12)
+        if first <= last:
+            return lo, hi
+        n = p.count()
+        return p.grid_value(min(max(last, 0), n - 1)), p.grid_value(max(min(first, n - 1), 0))
     sup = np.asarray(p.support())
     if ((sup >= lo - 1e-12) & (sup <= hi + 1e-12)).any():
         return lo, hi
