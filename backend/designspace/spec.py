@@ -196,7 +196,7 @@ class SpaceSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")
-    description: str = Field(default="", max_length=2000, pattern=r"^[^\x00]*$",
+    description: str = Field(default="", max_length=2000,
                              description="free text (no NUL characters: PostgreSQL cannot store them)")
     family: FamilyName
     num_stages: int = Field(default=4, ge=1, le=8, description="stages (RegNet: the stage count kept)")
@@ -209,6 +209,14 @@ class SpaceSpec(BaseModel):
     im_size: int = Field(default=224, ge=8, le=1024, description="input resolution used for complexity")
     num_classes: int = Field(default=1000, ge=2, le=100_000)
     params: dict[str, ParamSpec]
+
+    @field_validator("description")
+    @classmethod
+    def _no_nul(cls, text: str) -> str:
+        # a YAML or JSON escape in a spec's text makes one after the request's own bytes were checked
+        if "\x00" in text:
+            raise InvalidField("", "must not contain NUL characters (\\u0000): PostgreSQL cannot store them")
+        return text
 
     @field_validator("params")
     @classmethod
