@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backend.study_spec import DatasetSpec, data_roots
+from backend.datasets import data_roots
+from backend.study_spec import DatasetSpec
 from workers.data import load_dataset, read_cifar_batch
 
 

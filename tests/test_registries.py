@@ -125,7 +125,7 @@ def test_a_cifar100_study_validates(api, tmp_path):
     r = api.post("/api/studies", json={"name": "c100-wrong", "space": "RegNetX",
                                        "dataset": {"name": "cifar100", "path": str(tmp_path / "cifar-10-batches-py")}})
     assert r.status_code == 422 and "dataset.path" in {e["field"] for e in r.json()["detail"]}, r.text
-    assert "missing" in r.json()["message"] and "train" in r.json()["message"]
+    assert "not found" in r.json()["message"] and "needs train" in r.json()["message"]
 
 
 # ------------------------------------------------------------------------------------ import and export formats

@@ -260,7 +260,7 @@ def test_cifar100_loads_through_the_cifar_loader_and_trains_one_epoch(tmp_path):
     result = train_model(SMALL, spec, Recipe(epochs=1, batch_size=16, lr=0.1), seed=1, device="cpu")
     assert len(result.epochs) == 1 and 0.0 <= result.error <= 100.0 and not result.diverged
     # a CIFAR-10 folder is not a CIFAR-100 one: the entry names the files it needs
-    with pytest.raises(ValueError, match=r"dataset 'cifar100' not found .*missing .*train"):
+    with pytest.raises(ValueError, match=r"dataset 'cifar100' not found .*needs train"):
         load_dataset(DatasetSpec(name="cifar100", path=str(tmp_path)), 32, "cpu")
     (tmp_path / "bad").mkdir()
     for name in ("train", "test"):  # CIFAR-10-style keys: no fine labels
