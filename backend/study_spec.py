@@ -99,6 +99,24 @@ class Recipe(BaseModel):
         return lr
 
 
+#: Named recipes, the one place each is written down. "cpu-proxy" is the CPU-scale proxy calibrated on digits
+#: (docs/proxy-recipe.md: what was tried, error and time per model): the paper's recipe family (SGD + Nesterov,
+#: half-period cosine with a linear warm-up, a fixed per-model budget, no per-model tuning), sized so that the
+#: tiny models of the demo regime learn in seconds on one CPU core instead of exploding in their first steps.
+#: The demo, the tutorial's digits chain (`netspace study --preset cpu-proxy`) and the Queue page's Tiny
+#: preset (GET /api/recipes) all train with it.
+RECIPE_PRESETS: dict[str, dict[str, int | float]] = {
+    "cpu-proxy": {"epochs": 10, "batch_size": 32, "lr": 0.05, "warmup_epochs": 1},
+}
+
+
+def recipe_preset(name: str) -> Recipe:
+    """The named preset as a Recipe; InvalidField('preset') naming the presets for an unknown name."""
+    if name not in RECIPE_PRESETS:
+        raise InvalidField("preset", f"unknown recipe preset {name!r}", allowed=", ".join(sorted(RECIPE_PRESETS)))
+    return Recipe.model_validate(RECIPE_PRESETS[name])
+
+
 def job_seed(study_seed: int, model_index: int) -> int:
     """Per-job seed: distinct per model, reproducible from the study seed (a 31-bit mix)."""
     x = (study_seed * 0x9E3779B1 + model_index * 0x85EBCA77 + 0x27D4EB2F) & 0xFFFFFFFF

@@ -184,6 +184,10 @@ class Result(Base):
     infer_ms: Mapped[float | None] = mapped_column(Float, nullable=True, index=True)
     device: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # added by migration 0006, so last (bulk inserts name the columns in the table's order)
+    did_not_learn: Mapped[bool | None] = mapped_column(
+        Boolean, nullable=True, doc="finite loss but learned ~nothing (backend.analysis.failures); null: unknown")
+    initial_loss: Mapped[float | None] = mapped_column(Float, nullable=True, doc="the first training batch's loss")
 
 
 class Worker(Base):

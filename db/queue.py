@@ -41,7 +41,7 @@ from .models import FINAL_STATUSES, JOB_STATUSES, jobs, models, results, studies
 
 MAX_ERROR_TEXT = 20_000
 RESULT_FIELDS = ("error", "error_final", "diverged", "train_loss", "train_error", "test_error", "train_seconds",
-                 "infer_ms", "device")
+                 "infer_ms", "device", "initial_loss", "did_not_learn")
 
 Db = Engine | sessionmaker
 
@@ -260,7 +260,9 @@ def complete_job(db: Db, job_id: int, worker_id: str, result: dict[str, Any],
 
     `result` keys (all optional): error (headline top-1 error in percent; default min of test_error),
     error_final (default the last test_error), diverged, train_loss/train_error/test_error (per-epoch lists),
-    train_seconds, infer_ms, device. Non-finite numbers are stored as null. Unknown keys raise ValueError.
+    train_seconds, infer_ms, device, initial_loss (the first batch's loss), did_not_learn (the trainer's flag,
+    backend.analysis.failures; null when unknown). Non-finite numbers are stored as null. Unknown keys raise
+    ValueError.
     """
     values = result_values(result)
     now = utcnow()
@@ -281,7 +283,8 @@ def complete_job(db: Db, job_id: int, worker_id: str, result: dict[str, Any],
             append_events(conn, [
                 event_row("job", **where, payload={"status": "done", "prev": "running", "attempts": job.attempts,
                                                    "worker_id": worker_id}),
-                event_row("result", **where, payload={"error": values["error"], "diverged": values["diverged"]})])
+                event_row("result", **where, payload={"error": values["error"], "diverged": values["diverged"],
+                                                      "did_not_learn": values["did_not_learn"]})])
     except IntegrityError:  # a result for this model or job exists already: the transaction rolled back
         return False
     return True
@@ -446,9 +449,11 @@ def result_values(result: dict[str, Any]) -> dict[str, Any]:
     last = (curves["test_error"] or [None])[-1]
     error_final = _num(result.get("error_final")) if "error_final" in result else last
     diverged = bool(result.get("diverged", False))
+    dnl = result.get("did_not_learn")
     return {"error": error, "error_final": error_final, "diverged": diverged, **curves,
             "train_seconds": _num(result.get("train_seconds")), "infer_ms": _num(result.get("infer_ms")),
-            "device": None if result.get("device") is None else str(result["device"])[:200]}
+            "device": None if result.get("device") is None else str(result["device"])[:200],
+            "initial_loss": _num(result.get("initial_loss")), "did_not_learn": None if dnl is None else bool(dnl)}
 
 
 __all__ = ["FINAL_STATUSES", "ClaimedJob", "JobNotFound", "cancel_job", "claim_job", "complete_job", "fail_job",

@@ -173,7 +173,7 @@ def test_every_change_is_logged_in_the_same_transaction(db_engine):
     assert kinds == [("study_created", None), ("jobs_queued", None), ("worker", "idle"), ("job", "running"),
                      ("epoch", None), ("job", "done"), ("result", None)]
     assert all(s == sid for k, s, _, _ in rows if k != "worker")
-    assert rows[-1].payload == {"error": 55.0, "diverged": False}
+    assert rows[-1].payload == {"error": 55.0, "diverged": False, "did_not_learn": None}
 
 
 def test_bad_results_are_refused_before_anything_is_written(db_engine):

@@ -13,6 +13,10 @@ Divergence (a non-finite training loss) is a result, not a failure: training sto
 is evaluated on the test set (rows whose logits contain NaN count as wrong, so a fully NaN network
 scores 100 % error), and the result carries `diverged=True`. Its headline `error` is still the minimum over
 all evaluated epochs, the diverged one included, exactly as for any other model.
+
+A run that stays finite but learns nothing (final error near chance, or final training loss above the first
+batch's) is a result too, flagged `did_not_learn` (backend.analysis.failures); the first batch's loss is kept
+as `initial_loss` so the flag can be checked later.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from pydantic import ValidationError
 
+from backend.analysis.failures import did_not_learn
 from backend.designspace.config import AnyNetConfig
 from backend.fielderrors import InvalidField, validation_errors
 from backend.study_spec import DatasetSpec, Recipe
@@ -76,6 +81,8 @@ class TrainResult:
     infer_ms: float  # median ms of a forward pass of a 64-image batch after warm-up
     device: str
     num_params: int
+    initial_loss: float | None = None  # the first training batch's loss (the untrained network's), None if NaN
+    did_not_learn: bool | None = None  # backend.analysis.failures.did_not_learn of this run
 
     @property
     def test_errors(self) -> list[float]:
@@ -91,12 +98,12 @@ class TrainResult:
 
     def as_result(self) -> dict[str, Any]:
         """Exactly the keys `db.queue.complete_job` stores: headline and final error, diverged flag,
-        per-epoch curves, train_seconds, infer_ms, device."""
+        per-epoch curves, train_seconds, infer_ms, device, initial loss and the did-not-learn flag."""
         return {
             "error": self.error, "error_final": self.error_final, "diverged": self.diverged,
             "train_loss": self.train_losses, "train_error": [e.train_error for e in self.epochs],
             "test_error": self.test_errors, "train_seconds": self.train_seconds, "infer_ms": self.infer_ms,
-            "device": self.device,
+            "device": self.device, "initial_loss": self.initial_loss, "did_not_learn": self.did_not_learn,
         }
 
 
@@ -152,6 +159,7 @@ class Trainer:
         self.cuda = device.type == "cuda"
         self.amp_dtype = torch.bfloat16 if self.cuda else None
         self.should_stop = should_stop or (lambda: False)
+        self.initial_loss: float | None = None  # the first step's loss: what "loss went up" compares against
         self.optimizer = torch.optim.SGD(
             model.parameters(), lr=recipe.lr_at(0), momentum=recipe.momentum, dampening=0.0,
             weight_decay=recipe.wd, nesterov=recipe.nesterov and recipe.momentum > 0,
@@ -187,6 +195,9 @@ class Trainer:
         steps = seen = 0
         for x, y in self.data.train_batches(self.recipe.batch_size, seed):
             loss, n_correct = self.train_step(x, y)
+            if self.initial_loss is None:  # one host sync per run, on its first step
+                first = loss.item()
+                self.initial_loss = first if math.isfinite(first) else float("nan")
             loss_sum += loss
             correct += n_correct
             steps += 1
@@ -277,6 +288,7 @@ def _train_epochs(run: Trainer, recipe: Recipe, seed: int, on_epoch: Callable[[E
     with _failures_as("inference timing"):
         x = run.data.example_batch(INFER_BATCH).contiguous(memory_format=torch.channels_last)
         infer_ms = median_forward_ms(run.model, x, INFER_WARMUP, INFER_ITERS, run.amp_dtype)
+    initial = run.initial_loss if run.initial_loss is not None and math.isfinite(run.initial_loss) else None
     return TrainResult(
         error=min(m.test_error for m in history),
         error_final=history[-1].test_error,
@@ -286,4 +298,7 @@ def _train_epochs(run: Trainer, recipe: Recipe, seed: int, on_epoch: Callable[[E
         infer_ms=infer_ms,
         device=device_label(run.device),
         num_params=sum(p.numel() for p in run.model.parameters()),
+        initial_loss=initial,
+        did_not_learn=did_not_learn(history[-1].test_error, run.data.num_classes, diverged=history[-1].diverged,
+                                    initial_loss=initial, final_loss=history[-1].train_loss),
     )

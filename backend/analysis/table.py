@@ -7,6 +7,8 @@ loader can fill numpy arrays straight from one query. One key per column:
   ``infer_ms`` (inference time), the flat parameters of ``backend.designspace.params.PARAM_NAMES``
   (``d, w0, wa, wm, g, b, d_1.., w_1.., g_1.., b_1..``; NaN where a model has no such value) and optionally
   ``e_fit``.
+- ``diverged``, ``did_not_learn`` (optional, bool): learning failures (backend.analysis.failures), which
+  legends count and which no statistic takes as a column.
 - ``config`` (optional): a sequence of canonical AnyNet config dicts (``depths, widths, bot_muls, group_ws``
   and, for RegNet models, ``regnet: {depth, w0, wa, wm, ...}``), one per model, for width curves.
 - ``curves`` (optional): a sequence of per-model dicts of per-epoch lists (``test_error``, and optionally
@@ -25,7 +27,9 @@ OBJECT_COLUMNS = ("config", "curves")
 #: numeric columns that are complexities or measurements rather than design parameters
 METRIC_COLUMNS = ("flops", "params", "acts", "infer_ms", "e_fit")
 #: columns measured *after* training: consequences of the architecture, never explanations of its error
-OUTCOME_COLUMNS = ("infer_ms", "train_seconds", "error_final", "diverged", "index")
+OUTCOME_COLUMNS = ("infer_ms", "train_seconds", "error_final", "diverged", "did_not_learn", "index")
+#: boolean per-model flags (backend.analysis.failures): counted in legends, never drawn on an axis
+FLAG_COLUMNS = ("diverged", "did_not_learn")
 
 
 def size(pop: Population) -> int:
@@ -67,7 +71,7 @@ def numeric_columns(pop: Population, min_finite: int = 2) -> list[str]:
     and more than one distinct value."""
     out = []
     for key, col in pop.items():
-        if key in OBJECT_COLUMNS or key in ("id", "error") or col is None:
+        if key in OBJECT_COLUMNS or key in FLAG_COLUMNS or key in ("id", "error") or col is None:
             continue
         arr = np.asarray(col)
         if arr.dtype.kind not in "fiub":

@@ -23,6 +23,7 @@ from backend.analysis.minimum_n import KS, ks_absent
 from backend.datasets import DATASETS, dataset_names
 from backend.designspace.units import parse_range
 from backend.services.views import ErrorStats, Lineage, RefinePreview, RefineResult, SizeReport, Study
+from backend.study_spec import recipe_preset
 
 from .app import app
 from .db import open_db
@@ -81,6 +82,8 @@ def study_cmd(
         help=f"dataset folder ({', '.join(d.name for d in DATASETS if d.needs_path)})")] = None,
     epochs: Annotated[int | None, typer.Option(min=1, help="training epochs (default: the recipe's 10)")] = None,
     recipe: Annotated[str | None, typer.Option(help="more recipe fields as JSON (inline or a file)")] = None,
+    preset: Annotated[str | None, typer.Option(help="start from a named recipe: cpu-proxy (the CPU proxy "
+                                               "calibrated on digits, docs/proxy-recipe.md)")] = None,
     flops: Annotated[str | None, typer.Option(help="regime LO:HI multiply-adds, e.g. 360M:400M or :5M")] = None,
     params: Annotated[str | None, typer.Option(help="regime LO:HI parameters")] = None,
     acts: Annotated[str | None, typer.Option(help="regime LO:HI activations")] = None,
@@ -92,7 +95,8 @@ def study_cmd(
     """Create a study of a design space (the root of a refinement chain) and queue n samples."""
     from backend.services.studies import StudyIn, create_study
 
-    rec = read_json_arg(recipe, "recipe") if recipe else {}
+    rec = recipe_preset(preset).model_dump() if preset else {}
+    rec.update(read_json_arg(recipe, "recipe") if recipe else {})
     if epochs is not None:
         rec["epochs"] = epochs
     data = StudyIn.model_validate({

@@ -20,8 +20,8 @@ from .config import AnyNetConfig
 from .params import PARAM_NAMES, flat_params
 
 PARAM_SET = frozenset(PARAM_NAMES)
-LEAD_COLUMNS = ("id", "index", "name", "status", "error", "error_final", "diverged", "flops", "params", "acts",
-                "train_seconds", "infer_ms", "epochs_done")
+LEAD_COLUMNS = ("id", "index", "name", "status", "error", "error_final", "diverged", "did_not_learn", "flops",
+                "params", "acts", "train_seconds", "infer_ms", "epochs_done")
 
 
 def jsonl_lines(records: Iterable[dict[str, Any]]) -> Iterator[str]:

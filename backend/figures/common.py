@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from backend.analysis.edf import Summary
+from backend.analysis.failures import count_failures
 from backend.analysis.minimum_n import brief
 from backend.analysis.table import Population, column
 from backend.designspace.columns import describe
@@ -75,9 +76,21 @@ def finished(pops: Populations) -> dict[str, int]:
     return {label: int(np.isfinite(column(p, "error")).sum()) for label, p in pops.items()}
 
 
-def legend_label(label: str, s: Summary, weighted: bool = False) -> str:
-    """'RegNetX n=500 | min 31.2 | mean 35.7' (and the effective n for weighted curves)."""
-    n = n_label(s.n) + (f" (n_eff={s.n_eff:.0f})" if weighted else "")
+def failures_label(pop: Population, rows: np.ndarray | None = None) -> str:
+    """'n=48, 1 diverged, 2 did not learn': n_label of the models a trace draws (`rows`, a mask; by default the
+    finished ones) and how many of them are learning failures (backend.analysis.failures), so a legend never
+    hides them. A population without the flag columns (synthetic, imported) gives plain 'n=48'."""
+    if rows is None:
+        rows = np.isfinite(column(pop, "error"))
+    if "diverged" not in pop or "did_not_learn" not in pop:
+        return n_label(int(np.count_nonzero(rows)))
+    counts = count_failures(pop["diverged"], pop["did_not_learn"], rows)
+    return ", ".join([n_label(counts.n), *counts.label().split(", ")[1:]])
+
+
+def legend_label(label: str, s: Summary, weighted: bool = False, pop: Population | None = None) -> str:
+    """'RegNetX n=500, 2 did not learn | min 31.2 | mean 35.7' (and the effective n for weighted curves)."""
+    n = (failures_label(pop) if pop is not None else n_label(s.n)) + (f" (n_eff={s.n_eff:.0f})" if weighted else "")
     return f"{label} {n} | min {s.min:.3g} | mean {s.mean:.3g}"
 
 

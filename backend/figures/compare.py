@@ -10,7 +10,18 @@ from backend.analysis.minimum_n import KS_CELL, ks_absent
 from backend.analysis.random_search import DEFAULT_BAND, random_search_efficiency
 from backend.analysis.table import errors
 
-from .common import LOG_AXIS, Populations, axis_title, band_trace, color, empty, finish, finished, n_label, with_errors
+from .common import (
+    LOG_AXIS,
+    Populations,
+    axis_title,
+    band_trace,
+    color,
+    empty,
+    failures_label,
+    finish,
+    finished,
+    with_errors,
+)
 
 STATS_HELP = ("Per study: number of finished models and min/mean/median error. Per pair: the two-sample "
               "Kolmogorov-Smirnov statistic (largest vertical gap between the EDFs) and its p-value; a small "
@@ -60,7 +71,8 @@ def random_search_figure(pops: Populations, replace: bool = False,
         col = color(i)
         fig.add_trace(band_trace(rs.k, rs.lo, rs.hi, col, label))
         fig.add_trace(go.Scatter(x=rs.k, y=rs.mean, mode="lines+markers", legendgroup=label,
-                                 name=f"{label} {n_label(rs.n)}", line={"color": col, "width": 2}, marker={"size": 4},
+                                 name=f"{label} {failures_label(pop)}", line={"color": col, "width": 2},
+                                 marker={"size": 4},
                                  hovertemplate="k=%{x}<br>expected best %{y:.3f}<extra></extra>"))
     sampling = "with" if replace else "without"
     return finish(fig, "random_search", RANDOM_HELP.replace("without", sampling),

@@ -17,10 +17,10 @@ from .common import (
     color,
     counts_text,
     empty,
+    failures_label,
     finish,
     fmt,
     ids,
-    n_label,
     plus,
     points,
     scatter_trace,
@@ -55,7 +55,8 @@ def _panel(fig: go.Figure, label: str, pop, xname: str, yname: str, col: str, r:
     xr, yr = x[rows], y[rows]
     first = r == 1 and c == 1
     fig.add_trace(scatter_trace(n)(x=points(xr), y=points(yr), mode="markers", legendgroup=label,
-                                   name=f"{label} {n_label(n)}", showlegend=first, customdata=ids(pop, rows),
+                                   name=f"{label} {failures_label(pop, rows)}", showlegend=first,
+                                   customdata=ids(pop, rows),
                                    marker={"color": col, "size": 4, "opacity": 0.5},
                                    hovertemplate=f"model %{{customdata}}<br>{xname} %{{x:.4s}}<br>"
                                                  f"{yname} %{{y:.4s}}<extra>{label}</extra>"), row=r, col=c)

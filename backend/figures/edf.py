@@ -40,7 +40,7 @@ def edf_figure(pops: Populations, band: bool = True, tol: float = DEFAULT_TOL, a
     fig = go.Figure()
     for i, (label, pop) in enumerate(usable.items()):
         curve = edf_curve(errors(pop), tol=tol, alpha=alpha)
-        _curve_traces(fig, curve, legend_label(label, curve.summary), color(i), band)
+        _curve_traces(fig, curve, legend_label(label, curve.summary, pop=pop), color(i), band)
     return finish(fig, "edf", EDF_HELP, title="Error EDF", xaxis_title=axis_title("error"),
                   yaxis={"title": "cumulative probability", "range": [0, 1]}, n=finished(usable))
 
@@ -57,7 +57,8 @@ def edf_normalized_figure(pops: Populations, by: str = "flops", bins: int = 10, 
     fig = go.Figure()
     n_eff = {}
     for i, (label, (curve, norm)) in enumerate(res.items()):
-        _curve_traces(fig, curve, legend_label(label, curve.summary, weighted=True), color(i), band)
+        _curve_traces(fig, curve, legend_label(label, curve.summary, weighted=True, pop=usable[label]), color(i),
+                      band)
         n_eff[label] = norm.n_eff
     c_lo, c_hi = norm.c_lo, norm.c_hi
     title = (f"Error EDF normalised by {by} over [{fmt(c_lo)}, {fmt(c_hi)}], {bins} "

@@ -9,7 +9,7 @@ from plotly.subplots import make_subplots
 from backend.analysis.importance import parameter_importance
 from backend.analysis.minimum_n import CORRELATION, IMPORTANCE
 
-from .common import Populations, color, empty, finish, finished, n_label, with_errors
+from .common import Populations, color, empty, failures_label, finish, finished, with_errors
 
 IMPORTANCE_HELP = ("Left: drop in held-out R^2 of a gradient-boosting model of the error when the parameter "
                    "is shuffled (permutation importance; larger = matters more). Right: Spearman rank "
@@ -43,13 +43,14 @@ def importance_figure(pops: Populations, seed: int = 0) -> go.Figure:
     for s, (label, imps) in enumerate(results.items()):
         by = {i.name: i for i in imps}
         names = [n for n in order if n in by]
-        rho_ok = CORRELATION.absent(counts[label]) is None  # permutation is NaN below its minimum already
+        n_rows = max((i.n for i in imps), default=0)
+        counts = failures_label(usable[label])  # the finished models and their failures
+        if n_rows != int(np.isfinite(usable[label]["error"]).sum()):
+            counts += f" ({n_rows} with every parameter)"
         fig.add_trace(go.Bar(y=names, x=[by[n].permutation for n in names], orientation="h",
                              error_x={"type": "data", "array": [by[n].permutation_std for n in names]},
-                             name=f"{label} {n_label(counts[label])}", legendgroup=label, marker_color=color(s)),
-                      row=1, col=1)
-        fig.add_trace(go.Bar(y=names, x=[by[n].spearman if rho_ok else None for n in names], orientation="h",
-                             showlegend=False,
+                             name=f"{label} {counts}", legendgroup=label, marker_color=color(s)), row=1, col=1)
+        fig.add_trace(go.Bar(y=names, x=[by[n].spearman for n in names], orientation="h", showlegend=False,
                              legendgroup=label, marker_color=color(s),
                              customdata=[by[n].spearman_p for n in names],
                              hovertemplate="rho %{x:.3f}, p %{customdata:.2g}<extra></extra>"), row=1, col=2)

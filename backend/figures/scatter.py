@@ -21,10 +21,10 @@ from .common import (
     band_trace,
     color,
     empty,
+    failures_label,
     finish,
     fmt,
     ids,
-    n_label,
     points,
     rgba,
     scatter_trace,
@@ -45,7 +45,8 @@ def _panel(fig: go.Figure, label: str, pop, param: str, best: BestRange | None, 
     n = int(rows.sum())
     fig.add_trace(scatter_trace(n)(
         x=points(x[rows]), y=points(y[rows]), customdata=ids(pop, rows).astype(np.int32), mode="markers",
-        name=f"{label} {n_label(n)}", legendgroup=label, marker={"color": col, "size": 4, "opacity": 0.5},
+        name=f"{label} {failures_label(pop, rows)}", legendgroup=label,
+        marker={"color": col, "size": 4, "opacity": 0.5},
         hovertemplate=f"model %{{customdata}}<br>{param} %{{x}}<br>error %{{y:.3f}}<extra>{label}</extra>"))
     absent = []
     tr = binned_trend(x[rows], y[rows], max(1, trend_bins(n, bins)))

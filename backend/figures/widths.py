@@ -16,6 +16,7 @@ from .common import (
     axis_title,
     color,
     empty,
+    failures_label,
     finish,
     finished,
     ids,
@@ -97,8 +98,8 @@ def efit_figure(pops: Populations) -> go.Figure:
         counts[label] = n
         fig.add_trace(scatter_trace(n)(
             x=points(x[rows]), y=points(y[rows]), customdata=ids(pop, rows).astype(np.int32), mode="markers",
-            name=f"{label} {n_label(n)} | median e_fit {np.median(x[rows]):.3f}", marker={"color": color(i), "size": 5,
-                                                                                  "opacity": 0.6},
+            name=f"{label} {failures_label(pop, rows)} | median e_fit {np.median(x[rows]):.3f}",
+            marker={"color": color(i), "size": 5, "opacity": 0.6},
             hovertemplate="model %{customdata}<br>e_fit %{x:.4f}<br>error %{y:.3f}<extra></extra>"))
     if not fig.data:
         return empty("e_fit", EFIT_HELP, "no finished models with configs or stored e_fit")

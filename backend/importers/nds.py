@@ -32,6 +32,7 @@ from .records import (
     check_error,
     curve,
     final_value,
+    flag_learning,
     get,
     headline,
     raw_config_hash,
@@ -107,10 +108,11 @@ def convert_run(rec: Any, label: str, index: int, *, space: str, imagenet: bool)
         acts=None,  # NDS records no activation count
         columns=flat.columns,
         extra=flat.extra | optim_params(rec, label),
-        result=ResultRecord(error=error, diverged=diverged, error_final=final_value(curves["test_error"]),
-                            epochs_done=None if curves["test_error"] is None else len(curves["test_error"]),
-                            train_loss=curves["train_loss"], train_error=curves["train_error"],
-                            test_error=curves["test_error"]),
+        result=flag_learning(ResultRecord(
+            error=error, diverged=diverged, error_final=final_value(curves["test_error"]),
+            epochs_done=None if curves["test_error"] is None else len(curves["test_error"]),
+            train_loss=curves["train_loss"], train_error=curves["train_error"], test_error=curves["test_error"]),
+            num_classes),
     )
 
 

@@ -179,7 +179,8 @@ def convert_record(rec: Any, label: str, index: int, *, cells: bool = False) -> 
         acts=_count(acts, label, "acts"), columns=columns, extra=extra,
         result=ResultRecord(
             error=error, diverged=bool(diverged), error_final=error_final, train_seconds=train_seconds,
-            infer_ms=infer_ms, epochs_done=None if epochs is None else int(epochs), **curves),
+            infer_ms=infer_ms, epochs_done=None if epochs is None else int(epochs),
+            did_not_learn=f.flag("did_not_learn"), **curves),
     )
 
 

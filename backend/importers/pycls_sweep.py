@@ -38,6 +38,7 @@ from .records import (
     check_error,
     curve,
     final_value,
+    flag_learning,
     get,
     headline,
     validation_error,
@@ -163,13 +164,13 @@ def convert_job(job: Any, label: str, index: int) -> ModelRecord:
         index=index, name=_name(job, cfg), arch_type="anynet", config=config, config_hash=canonical_hash(config),
         flops=flops, params=params, acts=acts, columns=flat_params(any_cfg),
         extra=_cfg_params(cfg, label),
-        result=ResultRecord(
+        result=flag_learning(ResultRecord(
             error=error, diverged=diverged, error_final=final_value(test_error), test_error=test_error,
             train_loss=curve(train.get("loss"), label, "train_epoch.loss"),
             train_error=curve(train.get("top1_err"), label, "train_epoch.top1_err"),
             train_seconds=sum(t for t in times if t is not None) if times else None,
             epochs_done=int(ep_ind[-1]) if isinstance(ep_ind, list) and ep_ind and isinstance(ep_ind[-1], int)
-            else (len(test_error) if test_error is not None else None)),
+            else (len(test_error) if test_error is not None else None)), num_classes),
     )
 
 

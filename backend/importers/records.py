@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from backend.analysis.failures import did_not_learn
 from backend.designspace.config import check_stages, stage_lists
 from backend.designspace.params import PARAM_NAMES
 from backend.fielderrors import InvalidField, validation_errors
@@ -66,6 +67,17 @@ class ResultRecord:
     train_seconds: float | None = None
     infer_ms: float | None = None
     epochs_done: int | None = None
+    did_not_learn: bool | None = None  # backend.analysis.failures; None where the file does not tell
+
+
+def flag_learning(res: ResultRecord, num_classes: int | None) -> ResultRecord:
+    """`res` with its did-not-learn flag set from what an imported record holds: the final (else headline)
+    error against chance for `num_classes`, and the loss curve's first and last finite values."""
+    losses = [v for v in (res.train_loss or []) if v is not None and math.isfinite(v)]
+    res.did_not_learn = did_not_learn(res.error_final if res.error_final is not None else res.error, num_classes,
+                                      diverged=res.diverged, initial_loss=losses[0] if len(losses) > 1 else None,
+                                      final_loss=losses[-1] if len(losses) > 1 else None)
+    return res
 
 
 @dataclass(slots=True)
@@ -92,7 +104,8 @@ class ModelRecord:
             index=self.index, name=None, arch_type=self.arch_type,
             config={k: self.config[k] for k in config_keys if k in self.config}, config_hash=self.config_hash,
             flops=0, params=0, acts=None, columns={}, extra=self.extra,
-            result=ResultRecord(error=self.result.error, diverged=self.result.diverged))
+            result=ResultRecord(error=self.result.error, diverged=self.result.diverged,
+                                did_not_learn=self.result.did_not_learn))
 
 
 @dataclass(slots=True)

@@ -5,7 +5,8 @@ The dashboard filters, sorts and scatters in the browser (a filter change on 10^
 behind a small JSON header — no per-number text to print or parse:
 
     b"NSP1" | uint32 LE header length | header JSON (space-padded so the data starts 8-byte aligned) | data
-    header = {"n", "study_id", "status_names", "columns": [{"name", "dtype", "offset"}]}  (offset: into data)
+    header = {"n", "study_id", "status_names", "failure_names", "columns": [{"name", "dtype", "offset"}]}
+    (offset: into data; `failure` is a uint8 code into failure_names: none, diverged, did_not_learn)
 
 Rows are the study's population as services.population reads it (the one reader: the figures of the same view
 use the same read, cached per data version). Columns with no value at all (w0 in an AnyNet study, d_5 in a
@@ -43,14 +44,21 @@ CACHE_SIZE = 4
 WARM_MIN_MODELS = 5_000
 
 
-class Columns:
-    """n rows: ids (int32), status codes (uint8, names in STATUSES) and float64 value columns (NaN = missing)."""
+#: learning-failure codes of the `failure` column (backend.analysis.failures), in code order
+FAILURES = ("none", "diverged", "did_not_learn")
 
-    def __init__(self, study_id: int, ids: np.ndarray, status: np.ndarray, values: dict[str, np.ndarray]):
+
+class Columns:
+    """n rows: ids (int32), status codes (uint8, names in STATUSES), learning-failure codes (uint8, names in
+    FAILURES) and float64 value columns (NaN = missing)."""
+
+    def __init__(self, study_id: int, ids: np.ndarray, status: np.ndarray, values: dict[str, np.ndarray],
+                 failure: np.ndarray | None = None):
         self.study_id = study_id
         self.ids = ids
         self.status = status
         self.values = values
+        self.failure = np.zeros(len(ids), dtype=np.uint8) if failure is None else failure
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -68,13 +76,15 @@ def load_columns(engine: Engine, study_id: int) -> Columns:
         col = pop[name]
         if name in ALWAYS or not np.isnan(col).all():
             values[name] = col
-    return Columns(study_id, pop["id"].astype(np.int32), status, values)
+    failure = np.where(pop["diverged"], 1, np.where(pop["did_not_learn"], 2, 0)).astype(np.uint8)
+    return Columns(study_id, pop["id"].astype(np.int32), status, values, failure)
 
 
 def encode_binary(cols: Columns) -> bytes:
     """The `format=bin` body; column offsets count from the data start, the first 8-byte boundary after
     the header."""
     arrays = [("id", cols.ids.astype("<i4"), "int32"), ("status", cols.status.astype("u1"), "uint8"),
+              ("failure", cols.failure.astype("u1"), "uint8"),
               *((k, v.astype("<f8"), "float64") for k, v in cols.values.items())]
     meta, chunks, offset = [], [], 0
     for name, arr, dtype in arrays:
@@ -82,7 +92,8 @@ def encode_binary(cols: Columns) -> bytes:
         b = arr.tobytes()
         chunks.append(b + b"\0" * (-len(b) % 8))
         offset += len(chunks[-1])
-    header = {"n": len(cols), "study_id": cols.study_id, "status_names": list(STATUSES), "columns": meta}
+    header = {"n": len(cols), "study_id": cols.study_id, "status_names": list(STATUSES),
+              "failure_names": list(FAILURES), "columns": meta}
     raw = json.dumps(header, separators=(",", ":")).encode()
     raw += b" " * (-(8 + len(raw)) % 8)
     return b"".join([MAGIC, struct.pack("<I", len(raw)), raw, *chunks])
@@ -94,6 +105,7 @@ def encode_json(cols: Columns) -> dict:
 
     return {"n": len(cols), "study_id": cols.study_id, "status_names": list(STATUSES),
             "columns": {"id": cols.ids.tolist(), "status": [STATUSES[s] for s in cols.status.tolist()],
+                        "failure": [FAILURES[f] for f in cols.failure.tolist()],
                         **{k: plain(v) for k, v in cols.values.items()}}}
 
 

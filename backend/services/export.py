@@ -25,10 +25,11 @@ from .models_query import BASE_COLUMNS, CURVE_COLUMNS, ROW_COLUMNS, ordered, rec
 BATCH = 2000
 CHUNK = 1 << 16
 _BY_KEY = {c.key: c for c in ROW_COLUMNS}
-#: the CSV's columns (exports.csv_columns) as SQL, in order; `diverged` spelled as Python writes a bool
+#: the CSV's columns (exports.csv_columns) as SQL, in order; the flags spelled as Python writes a bool
+_FLAGS = ("diverged", "did_not_learn")
 CSV_COLUMNS = tuple(
-    case((_BY_KEY["diverged"].is_(None), None), (_BY_KEY["diverged"], "True"), else_="False").label("diverged")
-    if name == "diverged" else _BY_KEY[name] for name in csv_columns())
+    case((_BY_KEY[name].is_(None), None), (_BY_KEY[name], "True"), else_="False").label(name)
+    if name in _FLAGS else _BY_KEY[name] for name in csv_columns())
 
 
 @dataclass

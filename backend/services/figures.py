@@ -39,7 +39,7 @@ from .population import Population, cached_population
 from .studies import find_study
 
 #: numeric population columns the figures use (loader columns such as status or error_final are left out)
-ANALYSIS_COLUMNS = ("id", "error", "flops", "params", "acts", "infer_ms", *PARAM_NAMES)
+ANALYSIS_COLUMNS = ("id", "error", "flops", "params", "acts", "infer_ms", *PARAM_NAMES, "diverged", "did_not_learn")
 MAX_STUDIES = 10
 
 

@@ -74,7 +74,8 @@ else:
 class ModelFilter(_RangeFilter):
     """Which models of a study: `<col>_min`/`<col>_max` ranges (flops, params, acts, error, infer_ms,
     train_seconds and every flat parameter d, w0, ..., b_5), `status` (one or more), `arch_type`, `ids`, and
-    `top` = only the best k by error among the models the other filters keep.
+    `top` = only the best k by error among the models the other filters keep, `exclude_failures` = leave out
+    the models that diverged or did not learn (they are kept by default: a space's EDF includes its failures).
 
     A range on a column excludes models where it is null (e.g. `error_max` keeps only models with results).
     """
@@ -83,6 +84,13 @@ class ModelFilter(_RangeFilter):
     arch_type: str | None = Field(None, max_length=32, description="e.g. anynet, nds_resnext")
     ids: list[RowId] | None = Field(None, max_length=MAX_IDS, description=f"model ids (at most {MAX_IDS})")
     top: int | None = Field(None, ge=1, le=10_000_000, description="best k by error")
+    exclude_failures: bool | None = Field(None, description="true: leave out trained models that diverged or did "
+                                          "not learn (backend.analysis.failures); models without a result stay")
+
+    @field_validator("exclude_failures")
+    @classmethod
+    def _false_is_unset(cls, v: bool | None) -> bool | None:
+        return v or None  # false is the default: it filters nothing and stays out of active() and slugs
 
     @field_validator("status", "ids", mode="before")
     @classmethod
@@ -135,7 +143,14 @@ def conditions(flt: ModelFilter | None) -> list[ColumnElement]:
         out.append(models.c.arch_type == flt.arch_type)
     if flt.ids is not None:
         out.append(models.c.id.in_(flt.ids))
+    if flt.exclude_failures:
+        out.append(failure_free())
     return out
+
+
+def failure_free() -> ColumnElement:
+    """Rows that neither diverged nor did not learn (a model without a result has neither flag)."""
+    return and_(results.c.diverged.is_not(True), results.c.did_not_learn.is_not(True))
 
 
 def source(flt: ModelFilter | None, sort_name: str | None = None):
@@ -144,7 +159,7 @@ def source(flt: ModelFilter | None, sort_name: str | None = None):
     if sort_name:
         used.add(sort_name)
     src: FromClause = models
-    if used & IN_RESULTS:
+    if used & IN_RESULTS or (flt is not None and flt.exclude_failures):
         src = src.outerjoin(results, results.c.model_id == models.c.id)
     if used & IN_JOBS:
         src = src.outerjoin(jobs, jobs.c.model_id == models.c.id)

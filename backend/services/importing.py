@@ -99,7 +99,7 @@ def encode_json(v: Any) -> str | None:
 MODEL_KEYS = ("study_id", "index", "name", "config", "config_hash", "arch_type", "flops", "params", "acts",
               "extra", "error", "status", "e_fit", "derived", "created_at", *PARAM_NAMES)
 RESULT_KEYS = ("model_id", "job_id", "error", "error_final", "diverged", "train_loss", "train_error", "test_error",
-               "train_seconds", "infer_ms", "device", "created_at")
+               "train_seconds", "infer_ms", "device", "created_at", "did_not_learn", "initial_loss")
 for _t, _keys in ((models, MODEL_KEYS), (results, RESULT_KEYS)):
     if _keys != tuple(c.name for c in _t.c if not c.primary_key):
         raise RuntimeError(f"importing: {_t.name} columns changed; update its row keys")
@@ -118,7 +118,7 @@ def encode_rows(records: list[ModelRecord], study_id: int, stamp: Any) -> tuple[
                            *map(r.columns.get, PARAM_NAMES)))
         result_rows.append((None, None, res.error, res.error_final, res.diverged, encode_json(res.train_loss),
                             encode_json(res.train_error), encode_json(res.test_error), res.train_seconds,
-                            res.infer_ms, None, stamp))
+                            res.infer_ms, None, stamp, res.did_not_learn, None))
     return model_rows, result_rows
 
 

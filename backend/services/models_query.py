@@ -1,8 +1,8 @@
 """Browsing a study's models: filtered, sorted, paginated pages with the total, and one model in full.
 
 The same row shape feeds the export (services.export): plain dicts with id, index, name, arch_type, status,
-error, error_final, diverged, flops, params, acts, train_seconds, infer_ms, epochs_done, job_id, attempts,
-every flat parameter (d, w0, ..., b_5), extra and config.
+error, error_final, diverged, did_not_learn, flops, params, acts, train_seconds, infer_ms, epochs_done, job_id,
+attempts, every flat parameter (d, w0, ..., b_5), extra and config.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ MAX_PAGE = 1000
 #: a model's row without the flat parameters (JSON exports) ...
 BASE_COLUMNS = (
     models.c.id, models.c.index, models.c.name, models.c.arch_type, STATUS, models.c.error,
-    results.c.error_final, results.c.diverged, models.c.flops, models.c.params, models.c.acts,
+    results.c.error_final, results.c.diverged, results.c.did_not_learn, models.c.flops, models.c.params, models.c.acts,
     results.c.train_seconds, results.c.infer_ms, jobs.c.epochs_done, jobs.c.id.label("job_id"), jobs.c.attempts,
     models.c.extra, models.c.config,
 )
@@ -37,7 +37,7 @@ def records(conn: Connection, q, stream: bool = False) -> Iterator[dict[str, Any
     """Rows of `q` as plain dicts, read on the driver's cursor: JSON decoded, booleans as bool."""
     keys = [c.key for c in q.selected_columns]
     decode = [i for i, k in enumerate(keys) if k in JSON_KEYS]
-    flags = [i for i, k in enumerate(keys) if k == "diverged"]  # SQLite's driver gives 0/1
+    flags = [i for i, k in enumerate(keys) if k in ("diverged", "did_not_learn")]  # SQLite's driver gives 0/1
     for batch in driver_rows(conn, q, stream=stream):
         for raw in batch:
             row = list(raw)
@@ -152,6 +152,7 @@ def get_model(engine: Engine, model_id: int) -> dict[str, Any]:
     with engine.connect() as conn:
         row = conn.execute(
             select(*ROW_COLUMNS, *CURVE_COLUMNS, models.c.study_id, models.c.config_hash, results.c.device,
+                   results.c.initial_loss,
                    jobs.c.priority, jobs.c.max_attempts, jobs.c.worker_id, jobs.c.last_error, jobs.c.progress,
                    jobs.c.lease_until, jobs.c.queued_at, jobs.c.started_at, jobs.c.finished_at)
             .select_from(models.outerjoin(results, results.c.model_id == models.c.id)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import ColumnElement, Engine, or_, select
 
+from backend.analysis.failures import FailureCounts, count_failures
 from backend.designspace import columns as column_table
 from backend.designspace.params import PARAM_NAMES
 from db.events import models_changed
@@ -29,9 +30,10 @@ FLOAT_COLUMNS = column_table.names("complexity", "result", "sampled", "derived")
 #: object columns (str)
 TEXT_COLUMNS = ("status", "arch_type")
 #: the columns of a whole population, in order (what a snapshot file holds)
-_WHOLE_COLUMNS = ["id", "index", "diverged", *FLOAT_COLUMNS, *TEXT_COLUMNS]
-_SELECT = (models.c.id, models.c.index, results.c.diverged, models.c.error, results.c.error_final, models.c.flops,
-           models.c.params, models.c.acts, results.c.infer_ms, results.c.train_seconds, models.c.e_fit,
+_WHOLE_COLUMNS = ["id", "index", "diverged", "did_not_learn", *FLOAT_COLUMNS, *TEXT_COLUMNS]
+_SELECT = (models.c.id, models.c.index, results.c.diverged, results.c.did_not_learn, models.c.error,
+           results.c.error_final, models.c.flops, models.c.params, models.c.acts, results.c.infer_ms,
+           results.c.train_seconds, models.c.e_fit,
            *(models.c[p] for p in PARAM_NAMES), STATUS, models.c.arch_type)
 
 
@@ -39,7 +41,8 @@ _SELECT = (models.c.id, models.c.index, results.c.diverged, models.c.error, resu
 class Population:
     """Column arrays of equal length, in model-id order.
 
-    columns: id (int64), index (int64), diverged (bool; False without a result), every FLOAT_COLUMNS name
+    columns: id (int64), index (int64), diverged and did_not_learn (bool; False without a result or when
+    unknown, backend.analysis.failures), every FLOAT_COLUMNS name
     (float64), status and arch_type (object arrays of str), and with extra=True one float64 column per
     numeric key found in models.extra (named by the key, or `extra_<key>` if that name is taken).
     configs: the config JSON dicts in the same order when asked for (configs=True), else None.
@@ -63,6 +66,11 @@ class Population:
     @property
     def names(self) -> list[str]:
         return list(self.columns)
+
+    def failures(self, rows: np.ndarray | None = None) -> FailureCounts:
+        """How many of the models (of `rows`, a mask or indices; all when None) diverged / did not learn: the
+        counts every legend states ("n=48, 1 diverged, 2 did not learn")."""
+        return count_failures(self.columns["diverged"], self.columns["did_not_learn"], rows)
 
     def with_results(self) -> np.ndarray:
         """Boolean mask of models that have a finite error."""
@@ -92,6 +100,7 @@ def load_population(engine: Engine, study_id: int, flt: ModelFilter | None = Non
         "id": table[:, at["id"]].astype(np.int64),
         "index": table[:, at["index"]].astype(np.int64),
         "diverged": np.array([bool(x) for x in table[:, at["diverged"]]], dtype=bool),
+        "did_not_learn": np.array([bool(x) for x in table[:, at["did_not_learn"]]], dtype=bool),
     }
     for name in FLOAT_COLUMNS:
         out[name] = table[:, at[name]].astype(np.float64)  # None -> NaN
@@ -234,6 +243,8 @@ def subset(pop: Population, flt: ModelFilter | None) -> Population | None:
         keep &= pop.columns["arch_type"] == flt.arch_type
     if flt.ids is not None:
         keep &= np.isin(pop.columns["id"], np.asarray(flt.ids, dtype=np.int64))
+    if flt.exclude_failures:
+        keep &= ~(pop.columns["diverged"] | pop.columns["did_not_learn"])
     return Population(pop.study_id, pop.study, {k: v[keep] for k, v in pop.columns.items()})
 
 

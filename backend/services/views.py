@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from backend.designspace.params import PARAM_NAMES
+from backend.study_spec import Recipe
 
 
 class View(BaseModel):
@@ -98,6 +99,12 @@ class DemoSeeded(View):
     epochs: int
 
 
+class RecipePresets(View):
+    """Named complete recipes (backend.study_spec.RECIPE_PRESETS)."""
+
+    presets: dict[str, Recipe]
+
+
 class ImportSummary(View):
     study_id: int
     name: str
@@ -124,6 +131,8 @@ class ModelRowBase(View):
     error: float | None
     error_final: float | None
     diverged: bool | None
+    did_not_learn: bool | None = Field(description="finite loss but learned ~nothing (backend.analysis.failures); "
+                                       "null: unknown (no result, or a source that cannot tell)")
     flops: int
     params: int
     acts: int | None
@@ -149,6 +158,8 @@ class ModelDetailBase(ModelRowBase):
     study_id: int
     config_hash: str
     device: str | None
+    initial_loss: float | None = Field(description="the first training batch's loss (what did_not_learn compares "
+                                       "the final loss with)")
     priority: int | None
     max_attempts: int | None
     worker_id: str | None
@@ -183,7 +194,8 @@ class PopulationColumns(View):
     study_id: int
     status_names: list[str]
     columns: dict[str, list[int | float | str | None]] = Field(
-        description="id, status (names) and every value column with a value in the study")
+        description="id, status (names), failure (none | diverged | did_not_learn) and every value column with a "
+                    "value in the study")
 
 
 # ----------------------------------------------------------------------------------------------- jobs

@@ -1,5 +1,6 @@
 // @ts-check
-// One filter state for a study view: ranges on any column, an optional lasso polygon and a status.
+// One filter state for a study view: ranges on any column, an optional lasso polygon, a status, and whether
+// the learning failures (diverged, did not learn) are left out (URL `failures=exclude`, API `exclude_failures`).
 // It is applied client-side to the loaded population (fast redraws) and sent to the server as the same
 // `<name>_min/_max` query the /models, /export and figure endpoints take, so every view shows one population.
 import { LOG_SCALE } from "./columns.js";
@@ -38,6 +39,7 @@ export class Filter {
     this.ranges = new Map(); // name -> [lo|null, hi|null]
     this.lasso = null; // {x, y, pts: [[x, y], ...]}
     this.status = ""; // "" = any
+    this.noFailures = false; // true: leave out models that diverged or did not learn (kept by default)
   }
 
   static fromQuery(query) {
@@ -57,18 +59,22 @@ export class Filter {
     }
     const status = query.get("status") || "";
     f.status = STATUSES.includes(status) ? status : "";
+    f.noFailures = query.get("failures") === "exclude";
     return f;
   }
 
   /** Write this filter into `query` (replacing any earlier filter keys, keeping view keys like x or sort). */
   toQuery(query) {
-    for (const key of [...query.keys()]) if (key.startsWith("f.") || key === "lasso" || key === "status") query.delete(key);
+    for (const key of [...query.keys()]) {
+      if (key.startsWith("f.") || key === "lasso" || key === "status" || key === "failures") query.delete(key);
+    }
     for (const [name, [lo, hi]] of this.ranges) query.set(`f.${name}`, `${numText(lo)}..${numText(hi)}`);
     if (this.lasso) {
       const pts = this.lasso.pts.map(([x, y]) => `${round4(x)},${round4(y)}`);
       query.set("lasso", [this.lasso.x, this.lasso.y, ...pts].join(";"));
     }
     if (this.status) query.set("status", this.status);
+    if (this.noFailures) query.set("failures", "exclude");
     return query;
   }
 
@@ -82,10 +88,11 @@ export class Filter {
     this.ranges.clear();
     this.lasso = null;
     this.status = "";
+    this.noFailures = false;
   }
 
   isActive() {
-    return this.ranges.size > 0 || this.lasso !== null || this.status !== "";
+    return this.ranges.size > 0 || this.lasso !== null || this.status !== "" || this.noFailures;
   }
 
   /**
@@ -99,6 +106,7 @@ export class Filter {
       if (hi !== null) q[`${name}_max`] = hi;
     }
     if (this.status) q.status = this.status;
+    if (this.noFailures) q.exclude_failures = true;
     if (this.lasso) {
       if (!matchedIds) throw new Error("a lasso selection needs the matched ids");
       if (matchedIds.length > MAX_IDS) {
@@ -121,6 +129,7 @@ export class Filter {
     }
     if (this.lasso) parts.push(`lasso on ${this.lasso.x}/${this.lasso.y}`);
     if (this.status) parts.push(`status ${this.status}`);
+    if (this.noFailures) parts.push("without learning failures");
     return parts.join(" · ");
   }
 
@@ -145,6 +154,7 @@ export class Filter {
       const code = pop.statusNames.indexOf(this.status);
       for (let i = 0; i < n; i++) if (pop.status[i] !== code) keep[i] = 0;
     }
+    if (this.noFailures) for (let i = 0; i < n; i++) if (pop.failure[i]) keep[i] = 0;
     if (this.lasso) this.applyLasso(pop, keep);
     let count = 0;
     for (let i = 0; i < n; i++) count += keep[i];

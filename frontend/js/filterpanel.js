@@ -3,6 +3,7 @@
 // choice, and a live count. Inputs accept 360M / 0.4G forms; a bad value is flagged next to its field.
 import { h, parseCount } from "./dom.js";
 import { filterGroups, fmtValue, label } from "./columns.js";
+import { failureCounts } from "./population.js";
 
 const STATUSES = ["", "done", "running", "queued", "failed", "cancelled"];
 
@@ -25,7 +26,8 @@ export class FilterPanel {
   /**
    * @param {HTMLElement} root
    * @param {{onChange?: (name: string, lo?: any, hi?: any) => void, onReset?: () => void}} [handlers]
-   *   onChange(name, lo, hi) for ranges, ("status", value) for the status select
+   *   onChange(name, lo, hi) for ranges, ("status", value) for the status select, ("failures", exclude) for the
+   *   learning-failures checkbox
    */
   constructor(root, { onChange, onReset } = {}) {
     this.root = root;
@@ -45,6 +47,9 @@ export class FilterPanel {
       this.inputs.clear();
       this.status = h("select", { id: "filter-status", onchange: (e) => this.onChange?.("status", e.target.value) },
         STATUSES.map((s) => h("option", { value: s }, s || "any status")));
+      this.noFailures = h("input", { type: "checkbox", id: "filter-failures",
+        onchange: (e) => this.onChange?.("failures", e.target.checked) });
+      this.failureText = h("span", {}, "Leave out learning failures");
       const groups = filterGroups(pop.names).map((g) =>
         h("details", { class: "filter-group", open: g.open },
           h("summary", {}, g.title),
@@ -56,8 +61,13 @@ export class FilterPanel {
         this.count,
         this.desc,
         h("div", { class: "field" }, h("label", { for: "filter-status" }, "Status"), this.status),
+        h("div", { class: "field" }, h("label", { class: "check", for: "filter-failures",
+          title: "models that diverged (non-finite loss) or did not learn (final error near chance, or loss above " +
+            "its start); a space's EDF includes them by default, as in the paper" }, this.noFailures, " ", this.failureText)),
         ...groups);
     }
+    const { diverged, didNotLearn } = failureCounts(pop);
+    this.failureText.textContent = `Leave out learning failures (${diverged} diverged, ${didNotLearn} did not learn)`;
     for (const [name, parts] of this.inputs) {
       const r = pop.cols[name] ? colRange(pop.cols[name]) : null;
       parts.lo.placeholder = r ? fmtValue(name, r[0]) : "–";
@@ -130,6 +140,7 @@ export class FilterPanel {
       this.flag(parts, null);
     }
     if (this.status) this.status.value = filter.status;
+    if (this.noFailures) this.noFailures.checked = filter.noFailures;
     this.count.textContent = `${matched.toLocaleString()} of ${total.toLocaleString()} models match`;
     this.desc.textContent = filter.isActive() ? fmtDesc : "No filter: showing every model.";
   }

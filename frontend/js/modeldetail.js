@@ -31,7 +31,11 @@ export async function showModel(id, banner) {
     return;
   }
   const facts = [
-    ["status", statusPill(m.status)], ["error (best epoch)", `${fmtError(m.error)} %`], ["error (final epoch)", `${fmtError(m.error_final)} %`],
+    ["status", statusPill(m.status)],
+    ["learning", m.diverged ? "diverged (non-finite loss)" : m.did_not_learn ? "did not learn (error near chance, or loss rose)"
+      : m.did_not_learn === false ? "learned" : "–"],
+    ["initial loss", m.initial_loss !== null && m.initial_loss !== undefined ? fmtNum(m.initial_loss) : "–"],
+    ["error (best epoch)", `${fmtError(m.error)} %`], ["error (final epoch)", `${fmtError(m.error_final)} %`],
     ["flops", fmtCount(m.flops)], ["params", fmtCount(m.params)], ["activations", fmtCount(m.acts)],
     ["train time", m.train_seconds ? `${fmtNum(m.train_seconds)} s` : "–"], ["inference", m.infer_ms ? `${fmtNum(m.infer_ms)} ms` : "–"],
     ["device", m.device ?? "–"], ["attempts", String(m.attempts ?? 0)], ["worker", m.worker_id ?? "–"],

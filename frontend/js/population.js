@@ -27,7 +27,7 @@ export function decodePopulation(buf) {
     if (!T) throw new Error(`population: unknown dtype ${c.dtype}`);
     cols[c.name] = new T(buf, data + c.offset, n);
   }
-  const { id, status, ...values } = cols;
+  const { id, status, failure, ...values } = cols;
   values.error ??= new Float64Array(n).fill(NaN); // older servers drop empty columns
   return {
     n,
@@ -35,6 +35,8 @@ export function decodePopulation(buf) {
     ids: id,
     status: status ?? new Uint8Array(n),
     statusNames: header.status_names ?? [],
+    /** learning-failure codes: 0 none, 1 diverged, 2 did not learn (backend.analysis.failures) */
+    failure: failure ?? new Uint8Array(n),
     cols: values,
     names: new Set(Object.keys(values)),
     header,
@@ -47,6 +49,19 @@ export function decodePopulation(buf) {
  */
 export async function loadPopulation(studyId, signal) {
   return decodePopulation(await getBuffer(`/api/studies/${studyId}/population`, { format: "bin" }, { signal }));
+}
+
+/** Learning failures among the rows of `idx` (all rows when omitted): {diverged, didNotLearn}. */
+export function failureCounts(pop, idx = null) {
+  let diverged = 0;
+  let didNotLearn = 0;
+  const n = idx ? idx.length : pop.n;
+  for (let j = 0; j < n; j++) {
+    const f = pop.failure[idx ? idx[j] : j];
+    if (f === 1) diverged += 1;
+    else if (f === 2) didNotLearn += 1;
+  }
+  return { diverged, didNotLearn };
 }
 
 /** Counts per status name (for progress bars), from the status codes. */

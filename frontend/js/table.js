@@ -54,6 +54,16 @@ export function sortRows(pop, idx, key, dir) {
   return out;
 }
 
+/** A learning failure beside the status (backend.analysis.failures), or nothing. */
+export function failureMark(code) {
+  if (code === 1) return h("span", { class: "pill pill-failed failure", title: "the training loss became non-finite" }, "diverged");
+  if (code === 2) {
+    return h("span", { class: "pill pill-failed failure",
+      title: "final error within 10 % of chance, or final training loss above its first batch's" }, "did not learn");
+  }
+  return null;
+}
+
 export class ModelsTable {
   /**
    * @param {HTMLElement} root
@@ -90,7 +100,7 @@ export class ModelsTable {
       body.append(h("tr", {},
         h("td", { class: "num" }, h("button", { type: "button", class: "link", "aria-label": `details of model ${pop.ids[i]}`,
           onclick: () => this.onOpen?.(pop.ids[i]) }, String(pop.ids[i]))),
-        h("td", {}, statusPill(pop.statusNames[pop.status[i]] ?? "?")),
+        h("td", {}, statusPill(pop.statusNames[pop.status[i]] ?? "?"), failureMark(pop.failure?.[i] ?? 0)),
         ...columns.map((c) => h("td", { class: "num" }, fmtValue(c, pop.cols[c][i])))));
     }
     const table = h("table", { class: "data models", id: "models-table", "data-rows": String(rows.length) },

@@ -59,7 +59,8 @@ export interface paths {
         put?: never;
         /**
          * Start Demo
-         * @description RegNetX vs AnyNetX_A on digits, 24 models each, 3 epochs, <= 5 MF at 32 px; 409 if it exists.
+         * @description RegNetX vs AnyNetX_A on digits, 24 models each, <= 5 MF at 32 px, trained with the "cpu-proxy" recipe
+         *     preset (GET /api/recipes); 409 if it exists.
          */
         post: operations["start_demo_api_demo_post"];
         delete?: never;
@@ -284,6 +285,27 @@ export interface paths {
         };
         /** Get Model */
         get: operations["get_model_api_models__model_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/recipes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Recipes
+         * @description The named recipe presets (backend.study_spec.RECIPE_PRESETS), each a complete recipe: the Queue page's
+         *     Tiny preset fills its recipe fields from "cpu-proxy", the CPU proxy calibrated on digits.
+         */
+        get: operations["list_recipes_api_recipes_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1219,6 +1241,11 @@ export interface components {
             d_5?: number | null;
             /** Device */
             device: string | null;
+            /**
+             * Did Not Learn
+             * @description finite loss but learned ~nothing (backend.analysis.failures); null: unknown (no result, or a source that cannot tell)
+             */
+            did_not_learn: boolean | null;
             /** Diverged */
             diverged: boolean | null;
             /** Epochs Done */
@@ -1253,6 +1280,11 @@ export interface components {
             index: number;
             /** Infer Ms */
             infer_ms: number | null;
+            /**
+             * Initial Loss
+             * @description the first training batch's loss (what did_not_learn compares the final loss with)
+             */
+            initial_loss: number | null;
             /** Job Id */
             job_id: number | null;
             /** Last Error */
@@ -1313,7 +1345,8 @@ export interface components {
          * ModelFilter
          * @description Which models of a study: `<col>_min`/`<col>_max` ranges (flops, params, acts, error, infer_ms,
          *     train_seconds and every flat parameter d, w0, ..., b_5), `status` (one or more), `arch_type`, `ids`, and
-         *     `top` = only the best k by error among the models the other filters keep.
+         *     `top` = only the best k by error among the models the other filters keep, `exclude_failures` = leave out
+         *     the models that diverged or did not learn (they are kept by default: a space's EDF includes its failures).
          *
          *     A range on a column excludes models where it is null (e.g. `error_max` keeps only models with results).
          */
@@ -1473,6 +1506,11 @@ export interface components {
              * @description error at least this value
              */
             error_min?: number | null;
+            /**
+             * Exclude Failures
+             * @description true: leave out trained models that diverged or did not learn (backend.analysis.failures); models without a result stay
+             */
+            exclude_failures?: boolean | null;
             /**
              * Flops Max
              * @description flops at most this value
@@ -1718,6 +1756,11 @@ export interface components {
             d_4?: number | null;
             /** D 5 */
             d_5?: number | null;
+            /**
+             * Did Not Learn
+             * @description finite loss but learned ~nothing (backend.analysis.failures); null: unknown (no result, or a source that cannot tell)
+             */
+            did_not_learn: boolean | null;
             /** Diverged */
             diverged: boolean | null;
             /** Epochs Done */
@@ -1859,7 +1902,7 @@ export interface components {
         PopulationColumns: {
             /**
              * Columns
-             * @description id, status (names) and every value column with a value in the study
+             * @description id, status (names), failure (none | diverged | did_not_learn) and every value column with a value in the study
              */
             columns: {
                 [key: string]: (number | string | null)[];
@@ -1962,6 +2005,16 @@ export interface components {
              * @default 0.00005
              */
             wd: number;
+        };
+        /**
+         * RecipePresets
+         * @description Named complete recipes (backend.study_spec.RECIPE_PRESETS).
+         */
+        RecipePresets: {
+            /** Presets */
+            presets: {
+                [key: string]: components["schemas"]["Recipe"];
+            };
         };
         /**
          * RefineIn
@@ -3348,6 +3401,8 @@ export interface operations {
                 ids?: number[] | null;
                 /** @description best k by error */
                 top?: number | null;
+                /** @description true: leave out trained models that diverged or did not learn (backend.analysis.failures); models without a result stay */
+                exclude_failures?: boolean | null;
                 /** @description scatter: x column (d, w0, flops, e_fit, ...) */
                 param?: string | null;
                 /** @description edf_normalized: the complexity to normalise by */
@@ -4044,6 +4099,98 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ModelDetail"];
+                };
+            };
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such study, model, job, space or figure */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description conflict with the current state (a taken name, a job that cannot change so) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request body is larger than NETSPACE_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description bad input: every field at fault, with the allowed range where there is one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Unprocessable"];
+                };
+            };
+            /** @description the database is unavailable (restarting or unreachable); retry after the Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_recipes_api_recipes_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecipePresets"];
                 };
             };
             /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
@@ -5215,6 +5362,8 @@ export interface operations {
                 ids?: number[] | null;
                 /** @description best k by error */
                 top?: number | null;
+                /** @description true: leave out trained models that diverged or did not learn (backend.analysis.failures); models without a result stay */
+                exclude_failures?: boolean | null;
                 format?: "csv" | "json" | "jsonl" | "parquet" | "pycls" | "timm";
                 sort?: string | null;
             };
@@ -5457,6 +5606,8 @@ export interface operations {
                 ids?: number[] | null;
                 /** @description best k by error */
                 top?: number | null;
+                /** @description true: leave out trained models that diverged or did not learn (backend.analysis.failures); models without a result stay */
+                exclude_failures?: boolean | null;
                 /** @description scatter: x column (d, w0, flops, e_fit, ...) */
                 param?: string | null;
                 /** @description edf_normalized: the complexity to normalise by */
@@ -5804,6 +5955,8 @@ export interface operations {
                 ids?: number[] | null;
                 /** @description best k by error */
                 top?: number | null;
+                /** @description true: leave out trained models that diverged or did not learn (backend.analysis.failures); models without a result stay */
+                exclude_failures?: boolean | null;
                 /** @description column, '-' prefix for descending (default: error with top, else index) */
                 sort?: string | null;
                 limit?: number;

@@ -15,5 +15,6 @@ router = APIRouter(tags=["demo"])
 
 @router.post("/api/demo", status_code=status.HTTP_201_CREATED)
 def start_demo(engine: Engine = Depends(deps.engine)) -> DemoSeeded:
-    """RegNetX vs AnyNetX_A on digits, 24 models each, 3 epochs, <= 5 MF at 32 px; 409 if it exists."""
+    """RegNetX vs AnyNetX_A on digits, 24 models each, <= 5 MF at 32 px, trained with the "cpu-proxy" recipe
+    preset (GET /api/recipes); 409 if it exists."""
     return seed_demo(engine)

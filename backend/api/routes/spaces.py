@@ -1,5 +1,5 @@
 """GET /api/spaces and /api/spaces/{name}: the built-in design spaces and their specs; GET /api/families: the
-space families a spec can name (backend.designspace.families)."""
+space families a spec can name (backend.designspace.families); GET /api/recipes: the named recipe presets."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from backend.designspace.builtin import builtin_spaces
 from backend.designspace.families import FAMILIES
 from backend.designspace.spec import SpaceSpec
 from backend.services.errors import NotFound
-from backend.services.views import SpaceFamily, SpaceSummary
+from backend.services.views import RecipePresets, SpaceFamily, SpaceSummary
+from backend.study_spec import RECIPE_PRESETS, recipe_preset
 
 router = APIRouter(tags=["spaces"])
 
@@ -27,6 +28,13 @@ def get_space(name: str = Path(max_length=100)) -> SpaceSpec:
     if name not in spaces:
         raise NotFound(f"unknown space {name!r}; built-ins: {', '.join(spaces)}", "name")
     return spaces[name]
+
+
+@router.get("/api/recipes")
+def list_recipes() -> RecipePresets:
+    """The named recipe presets (backend.study_spec.RECIPE_PRESETS), each a complete recipe: the Queue page's
+    Tiny preset fills its recipe fields from "cpu-proxy", the CPU proxy calibrated on digits."""
+    return RecipePresets(presets={k: recipe_preset(k) for k in RECIPE_PRESETS})
 
 
 @router.get("/api/families")

@@ -9,11 +9,13 @@ import { clearFieldErrors, showFieldErrors } from "../widgets.js";
 
 /** @typedef {import("../api.js").Schemas} Schemas  the API's documented JSON shapes */
 
+// [key, title, regime, image size, recipe preset (GET /api/recipes) or null for the paper's defaults]
+/** @type {[string, string, Record<string, (number | null)[]>, number | null, string | null][]} */
 const PRESETS = [
-  ["tiny", "Tiny (CPU minutes, 32²)", { flops: [null, 5e6] }, 32],
-  ["small", "Small (≤ 50M flops, 32²)", { flops: [null, 50e6] }, 32],
-  ["400mf", "Paper 360–400MF (224²)", { flops: [360e6, 400e6] }, 224],
-  ["none", "No constraint", {}, null],
+  ["tiny", "Tiny (CPU minutes, 32²)", { flops: [null, 5e6] }, 32, "cpu-proxy"],
+  ["small", "Small (≤ 50M flops, 32²)", { flops: [null, 50e6] }, 32, null],
+  ["400mf", "Paper 360–400MF (224²)", { flops: [360e6, 400e6] }, 224, null],
+  ["none", "No constraint", {}, null, null],
 ];
 const RECIPE = [
   ["epochs", "Epochs", "10", "paper's low-cost regime: 10"],
@@ -154,14 +156,35 @@ export function mount(root, route, ctx) {
     }
   }
 
-  function applyPreset(key) {
-    const [, , reg, size] = PRESETS.find((p) => p[0] === key);
+  /** @type {Promise<Schemas["RecipePresets"]> | null} */
+  let recipePresets = null;
+
+  /** A preset sets the regime, the image size and the recipe: the Tiny one the calibrated CPU proxy
+   * (backend.study_spec.RECIPE_PRESETS, served by GET /api/recipes), the others the paper's defaults. */
+  async function applyPreset(key) {
+    const [, , reg, size, recipeName] = PRESETS.find((p) => p[0] === key);
     for (const m of ["flops", "params", "acts"]) {
       const [lo, hi] = reg[m] ?? [null, null];
       regime[m].lo.value = lo === null ? "" : fmtCount(lo);
       regime[m].hi.value = hi === null ? "" : fmtCount(hi);
     }
     if (size) imSize.value = String(size);
+    for (const input of Object.values(recipeInputs)) input.value = "";
+    nesterov.checked = true;
+    if (!recipeName) return;
+    try {
+      recipePresets ??= getJSON("/api/recipes");
+      const recipe = (await recipePresets).presets[recipeName];
+      if (presetSel.value !== key) return; // another preset was chosen meanwhile
+      for (const [k, input] of Object.entries(recipeInputs)) {
+        const v = recipe?.[k];
+        if (v !== undefined && v !== null) input.value = String(v);
+      }
+      nesterov.checked = recipe?.nesterov ?? true;
+    } catch (err) {
+      recipePresets = null;
+      ctx.banner.error(err);
+    }
   }
 
   let parsedSpec = null;
@@ -323,8 +346,8 @@ export function mount(root, route, ctx) {
     }
   }
 
-  applyPreset("tiny");
   presetSel.value = "tiny";
+  applyPreset("tiny");
   loadSpaces();
   loadDatasets();
   loadStudies().then(() => {

@@ -153,6 +153,7 @@ export function mount(root, route, ctx) {
 
   function onPanelChange(name, lo, hi) {
     if (name === "status") filter.status = lo;
+    else if (name === "failures") filter.noFailures = Boolean(lo);
     else filter.setRange(name, lo, hi);
     filterChanged();
   }
