@@ -1,7 +1,7 @@
 """docs/tutorial.md cannot rot: every command of its ```bash blocks is run.
 
 Each bash block is marked `<!-- tutorial: digits -->` or `<!-- tutorial: fleet -->`. The digits blocks run
-for real in a temporary directory (small N, one epoch, real `netspace worker --once` training on CPU); the
+for real in a temporary directory (small N, the cpu-proxy recipe, real `netspace worker --once` training on CPU); the
 fleet blocks run against a real PostgreSQL schema with fake CIFAR-10/ImageFolder directories (studies are
 created and samples queued for real, nothing is trained). Commands that cannot run here — a worker without
 --once/--max-jobs (a GPU fleet), `launch` (SLURM), `serve` (never exits) — are parsed by the CLI itself
@@ -22,6 +22,7 @@ import pytest
 from conftest import ROOT
 from sqlalchemy import select
 
+from backend.study_spec import recipe_preset
 from db.engine import make_engine
 from db.models import jobs, models, studies
 
@@ -98,10 +99,10 @@ def chain_of(engine) -> dict[str, dict]:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1800)  # 7 real trainings: minutes on an idle 2-core CPU, far longer on a busy one
+@pytest.mark.timeout(1800)  # 7 real 10-epoch trainings: minutes on an idle 2-core CPU, far longer on a busy one
 def test_digits_tutorial_runs_for_real(tmp_path):
     n = 1  # one model per space: every command runs, the statistics are the user's N's business
-    proc, logged = run_blocks("digits", tmp_path, {"N": str(n), "EPOCHS": "1"}, timeout=1500)
+    proc, logged = run_blocks("digits", tmp_path, {"N": str(n)}, timeout=1500)
     assert proc.returncode == 0, f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
     expected = [c for b in blocks("digits") for c in commands(b)]
     assert len(logged) == len(expected) and all(line.split(" ", 1)[1].startswith("netspace ") for line in logged)
@@ -115,7 +116,7 @@ def test_digits_tutorial_runs_for_real(tmp_path):
     assert parents == {"A": None, "B": "A", "C": "B", "D": "C", "E": "D", "RegNetX": "E", "RegNetX-b1": "RegNetX"}
     for name, s in got.items():  # every sample trained by the real worker
         assert s["statuses"] == ["done"] * n and all(np.isfinite(e) for e in s["errors"]), name
-        assert s["recipe"]["epochs"] == 1 and s["regime"] == {"flops": [None, 5e6]}, name
+        assert s["recipe"] == recipe_preset("cpu-proxy").model_dump() and s["regime"] == {"flops": [None, 5e6]}, name
     assert got["RegNetX"]["space"]["family"] == "regnet"
     assert got["RegNetX-b1"]["space"]["params"]["b"]["law"] == "fixed"
     out = proc.stdout
