@@ -106,7 +106,7 @@ class Recipe(BaseModel):
 #: The demo, the tutorial's digits chain (`netspace study --preset cpu-proxy`) and the Queue page's Tiny
 #: preset (GET /api/recipes) all train with it.
 RECIPE_PRESETS: dict[str, dict[str, int | float]] = {
-    "cpu-proxy": {"epochs": 10, "batch_size": 32, "lr": 0.05, "warmup_epochs": 1},
+    "cpu-proxy": {"epochs": 10, "batch_size": 32, "lr": 0.05, "wd": 5e-4, "warmup_epochs": 1},
 }
 
 
