@@ -54,6 +54,26 @@ def test_filter_url_codec_round_trips(page):
     assert junk == {"ranges": [["flops", [None, 5]]], "lasso": None, "status": ""}
 
 
+def test_learning_failures_filter_codec_and_apply(page):
+    out = run(page, "filter.js", """
+        const f = new m.Filter();
+        const r = {before: f.isActive()};
+        f.noFailures = true;
+        const q = f.toQuery(new URLSearchParams('sort=error'));
+        const g = m.Filter.fromQuery(new URLSearchParams(q.toString()));
+        const pop = {n: 4, statusNames: ['queued', 'done'], status: new Uint8Array([1, 1, 1, 0]),
+                     failure: new Uint8Array([0, 1, 2, 0]), cols: {error: new Float64Array([10, 100, 88, NaN])}};
+        Object.assign(r, {text: q.toString(), back: g.noFailures, active: g.isActive(), server: g.serverQuery(),
+                          kept: Array.from(g.apply(pop)), all: Array.from(new m.Filter().apply(pop)),
+                          desc: g.describe()});
+        g.clear(); r.cleared = [g.noFailures, g.toQuery(new URLSearchParams(q.toString())).toString()];
+        return r;""")
+    assert out["before"] is False and out["text"] == "sort=error&failures=exclude"
+    assert out["back"] is True and out["active"] is True and out["server"] == {"exclude_failures": True}
+    assert out["kept"] == [0, 3] and out["all"] == [0, 1, 2, 3]  # no result is no failure; failures kept by default
+    assert out["desc"] == "without learning failures" and out["cleared"] == [False, "sort=error"]
+
+
 def test_filter_apply_nan_ranges_and_log_space_lasso(page):
     out = run(page, "filter.js", """
         const pop = {n: 5, statusNames: ['queued', 'done'], status: new Uint8Array([1, 1, 0, 1, 1]),
@@ -98,12 +118,13 @@ def test_binary_population_decodes_to_the_json_columns(page, sqlite_server):
         const plain = (v) => Array.from(v, x => isNaN(x) ? null : x);
         const cols = Object.fromEntries(Object.entries(p.cols).map(([k, v]) => [k, plain(v)]));
         return {n: p.n, ids: Array.from(p.ids), status: Array.from(p.status, s => p.statusNames[s]), cols,
-                counts: m.statusCounts(p)}""", sid)
+                counts: m.statusCounts(p), failures: Array.from(p.failure, f => p.header.failure_names[f])}""", sid)
     assert got["n"] == ref["n"] == 12
     assert got["ids"] == ref["columns"]["id"] and got["status"] == ref["columns"]["status"]
     for name, values in got["cols"].items():
         assert values == ref["columns"][name], name
     assert got["counts"]["done"] == 3 and got["counts"]["queued"] == 9
+    assert got["failures"] == ref["columns"]["failure"] == ["none"] * 12
 
 
 def test_table_order_puts_missing_values_last(page):

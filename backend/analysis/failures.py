@@ -9,9 +9,9 @@ member (the paper's EDFs include every sampled model), but a reader must see how
   training loss is above its initial one (it got worse than its random initialisation).
 
 The margin is relative to chance: 10 % of it, i.e. 81 % error and above on a 10-class dataset, 89.9 % on
-ImageNet. Every model of the calibrated digits proxy (docs/proxy-recipe.md) that learned at all is far below
-that (the worst seen: ~45 %), while the models that exploded in their first epoch ended at 84-90 %, so the
-margin separates the two groups with room on both sides; on ImageNet-scale imports (NDS) a 10-epoch model
+ImageNet. Every digits model measured while calibrating the CPU proxy (docs/proxy-recipe.md) that learned at all
+ended at 62 % or below, every one that exploded in its first epoch at 84-90 %, so the margin separates the two
+groups with room on both sides; on ImageNet-scale imports (NDS) a 10-epoch model
 at 90 % error has learned next to nothing too.
 
 The flags are exclusive: a diverged model is not also counted as "did not learn", so legends add up
