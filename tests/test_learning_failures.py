@@ -157,8 +157,8 @@ def test_migration_adds_and_drops_the_columns(db_url):
     upgrade(engine)
     cols = {c["name"] for c in sa.inspect(engine).get_columns("results")}
     assert {"did_not_learn", "initial_loss"} <= cols
-    command.downgrade(alembic_config(db_url), "0007")
-    assert current_revision(engine) == "0007"
+    command.downgrade(alembic_config(db_url), "0008")
+    assert current_revision(engine) == "0008"
     engine.dispose()
     engine = make_engine(db_url)
     cols = {c["name"] for c in sa.inspect(engine).get_columns("results")}

@@ -5,8 +5,8 @@ above its first batch's) is flagged by the trainer (backend.analysis.failures). 
 ("unknown"): their initial loss was never recorded and their study's class count is not the results table's
 to know; the flag of imported populations is computed as they are imported.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
