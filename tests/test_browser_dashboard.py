@@ -210,7 +210,7 @@ def test_form_errors_show_beside_their_fields(browser_page, sqlite_server, seede
     assert form.get_by_label("Epochs", exact=True).get_attribute("aria-invalid") == "true"
     assert page.locator("#regime-flops-error").count() == 0
 
-    form.get_by_label("Epochs", exact=True).fill("1")
+    form.get_by_label("Epochs", exact=True).fill("2")  # > the Tiny preset's one warm-up epoch
     with console.allow_http(409, "/api/studies"):
         form.get_by_role("button", name="Create study and queue samples").click()
         name_err = page.locator("#name-error")
