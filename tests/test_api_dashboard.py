@@ -10,6 +10,7 @@ import pytest
 from conftest import finish_jobs
 
 from backend.designspace.builtin import SPACES_DIR
+from backend.study_spec import recipe_preset
 
 
 def decode_bin(body: bytes) -> dict:
@@ -92,7 +93,7 @@ def test_demo_creates_both_studies_once(server_factory, sqlite_url):
     for name, space in (("demo RegNetX", "RegNetX"), ("demo AnyNetX_A", "AnyNetX_A")):
         s = studies[name]
         assert s["space_name"] == space and s["dataset"] == {"name": "digits"} and s["im_size"] == 32
-        assert s["recipe"]["epochs"] == 3 and s["regime"] == {"flops": [None, 5e6]}
+        assert s["recipe"] == recipe_preset("cpu-proxy").model_dump() and s["regime"] == {"flops": [None, 5e6]}
         assert s["counts"]["jobs"]["queued"] == 24
     again = srv.client.post("/api/demo")
     assert again.status_code == 409 and "exists already" in again.json()["detail"]

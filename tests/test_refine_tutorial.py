@@ -123,7 +123,7 @@ def test_digits_tutorial_runs_for_real(tmp_path):
     assert "in-sample estimate:" in out and "(widths fit the law: e_fit <= 0.1)" in out
     assert "created study RegNetX (id 6, child of E)" in out
     page = (tmp_path / "lineage.html").read_text()
-    assert "Refinement chain: A → B → C → D → E → RegNetX\"" in page
+    assert "Refinement chain: A → B → C → D → E → RegNetX (A n=1, " in page  # the chain, then its n per study
     assert re.search(r"^E +d_\(i\+1\) >= d_i +10 ", out, re.M)
 
 

@@ -44,13 +44,15 @@ def importance_figure(pops: Populations, seed: int = 0) -> go.Figure:
         by = {i.name: i for i in imps}
         names = [n for n in order if n in by]
         n_rows = max((i.n for i in imps), default=0)
+        rho_ok = CORRELATION.absent(counts[label]) is None  # permutation is NaN below its minimum already
         legend_n = failures_label(usable[label])  # the finished models and their failures
         if n_rows != int(np.isfinite(usable[label]["error"]).sum()):
             legend_n += f" ({n_rows} with every parameter)"
         fig.add_trace(go.Bar(y=names, x=[by[n].permutation for n in names], orientation="h",
                              error_x={"type": "data", "array": [by[n].permutation_std for n in names]},
                              name=f"{label} {legend_n}", legendgroup=label, marker_color=color(s)), row=1, col=1)
-        fig.add_trace(go.Bar(y=names, x=[by[n].spearman for n in names], orientation="h", showlegend=False,
+        fig.add_trace(go.Bar(y=names, x=[by[n].spearman if rho_ok else None for n in names], orientation="h",
+                             showlegend=False,
                              legendgroup=label, marker_color=color(s),
                              customdata=[by[n].spearman_p for n in names],
                              hovertemplate="rho %{x:.3f}, p %{customdata:.2g}<extra></extra>"), row=1, col=2)
