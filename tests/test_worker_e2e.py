@@ -108,3 +108,35 @@ def test_serve_demo_seeds_two_studies_once(tmp_path):
             assert proc.wait(60) == 0
     assert "demo studies exist already" in log_path.read_text()
     assert "no local workers (--workers 0)" in log_path.read_text()
+
+
+@pytest.mark.slow
+def test_auto_starts_one_single_threaded_cpu_worker_per_core(tmp_path):
+    """Without a GPU, `serve --workers auto` (the default on a local database) starts one CPU worker per core,
+    each on one thread: small CPU-scale models train faster side by side than one at a time on threads."""
+    from backend.cli.server_cmds import start_local_workers, stop_local_workers
+    from backend.services.jobs import count_alive
+    from db.engine import make_engine
+    from db.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'auto.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    cores = min(len(os.sched_getaffinity(0)), 8)
+    procs = start_local_workers(url, "auto")
+    try:
+        assert len(procs) == cores
+        deadline = time.monotonic() + 120
+        while count_alive(engine) < cores and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert count_alive(engine) == cores
+        threads = {_environ(p.pid).get("OMP_NUM_THREADS") for p in procs}
+        assert threads == ({"1"} if cores > 1 else {os.environ.get("OMP_NUM_THREADS")})
+    finally:
+        stop_local_workers(procs)
+        engine.dispose()
+
+
+def _environ(pid: int) -> dict[str, str]:
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        return dict(kv.decode().split("=", 1) for kv in f.read().split(b"\0") if b"=" in kv)

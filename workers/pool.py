@@ -25,6 +25,24 @@ def visible_devices(device: str) -> list[str]:
     return [f"cuda:{i}" for i in range(n)] or ["cpu"]
 
 
+#: at most this many CPU workers from `auto` (each holds its model and data in memory)
+MAX_AUTO_CPU_WORKERS = 8
+
+
+def auto_devices() -> list[str]:
+    """What `serve --workers auto` starts: one worker per visible GPU; without one, one single-threaded CPU
+    worker per core. Small CPU-scale models train faster side by side, one per core, than one at a time on
+    threads that spend the small kernels synchronising (the demo's 48 models: see docs/proxy-recipe.md)."""
+    devices = visible_devices("auto")
+    if devices != ["cpu"]:
+        return devices
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return ["cpu"] * max(1, min(cores, MAX_AUTO_CPU_WORKERS))
+
+
 def plan(device: str, per_device: int) -> list[str]:
     return [d for d in visible_devices(device) for _ in range(per_device)]
 

@@ -56,18 +56,18 @@ def worker_plan(db_url: str, workers: str | None) -> tuple[str, str | None]:
 def start_local_workers(db_url: str, workers: str | None) -> list[subprocess.Popen]:
     """`serve --workers auto|N`: start local worker processes on `db_url` and return them.
 
-    auto = one per visible GPU, else one CPU worker; N = N workers spread over the visible devices; 0/None =
-    none. `serve` calls it after migrating the database and stops the children (stop_local_workers) when it
-    exits.
+    auto = one per visible GPU, else one single-threaded CPU worker per core (pool.auto_devices); N = N workers
+    spread over the visible devices; 0/None = none. `serve` calls it after migrating the database and stops the
+    children (stop_local_workers) when it exits.
     """
     from workers import pool
 
     if workers in (None, "0"):
         return []
+    if workers == "auto":
+        return pool.start(db_url, pool.auto_devices())
     devices = pool.visible_devices("auto")
-    if workers != "auto":
-        devices = [devices[i % len(devices)] for i in range(int(workers))]
-    return pool.start(db_url, devices)
+    return pool.start(db_url, [devices[i % len(devices)] for i in range(int(workers))])
 
 
 def stop_local_workers(procs: list[subprocess.Popen], timeout: float = 60.0) -> None:
@@ -84,7 +84,7 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
     workers: Annotated[str | None, typer.Option(
-        help="local workers: auto (one per GPU, else one CPU), N, or 0; default: auto on a local database "
+        help="local workers: auto (one per GPU, else one per CPU core), N, or 0; default: auto on a local database "
              "(SQLite, PostgreSQL on this machine), 0 on a remote one")] = None,
     demo: Annotated[bool, typer.Option(help="seed the demo (RegNetX vs AnyNetX_A on digits) if absent")] = False,
     insecure: Annotated[bool, typer.Option(
