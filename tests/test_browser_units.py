@@ -85,7 +85,9 @@ def test_filter_apply_nan_ranges_and_log_space_lasso(page):
         f.clear(); f.setRange('flops', 5e6, null); r.flops = Array.from(f.apply(pop));
         f.clear(); f.status = 'queued'; r.status = Array.from(f.apply(pop));
         f.clear(); f.setRange('nonexistent', 0, 1); r.missing = Array.from(f.apply(pop));
-        // a triangle drawn on a log flops axis: straight in log space, so 1e7 (log 7) is inside
+        // a triangle drawn on a log flops axis: straight in log space, so 1e7 (log 7) is inside; which axes are
+        // log comes from the server's column table, read once as the app does before a population page
+        await (await import('/static/js/columns.js')).loadColumns();
         f.clear(); f.lasso = {x: 'flops', y: 'error', pts: [[1e6, 15], [1e8, 15], [1e8, 35]]};
         r.lasso = Array.from(f.apply(pop));
         return r;""")
