@@ -275,29 +275,21 @@ def _fit(layout: BlockLayout, snap: bool, cand: np.ndarray, scores: np.ndarray) 
     return WidthFit(w0=w0, wa=wa, wm=wm, e_fit=float(scores[k]), predicted=pred)
 
 
-def e_fit_of(cfg: Mapping[str, Any] | None, *, search: bool = True, snap: bool = True) -> float | None:
-    """A stored config's e_fit; None where it has none: no stage lists (a NAS cell network), or, with
-    search=False, no law parameters that reproduce it (the cheap check the sampler can afford: a model drawn
-    from a RegNet space fits its own law exactly, so its e_fit is 0 without a search, in ~0.1 ms instead of
-    the tens of ms a search costs)."""
+def e_fit_of(cfg: Mapping[str, Any] | None, *, snap: bool = True) -> float | None:
+    """A stored config's e_fit; None where it has none (no stage lists: a NAS cell network). The config's own
+    law parameters (a RegNet sample's `regnet`) are tried first: where they reproduce it, no search runs (the
+    sampler's batch form of that check is law_e_fits)."""
     stages = anynet_stages(cfg)
     if stages is None:
         return None
     law = as_dict(cfg or {}).get("regnet") or stages.get("regnet")
     hint = (float(law["w0"]), float(law["wa"]), float(law["wm"])) if isinstance(law, Mapping) else None
-    layout = expand_config(stages)
-    if not search:
-        if hint is None:
-            return None
-        snapped = snap and layout.bot_muls is not None
-        score = float(_scores(layout, np.asarray([hint], dtype=np.float64), snapped)[0])
-        return score if score == 0 else None
-    return fit_width_law(layout, snap=snap, hint=hint).e_fit
+    return fit_width_law(expand_config(stages), snap=snap, hint=hint).e_fit
 
 
 def law_e_fits(configs: Sequence[Mapping[str, Any] | None], snap: bool = True) -> list[float | None]:
     """e_fit = 0.0 for each config that its own law parameters (a RegNet sample's `regnet`) reproduce exactly,
-    else None (unknown: a search is needed). The sampler's cheap case of `e_fit_of(cfg, search=False)`,
+    else None (unknown: a search is needed). The cheap first step of `e_fit_of`, for the sampler,
     vectorised over the configs of one depth: ~5 µs a model instead of ~0.4 ms."""
     out: list[float | None] = [None] * len(configs)
     by_depth: dict[int, list[tuple[int, BlockLayout, Mapping[str, Any]]]] = {}

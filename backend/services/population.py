@@ -124,7 +124,7 @@ _CACHE: VersionedCache[Population] = VersionedCache(4)
 LOADS: Counter[str] = Counter()
 #: a patch reads at most this many changed models (or a quarter of the study, if more); beyond, one full read
 PATCH_MAX_ROWS = 2_000
-#: a snapshot patched with at least this many changed rows on load is written anew
+#: a snapshot patched with at least this many re-read rows on load is written anew
 RESNAPSHOT_ROWS = 10_000
 
 
@@ -165,10 +165,11 @@ def _current(engine: Engine, study_id: int, what: tuple, version: tuple[int, int
     if held is not None:
         (old_event, _, old_n), old = held
         if version[2] >= old_n and version[0] >= old_event:
-            patched = _patched(engine, study_id, old, old_event)
-            if patched is not None and len(patched) == version[2]:
+            got = _patched(engine, study_id, old, old_event)
+            if got is not None and len(got[0]) == version[2]:
+                patched, reread = got
                 LOADS[kind] += 1
-                if kind == "snapshot" and len(patched) - _unchanged(old, patched) >= RESNAPSHOT_ROWS:
+                if kind == "snapshot" and reread >= RESNAPSHOT_ROWS:
                     snapshot.save(engine, patched.study, patched.columns, version)  # keep the next patch short
                 return patched
     pop = _read(engine, study_id)
@@ -186,18 +187,11 @@ def _from_snapshot(engine: Engine, study_id: int) -> tuple[tuple[int, ...], Popu
     return None if got is None else (got[0], Population(study_id, study, got[1]))
 
 
-def _unchanged(old: Population, new: Population) -> int:
-    """Rows of `old` that `new` holds unchanged (by the status and error columns: what training changes)."""
-    n = min(len(old), len(new))
-    same = (old["status"][:n] == new["status"][:n]) & (
-        (old["error"][:n] == new["error"][:n]) | (np.isnan(old["error"][:n]) & np.isnan(new["error"][:n])))
-    return int(same.sum())
-
-
-def _patched(engine: Engine, study_id: int, old: Population, after_event: int) -> Population | None:
+def _patched(engine: Engine, study_id: int, old: Population, after_event: int,
+             ) -> tuple[Population, int] | None:
     """`old` with the models that events after `after_event` name re-read and the models added since appended
-    (models are only ever added to a study, with ids above every older one); None when the log cannot say
-    what changed or when so much did that one full read is cheaper."""
+    (models are only ever added to a study, with ids above every older one), and how many rows were re-read;
+    None when the log cannot say what changed or when so much did that one full read is cheaper."""
     limit = max(PATCH_MAX_ROWS, len(old) // 4)
     with engine.connect() as conn:
         changed = models_changed(conn, study_id, after_event, limit)
@@ -217,7 +211,7 @@ def _patched(engine: Engine, study_id: int, old: Population, after_event: int) -
         out[pos[held]] = delta[name][held]
         columns[name] = np.concatenate([out, delta[name][~held]])
     order = np.argsort(columns["id"], kind="stable")
-    return Population(study_id, delta.study, {k: v[order] for k, v in columns.items()})
+    return Population(study_id, delta.study, {k: v[order] for k, v in columns.items()}), len(delta)
 
 
 def subset(pop: Population, flt: ModelFilter | None) -> Population | None:
