@@ -52,6 +52,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    or_,
     select,
     type_coerce,
     update,
@@ -84,13 +85,15 @@ class RestoreConflict(ValueError):
 @dataclass(frozen=True)
 class Part:
     """One dumped table: its columns, its renumbered integer key (if any), how its rows belong to the dumped
-    studies (`owner`: its foreign key to the table it hangs from; None for studies) and its references."""
+    studies (`owner`: its foreign key to the table it hangs from; None for studies; `also`: other cascading keys
+    a row may hang from instead, e.g. a note on a study or on a model) and its references."""
 
     table: Table
     columns: tuple[Column, ...]
     key: Column | None
     owner: Column | None
     refs: dict[str, Table] = field(default_factory=dict)  # column name -> referenced table
+    also: tuple[Column, ...] = ()
 
 
 def parts() -> list[Part]:
@@ -105,11 +108,12 @@ def parts() -> list[Part]:
         if t is not studies and not inside:
             continue
         owner = None
+        cascading = [fk.parent for fk in inside if (fk.ondelete or "").upper() == "CASCADE"]
         if inside:
-            owner = next((fk for fk in inside if (fk.ondelete or "").upper() == "CASCADE"), inside[0]).parent
+            owner = cascading[0] if cascading else inside[0].parent
         keys = list(t.primary_key.columns)
         key = keys[0] if len(keys) == 1 and isinstance(keys[0].type, Integer) else None
-        chosen[t.name] = Part(t, tuple(t.columns), key, owner, refs)
+        chosen[t.name] = Part(t, tuple(t.columns), key, owner, refs, tuple(c for c in cascading if c is not owner))
     return list(chosen.values())
 
 
@@ -119,10 +123,13 @@ def _selection(part: Part, by_name: dict[str, Part], study_ids: list[int] | None
         return None
     if part.owner is None:
         return part.key.in_(study_ids)
-    parent = by_name[next(fk.column.table.name for fk in part.owner.foreign_keys)]
-    inner = select(next(iter(part.owner.foreign_keys)).column)
-    where = _selection(parent, by_name, study_ids)
-    return part.owner.in_(inner.where(where) if where is not None else inner)
+    clauses = []
+    for owner in (part.owner, *part.also):  # a row belongs to a dumped study through any of its cascading keys
+        parent = by_name[next(fk.column.table.name for fk in owner.foreign_keys)]
+        inner = select(next(iter(owner.foreign_keys)).column)
+        where = _selection(parent, by_name, study_ids)
+        clauses.append(owner.in_(inner.where(where) if where is not None else inner))
+    return or_(*clauses) if len(clauses) > 1 else clauses[0]
 
 
 def _is_json(c: Column) -> bool:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Connection,
     DateTime,
     Float,
@@ -220,6 +221,23 @@ class Event(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class NoteRevision(Base):
+    """One saved version of the Markdown note on a study or on a model (migration 0010): a note is never
+    overwritten, each save adds a row, so its history (who, when) is the rows of its target by id."""
+
+    __tablename__ = "note_revisions"
+    __table_args__ = (Index("ix_note_revisions_study", "study_id", "id"),
+                      Index("ix_note_revisions_model", "model_id", "id"),
+                      CheckConstraint("(study_id IS NULL) <> (model_id IS NULL)", name="one_target"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int | None] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), nullable=True)
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), nullable=True)
+    body: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(200), doc="'token <fingerprint>' or 'local' (no token set)")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 # the Core tables (what every query uses); declarative types them as FromClause, they are Tables
 studies = cast(Table, Study.__table__)
 models = cast(Table, Model.__table__)
@@ -227,6 +245,7 @@ jobs = cast(Table, Job.__table__)
 results = cast(Table, Result.__table__)
 workers = cast(Table, Worker.__table__)
 events = cast(Table, Event.__table__)
+note_revisions = cast(Table, NoteRevision.__table__)
 
 
 def add_models(conn: Connection, study_id: int, n: int) -> None:

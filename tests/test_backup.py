@@ -13,6 +13,7 @@ from conftest import run_cli
 from refine_helpers import make_study
 from sqlalchemy import select
 
+from backend.services.notes import save_note
 from backend.services.refine import RefineIn, refine_study
 from db import queue
 from db.backup import VERSION, dump_file
@@ -40,6 +41,8 @@ def _build(url: str) -> None:
         queue.record_epoch(engine, running.job_id, w, {"epoch": 0, "test_error": 70.0})
         queued = [r.id for r in _rows(engine, jobs) if r.status == "queued"]
         queue.cancel_job(engine, queued[-1])
+        save_note(engine, "study", cid, "# why b is shared\nsee **A**", "local")  # notes travel by their foreign key
+        save_note(engine, "model", done.model_id, "the one that finished", "token 0123abcd")
     finally:
         engine.dispose()
 
@@ -66,7 +69,7 @@ def test_dump_restore_dump_is_byte_identical_sqlite_postgres_sqlite(capsys, tmp_
     first = _dump(capsys, sqlite_url, tmp_path / "a.gz")
     header = orjson.loads(gzip.decompress(first).split(b"\n", 1)[0])
     assert header["version"] == VERSION and header["studies"] == ["parent", "child"]
-    assert set(header["tables"]) == {"studies", "models", "jobs", "results"}
+    assert set(header["tables"]) == {"studies", "models", "jobs", "results", "note_revisions"}
     src = make_engine(sqlite_url)
     statuses = {r.status for r in _rows(src, jobs)}
     assert statuses == {"done", "queued", "running", "cancelled"}, statuses

@@ -17,6 +17,7 @@ import numpy as np
 
 from .compare import ks_test
 from .edf import Summary, summarize
+from .minimum_n import ks_absent
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,22 @@ class StepChange:
     ks: float | None
     p_value: float | None
 
+    @property
+    def p_absent(self) -> str | None:
+        """Why the p-value is not given (minimum_n.KS: fewer than 20 models on a side), None when it is."""
+        if self.stats_a is None or self.stats_b is None:
+            return "KS omitted: a step without finished models"
+        return ks_absent(self.stats_a.n, self.stats_b.n)
+
     def as_dict(self) -> dict[str, Any]:
+        """The JSON form: the p-value is null below the KS minimum n, with the reason in `ks_absent` (the KS
+        statistic, the largest gap between the EDFs, is a distance and stays)."""
+        absent = self.p_absent
         return {"from": self.a, "to": self.b,
                 "stats_from": self.stats_a.as_dict() if self.stats_a else None,
                 "stats_to": self.stats_b.as_dict() if self.stats_b else None,
-                "delta_min": self.delta_min, "delta_mean": self.delta_mean, "ks": self.ks, "p_value": self.p_value}
+                "delta_min": self.delta_min, "delta_mean": self.delta_mean, "ks": self.ks,
+                "p_value": None if absent else self.p_value, "ks_absent": absent}
 
 
 def summary_or_none(errors: np.ndarray) -> Summary | None:

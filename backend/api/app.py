@@ -39,6 +39,7 @@ from .routes import (
     importing,
     jobs,
     models,
+    notes,
     population,
     refine,
     spacecheck,
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # the resources, then the dashboard's own endpoints (columnar population, demo, spec check), the analysis
     # figures as Plotly JSON, and design-space design (refine a study, lineage, space size)
     for r in (health, spaces, catalog, importing, studies, models, jobs, events, population, demo, spacecheck, figures,
-              refine):
+              refine, notes):
         app.include_router(r.router, responses=errors.ERROR_RESPONSES)
     frontend.mount(app, settings.frontend_dir)
     app.add_middleware(NulGuard)  # inside BodyLimit: a JSON body it reads whole is bounded first

@@ -183,10 +183,10 @@ def _print_preview(p: RefinePreview) -> None:
 
 def _p_text(p_value: float | None, a: ErrorStats | None, b: ErrorStats | None, short: bool = False) -> str:
     """'p=0.012', or why a KS p-value is not given (fewer than minimum_n.KS.min_n models on a side)."""
+    if a is not None and b is not None and ks_absent(a.n, b.n) is not None:  # the API leaves p_value null then
+        return f"<{KS.min_n}/side" if short else f"no p-value: n={a.n} vs {b.n} < {KS.min_n} per side"
     if p_value is None or a is None or b is None:
         return _num(None) if short else "p n/a"
-    if ks_absent(a.n, b.n) is not None:
-        return f"<{KS.min_n}/side" if short else f"no p-value: n={a.n} vs {b.n} < {KS.min_n} per side"
     return f"{p_value:.3g}" if short else f"p={p_value:.3g}"
 
 

@@ -29,6 +29,7 @@ from sqlalchemy import Engine, select
 from backend.analysis.bootstrap import REPEATS, best_ranges
 from backend.analysis.compare import ks_test
 from backend.analysis.lineage import summary_or_none
+from backend.analysis.minimum_n import ks_absent
 from backend.designspace.families import get_family
 from backend.designspace.refine import Refinement, refine, satisfies
 from backend.designspace.spec import ParamSpec, SpaceSpec
@@ -270,6 +271,9 @@ def preview(engine: Engine, plan: Plan, pop: Population, efit_max: float) -> dic
     child_label = f"{plan.step.name} ({IN_SAMPLE})"
     p_stats, c_stats = summary_or_none(err[finished]), summary_or_none(err[finished & inside])
     ks, p_value = ks_test(err[finished], err[finished & inside]) if p_stats and c_stats else (None, None)
+    # the p-value only from minimum_n.KS per side (the parent's finished models against those it keeps)
+    p_absent = (ks_absent(p_stats.n, c_stats.n) if p_stats and c_stats
+                else "KS omitted: no finished parent model lies in the child")
     fig = build_figure("edf", {parent_label: {"error": err[finished]}, child_label: {"error": err[finished & inside]}})
     fig.update_layout(title=f"Preview of {plan.step.name}: parent models inside the child ({IN_SAMPLE}; "
                             f"{(fig.layout.meta or {}).get('note', 'n=0')})")
@@ -292,7 +296,8 @@ def preview(engine: Engine, plan: Plan, pop: Population, efit_max: float) -> dic
             "inside_finished": int((finished & inside).sum()),
             "fraction": float((finished & inside).sum() / finished.sum()) if finished.any() else None,
             "parent_stats": p_stats.as_dict() if p_stats else None,
-            "child_stats": c_stats.as_dict() if c_stats else None, "ks": ks, "p_value": p_value,
+            "child_stats": c_stats.as_dict() if c_stats else None, "ks": ks,
+            "p_value": None if p_absent else p_value, "ks_absent": p_absent,
             "ids": [int(i) for i in ids[:MAX_IDS]], "ids_truncated": len(ids) > MAX_IDS,
             "e_fit_median": float(np.nanmedian(e_fit)) if e_fit is not None and np.isfinite(e_fit).any() else None,
         },

@@ -400,7 +400,8 @@ class InSample(View):
     parent_stats: ErrorStats | None
     child_stats: ErrorStats | None
     ks: float | None
-    p_value: float | None
+    p_value: float | None = Field(description="null below minimum_n.KS models per side (see ks_absent)")
+    ks_absent: str | None = Field(description="why p_value is null (too few models on a side); null when given")
     ids: list[int]
     ids_truncated: bool
     e_fit_median: float | None
@@ -475,7 +476,23 @@ class StepChange(View):
     delta_min: float | None
     delta_mean: float | None
     ks: float | None
-    p_value: float | None
+    p_value: float | None = Field(description="null below minimum_n.KS models per side (see ks_absent)")
+    ks_absent: str | None = Field(description="why p_value is null; null when it is given")
+
+
+class NoteRevision(View):
+    id: int
+    body: str = Field(description="Markdown as typed")
+    author: str = Field(description="'token <fingerprint>' or 'local'")
+    created_at: str
+
+
+class Notes(View):
+    target: Literal["study", "model"]
+    id: int
+    current: NoteRevision | None = Field(description="the newest revision; null: never written")
+    history: list[NoteRevision] = Field(description="newest first (at most 200)")
+    revisions: int
 
 
 class Lineage(View):

@@ -293,6 +293,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/models/{model_id}/notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Model Notes */
+        get: operations["model_notes_api_models__model_id__notes_get"];
+        /** Save Model Note */
+        put: operations["save_model_note_api_models__model_id__notes_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/recipes": {
         parameters: {
             query?: never;
@@ -536,6 +554,24 @@ export interface paths {
          */
         get: operations["list_models_api_studies__study_id__models_get"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studies/{study_id}/notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Study Notes */
+        get: operations["study_notes_api_studies__study_id__notes_get"];
+        /** Save Study Note */
+        put: operations["save_study_note_api_studies__study_id__notes_put"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1033,6 +1069,11 @@ export interface components {
             inside_finished: number;
             /** Ks */
             ks: number | null;
+            /**
+             * Ks Absent
+             * @description why p_value is null (too few models on a side); null when given
+             */
+            ks_absent: string | null;
             /** Label */
             label: string;
             /**
@@ -1042,7 +1083,10 @@ export interface components {
             method: "satisfies" | "e_fit";
             /** Models */
             models: number;
-            /** P Value */
+            /**
+             * P Value
+             * @description null below minimum_n.KS models per side (see ks_absent)
+             */
             p_value: number | null;
             parent_stats: components["schemas"]["ErrorStats"] | null;
         };
@@ -1823,6 +1867,53 @@ export interface components {
             /** Wm */
             wm?: number | null;
         };
+        /**
+         * NoteIn
+         * @description A new revision of a note: its whole Markdown text ("" clears the note, kept in the history).
+         */
+        NoteIn: {
+            /**
+             * Body
+             * @description Markdown; HTML in it is shown as text
+             */
+            body: string;
+        };
+        /** NoteRevision */
+        NoteRevision: {
+            /**
+             * Author
+             * @description 'token <fingerprint>' or 'local'
+             */
+            author: string;
+            /**
+             * Body
+             * @description Markdown as typed
+             */
+            body: string;
+            /** Created At */
+            created_at: string;
+            /** Id */
+            id: number;
+        };
+        /** Notes */
+        Notes: {
+            /** @description the newest revision; null: never written */
+            current: components["schemas"]["NoteRevision"] | null;
+            /**
+             * History
+             * @description newest first (at most 200)
+             */
+            history: components["schemas"]["NoteRevision"][];
+            /** Id */
+            id: number;
+            /** Revisions */
+            revisions: number;
+            /**
+             * Target
+             * @enum {string}
+             */
+            target: "study" | "model";
+        };
         /** ParamSize */
         ParamSize: {
             /** Count */
@@ -2417,7 +2508,15 @@ export interface components {
             from: string;
             /** Ks */
             ks: number | null;
-            /** P Value */
+            /**
+             * Ks Absent
+             * @description why p_value is null; null when it is given
+             */
+            ks_absent: string | null;
+            /**
+             * P Value
+             * @description null below minimum_n.KS models per side (see ks_absent)
+             */
             p_value: number | null;
             stats_from: components["schemas"]["ErrorStats"] | null;
             stats_to: components["schemas"]["ErrorStats"] | null;
@@ -4099,6 +4198,200 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ModelDetail"];
+                };
+            };
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such study, model, job, space or figure */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description conflict with the current state (a taken name, a job that cannot change so) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request body is larger than NETSPACE_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description bad input: every field at fault, with the allowed range where there is one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Unprocessable"];
+                };
+            };
+            /** @description the database is unavailable (restarting or unreachable); retry after the Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    model_notes_api_models__model_id__notes_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description model id */
+                model_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Notes"];
+                };
+            };
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such study, model, job, space or figure */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description conflict with the current state (a taken name, a job that cannot change so) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request body is larger than NETSPACE_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description bad input: every field at fault, with the allowed range where there is one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Unprocessable"];
+                };
+            };
+            /** @description the database is unavailable (restarting or unreachable); retry after the Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    save_model_note_api_models__model_id__notes_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description model id */
+                model_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NoteIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Notes"];
                 };
             };
             /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
@@ -5978,6 +6271,200 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ModelPage"];
+                };
+            };
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such study, model, job, space or figure */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description conflict with the current state (a taken name, a job that cannot change so) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request body is larger than NETSPACE_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description bad input: every field at fault, with the allowed range where there is one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Unprocessable"];
+                };
+            };
+            /** @description the database is unavailable (restarting or unreachable); retry after the Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    study_notes_api_studies__study_id__notes_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description study id */
+                study_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Notes"];
+                };
+            };
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such study, model, job, space or figure */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description conflict with the current state (a taken name, a job that cannot change so) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request body is larger than NETSPACE_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description bad input: every field at fault, with the allowed range where there is one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Unprocessable"];
+                };
+            };
+            /** @description the database is unavailable (restarting or unreachable); retry after the Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    save_study_note_api_studies__study_id__notes_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description study id */
+                study_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NoteIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Notes"];
                 };
             };
             /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
