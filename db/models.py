@@ -233,7 +233,7 @@ class NoteRevision(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     study_id: Mapped[int | None] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), nullable=True)
     model_id: Mapped[int | None] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), nullable=True)
-    body: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text, doc="Markdown as typed")
     author: Mapped[str] = mapped_column(String(200), doc="'token <fingerprint>' or 'local' (no token set)")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 

@@ -27,11 +27,11 @@ def test_study_note_history_newest_first_with_author(live_server):
     assert empty == {"target": "study", "id": s["id"], "current": None, "history": [], "revisions": 0}
     texts = ["# First\nwide **b** looks better", "second <script>alert(1)</script> kept as typed", ""]
     for t in texts:
-        r = c.put(f"/api/studies/{s['id']}/notes", json={"body": t})
+        r = c.put(f"/api/studies/{s['id']}/notes", json={"text": t})
         assert r.status_code == 200, r.text
     doc = c.get(f"/api/studies/{s['id']}/notes").json()
-    assert doc["revisions"] == 3 and [h["body"] for h in doc["history"]] == texts[::-1]
-    assert doc["current"] == doc["history"][0] and doc["current"]["body"] == ""  # cleared, as a revision
+    assert doc["revisions"] == 3 and [h["text"] for h in doc["history"]] == texts[::-1]
+    assert doc["current"] == doc["history"][0] and doc["current"]["text"] == ""  # cleared, as a revision
     assert {h["author"] for h in doc["history"]} == {"local"}
     times = [h["created_at"] for h in doc["history"]]
     assert all(t.endswith("Z") for t in times) and times == sorted(times, reverse=True)
@@ -43,10 +43,10 @@ def test_model_notes_are_separate_from_the_study_and_go_with_it(live_server):
     c = live_server.client
     s = _study(c)
     mid = c.get(f"/api/studies/{s['id']}/models").json()["items"][0]["id"]
-    assert c.put(f"/api/models/{mid}/notes", json={"body": "odd curve at epoch 3"}).status_code == 200
-    assert c.put(f"/api/studies/{s['id']}/notes", json={"body": "study note"}).status_code == 200
+    assert c.put(f"/api/models/{mid}/notes", json={"text": "odd curve at epoch 3"}).status_code == 200
+    assert c.put(f"/api/studies/{s['id']}/notes", json={"text": "study note"}).status_code == 200
     m = c.get(f"/api/models/{mid}/notes").json()
-    assert (m["target"], m["id"], m["current"]["body"], m["revisions"]) == ("model", mid, "odd curve at epoch 3", 1)
+    assert (m["target"], m["id"], m["current"]["text"], m["revisions"]) == ("model", mid, "odd curve at epoch 3", 1)
     assert c.get(f"/api/studies/{s['id']}/notes").json()["revisions"] == 1
     assert c.delete(f"/api/studies/{s['id']}", params={"confirm": True}).status_code in (200, 204)
     engine = make_engine(live_server.db_url)
@@ -66,17 +66,17 @@ def test_bad_notes_are_422s_naming_the_field(live_server):
     c = live_server.client
     s = _study(c)
     before = c.get(f"/api/studies/{s['id']}/notes").json()["revisions"]
-    cases = [({}, "body"), ({"body": 3}, "body"), ({"body": "x" * (MAX_NOTE_CHARS + 1)}, "body"),
-             ({"body": "ok", "author": "me"}, "author")]
+    cases = [({}, "text"), ({"text": 3}, "text"), ({"text": "x" * (MAX_NOTE_CHARS + 1)}, "text"),
+             ({"text": "ok", "author": "me"}, "author")]
     for payload, field in cases:
         r = c.put(f"/api/studies/{s['id']}/notes", json=payload)
         assert r.status_code == 422, (payload, r.text)
         assert [d["field"] for d in r.json()["detail"]] == [field], r.text
-    too_long = c.put(f"/api/studies/{s['id']}/notes", json={"body": "x" * (MAX_NOTE_CHARS + 1)}).json()["detail"][0]
+    too_long = c.put(f"/api/studies/{s['id']}/notes", json={"text": "x" * (MAX_NOTE_CHARS + 1)}).json()["detail"][0]
     assert str(MAX_NOTE_CHARS) in too_long["msg"].replace(",", "")
-    r = c.put("/api/studies/0/notes", json={"body": "x"})
+    r = c.put("/api/studies/0/notes", json={"text": "x"})
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "study_id"
-    r = c.put("/api/studies/999999999/notes", json={"body": "x"})
+    r = c.put("/api/studies/999999999/notes", json={"text": "x"})
     assert r.status_code == 404 and r.json()["field"] == "study_id"
     assert c.get(f"/api/studies/{s['id']}/notes").json()["revisions"] == before  # nothing written
 
@@ -86,7 +86,7 @@ def test_the_author_is_the_write_tokens_fingerprint(server_factory, sqlite_url):
     c = srv.client
     c.headers["Authorization"] = "Bearer s3cret-token"
     s = _study(c)
-    doc = c.put(f"/api/studies/{s['id']}/notes", json={"body": "signed"}).json()
+    doc = c.put(f"/api/studies/{s['id']}/notes", json={"text": "signed"}).json()
     assert doc["current"]["author"] == "token " + hashlib.sha256(b"s3cret-token").hexdigest()[:8]
     c.headers.pop("Authorization")
-    assert c.put(f"/api/studies/{s['id']}/notes", json={"body": "anon"}).status_code == 401
+    assert c.put(f"/api/studies/{s['id']}/notes", json={"text": "anon"}).status_code == 401

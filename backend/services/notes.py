@@ -35,7 +35,7 @@ def author_of(token: str | None) -> str:
 
 
 def _revision(row: Any) -> dict[str, Any]:
-    return {"id": row.id, "body": row.body, "author": row.author, "created_at": row.created_at.isoformat() + "Z"}
+    return {"id": row.id, "text": row.text, "author": row.author, "created_at": row.created_at.isoformat() + "Z"}
 
 
 def get_notes(engine: Engine, target: Target, target_id: int) -> dict[str, Any]:
@@ -54,15 +54,15 @@ def get_notes(engine: Engine, target: Target, target_id: int) -> dict[str, Any]:
             "revisions": count}
 
 
-def save_note(engine: Engine, target: Target, target_id: int, body: str, author: str) -> dict[str, Any]:
+def save_note(engine: Engine, target: Target, target_id: int, text: str, author: str) -> dict[str, Any]:
     """Append a revision of the note (an empty text clears it, as a revision too); returns get_notes()."""
-    if len(body) > MAX_NOTE_CHARS:
-        raise InvalidInput(f"at most {MAX_NOTE_CHARS:,} characters, got {len(body):,}", "body",
+    if len(text) > MAX_NOTE_CHARS:
+        raise InvalidInput(f"at most {MAX_NOTE_CHARS:,} characters, got {len(text):,}", "text",
                            f"0..{MAX_NOTE_CHARS} characters")
     table, col = _TABLE[target], _COLUMN[target]
     with engine.begin() as conn:
         if conn.execute(select(table.c.id).where(table.c.id == target_id)).first() is None:
             raise NotFound(f"{target} {target_id} not found", f"{target}_id")
-        conn.execute(note_revisions.insert().values({col.name: target_id, "body": body, "author": author,
+        conn.execute(note_revisions.insert().values({col.name: target_id, "text": text, "author": author,
                                                      "created_at": utcnow()}))
     return get_notes(engine, target, target_id)

@@ -482,7 +482,7 @@ class StepChange(View):
 
 class NoteRevision(View):
     id: int
-    body: str = Field(description="Markdown as typed")
+    text: str = Field(description="Markdown as typed")
     author: str = Field(description="'token <fingerprint>' or 'local'")
     created_at: str
 

@@ -6,16 +6,19 @@ import { Live } from "./events.js";
 import { columnsLoaded, loadColumns } from "./columns.js";
 import { figureKindsLoaded, loadFigureKinds } from "./figurekinds.js";
 import * as compare from "./pages/compare.js";
+import * as importPage from "./pages/import.js";
 import * as jobs from "./pages/jobs.js";
+import * as lineage from "./pages/lineage.js";
 import * as queue from "./pages/queue.js";
+import * as refine from "./pages/refine.js";
 import * as studies from "./pages/studies.js";
 import * as study from "./pages/study.js";
 import { parseRoute, routeHash } from "./url.js";
 
-const PAGES = { studies, study, compare, queue, jobs };
+const PAGES = { studies, study, compare, queue, jobs, refine, lineage, import: importPage };
 /** Pages whose figure cards and columns come from the server's registries: mounted once those are known. */
 const NEEDS_REGISTRIES = new Set(["study", "compare"]);
-const TITLES = { studies: "Studies", study: "Study", compare: "Compare", queue: "Queue", jobs: "Jobs & workers" };
+const TITLES = { studies: "Studies", study: "Study", compare: "Compare", queue: "Queue", jobs: "Jobs & workers", refine: "Refine", lineage: "Lineage", import: "Import" };
 
 const main = document.getElementById("main");
 const bannerEl = document.getElementById("banner");
@@ -72,7 +75,7 @@ let current = null;
 
 function markNav(page) {
   for (const a of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("nav a[data-page]"))) {
-    if (a.dataset.page === page || (page === "study" && a.dataset.page === "studies")) a.setAttribute("aria-current", "page");
+    if (a.dataset.page === page || (["study", "refine", "lineage"].includes(page) && a.dataset.page === "studies")) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
 }

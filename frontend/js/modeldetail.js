@@ -3,6 +3,7 @@
 // in a modal dialog opened from the models table.
 import { getJSON } from "./api.js";
 import { fmtCount, fmtError, fmtNum, h, statusPill } from "./dom.js";
+import { notesCard } from "./notes.js";
 import { drawFigure, purge } from "./plots.js";
 
 /** @typedef {import("./api.js").Schemas} Schemas  the API's documented JSON shapes */
@@ -41,15 +42,17 @@ export async function showModel(id, banner) {
     ["device", m.device ?? "–"], ["attempts", String(m.attempts ?? 0)], ["worker", m.worker_id ?? "–"],
   ];
   const plot = h("div", { class: "plot", style: { minHeight: "220px" } });
+  const notes = notesCard("models", m.id, banner, { heading: "Notes on this model" });
   const dlg = h("dialog", { class: "dialog dialog-wide", "aria-labelledby": "model-title" },
     h("div", { class: "card-head" }, h("h2", { id: "model-title" }, `Model ${m.id}${m.name ? ` (${m.name})` : ""}`),
       h("form", { method: "dialog" }, h("button", { class: "btn btn-small", autofocus: true }, "Close"))),
     h("dl", { class: "facts" }, facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
     m.last_error ? h("p", { class: "field-error" }, `last error: ${m.last_error}`) : null,
-    h("h3", {}, "Training curve"), plot,
+    h("h3", {}, "Training curve"), plot, notes.el,
     h("h3", {}, "Config (canonical AnyNet)"), h("pre", { class: "code config" }, JSON.stringify(m.config, null, 2)));
   dlg.addEventListener("close", () => {
     purge(plot);
+    notes.destroy();
     dlg.remove();
   });
   document.body.append(dlg);

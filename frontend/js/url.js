@@ -2,7 +2,7 @@
 // Hash routes ("#/study/3?f.flops=1e8..4e8&x=flops") — the whole view lives in the URL, so links are shareable
 // and the server only has to serve one page at "/".
 
-export const PAGES = ["studies", "study", "compare", "queue", "jobs"];
+export const PAGES = ["studies", "study", "compare", "queue", "jobs", "refine", "lineage", "import"];
 
 /**
  * "#/study/3?x=flops" -> {page: "study", id: "3", query: URLSearchParams("x=flops")}

@@ -1873,10 +1873,10 @@ export interface components {
          */
         NoteIn: {
             /**
-             * Body
+             * Text
              * @description Markdown; HTML in it is shown as text
              */
-            body: string;
+            text: string;
         };
         /** NoteRevision */
         NoteRevision: {
@@ -1885,15 +1885,15 @@ export interface components {
              * @description 'token <fingerprint>' or 'local'
              */
             author: string;
-            /**
-             * Body
-             * @description Markdown as typed
-             */
-            body: string;
             /** Created At */
             created_at: string;
             /** Id */
             id: number;
+            /**
+             * Text
+             * @description Markdown as typed
+             */
+            text: string;
         };
         /** Notes */
         Notes: {

@@ -1,7 +1,7 @@
 """Markdown notes on studies and models, with their history (backend.services.notes).
 
     GET /api/studies/{id}/notes     {"current": revision | null, "history": [newest first], "revisions": n}
-    PUT /api/studies/{id}/notes     {"body": "markdown"} -> the same document, with the new revision first
+    PUT /api/studies/{id}/notes     {"text": "markdown"} -> the same document, with the new revision first
     GET/PUT /api/models/{id}/notes  the same for a model
 
 The author of a revision is the write token's fingerprint when the server has one, else "local".
@@ -32,7 +32,7 @@ class NoteIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    body: str = Field(max_length=MAX_NOTE_CHARS, description="Markdown; HTML in it is shown as text")
+    text: str = Field(max_length=MAX_NOTE_CHARS, description="Markdown; HTML in it is shown as text")
 
 
 @router.get("/api/studies/{study_id}/notes")
@@ -43,7 +43,7 @@ def study_notes(study_id: StudyId, engine: Engine = Depends(deps.engine)) -> Not
 @router.put("/api/studies/{study_id}/notes")
 def save_study_note(study_id: StudyId, body: NoteIn = Body(), engine: Engine = Depends(deps.engine),
                     settings: Settings = Depends(deps.settings)) -> Notes:
-    return Notes.model_validate(save_note(engine, "study", study_id, body.body, author_of(settings.token)))
+    return Notes.model_validate(save_note(engine, "study", study_id, body.text, author_of(settings.token)))
 
 
 @router.get("/api/models/{model_id}/notes")
@@ -54,4 +54,4 @@ def model_notes(model_id: ModelId, engine: Engine = Depends(deps.engine)) -> Not
 @router.put("/api/models/{model_id}/notes")
 def save_model_note(model_id: ModelId, body: NoteIn = Body(), engine: Engine = Depends(deps.engine),
                     settings: Settings = Depends(deps.settings)) -> Notes:
-    return Notes.model_validate(save_note(engine, "model", model_id, body.body, author_of(settings.token)))
+    return Notes.model_validate(save_note(engine, "model", model_id, body.text, author_of(settings.token)))

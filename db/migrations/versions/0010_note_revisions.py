@@ -26,7 +26,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("study_id", sa.Integer(), nullable=True),
         sa.Column("model_id", sa.Integer(), nullable=True),
-        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
         sa.Column("author", sa.String(200), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(["study_id"], ["studies.id"], name="fk_note_revisions_study_id_studies",

@@ -8,7 +8,9 @@ import { COMPLEXITY, FILTERABLE_RESULTS, GLOBAL, STAGE, xChoices } from "../colu
 import { figureKinds } from "../figurekinds.js";
 import { Filter } from "../filter.js";
 import { FilterPanel } from "../filterpanel.js";
+import { lineageCard } from "../lineage.js";
 import { showModel } from "../modeldetail.js";
+import { notesCard } from "../notes.js";
 import { loadPopulation, statusCounts } from "../population.js";
 import { plotCard, purge, ServerFigure } from "../plots.js";
 import { ScatterGrid } from "../scatter.js";
@@ -116,6 +118,9 @@ export function mount(root, route, ctx) {
   const tableRoot = h("div", { class: "models-table", id: "models" });
   const table = new ModelsTable(tableRoot, { onView: setView, onOpen: (id) => showModel(id, ctx.banner) });
 
+  // refinement lineage (parent, constraint, children) and the study's Markdown notes (lineage.js, notes.js)
+  const lineageBox = lineageCard(studyId, ctx.banner);
+  const notesBox = notesCard("studies", studyId, ctx.banner);
   root.append(
     h("div", { class: "page-head" },
       h("div", {}, title, meta),
@@ -124,6 +129,7 @@ export function mount(root, route, ctx) {
         h("a", { class: "btn", href: routeHash("compare", null, new URLSearchParams({ study: studyId })) }, "Compare with…"))),
     progress,
     notice,
+    h("div", { class: "study-extras" }, lineageBox.el, notesBox.el),
     h("div", { class: "study-layout" },
       filterRoot,
       h("div", { class: "study-main" },
@@ -466,6 +472,8 @@ export function mount(root, route, ctx) {
       ctrl.abort();
       statsCtrl?.abort();
       off();
+      lineageBox.destroy();
+      notesBox.destroy();
       reload.cancel();
       loadFiguresSoon.cancel();
       for (const f of figures) f.fig.destroy();
