@@ -12,7 +12,7 @@ import json
 import re
 
 import pytest
-from conftest import finish_jobs, screenshot
+from conftest import ARTIFACTS, finish_jobs, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -38,13 +38,20 @@ def _facts(page) -> dict[str, str]:
 def test_refine_with_preview_then_create_and_see_the_childs_lineage(browser_page, sqlite_server, anynet):
     page, console = browser_page
     base, sid = sqlite_server.url, anynet["id"]
-    page.goto(f"{base}/#/study/{sid}")
+    page.goto(f"{base}/#/study/{sid}?f.flops=..5000000")
     page.wait_for_selector("main[data-rendered]")
     page.wait_for_selector("[data-testid=lineage-parent]")
     assert page.locator("[data-testid=lineage-parent]").inner_text() == "none (a root)"
     page.click("#refine-link")
     page.wait_for_selector("#refine-kind option[value=share]", state="attached")
     assert page.locator("#refine-create").is_disabled()  # nothing to create before a preview
+    # the study page's filter came along: "narrow to the current filter" is offered first; flops is no parameter
+    # of AnyNetX_A, so the server's 422 (field `filter`) is shown beside that step
+    assert page.input_value("#refine-kind") == "filter" and "flops ≤ 5M" in page.locator("main").inner_text()
+    with console.allow_http(422, "/refine"):
+        page.click("#refine-preview")
+        page.wait_for_selector("div[data-field=filter] .field-error")
+    assert "none of its ranges is a parameter" in page.locator("div[data-field=filter] .field-error").inner_text()
 
     # a bad range is refused beside its control, before any request
     page.select_option("#refine-kind", "narrow")
@@ -211,4 +218,23 @@ def test_a_note_is_written_rendered_safely_and_read_after_a_reload(browser_page,
         card.get_by_role("button", name="Save note").click()
         page.wait_for_selector(".notes-card .field-error")
     assert "at most 100000 characters" in page.locator(".notes-card .field-error").inner_text().replace(",", "")
+
+    # a model's note, in its dialog: saved, and there again when the dialog is opened after a reload
+    models = sqlite_server.client.get(f"/api/studies/{anynet['id']}/models", params={"sort": "error"}).json()
+    mid = models["items"][0]["id"]
+    for attempt in range(2):
+        if attempt:
+            page.reload()
+        page.wait_for_selector("main[data-rendered]")
+        page.get_by_role("button", name=f"details of model {mid}", exact=True).click()
+        dialog = page.get_by_role("dialog")
+        dialog.locator(".notes-card").wait_for()
+        if not attempt:
+            dialog.get_by_role("button", name="Edit").click()
+            dialog.locator("textarea").fill("the **best** one")
+            dialog.get_by_role("button", name="Save note").click()
+        dialog.locator(".note-body strong").wait_for()
+        assert dialog.locator(".note-body").inner_text() == "the best one"
+    assert sqlite_server.client.get(f"/api/models/{mid}/notes").json()["current"]["text"] == "the **best** one"
+    dialog.screenshot(path=str(ARTIFACTS / "screenshots" / "model-notes.png"))  # the dialog alone
     console.assert_clean()

@@ -62,7 +62,7 @@ export function mount(root, route, ctx) {
         const data = (doc.figure.data ?? []).filter((t) => t.type !== "table");
         /** @type {Record<string, any>} */
         const own = doc.figure.layout ?? {};
-        const layout = { ...own, height: 420, yaxis: { ...(own.yaxis ?? {}), domain: [0, 1] } };
+        const layout = { ...own, height: 420, showlegend: true, yaxis: { ...(own.yaxis ?? {}), domain: [0, 1] } };
         await drawFigure(fig.plot, { data, layout }, { height: 420, filename: `netspace-lineage${studyId}` });
         const meta = /** @type {{help?: string, note?: string}} */ (doc.figure.layout?.meta ?? {});
         if (meta.help) fig.helpText.textContent = meta.help;
