@@ -69,13 +69,21 @@ def test_refine_with_preview_then_create_and_see_the_childs_lineage(browser_page
                                "?.textContent.includes('holds none')")
     assert "step.narrow.d" in err.inner_text()
 
+    # the bootstrap best range of d over the parent's 60 finished models: the preview names where it came from
+    page.select_option("#refine-kind", "bestrange")
+    page.select_option("#refine-param", "d")
+    page.click("#refine-preview")
+    page.wait_for_function("() => document.querySelector('#refine-facts')?.textContent.includes('(bestrange)')")
+    assert re.search(r"d: [\d.]+–[\d.]+ \(bestrange\)", page.locator("#refine-facts").inner_text())
+
     # share b: the preview says what the child keeps, before anything is queued
     jobs_before = sqlite_server.client.get("/api/jobs").json()["total"]
     page.select_option("#refine-kind", "share")
     page.select_option("#refine-param", "b")
     page.click("#refine-preview")
-    page.wait_for_selector("#refine-facts [data-testid=kept]")
-    page.wait_for_function("() => document.querySelector('#refine-plot')?.dataset.loaded === '1'")
+    page.wait_for_function("() => document.querySelector('#refine-facts [data-testid=child-constraint]')"
+                           "?.textContent.endsWith('shared b (b_i = b)')")
+    page.wait_for_function("() => document.querySelector('#refine-plot')?.dataset.loaded === '2'")
     facts = _facts(page)
     expected = sqlite_server.client.post(f"/api/studies/{sid}/refine", json={
         "step": {"name": "x", "share": ["b"]}}).json()["preview"]

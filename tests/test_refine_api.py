@@ -9,6 +9,7 @@ import pytest
 import yaml
 from refine_helpers import REGIME, train_synthetic
 
+from backend.analysis.minimum_n import KS
 from backend.designspace.builtin import get_space
 from backend.designspace.size import space_size
 from backend.services.population import load_population
@@ -140,3 +141,30 @@ def test_refine_needs_the_write_token(server_factory, sqlite_url):
     r = srv.client.post(f"/api/studies/{sid}/refine", json=body, headers=auth)
     assert r.status_code == 200 and r.json()["preview"]["in_sample"]["finished"] == 0
     assert srv.client.get(f"/api/studies/{sid}/lineage").status_code == 200  # reads stay open
+
+
+def test_ks_p_value_only_from_the_minimum_n_in_preview_and_lineage(parent):
+    """The preview's and the lineage table's p-value is null below minimum_n.KS per side, with the reason."""
+    srv, sid, errs = parent
+    c = srv.client
+
+    def in_sample(step: dict) -> dict:
+        r = c.post(f"/api/studies/{sid}/refine", json={"step": {"name": "ks-x", **step}})
+        assert r.status_code == 200, r.text
+        return r.json()["preview"]["in_sample"]
+
+    few = in_sample({"share": ["b"]})  # b_1 = ... = b_4 for about 1 model in 27
+    assert 0 < few["inside_finished"] < KS.min_n and few["ks"] is not None
+    assert few["p_value"] is None
+    assert few["ks_absent"] == (f"KS p-value omitted: n=60 vs {few['inside_finished']} < {KS.min_n} per side "
+                                "needed for a two-sample KS verdict")
+    every = in_sample({"narrow": {"b": [1, 4]}})  # holds every value: all 60 models on both sides
+    assert every["inside_finished"] == 60 and every["ks_absent"] is None
+    assert every["p_value"] == pytest.approx(1.0) and every["ks"] == pytest.approx(0.0)
+
+    r = c.post(f"/api/studies/{sid}/refine", json={"step": {"name": "ks-child", "share": ["g"]}, "preview": False,
+                                                   "n": 2})
+    assert r.status_code == 201, r.text
+    table = c.get(f"/api/studies/{r.json()['study']['id']}/lineage", params={"figure": "false"}).json()["table"]
+    assert [(t["from"], t["to"], t["p_value"], t["ks_absent"]) for t in table] == [
+        ("api-A", "ks-child", None, "KS omitted: a step without finished models")]

@@ -14,7 +14,7 @@ import { clearFieldErrors, showFieldErrors } from "./widgets.js";
  * @param {{error: (err: unknown) => void}} banner
  * @param {{heading?: string, fallback?: string | null}} [options]  fallback: text shown while no note exists
  *   (a study's creation notes)
- * @returns {{el: HTMLElement, reload: () => Promise<void>, destroy: () => void}}
+ * @returns {{el: HTMLElement, reload: () => Promise<void>, setFallback: (text: string | null) => void, destroy: () => void}}
  */
 export function notesCard(kind, id, banner, { heading = "Notes", fallback = null } = {}) {
   const url = `/api/${kind}/${id}/notes`;
@@ -41,7 +41,7 @@ export function notesCard(kind, id, banner, { heading = "Notes", fallback = null
     editBtn.hidden = editing;
     body.hidden = editing;
     if (editing) {
-      textarea.value = doc?.current?.text ?? "";
+      textarea.value = doc?.current?.text ?? fallback ?? "";
       clearFieldErrors(editor);
       textarea.focus();
     }
@@ -94,5 +94,10 @@ export function notesCard(kind, id, banner, { heading = "Notes", fallback = null
 
   draw();
   reload();
-  return { el, reload, destroy: () => ctrl.abort() };
+  /** @param {string | null} text */
+  const setFallback = (text) => {
+    fallback = text || null;
+    draw();
+  };
+  return { el, reload, setFallback, destroy: () => ctrl.abort() };
 }

@@ -56,7 +56,7 @@ const mib = (b) => `${(b / 1048576).toFixed(b < 10485760 ? 1 : 0)} MiB`;
 export function mount(root, route, ctx) {
   const ctrl = new AbortController();
   let pending = null;
-  const file = h("input", { type: "file", id: "import-file", accept: ".json,.jsonl,.csv,.parquet,.gz", dataset: { field: "file" } });
+  const file = h("input", { type: "file", id: "import-file", dataset: { field: "file" } });
   const name = textInput({ id: "import-name", maxlength: 200, dataset: { field: "study" } });
   const format = select([["auto", "detect from the file"]], { id: "import-format", dataset: { field: "format" } });
   const skip = h("input", { type: "checkbox", id: "import-skip" });
@@ -80,7 +80,7 @@ export function mount(root, route, ctx) {
 
   file.addEventListener("change", () => {
     const f = file.files?.[0];
-    if (f && !name.dataset.touched) name.value = f.name.replace(/\.(json|jsonl|csv|parquet)(\.gz)?$/i, "").slice(0, 200);
+    if (f && !name.dataset.touched) name.value = f.name.replace(/\.[A-Za-z]+$/, "").slice(0, 200);
   });
   name.addEventListener("input", () => { name.dataset.touched = "1"; });
 
@@ -89,6 +89,7 @@ export function mount(root, route, ctx) {
       /** @type {Schemas["Formats"]} */
       const out = await getJSON("/api/formats", null, { signal: ctrl.signal });
       clear(format, h("option", { value: "auto" }, "detect from the file"), out.imports.map((f) => h("option", { value: f.name }, f.label)));
+      file.accept = [...new Set([".json", ...out.imports.flatMap((f) => f.suffixes)])].join(","); // the registry's suffixes
       clear(formatHelp, out.imports.map((f) => h("li", {}, h("strong", {}, f.label), `${f.suffixes.length ? ` (${f.suffixes.join(", ")})` : ""}: ${f.help}`)));
     } catch (err) {
       if (isReal(err)) ctx.banner.error(err);

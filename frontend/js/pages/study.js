@@ -401,6 +401,7 @@ export function mount(root, route, ctx) {
   function showStudy(s) {
     title.textContent = s.name;
     document.title = `${s.name} · netspace`;
+    notesBox.setFallback(s.notes ?? null); // the notes given at creation, until a note is written
     const ds = s.dataset?.name ?? s.dataset ?? "–";
     const r = s.recipe ?? {};
     const bound = (k, lo, hi) => (lo === null ? `${k} ≤ ${fmtCount(hi)}` : hi === null ? `${k} ≥ ${fmtCount(lo)}` : `${k} ${fmtCount(lo)}–${fmtCount(hi)}`);
