@@ -179,6 +179,19 @@ def test_import_an_nds_file_through_the_page_and_open_it(browser_page, sqlite_se
     page.wait_for_selector("main[data-rendered]")
     page.wait_for_function("() => document.querySelector('main h1').textContent === 'nds-resnext-a'")
     assert "40 of 40 models match" in page.locator(".filter-count").inner_text()
+    # an imported population has no space of its own: the refine page asks which built-in space to refine
+    page.click("#refine-link")
+    page.wait_for_selector("#refine-base option[value=AnyNetX_A]", state="attached")
+    assert page.locator("#refine-base").is_visible()
+    page.select_option("#refine-base", "AnyNetX_A")
+    page.wait_for_selector("#refine-kind option[value=share]", state="attached")
+    page.select_option("#refine-kind", "share")
+    page.select_option("#refine-param", "b")
+    page.click("#refine-preview")
+    page.wait_for_selector("#refine-facts [data-testid=kept]")
+    assert page.locator("#refine-facts [data-testid=kept]").inner_text().startswith("0 of 40 finished")
+    assert page.locator("#refine-facts [data-testid=ks]").inner_text() == (
+        "KS omitted: no finished parent model lies in the child")
     console.assert_clean()
 
 

@@ -228,7 +228,7 @@ export function mount(root, route, ctx) {
     const ps = s.parent_stats;
     const cs = s.child_stats;
     const stats = (x) => (x ? `n=${x.n}, min ${fmtError(x.min)}, mean ${fmtError(x.mean)}` : "no finished model");
-    const ks = s.ks === null ? "KS: not computed (a side without finished models)"
+    const ks = s.ks === null ? (s.ks_absent ?? "KS omitted: a side without finished models")
       : s.p_value !== null ? `KS ${fmtNum(s.ks, 3)}, p = ${fmtNum(s.p_value, 3)}`
         : `KS ${fmtNum(s.ks, 3)}; ${s.ks_absent}`;
     /** @type {Array<[string, any]>} */
