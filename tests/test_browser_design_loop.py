@@ -76,6 +76,15 @@ def test_refine_with_preview_then_create_and_see_the_childs_lineage(browser_page
     page.wait_for_function("() => document.querySelector('#refine-facts')?.textContent.includes('(bestrange)')")
     assert re.search(r"d: [\d.]+–[\d.]+ \(bestrange\)", page.locator("#refine-facts").inner_text())
 
+    # the switch to the RegNet law: a parent model is kept when the law reproduces its widths (e_fit)
+    page.select_option("#refine-kind", "to_regnet")
+    assert page.locator("#refine-efit").is_visible() and not page.locator("#refine-param").is_visible()
+    page.click("#refine-preview")
+    page.wait_for_function("() => document.querySelector('#refine-facts [data-testid=kept]')"
+                           "?.textContent.includes('widths fit the law: e_fit ≤ 0.05')", timeout=60_000)
+    assert page.locator("#refine-facts [data-testid=child-constraint]").inner_text().endswith(
+        "quantized linear widths (RegNet law)")
+
     # share b: the preview says what the child keeps, before anything is queued
     jobs_before = sqlite_server.client.get("/api/jobs").json()["total"]
     page.select_option("#refine-kind", "share")
@@ -83,7 +92,7 @@ def test_refine_with_preview_then_create_and_see_the_childs_lineage(browser_page
     page.click("#refine-preview")
     page.wait_for_function("() => document.querySelector('#refine-facts [data-testid=child-constraint]')"
                            "?.textContent.endsWith('shared b (b_i = b)')")
-    page.wait_for_function("() => document.querySelector('#refine-plot')?.dataset.loaded === '2'")
+    page.wait_for_function("() => document.querySelector('#refine-plot')?.dataset.loaded === '3'")
     facts = _facts(page)
     expected = sqlite_server.client.post(f"/api/studies/{sid}/refine", json={
         "step": {"name": "x", "share": ["b"]}}).json()["preview"]
