@@ -88,6 +88,7 @@ def test_refine_with_preview_then_create_and_see_the_childs_lineage(browser_page
     # share b: the preview says what the child keeps, before anything is queued
     jobs_before = sqlite_server.client.get("/api/jobs").json()["total"]
     page.select_option("#refine-kind", "share")
+    assert not page.locator("fieldset[data-field='step.narrow']").is_visible()  # only this step's controls
     page.select_option("#refine-param", "b")
     page.click("#refine-preview")
     page.wait_for_function("() => document.querySelector('#refine-facts [data-testid=child-constraint]')"
