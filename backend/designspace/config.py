@@ -28,6 +28,9 @@ BlockType = Literal["res_bottleneck_block", "res_basic_block", "vanilla_block"]
 
 STEM_TYPES: tuple[str, ...] = ("simple_stem_in", "res_stem_in", "res_stem_cifar")
 BLOCK_TYPES: tuple[str, ...] = ("res_bottleneck_block", "res_basic_block", "vanilla_block")
+#: how sampled stage lists are made buildable (regnet.standardize_stages; docs/standardization.md): "netspace",
+#: the default, or "pycls_sweep", exactly what pycls's sweep setup (scale_model at factor 1) does
+Standardization = Literal["netspace", "pycls_sweep"]
 
 
 class RegNetParams(BaseModel):
@@ -67,6 +70,9 @@ class RegNetSpec(RegNetParams):
     block_type: BlockType = "res_bottleneck_block"
     stride: int = Field(default=2, ge=1, le=8)
     head_w: int = Field(default=0, ge=0, le=100_000)
+    standardize: Standardization = Field(
+        default="netspace", description="netspace: pycls's model construction (compatibility adjustment only); "
+        "pycls_sweep: also pycls's sweep scale_model (widths to multiples of 8, group widths snapped, adjusted)")
 
     def params(self) -> RegNetParams:
         return RegNetParams(**{k: getattr(self, k) for k in RegNetParams.model_fields})

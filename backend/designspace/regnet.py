@@ -13,7 +13,7 @@ import numpy as np
 
 from backend.fielderrors import InvalidField
 
-from .config import AnyNetConfig, RegNetParams, RegNetSpec
+from .config import AnyNetConfig, RegNetParams, RegNetSpec, Standardization
 
 QUANT = 8  # pycls fixes q = 8
 
@@ -91,28 +91,50 @@ def snap_group_width(g: np.ndarray) -> np.ndarray:
     return np.where(g <= 2, g, np.where(g <= 5, 4, np.maximum(snapped, 8)))
 
 
-def standardize_stages(
+def sweep_scale(
     widths: np.ndarray, bot_muls: np.ndarray, group_ws: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """What pycls's sweep does to every sampled config (scale_model at factor 1).
+    """pycls's sweep `scale_model` at factor 1 on AnyNet stage lists, in its order: widths rounded (half to
+    even) to multiples of 8 (at least 8), group widths snapped, then the compatibility adjustment."""
+    w = np.maximum(np.rint(np.asarray(widths, dtype=np.float64) / QUANT), 1).astype(np.int64) * QUANT
+    return adjust_widths_groups(w, bot_muls, snap_group_width(group_ws))
 
-    Compatibility adjustment, widths rounded to multiples of 8, group widths snapped, and the
-    adjustment run again. For the zoo and for bm = 1 this is the plain adjustment; for bm < 1 with
-    odd group widths it is what makes a sampled AnyNet buildable.
+
+def standardize_stages(
+    widths: np.ndarray, bot_muls: np.ndarray, group_ws: np.ndarray, mode: Standardization = "netspace",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sampled AnyNet stage lists made buildable (docs/standardization.md).
+
+    "pycls_sweep" is exactly pycls's sweep path for a sampled AnyNet: `sweep_scale` on the raw lists.
+    "netspace" (the default) runs the compatibility adjustment first, then `sweep_scale`: the adjustment sees
+    the sampled width and group width, not snapped ones. The two agree unless the adjustment leaves a group
+    width off pycls's snap set (b in {2, 4}: about 4 % of AnyNetX_A draws).
     """
+    if mode == "pycls_sweep":
+        return sweep_scale(widths, bot_muls, group_ws)
     w, g = adjust_widths_groups(widths, bot_muls, group_ws)
-    w = (np.rint(w / QUANT) * QUANT).astype(np.int64)
-    w = np.maximum(w, QUANT)
-    g = snap_group_width(g)
-    return adjust_widths_groups(w, bot_muls, g)
+    return sweep_scale(w, bot_muls, g)
 
 
-def regnet_to_anynet(spec: RegNetSpec | RegNetParams, se_r: float | None = None) -> AnyNetConfig:
-    """Expand a RegNet into the canonical AnyNet config (pycls's model-construction path)."""
+def regnet_stages(
+    widths: np.ndarray, bot_muls: np.ndarray, group_ws: np.ndarray, mode: Standardization = "netspace",
+) -> tuple[np.ndarray, np.ndarray]:
+    """A RegNet's stage widths and group widths from its generated widths: pycls's model construction (the
+    compatibility adjustment; "netspace", the default, which the model zoo uses) or its sweep path, which
+    converts to AnyNet that way and then runs `sweep_scale` ("pycls_sweep")."""
+    w, g = adjust_widths_groups(widths, bot_muls, group_ws)
+    return (w, g) if mode == "netspace" else sweep_scale(w, bot_muls, g)
+
+
+def regnet_to_anynet(spec: RegNetSpec | RegNetParams, se_r: float | None = None,
+                     standardize: Standardization | None = None) -> AnyNetConfig:
+    """Expand a RegNet into the canonical AnyNet config: pycls's model-construction path, or its sweep path
+    (`standardize`, else the spec's own `standardize`, else "netspace")."""
+    mode = standardize or (spec.standardize if isinstance(spec, RegNetSpec) else "netspace")
     gen = generate_regnet(spec.depth, spec.w0, spec.wa, spec.wm)
     n = gen.num_stages
     bms = np.full(n, spec.bot_mul)
-    widths, group_ws = adjust_widths_groups(np.array(gen.widths), bms, np.full(n, spec.group_w))
+    widths, group_ws = regnet_stages(np.array(gen.widths), bms, np.full(n, spec.group_w), mode)
     extra = {}
     if isinstance(spec, RegNetSpec):
         extra = dict(stem_type=spec.stem_type, stem_w=spec.stem_w, block_type=spec.block_type,

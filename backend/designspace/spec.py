@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from backend.fielderrors import InvalidField
 
-from .config import MAX_BLOCKS, BlockType, StemType
+from .config import MAX_BLOCKS, BlockType, Standardization, StemType
 from .families import family_names, get_family
 from .laws import decimals
 
@@ -208,6 +208,9 @@ class SpaceSpec(BaseModel):
     head_w: int = Field(default=0, ge=0, le=65536)
     im_size: int = Field(default=224, ge=8, le=1024, description="input resolution used for complexity")
     num_classes: int = Field(default=1000, ge=2, le=100_000)
+    standardize: Standardization = Field(
+        default="netspace", description="how sampled stage lists are made buildable: netspace (default) or "
+        "pycls_sweep (exactly pycls's sweep setup); see docs/standardization.md")
     params: dict[str, ParamSpec]
 
     @field_validator("description")

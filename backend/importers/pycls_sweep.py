@@ -14,12 +14,12 @@ sampled models — with OPTIM's lr, wd, epochs and momentum as browsable paramet
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ValidationError
 
 from backend.designspace.complexity import complexity
-from backend.designspace.config import AnyNetConfig, RegNetParams, RegNetSpec
+from backend.designspace.config import AnyNetConfig, RegNetParams, RegNetSpec, Standardization
 from backend.designspace.params import flat_params
 from backend.designspace.regnet import regnet_to_anynet
 
@@ -58,15 +58,17 @@ def _section(cfg: dict[str, Any], name: str) -> dict[str, Any]:
 
 def _regnet_matches(cfg: dict[str, Any], any_cfg: AnyNetConfig) -> RegNetParams | None:
     """REGNET.* of a cfg when it really generated the ANYNET lists (pycls keeps the section either way,
-    with defaults when the sweep never sampled it), else None."""
+    with defaults when the sweep never sampled it), else None. A sweep's lists went through scale_model
+    (standardize "pycls_sweep"); a hand-written cfg's through the model construction ("netspace")."""
     r = _section(cfg, "REGNET")
     try:
         params = RegNetParams(depth=r["DEPTH"], w0=r["W0"], wa=r["WA"], wm=r["WM"], group_w=r["GROUP_W"],
                               bot_mul=r.get("BOT_MUL", 1.0))
-        gen = regnet_to_anynet(params)
+        gens = [regnet_to_anynet(params, standardize=mode) for mode in get_args(Standardization)]
     except (KeyError, TypeError, ValueError):
         return None
-    same = all(getattr(gen, k) == getattr(any_cfg, k) for k in ("depths", "widths", "bot_muls", "group_ws"))
+    keys = ("depths", "widths", "bot_muls", "group_ws")
+    same = any(all(getattr(gen, k) == getattr(any_cfg, k) for k in keys) for gen in gens)
     return params if same else None
 
 

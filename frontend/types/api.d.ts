@@ -2449,6 +2449,13 @@ export interface components {
              */
             se_r: number;
             /**
+             * Standardize
+             * @description how sampled stage lists are made buildable: netspace (default) or pycls_sweep (exactly pycls's sweep setup); see docs/standardization.md
+             * @default netspace
+             * @enum {string}
+             */
+            standardize: "netspace" | "pycls_sweep";
+            /**
              * Stem Type
              * @default simple_stem_in
              * @enum {string}

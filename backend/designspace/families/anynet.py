@@ -1,9 +1,9 @@
 """AnyNet: free per-stage depth d_i, width w_i, bottleneck ratio b_i and group width g_i (paper §3.1).
 
 A spec may make a stage parameter shared across stages (one draw, b_i = b) or monotone (non-decreasing over
-stages, by rejection). Every candidate then goes through pycls's sweep standardisation (width/group
-compatibility, widths to multiples of 8), and a monotone width constraint is checked again afterwards, so
-the adjustment cannot undo it.
+stages, by rejection). Every candidate is then made buildable (regnet.standardize_stages: netspace's order by
+default, or exactly pycls's sweep path with the spec's `standardize: pycls_sweep`), and a monotone width
+constraint is checked again afterwards, so the adjustment cannot undo it.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class AnyNet(Family):
                 keep &= np.all(np.diff(arr, axis=1) >= 0, axis=1)
         d, w, b, g = d[keep], w[keep], b[keep], g[keep]
         bm = 1.0 / b
-        widths, group_ws = standardize_stages(w, bm, g)
+        widths, group_ws = standardize_stages(w, bm, g, space.standardize)
         if space.params["w"].monotone:  # the adjustment must not undo the constraint
             ok = np.all(np.diff(widths, axis=1) >= 0, axis=1)
             d, w, b, g, bm, widths, group_ws = (x[ok] for x in (d, w, b, g, bm, widths, group_ws))

@@ -17,7 +17,7 @@ import numpy as np
 from ..batch import Batch, anynet_config, anynet_dicts
 from ..config import RegNetParams
 from ..laws import draw
-from ..regnet import QUANT, adjust_widths_groups, block_stage_indices, quantize_stage_width
+from ..regnet import QUANT, block_stage_indices, quantize_stage_width, regnet_stages
 from . import Family
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ class RegNet(Family):
         firsts = np.concatenate([np.zeros((len(d), 1), dtype=np.int64), jk], axis=1)
         depths = np.diff(firsts, axis=1)
         bm = np.repeat((1.0 / b)[:, None], S, axis=1)
-        widths, group_ws = adjust_widths_groups(qw, bm, np.repeat(g[:, None], S, axis=1))
+        widths, group_ws = regnet_stages(qw, bm, np.repeat(g[:, None], S, axis=1), space.standardize)
         sampled = {"d": d, "w0": w0, "wa": wa, "wm": wm, "g": g, "b": b}
         return Batch(sampled, depths, widths, bm, group_ws)
 
