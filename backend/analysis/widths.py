@@ -15,7 +15,10 @@ reproduces a model exactly. The search is a union of vectorised grids, all score
    stage's width; for each, a fine grid over t = wa/w0 with wm set to the middle of the interval that keeps
    every stage width and every stage start (closed forms), and a fine grid over wm with wa set to the middle of
    its interval;
-3. a few rounds of shrinking local grids around the best candidates.
+3. a few rounds of shrinking local grids around the best candidates;
+4. an exact branch-and-bound search (efit_exact.py) seeded with the grids' best: it proves the minimum over
+   its domain (w0 <= 2 w_max, wa <= 4 w_max, 1.5 <= wm <= 16) or improves on the grids. The grids still cover
+   wm down to 1.01, outside that domain, so e_fit is the least of both.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ import numpy as np
 
 from backend.designspace.config import check_stages, stage_lists
 from backend.designspace.regnet import QUANT, adjust_widths_groups, block_stage_indices, quantize_stage_width
+
+from .efit_exact import exact_minimum
 
 CHUNK_ELEMS = 1 << 20  # candidates x blocks scored per numpy pass (bounds memory)
 
@@ -56,6 +61,7 @@ class WidthFit:
     wm: float
     e_fit: float
     predicted: np.ndarray
+    unresolved: int = 0  # boxes the exact search gave up on (0: e_fit is the minimum over efit_exact's domain)
 
 
 def as_dict(cfg: Any) -> Mapping[str, Any]:
@@ -264,15 +270,21 @@ def fit_width_law(layout: BlockLayout, snap: bool = True, rounds: int = 4,
         cand = np.concatenate([cand, extra])
         scores = np.concatenate([scores, _scores(layout, extra, snap)])
         r /= 3
-    return _fit(layout, snap, cand, scores)
+    k = int(np.argmin(scores))
+    exact = exact_minimum(layout.widths, layout.bot_muls if snap else None, layout.group_ws if snap else None,
+                          float(scores[k]), lambda c: _scores(layout, c, snap))
+    if exact.point is not None:
+        cand = np.concatenate([cand, np.asarray([exact.point])])
+        scores = np.concatenate([scores, [exact.value]])
+    return _fit(layout, snap, cand, scores, exact.unresolved)
 
 
-def _fit(layout: BlockLayout, snap: bool, cand: np.ndarray, scores: np.ndarray) -> WidthFit:
+def _fit(layout: BlockLayout, snap: bool, cand: np.ndarray, scores: np.ndarray, unresolved: int = 0) -> WidthFit:
     k = int(np.argmin(scores))
     w0, wa, wm = (float(v) for v in cand[k])
     bm, g = (layout.bot_muls, layout.group_ws) if snap else (None, None)
     pred = law_widths(layout.depth, np.array([w0]), np.array([wa]), np.array([wm]), bm, g)[0]
-    return WidthFit(w0=w0, wa=wa, wm=wm, e_fit=float(scores[k]), predicted=pred)
+    return WidthFit(w0=w0, wa=wa, wm=wm, e_fit=float(scores[k]), predicted=pred, unresolved=unresolved)
 
 
 def e_fit_of(cfg: Mapping[str, Any] | None, *, snap: bool = True) -> float | None:
