@@ -67,10 +67,24 @@ class ResStemIN(nn.Module):
         return self.pool(self.af(self.bn(self.conv(x))))
 
 
+class NdsStemIN(nn.Module):
+    """The NDS release's ImageNet stem: three 3×3 stride-2 conv+BN+ReLU, 3 → w/2 → w → w (total stride 8)."""
+
+    def __init__(self, w_in: int, w_out: int) -> None:
+        super().__init__()
+        self.s1 = SimpleStemIN(w_in, w_out // 2)
+        self.s2 = SimpleStemIN(w_out // 2, w_out)
+        self.s3 = SimpleStemIN(w_out, w_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.s3(self.s2(self.s1(x)))
+
+
 STEMS: dict[str, type[nn.Module]] = {
     "simple_stem_in": SimpleStemIN,
     "res_stem_in": ResStemIN,
     "res_stem_cifar": ResStemCifar,
+    "nds_stem_in": NdsStemIN,
 }
 
 

@@ -35,6 +35,25 @@ def read_json_arg(text: str, what: str) -> dict:
     return data
 
 
+def _recount_nds(path: Path, as_json: bool) -> None:
+    from backend.importers.nds_recount import recount_file
+    from backend.importers.records import ImportFormatError
+
+    if not path.is_file():
+        fail(f"nds: file not found: {path}")
+    try:
+        out = recount_file(path.read_text(), path.name)
+    except (ImportFormatError, ValueError) as e:
+        fail(f"nds: {e}")
+    if as_json:
+        print(json.dumps(out))
+        return
+    n = out["records"]
+    print(f"{path.name}: {n} records, flops exact {out['flops_exact']}/{n}, params exact {out['params_exact']}/{n}")
+    for row in out["mismatches"]:
+        print("  mismatch:", json.dumps(row))
+
+
 def load_space_arg(text: str) -> SpaceSpec:
     """A built-in space name or a YAML/JSON spec file."""
     if text in builtin_spaces():
@@ -49,12 +68,22 @@ def load_space_arg(text: str) -> SpaceSpec:
 
 @app.command()
 def complexity(
-    spec: Annotated[str, typer.Argument(help="JSON (inline or a file): canonical AnyNet config or RegNet spec")],
+    spec: Annotated[str | None, typer.Argument(
+        help="JSON (inline or a file): canonical AnyNet config or RegNet spec")] = None,
     im_size: Annotated[int, typer.Option(min=8, max=4096, help="input resolution")] = 224,
     num_classes: Annotated[int, typer.Option(min=1, max=1_000_000, help="classes of the head")] = 1000,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    nds: Annotated[Path | None, typer.Option(
+        "--nds", help="an NDS release file: recount every record's flops (the release's convention) and params "
+        "from its net and compare")] = None,
 ) -> None:
-    """Exact flops (multiply-adds), params and activations of one model."""
+    """Exact flops (multiply-adds), params and activations of one model; or, with --nds, of every record of an
+    NDS release file, compared with the file's own numbers."""
+    if nds is not None:
+        _recount_nds(nds, as_json)
+        return
+    if spec is None:
+        fail("spec: give a model spec, or --nds FILE")
     cfg = parse_model_spec(read_json_arg(spec, "spec"))
     cx = model_complexity(cfg, im_size=im_size, num_classes=num_classes)
     out = {**cx, "im_size": im_size, "num_classes": num_classes,

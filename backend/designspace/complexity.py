@@ -105,6 +105,13 @@ def _stem(stem_type: str, h: Num, stem_w: int) -> tuple[np.ndarray, Counts]:
         h = _out_size(h, 2)  # 3x3 max-pool, stride 2, padding 1
         total += Counts(np.zeros_like(h), np.zeros_like(h), stem_w * h * h)
         return h, total
+    if stem_type == "nds_stem_in":  # the NDS release's ImageNet stem: 3x3 convs 3 -> w/2 -> w -> w, each stride 2
+        h, total = _conv(h, 3, 2, 3, stem_w // 2)
+        h, c2 = _conv(h, 3, 2, stem_w // 2, stem_w)
+        h, c3 = _conv(h, 3, 2, stem_w, stem_w)
+        total += c2
+        total += c3
+        return h, total
     raise InvalidField("stem_type", f"unknown {stem_type!r}")
 
 

@@ -23,10 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from backend.fielderrors import InvalidField
 
-StemType = Literal["simple_stem_in", "res_stem_in", "res_stem_cifar"]
+StemType = Literal["simple_stem_in", "res_stem_in", "res_stem_cifar", "nds_stem_in"]
 BlockType = Literal["res_bottleneck_block", "res_basic_block", "vanilla_block"]
 
-STEM_TYPES: tuple[str, ...] = ("simple_stem_in", "res_stem_in", "res_stem_cifar")
+STEM_TYPES: tuple[str, ...] = ("simple_stem_in", "res_stem_in", "res_stem_cifar", "nds_stem_in")
 BLOCK_TYPES: tuple[str, ...] = ("res_bottleneck_block", "res_basic_block", "vanilla_block")
 #: how sampled stage lists are made buildable (regnet.standardize_stages; docs/standardization.md): "netspace",
 #: the default, or "pycls_sweep", exactly what pycls's sweep setup (scale_model at factor 1) does

@@ -11,11 +11,10 @@ Two kinds of `net` occur in the NDS release (docs/reference-facts.md, "NDS relea
 - NAS cell spaces (DARTS, Amoeba, ...): `width`, `depth` (cells) and a `genotype`; we count each
   operation in the normal and the reduce cell.
 
-The stem is not always one of ours: NDS's ImageNet stem has total stride `ss[0]` = 8 (three stride-2
-3x3 convs, 3->32->64->64 channels), while res_stem_in (7x7 conv + max-pool) has stride 4. The mapping
-keeps every stage at the NDS feature-map resolution by folding the missing factor ss[0] / 4 into the
-first stage's stride; tests/test_import_nds.py measures how far our analytic complexity then lands
-from the file's flops/params and why.
+Stems: the release's ImageNet ResNeXt files have `ss[0]` = 8 — three 3x3 stride-2 convs 3 -> w/2 -> w -> w
+(`nds_stem_in`); `ss[0]` = 4 is the 7x7 stride-2 conv and max-pool (`res_stem_in`); CIFAR is one 3x3 stride-1
+conv (`res_stem_cifar`). With them the mapped AnyNet has exactly the release's parameters and multiply-adds.
+`nds_complexity` recomputes a record's counts in the release's own convention (docs/nds-complexity.md).
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from backend.designspace.complexity import complexity
 from backend.designspace.config import AnyNetConfig
 from backend.designspace.params import MAX_STAGE_COLUMNS
 
@@ -38,8 +38,10 @@ BLOCK_TYPES = {
     "res_basic_block": ("nds_resnet", "res_basic_block"),
     "double_plain_block": ("nds_vanilla", "vanilla_block"),
 }
-#: (our stem, its total stride) by dataset
-STEMS = {True: ("res_stem_in", 4), False: ("res_stem_cifar", 1)}
+#: our stem for (ImageNet?, the file's stem stride ss[0])
+STEMS = {(True, 8): "nds_stem_in", (True, 4): "res_stem_in", (False, 1): "res_stem_cifar"}
+#: the release's flops count this much above the multiply-adds per conv output element (docs/nds-complexity.md)
+NDS_FLOPS_PER_CONV_OUTPUT = 5
 NAS_SPACES = ("amoeba", "darts", "enas", "nasnet", "pnas")
 
 
@@ -116,10 +118,9 @@ def flatten_block_net(net: dict[str, Any], label: str, imagenet: bool) -> FlatNe
 def _to_anynet(ds: list[int], ws: list[int], ss: list[int], bms: list[float], gws: list[float],
                block: str, imagenet: bool, grouped: bool) -> AnyNetConfig | None:
     """The canonical AnyNet of a ResNet-like NDS net, or None where our AnyNet cannot express it."""
-    stem, stem_stride = STEMS[imagenet]
-    if ds[0] != 1 or ss[0] % stem_stride:
+    stem = STEMS.get((imagenet, ss[0]))
+    if ds[0] != 1 or stem is None or (stem == "nds_stem_in" and ws[0] % 2):
         return None
-    strides = [ss[1] * (ss[0] // stem_stride), *ss[2:]]
     if grouped:
         group_ws = list(map(int, gws))
         if group_ws != gws or min(group_ws) < 1:  # fractional group widths
@@ -129,9 +130,26 @@ def _to_anynet(ds: list[int], ws: list[int], ss: list[int], bms: list[float], gw
         bot_muls, group_ws = [1.0] * (len(ds) - 1), ws[1:]
     try:
         return AnyNetConfig(stem_type=stem, stem_w=ws[0], block_type=block, depths=ds[1:], widths=ws[1:],
-                            strides=strides, bot_muls=bot_muls, group_ws=group_ws)
+                            strides=ss[1:], bot_muls=bot_muls, group_ws=group_ws)
     except ValidationError:
         return None
+
+
+def nds_complexity(net: dict[str, Any], imagenet: bool) -> dict[str, int] | None:
+    """A ResNet-like NDS net's counts at the release's resolution and classes (224 px and 1000 classes on
+    ImageNet, 32 px and 10 on CIFAR): `params`, `macs` (plain multiply-adds with the classifier's bias, netspace's
+    `flops`) and `flops` in the release's convention — the multiply-adds plus NDS_FLOPS_PER_CONV_OUTPUT per
+    output element of every conv. None where the net has no AnyNet form (the reason: flatten_block_net)."""
+    cfg = flatten_block_net(net, "net", imagenet).anynet
+    if cfg is None:
+        return None
+    im_size, num_classes = (224, 1000) if imagenet else (32, 10)
+    cx = complexity(cfg, im_size, num_classes)
+    conv_outputs = cx["acts"] - num_classes  # acts: conv outputs, the classifier's outputs, max-pool outputs
+    if cfg.stem_type == "res_stem_in":
+        conv_outputs -= cfg.stem_w * (im_size // 4) ** 2  # the stem's max-pool (unverified: no such file here)
+    flops = cx["flops"] + NDS_FLOPS_PER_CONV_OUTPUT * conv_outputs
+    return {"flops": flops, "macs": cx["flops"], "params": cx["params"]}
 
 
 def space_family(space: str) -> str:

@@ -2460,7 +2460,7 @@ export interface components {
              * @default simple_stem_in
              * @enum {string}
              */
-            stem_type: "simple_stem_in" | "res_stem_in" | "res_stem_cifar";
+            stem_type: "simple_stem_in" | "res_stem_in" | "res_stem_cifar" | "nds_stem_in";
             /**
              * Stem W
              * @default 32
