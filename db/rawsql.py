@@ -23,8 +23,11 @@ def driver_rows(conn: Connection, q: Select[Any], stream: bool = False) -> Itera
     """Batches of raw row tuples for `q`. stream=True uses a server-side cursor on PostgreSQL (constant memory)."""
     compiled = q.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     params: Any = compiled.params
+    procs = getattr(compiled, "_bind_processors", None) or {}  # e.g. a JSON path's '$."lr"' on SQLite
+    if procs:
+        params = {k: procs[k](v) if k in procs and v is not None else v for k, v in params.items()}
     if compiled.positional:
-        params = tuple(compiled.params[k] for k in compiled.positiontup or ())
+        params = tuple(params[k] for k in compiled.positiontup or ())
     raw: Any = conn.connection.driver_connection
     if stream and conn.dialect.name == "postgresql":
         if not conn.in_transaction():

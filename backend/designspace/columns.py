@@ -6,16 +6,18 @@ is never named, labelled or scaled differently in two places.
 
 Columns an imported population brings along (numeric fields of `models.extra`: a sweep's lr or wd, an NDS
 cell network's operation counts) are not listed: `describe(name)` answers for any name, a listed column with
-its entry and any other as an `extra` column labelled by its name. A study's columns (`columns_for`) are the
+its entry and any other as an `extra` column — labelled by the table's `imported` section where it names it
+(lr, wd, width, `normal_*` operation counts, ...), else by its name. A study's columns (`columns_for`) are the
 listed ones it has, in the table's order, then its extras, so imported fields need no entry to be plotted,
-filtered client-side or exported; an entry only improves their label, unit or scale.
+filtered (`<name>_min/_max`, backend.services.filters) or exported; an entry only improves their label, unit
+or scale.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,6 +54,10 @@ class Column(BaseModel):
         return f"{self.label} ({self.unit})" if self.unit else self.label
 
 
+#: an extra column's name the server filters on (the same rule as a listed name, bounded)
+EXTRA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
+
+
 def _expand(entry: dict[str, Any], stages: int) -> list[Column]:
     entry = dict(entry)
     per_stage = entry.pop("stages", False)
@@ -62,8 +68,26 @@ def _expand(entry: dict[str, Any], stages: int) -> list[Column]:
 
 
 @cache
+def _data() -> dict[str, Any]:
+    return dict(yaml.safe_load(TABLE.read_text()))
+
+
+@cache
+def _imported() -> tuple[dict[str, dict[str, Any]], tuple[tuple[str, dict[str, Any]], ...]]:
+    """The `imported` section: entries by exact name, and (prefix, entry) pairs, longest prefix first."""
+    exact, prefixes = {}, []
+    for entry in _data().get("imported", []):
+        entry = dict(entry)
+        if "prefix" in entry:
+            prefixes.append((entry.pop("prefix"), entry))
+        else:
+            exact[entry.pop("name")] = entry
+    return exact, tuple(sorted(prefixes, key=lambda p: -len(p[0])))
+
+
+@cache
 def _table() -> tuple[int, dict[str, Column]]:
-    data = yaml.safe_load(TABLE.read_text())
+    data = _data()
     stages = int(data["stage_columns"])
     cols = [c for entry in data["columns"] for c in _expand(entry, stages)]
     by_name = {c.name: c for c in cols}
@@ -92,10 +116,28 @@ def names(*sources: Source, stage: bool | None = None) -> tuple[str, ...]:
                  if (not sources or c.source in sources) and (stage is None or (c.stage is not None) == stage))
 
 
+@lru_cache(maxsize=4096)
 def describe(name: str) -> Column:
-    """The listed column, or an `extra` column an imported population brought along, labelled by its name."""
+    """The listed column, or an `extra` column an imported population brought along: labelled by the table's
+    `imported` entry (exact name, else the longest matching prefix) or by its name; filterable when its name is
+    a plain identifier (EXTRA_NAME)."""
     found = columns().get(name)
-    return found if found is not None else Column(name=name, label=name, source="extra", group=GROUPS["extra"])
+    if found is not None:
+        return found
+    exact, prefixes = _imported()
+    entry = exact.get(name)
+    if entry is None:
+        entry = next(({**e, "label": e["label"].format(rest=name[len(p):])} for p, e in prefixes
+                      if name.startswith(p) and len(name) > len(p)), {"label": name})
+    return Column(name=name, source="extra", group=GROUPS["extra"], filter=bool(EXTRA_NAME.match(name)),
+                  **entry)
+
+
+def extra_order(names: Iterable[str]) -> list[str]:
+    """Extra column names in display order: those the `imported` section names, in its order (lr, wd, ...),
+    then the rest alphabetically (an NDS cell net's `normal_*` counts together)."""
+    known = list(_imported()[0])
+    return sorted(names, key=lambda n: (known.index(n), "") if n in known else (len(known), n))
 
 
 def columns_for(present: Iterable[str]) -> list[Column]:

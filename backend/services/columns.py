@@ -5,8 +5,11 @@ The dashboard filters, sorts and scatters in the browser (a filter change on 10^
 behind a small JSON header — no per-number text to print or parse:
 
     b"NSP1" | uint32 LE header length | header JSON (space-padded so the data starts 8-byte aligned) | data
-    header = {"n", "study_id", "status_names", "failure_names", "columns": [{"name", "dtype", "offset"}]}
-    (offset: into data; `failure` is a uint8 code into failure_names: none, diverged, did_not_learn)
+    header = {"n", "study_id", "status_names", "failure_names", "columns": [{"name", "dtype", "offset"}],
+              "extra_columns": [Column, ...]}
+    (offset: into data; `failure` is a uint8 code into failure_names: none, diverged, did_not_learn;
+    extra_columns: the descriptions (label, unit, log, ...) of the study's imported columns, which follow
+    the listed ones in `columns` and are described nowhere else)
 
 Rows are the study's population as services.population reads it (the one reader: the figures of the same view
 use the same read, cached per data version). Columns with no value at all (w0 in an AnyNet study, d_5 in a
@@ -53,8 +56,10 @@ class Columns:
     FAILURES) and float64 value columns (NaN = missing)."""
 
     def __init__(self, study_id: int, ids: np.ndarray, status: np.ndarray, values: dict[str, np.ndarray],
-                 failure: np.ndarray | None = None):
+                 failure: np.ndarray | None = None, extra_names: list[str] | None = None):
         self.study_id = study_id
+        #: the names in `values` that are the study's imported (extra) columns
+        self.extra_names = extra_names or []
         self.ids = ids
         self.status = status
         self.values = values
@@ -76,8 +81,22 @@ def load_columns(engine: Engine, study_id: int) -> Columns:
         col = pop[name]
         if name in ALWAYS or not np.isnan(col).all():
             values[name] = col
+    extras = [name for name in pop.extra_names if not np.isnan(pop[name]).all()]
+    values |= {name: pop[name] for name in extras}
     failure = np.where(pop["diverged"], 1, np.where(pop["did_not_learn"], 2, 0)).astype(np.uint8)
-    return Columns(study_id, pop["id"].astype(np.int32), status, values, failure)
+    return Columns(study_id, pop["id"].astype(np.int32), status, values, failure, extras)
+
+
+def extra_descriptions(cols: Columns) -> list[dict]:
+    """The descriptions of the study's imported columns (backend.designspace.columns.describe)."""
+    return [column_table.describe(name).model_dump() for name in cols.extra_names]
+
+
+def study_columns(engine: Engine, study_id: int) -> list[column_table.Column]:
+    """Every column the study's population has a value in, described: listed ones in table order, then its
+    imported (extra) ones (GET /api/studies/{id}/columns)."""
+    cols = load_columns(engine, study_id)
+    return column_table.columns_for(list(cols.values))
 
 
 def encode_binary(cols: Columns) -> bytes:
@@ -93,7 +112,7 @@ def encode_binary(cols: Columns) -> bytes:
         chunks.append(b + b"\0" * (-len(b) % 8))
         offset += len(chunks[-1])
     header = {"n": len(cols), "study_id": cols.study_id, "status_names": list(STATUSES),
-              "failure_names": list(FAILURES), "columns": meta}
+              "failure_names": list(FAILURES), "columns": meta, "extra_columns": extra_descriptions(cols)}
     raw = json.dumps(header, separators=(",", ":")).encode()
     raw += b" " * (-(8 + len(raw)) % 8)
     return b"".join([MAGIC, struct.pack("<I", len(raw)), raw, *chunks])
@@ -104,6 +123,7 @@ def encode_json(cols: Columns) -> dict:
         return [None if np.isnan(x) else (int(x) if x.is_integer() else float(x)) for x in a.tolist()]
 
     return {"n": len(cols), "study_id": cols.study_id, "status_names": list(STATUSES),
+            "extra_columns": extra_descriptions(cols),
             "columns": {"id": cols.ids.tolist(), "status": [STATUSES[s] for s in cols.status.tolist()],
                         "failure": [FAILURES[f] for f in cols.failure.tolist()],
                         **{k: plain(v) for k, v in cols.values.items()}}}

@@ -41,6 +41,9 @@ SORT_COLUMNS: dict[str, ColumnElement] = {
 IN_RESULTS = {k for k, c in SORT_COLUMNS.items() if c.table is results}
 IN_JOBS = {k for k, c in SORT_COLUMNS.items() if c.table is jobs}
 MAX_IDS = 10_000
+#: the most extra-column ranges one request may set
+MAX_EXTRA_RANGES = 64
+_RANGE_KEY = re.compile(r"^(?P<name>.+)_(?P<side>min|max)$")
 
 
 def split_commas(v: Any) -> Any:
@@ -87,6 +90,40 @@ class ModelFilter(_RangeFilter):
     exclude_failures: bool | None = Field(None, description="true: leave out trained models that diverged or did "
                                           "not learn (backend.analysis.failures); models without a result stay")
 
+    extra_ranges: dict[str, list[float | None]] | None = Field(
+        None, description="ranges on a study's imported (extra) columns, set as `<name>_min`/`<name>_max` like "
+        "the listed ones (GET /api/studies/{id}/columns); a name the study lacks keeps nothing, as SQL on NULL")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _extra_range_keys(cls, data: Any) -> Any:
+        """Move `<name>_min/_max` of any other (extra) column into `extra_ranges`: {name: [lo, hi]}."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        ranges: dict[str, list[float | None]] = {k: list(v) for k, v in (data.get("extra_ranges") or {}).items()}
+        for key in [k for k in data if k not in cls.model_fields and isinstance(k, str)]:
+            m = _RANGE_KEY.match(key)
+            if m is None or not column_table.EXTRA_NAME.match(m["name"]):
+                continue  # left for extra="forbid" to name
+            value = data.pop(key)
+            value = value[-1] if isinstance(value, list) and value else value
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise InvalidField(key, f"must be a number, got {value!r:.40}") from None
+            if number != number or number in (float("inf"), float("-inf")):
+                raise InvalidField(key, f"must be a finite number, got {value!r:.40}")
+            ranges.setdefault(m["name"], [None, None])[m["side"] == "max"] = number
+        if len(ranges) > MAX_EXTRA_RANGES:
+            raise InvalidField("extra_ranges", f"at most {MAX_EXTRA_RANGES} extra columns per request, "
+                               f"got {len(ranges)}")
+        for name, (lo, hi) in ranges.items():
+            if lo is not None and hi is not None and lo > hi:
+                raise InvalidField(f"{name}_max", f"must be >= {name}_min ({lo:g}), got {hi:g}")
+        data["extra_ranges"] = ranges or None
+        return data
+
     @field_validator("exclude_failures")
     @classmethod
     def _false_is_unset(cls, v: bool | None) -> bool | None:
@@ -113,10 +150,19 @@ class ModelFilter(_RangeFilter):
         """Just the filter part of a subclass (e.g. a query model that adds sort/limit)."""
         return ModelFilter.model_validate(self.active())
 
+    def ranges(self) -> dict[str, tuple[float | None, float | None]]:
+        """Every range set, listed and extra columns alike: name -> (lo, hi)."""
+        out = {c: (getattr(self, f"{c}_min"), getattr(self, f"{c}_max")) for c in RANGE_COLUMNS}
+        out = {c: r for c, r in out.items() if r != (None, None)}
+        return out | {c: (lo, hi) for c, (lo, hi) in (self.extra_ranges or {}).items()}
+
     def slug(self) -> str:
         """Short, filename-safe description of the filter ('all' when none is set)."""
         parts = []
-        for k, v in self.active().items():
+        active = self.active()
+        for name, (lo, hi) in (active.pop("extra_ranges", None) or {}).items():
+            active |= {f"{name}_{side}": v for side, v in (("min", lo), ("max", hi)) if v is not None}
+        for k, v in active.items():
             if isinstance(v, list):
                 v = "+".join(str(x) for x in v[:5]) + ("+more" if len(v) > 5 else "")
             elif isinstance(v, float):
@@ -145,7 +191,19 @@ def conditions(flt: ModelFilter | None) -> list[ColumnElement]:
         out.append(models.c.id.in_(flt.ids))
     if flt.exclude_failures:
         out.append(failure_free())
+    for name, (lo, hi) in (flt.extra_ranges or {}).items():
+        value = extra_value(name)
+        if lo is not None:
+            out.append(value >= lo)
+        if hi is not None:
+            out.append(value <= hi)
     return out
+
+
+def extra_value(name: str) -> ColumnElement:
+    """An imported (extra) column's number as SQL: models.extra's key `name` (a bound JSON path, never SQL
+    text), NULL where the model lacks it."""
+    return models.c.extra[name].as_float()
 
 
 def failure_free() -> ColumnElement:

@@ -149,7 +149,7 @@ def cached_population(engine: Engine, study_id: int, flt: ModelFilter | None = N
 
 def _read(engine: Engine, study_id: int, flt: ModelFilter | None = None) -> Population:
     LOADS["full"] += 1
-    return load_population(engine, study_id, flt)
+    return load_population(engine, study_id, flt, extra=True)
 
 
 def _current(engine: Engine, study_id: int, what: tuple, version: tuple[int, int, int]) -> Population:
@@ -184,7 +184,9 @@ def _from_snapshot(engine: Engine, study_id: int) -> tuple[tuple[int, ...], Popu
     if int(study.get("n_models") or 0) < snapshot.SNAPSHOT_MIN:
         return None
     got = snapshot.load(engine, study, _WHOLE_COLUMNS)
-    return None if got is None else (got[0], Population(study_id, study, got[1]))
+    if got is None:
+        return None
+    return got[0], Population(study_id, study, got[1], extra_names=list(got[1])[len(_WHOLE_COLUMNS):])
 
 
 def _patched(engine: Engine, study_id: int, old: Population, after_event: int,
@@ -198,9 +200,11 @@ def _patched(engine: Engine, study_id: int, old: Population, after_event: int,
     if changed is None:
         return None
     top = int(old["id"].max()) if len(old) else 0
-    delta = load_population(engine, study_id, where=or_(models.c.id.in_(changed), models.c.id > top))
+    delta = load_population(engine, study_id, where=or_(models.c.id.in_(changed), models.c.id > top), extra=True)
     if len(delta) > limit:
         return None
+    names = list(dict.fromkeys([*old.extra_names, *delta.extra_names]))
+    old, delta = _with_columns(old, names), _with_columns(delta, names)  # a key only one side has: NaN
     ids = old["id"]
     pos = np.searchsorted(ids, delta["id"])
     held = pos < len(ids)
@@ -211,7 +215,16 @@ def _patched(engine: Engine, study_id: int, old: Population, after_event: int,
         out[pos[held]] = delta[name][held]
         columns[name] = np.concatenate([out, delta[name][~held]])
     order = np.argsort(columns["id"], kind="stable")
-    return Population(study_id, delta.study, {k: v[order] for k, v in columns.items()}), len(delta)
+    return Population(study_id, delta.study, {k: v[order] for k, v in columns.items()}, extra_names=names), \
+        len(delta)
+
+
+def _with_columns(pop: Population, extra_names: list[str]) -> Population:
+    """`pop` with every one of `extra_names` (NaN where it had none), in that order after the others."""
+    base = {k: v for k, v in pop.columns.items() if k not in pop.extra_names}
+    nan = np.full(len(pop), np.nan)
+    return Population(pop.study_id, pop.study, base | {n: pop.columns.get(n, nan) for n in extra_names},
+                      extra_names=list(extra_names))
 
 
 def subset(pop: Population, flt: ModelFilter | None) -> Population | None:
@@ -220,7 +233,7 @@ def subset(pop: Population, flt: ModelFilter | None) -> Population | None:
     None when the filter needs the database (`top`: best k among the rest, ties broken by SQL's order)."""
     if flt is None or not flt.active():
         return pop
-    if flt.top or pop.configs is not None or pop.extra_names:
+    if flt.top or pop.configs is not None:
         return None
     keep = np.ones(len(pop), dtype=bool)
     for name in RANGE_COLUMNS:
@@ -239,21 +252,42 @@ def subset(pop: Population, flt: ModelFilter | None) -> Population | None:
         keep &= np.isin(pop.columns["id"], np.asarray(flt.ids, dtype=np.int64))
     if flt.exclude_failures:
         keep &= ~(pop.columns["diverged"] | pop.columns["did_not_learn"])
-    return Population(pop.study_id, pop.study, {k: v[keep] for k, v in pop.columns.items()})
+    for name, (lo, hi) in (flt.extra_ranges or {}).items():
+        extra = pop.columns.get(name) if name in pop.extra_names else None
+        if extra is None:  # a column the study lacks: NULL everywhere, which no range keeps
+            keep[:] = False
+            continue
+        with np.errstate(invalid="ignore"):
+            if lo is not None:
+                keep &= extra >= lo
+            if hi is not None:
+                keep &= extra <= hi
+    return Population(pop.study_id, pop.study, {k: v[keep] for k, v in pop.columns.items()},
+                      extra_names=pop.extra_names)
+
+
+_NUMERIC = frozenset((int, float, type(None)))
 
 
 def _extra_columns(out: dict[str, np.ndarray], extras: tuple) -> list[str]:
+    """One float64 column per numeric key of the models' `extra` dicts (NaN where a model lacks it), in the
+    order the keys first appear; a key whose values are all numbers (the usual case) converts in one numpy
+    call, others value by value (bools and text become NaN)."""
     keys: dict[str, None] = {}
-    for e in extras:
-        if e:
-            for k, v in e.items():
-                if isinstance(v, int | float) and not isinstance(v, bool):
-                    keys.setdefault(k)
+    rows = [e if isinstance(e, dict) else {} for e in extras]
+    for e in rows:
+        keys.update(dict.fromkeys(e))
     names = []
-    for k in keys:
+    for k in column_table.extra_order(keys):
+        vals = [e.get(k) for e in rows]
+        if set(map(type, vals)) <= _NUMERIC:
+            col = np.array(vals, dtype=np.float64)
+        else:
+            col = np.asarray([v if isinstance(v, int | float) and not isinstance(v, bool) else None
+                              for v in vals], dtype=np.float64)
+            if np.isnan(col).all():
+                continue
         name = k if k not in out else f"extra_{k}"
-        vals = [(e or {}).get(k) for e in extras]
-        out[name] = np.asarray([v if isinstance(v, int | float) and not isinstance(v, bool) else None
-                                for v in vals], dtype=np.float64)
+        out[name] = col
         names.append(name)
     return names

@@ -85,7 +85,8 @@ def save(engine: Engine, study: dict[str, Any], columns: Columns, version: tuple
 
 def load(engine: Engine, study: dict[str, Any], names: list[str]) -> tuple[tuple[int, ...], Columns] | None:
     """(version, columns) of the study's snapshot, or None: none written, another layout or another study of
-    the same id, or an unreadable file (then removed, so the next full read writes a good one)."""
+    the same id, or an unreadable file (then removed, so the next full read writes a good one). The file's
+    columns start with `names`; any after them (a population's extra columns) come back too."""
     path = _path(engine, int(study["id"]))
     if path is None or not path.exists():
         return None
@@ -93,10 +94,11 @@ def load(engine: Engine, study: dict[str, Any], names: list[str]) -> tuple[tuple
         with pa.memory_map(str(path)) as source:
             table = pa.ipc.open_file(source).read_all()
         meta = json.loads((table.schema.metadata or {}).get(_KEY, b"{}"))
-        if meta.get("format") != FORMAT or meta.get("study") != _identity(study) or meta.get("columns") != names:
+        stored = meta.get("columns", [])
+        if meta.get("format") != FORMAT or meta.get("study") != _identity(study) or stored[:len(names)] != names:
             return None
         columns = {}
-        for name in names:
+        for name in meta["columns"]:
             col = table.column(name)
             columns[name] = (np.asarray(col.to_pylist(), dtype=object) if pa.types.is_string(col.type)
                              else col.to_numpy())

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from backend.designspace.columns import Column
 from backend.designspace.params import PARAM_NAMES
 from backend.study_spec import Recipe
 
@@ -193,6 +194,8 @@ class PopulationColumns(View):
     n: int
     study_id: int
     status_names: list[str]
+    extra_columns: list[Column] = Field(description="descriptions of the study's imported (extra) columns, which "
+                                        "follow the listed ones (GET /api/columns) in `columns`")
     columns: dict[str, list[int | float | str | None]] = Field(
         description="id, status (names), failure (none | diverged | did_not_learn) and every value column with a "
                     "value in the study")

@@ -12,7 +12,8 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 
-from backend.services.columns import encode_json, load_columns, population_body
+from backend.designspace.columns import Column
+from backend.services.columns import encode_json, load_columns, population_body, study_columns
 from backend.services.views import PopulationColumns
 
 from .. import deps
@@ -32,3 +33,11 @@ def population(study_id: StudyId,
         return JSONResponse(encode_json(load_columns(engine, study_id)))
     return Response(population_body(engine, study_id), media_type="application/octet-stream",
                     headers={"Cache-Control": "no-store"})
+
+
+@router.get("/api/studies/{study_id}/columns")
+def columns(study_id: StudyId, engine: Engine = Depends(deps.engine)) -> list[Column]:
+    """The columns this study's population has a value in, described as GET /api/columns describes the listed
+    ones: those first (table order), then its imported columns (an NDS file's lr, wd, width, depth, operation
+    counts, ...), each filterable as `<name>_min/_max` on /models, /export and the figures."""
+    return study_columns(engine, study_id)
