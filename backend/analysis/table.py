@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 Population = Mapping[str, Any]
-OBJECT_COLUMNS = ("config", "curves")
+OBJECT_COLUMNS = ("config", "curves", "arch_type")
 #: numeric columns that are complexities or measurements rather than design parameters
 METRIC_COLUMNS = ("flops", "params", "acts", "infer_ms", "e_fit")
 #: columns measured *after* training: consequences of the architecture, never explanations of its error

@@ -217,3 +217,7 @@ def export_cmd(
                 stream.flush()
     if out:
         print(f"wrote {out} ({n:,} bytes; suggested name {result.filename})", file=sys.stderr)
+    left = result.headers.get("X-Netspace-Left-Out", "0")
+    if left != "0":
+        print(f"{result.headers.get('X-Netspace-Exported')} models written, {left} left out: "
+              f"{result.headers.get('X-Netspace-Left-Out-Reasons')}", file=sys.stderr)

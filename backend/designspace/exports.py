@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -117,6 +117,16 @@ def pycls_yaml(cfg: AnyNetConfig, im_size: int = 224, num_classes: int = 1000, d
     if desc:
         data = {"DESC": desc, **data}
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=None)
+
+
+def record_anynet(record: Mapping[str, Any]) -> AnyNetConfig | None:
+    """The AnyNet a stored model is: its own config (arch_type anynet), or the AnyNet an importer mapped it onto
+    (an NDS ResNet / ResNeXt / Vanilla keeps it as config["anynet"]); None for any other architecture."""
+    config = record.get("config") or {}
+    if record.get("arch_type") == "anynet":
+        return AnyNetConfig.model_validate(config)
+    mapped = config.get("anynet") if isinstance(config, dict) else None
+    return AnyNetConfig.model_validate(mapped) if mapped else None
 
 
 def timm_kwargs(cfg: AnyNetConfig) -> dict[str, Any] | None:

@@ -40,9 +40,16 @@ class ExportFormat:
     #: not text: the CLI will not write it to a terminal
     binary: ClassVar[bool] = False
 
+    #: the format writes only some models (leave_out says which and why): the export counts them first
+    selective: ClassVar[bool] = False
+
     def write(self, rows: Iterable[Any], study: Mapping[str, Any]) -> Iterable[str | bytes]:
         """The file's pieces, from `rows` (dicts for "records", tuples in csv_columns() order for "flat")."""
         raise NotImplementedError
+
+    def leave_out(self, record: Mapping[str, Any]) -> str | None:
+        """Why this format cannot write the model (`record` has at least arch_type and config), or None."""
+        return None
 
     def describe(self) -> dict[str, Any]:
         """What GET /api/formats tells the dashboard."""
@@ -76,3 +83,11 @@ EXPORT_FORMATS: Registry[ExportFormat] = Registry(__name__, "FORMAT", "export fo
 def export_format_names() -> tuple[str, ...]:
     """Every export format's name, without importing the entries (for the API's Literal)."""
     return EXPORT_FORMATS.names()
+
+
+def summary_text(study: Mapping[str, Any], label: str, written: int, left_out: Mapping[str, int]) -> str:
+    """What an export wrote and what it left out, by reason (the summary file a selective format adds)."""
+    lines = [f"netspace export of study {study.get('name')!r} as {label}", f"written: {written} models"]
+    lines.append(f"left out: {sum(left_out.values())} models" + (":" if left_out else ""))
+    lines += [f"  {n} x {reason}" for reason, n in sorted(left_out.items(), key=lambda kv: -kv[1])]
+    return "\n".join(lines) + "\n"

@@ -14,14 +14,16 @@ from . import ExportFormat
 class Csv(ExportFormat):
     name = "csv"
     label = "CSV"
-    help = "one row per model: complexity, result, every flat parameter and the config as JSON (no curves)"
+    help = ("one row per model: complexity, result, every flat parameter, the study's imported columns (lr, wd, "
+            "...) and the config as JSON (no curves)")
     order = 20
     media_type = "text/csv; charset=utf-8"
     extension = "csv"
     reads = "flat"
 
     def write(self, rows: Iterable[Any], study: Mapping[str, Any]) -> Iterable[str | bytes]:
-        return csv_table(csv_columns(), rows)
+        cols = csv_columns()  # the study's imported (extra) columns go before the config
+        return csv_table([*cols[:-1], *study.get("extra_columns", ()), cols[-1]], rows)
 
 
 FORMAT = Csv()

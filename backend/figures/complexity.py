@@ -86,34 +86,60 @@ def _panel(fig: go.Figure, label: str, pop, xname: str, yname: str, col: str, r:
     return n, None
 
 
+def _has(pops: Populations, xname: str, yname: str) -> bool:
+    """Whether any study has a model with both numbers (a panel without one is not drawn)."""
+    return any(xname in p and yname in p and (np.isfinite(column(p, xname)) & np.isfinite(column(p, yname))).any()
+               for p in pops.values())
+
+
+def _log_range(pops: Populations, name: str) -> list[float] | None:
+    """A log axis' range from the data (log10 units, a little padding), so points never sit in a corner."""
+    vals = np.concatenate([column(p, name) for p in pops.values() if name in p] or [np.zeros(0)])
+    vals = vals[np.isfinite(vals) & (vals > 0)]
+    if not len(vals):
+        return None
+    lo, hi = np.log10(vals.min()), np.log10(vals.max())
+    pad = max(0.05 * (hi - lo), 0.05)
+    return [float(lo - pad), float(hi + pad)]
+
+
 def complexity_figure(pops: Populations) -> go.Figure:
-    """Four panels (acts, params, time vs flops, time vs acts), studies overlaid."""
-    titles = [f"{y} vs {x}" for x, y in PANELS]
-    fig = make_subplots(rows=2, cols=2, subplot_titles=titles, horizontal_spacing=0.1, vertical_spacing=0.14)
-    counts: list[dict[str, int]] = [{} for _ in PANELS]
-    absent: list[list[str]] = [[] for _ in PANELS]
+    """The panels of acts, params, time vs flops and time vs acts that have data, studies overlaid; one note
+    per quantity no study has (an NDS file records no activations, an import no inference time)."""
+    panels = [pq for pq in PANELS if _has(pops, *pq)]
+    if not panels:
+        return empty("complexity", COMPLEXITY_HELP, "no models with complexity values")
+    quantities = dict.fromkeys(q for pq in PANELS for q in pq)
+    missing = [q for q in quantities if not any(q in p and np.isfinite(column(p, q)).any() for p in pops.values())]
+    cols = 1 if len(panels) == 1 else 2
+    rows = (len(panels) + 1) // 2
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"{y} vs {x}" for x, y in panels],
+                        horizontal_spacing=0.1, vertical_spacing=0.14 if rows > 1 else 0.1)
+    counts: list[dict[str, int]] = [{} for _ in panels]
+    absent: list[list[str]] = [[] for _ in panels]
     for i, (label, pop) in enumerate(pops.items()):
-        for p, (xname, yname) in enumerate(PANELS):
-            r, c = divmod(p, 2)
+        for p, (xname, yname) in enumerate(panels):
+            r, c = divmod(p, cols)
             n, why = _panel(fig, label, pop, xname, yname, color(i), r + 1, c + 1)
             if n:
                 counts[p][label] = n
             if why:
                 absent[p].append(f"{label}: {why}" if len(pops) > 1 else why)
-    if not any(counts):
-        return empty("complexity", COMPLEXITY_HELP, "no models with complexity values")
-    for p, (xname, yname) in enumerate(PANELS):
-        r, c = divmod(p, 2)
-        fig.update_xaxes(LOG_AXIS, title_text=axis_title(xname), row=r + 1, col=c + 1)
-        fig.update_yaxes(LOG_AXIS, title_text=axis_title(yname), row=r + 1, col=c + 1)
+    for p, (xname, yname) in enumerate(panels):
+        r, c = divmod(p, cols)
+        fig.update_xaxes(LOG_AXIS, title_text=axis_title(xname), range=_log_range(pops, xname), row=r + 1, col=c + 1)
+        fig.update_yaxes(LOG_AXIS, title_text=axis_title(yname), range=_log_range(pops, yname), row=r + 1, col=c + 1)
         fig.layout.annotations[p].text += f" ({counts_text(counts[p])})" if counts[p] else ""  # the subplot title
-        if not counts[p]:
-            fig.add_annotation(text=f"no {yname} measured", showarrow=False, row=r + 1, col=c + 1,
-                               x=0.5, y=0.5, xref="x domain", yref="y domain")
         for k, text in enumerate(absent[p]):  # why this panel has no fit, at its top
             fig.add_annotation(text=text, showarrow=False, row=r + 1, col=c + 1, x=0, y=1, xanchor="left",
                                yanchor="top", yshift=-16 * k, xref="x domain", yref="y domain",
                                font={"size": 11, "color": "#6b7280"}, bgcolor="rgba(255,255,255,0.8)")
+    notes = [f"no {q} recorded: its panels are left out" for q in missing]
+    for k, text in enumerate(notes):  # one line each, stacked under the plots
+        fig.add_annotation(text=text, showarrow=False, xref="paper", yref="paper", x=0, y=0, xanchor="left",
+                           yanchor="top", yshift=-48 - 16 * k, font={"size": 11, "color": "#6b7280"})
     models = {label: max(cnt.get(label, 0) for cnt in counts) for label in pops}
-    return finish(fig, "complexity", COMPLEXITY_HELP, title="Complexity", height=760,
-                  n={k: v for k, v in models.items() if v}, meta={"absent": [t for a in absent for t in a]})
+    fig = finish(fig, "complexity", COMPLEXITY_HELP, title="Complexity", height=380 * rows + 16 * len(notes),
+                 n={k: v for k, v in models.items() if v},
+                 meta={"absent": [t for a in absent for t in a] + notes, "missing": missing})
+    return fig.update_layout(margin_b=(fig.layout.margin.b or 60) + 16 * len(notes)) if notes else fig

@@ -57,8 +57,28 @@ def _model_traces(fig: go.Figure, cfg, name: str, col: str, row: int, col_idx: i
                       row=row, col=col_idx)
 
 
+def _widthless(pops: Populations) -> str | None:
+    """'does not apply to ...' when no study has a model with per-block widths (every model an imported
+    cell-based net: arch_type neither anynet nor mapped onto an AnyNet, and no stored e_fit)."""
+    kinds: set[str] = set()
+    for pop in pops.values():
+        if "arch_type" not in pop or not len(pop["arch_type"]):
+            return None
+        arch = {str(a) for a in pop["arch_type"]}
+        configs = pop.get("config")
+        staged = any(isinstance(c, dict) and (c.get("anynet") or c.get("widths")) for c in (configs or ()))
+        if "anynet" in arch or staged or ("e_fit" in pop and np.isfinite(column(pop, "e_fit")).any()):
+            return None
+        kinds |= arch
+    return (f"does not apply to cell-based spaces ({', '.join(sorted(kinds))}): their models repeat a searched "
+            "cell and have no per-block widths") if kinds else None
+
+
 def width_curves_figure(pops: Populations, k: int = 5, fit: bool = True) -> go.Figure:
     """Per study one row: best k models (left) and worst k (right)."""
+    why = _widthless(pops)
+    if why is not None:
+        return empty("widths", WIDTHS_HELP, why)
     usable = {lbl: p for lbl, p in with_errors(pops).items() if p.get("config") is not None}
     if not usable:
         return empty("widths", WIDTHS_HELP, "no finished models with configs")
@@ -86,6 +106,9 @@ def width_curves_figure(pops: Populations, k: int = 5, fit: bool = True) -> go.F
 
 def efit_figure(pops: Populations) -> go.Figure:
     """e_fit (stored, or fitted from configs) against error, overlaid over studies."""
+    why = _widthless(pops)
+    if why is not None:
+        return empty("e_fit", EFIT_HELP, why)
     usable = with_errors(pops)
     fig = go.Figure()
     counts = {}

@@ -8,16 +8,19 @@ writer and coalesced into ~64 KiB chunks, so that a 100,000-row export streams f
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, case, select
+from sqlalchemy import Engine, case, func, select
 
 from backend.designspace.exports import config_text, csv_columns
 from backend.exporters import EXPORT_FORMATS, ExportFormat
+from db.models import models
 from db.rawsql import driver_rows, json_value
 
+from .columns import load_columns
 from .errors import InvalidInput
 from .filters import ModelFilter, filtered
 from .models_query import BASE_COLUMNS, CURVE_COLUMNS, ROW_COLUMNS, ordered, records, require_study
@@ -39,6 +42,8 @@ class Export:
     chunks: Iterator[bytes]
     media_type: str
     filename: str
+    #: what was written and left out (X-Netspace-Exported, X-Netspace-Left-Out, X-Netspace-Left-Out-Reasons)
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def export_filename(study_name: str, flt: ModelFilter | None, fmt: str) -> str:
@@ -58,21 +63,57 @@ def export(engine: Engine, study_id: int, flt: ModelFilter | None, fmt: str, sor
     entry = export_format(fmt)
     with engine.connect() as conn:
         study = require_study(conn, study_id)
+    written, left_out = _plan(engine, study_id, flt, entry)
     rows: Iterable[Any]
     if entry.reads == "flat":  # the flat parameters as columns; records carry the curves instead
-        rows = _csv_rows(engine, ordered(filtered(select(*CSV_COLUMNS), study_id, flt), sort, flt))
+        extras = load_columns(engine, study_id).extra_names
+        study = {**study, "extra_columns": extras}
+        rows = _csv_rows(engine, ordered(filtered(select(*CSV_COLUMNS, models.c.extra), study_id, flt), sort, flt),
+                         extras)
     else:
         rows = _records(engine, ordered(filtered(select(*BASE_COLUMNS, *CURVE_COLUMNS), study_id, flt), sort, flt))
+    headers = {"X-Netspace-Exported": str(written), "X-Netspace-Left-Out": str(sum(left_out.values()))}
+    if left_out:
+        headers["X-Netspace-Left-Out-Reasons"] = "; ".join(
+            f"{n} {reason}" for reason, n in left_out.most_common()).encode("ascii", "replace").decode()[:2000]
     return Export(_coalesce(entry.write(rows, study)), entry.media_type,
-                  export_filename(study["name"], flt, fmt))
+                  export_filename(study["name"], flt, fmt), headers)
 
 
-def _csv_rows(engine: Engine, q) -> Iterator[tuple]:
-    """CSV_COLUMNS rows straight off the driver's cursor: no dicts, only the config re-written canonically."""
+def _plan(engine: Engine, study_id: int, flt: ModelFilter | None, entry: ExportFormat) -> tuple[int, Counter[str]]:
+    """(models the format will write, models it leaves out by reason), counted before any byte is sent; an
+    InvalidInput when it would write none (an empty file says nothing: the filter or the format is wrong)."""
+    left_out: Counter[str] = Counter()
+    with engine.connect() as conn:
+        if entry.selective:
+            total = 0
+            q = filtered(select(models.c.arch_type, models.c.config), study_id, flt)
+            for batch in driver_rows(conn, q):
+                for arch_type, config in batch:
+                    total += 1
+                    why = entry.leave_out({"arch_type": arch_type, "config": json_value(config)})
+                    if why is not None:
+                        left_out[why] += 1
+        else:
+            total = int(conn.execute(filtered(select(func.count()), study_id, flt)).scalar_one())
+    if total == 0:
+        raise InvalidInput("no model passes the filter: there is nothing to export", "filter")
+    written = total - sum(left_out.values())
+    if written == 0:
+        reasons = "; ".join(f"{n} {reason}" for reason, n in left_out.most_common())
+        raise InvalidInput(f"none of the {total} models can be written as {entry.label}: {reasons}", "format")
+    return written, left_out
+
+
+def _csv_rows(engine: Engine, q, extras: list[str]) -> Iterator[tuple]:
+    """CSV_COLUMNS rows straight off the driver's cursor: no dicts, only the config re-written canonically and
+    the study's extra columns (`extras`, from models.extra) put before it."""
     with engine.connect() as conn:
         for batch in driver_rows(conn, q, stream=True):
             for row in batch:
-                yield (*row[:-1], config_text(json_value(row[-1])))
+                extra = (json_value(row[-1]) or {}) if extras else {}
+                values = [extra.get(name) for name in extras]
+                yield (*row[:-2], *values, config_text(json_value(row[-2])))
 
 
 def _records(engine: Engine, q) -> Iterator[dict[str, Any]]:

@@ -87,6 +87,7 @@ def load_populations(engine: Engine, study_ids: Sequence[int], *, e_fit: bool = 
             fill_e_fit(engine, sid)  # stored once; only models no one has fitted yet cost anything here
         pop = _numbers(engine, sid, flt)
         cols: dict[str, Any] = {c: pop.columns[c] for c in ANALYSIS_COLUMNS if c in pop.columns}
+        cols |= {c: pop.columns[c] for c in (*pop.extra_names, "arch_type")}  # imported columns: axes, importance
         n = len(pop)
         if e_fit:
             cols["e_fit"] = pop.columns["e_fit"]

@@ -43,7 +43,11 @@ def get_model(model_id: Annotated[RowId, Path(description="model id")],
     "content": {m: {"schema": {"type": "string", "format": "binary"}} for m in EXPORT_MEDIA_TYPES}}})
 def export(q: Annotated[ExportQuery, Query()], study_id: StudyId,
            engine: Engine = Depends(deps.engine)) -> StreamingResponse:
-    """Download the filtered models in an export format (GET /api/formats: json, csv, parquet, pycls YAML, ...)."""
+    """Download the filtered models in an export format (GET /api/formats: json, csv, parquet, pycls YAML, ...).
+
+    X-Netspace-Exported / X-Netspace-Left-Out count the models written and those the format cannot represent
+    (X-Netspace-Left-Out-Reasons says why); a filter that keeps no model, or a format that can write none of
+    them, is a 422 (field `filter` / `format`), never an empty file."""
     out = export_service.export(engine, study_id, q.to_filter(), q.format, q.sort)
     return StreamingResponse(out.chunks, media_type=out.media_type,
-                             headers={"Content-Disposition": f'attachment; filename="{out.filename}"'})
+                             headers={"Content-Disposition": f'attachment; filename="{out.filename}"', **out.headers})
