@@ -2,7 +2,8 @@
 // What the dashboard knows about population columns: groups for the filter panel, axis scales, labels, formats.
 // All of it is the server's column table (backend/designspace/columns.yaml, GET /api/columns), read once before
 // the first page that shows populations (app.js); the exports below are live bindings that `setColumns` fills.
-// Columns an imported population brings along (extras) are not listed: they get their name as label.
+// Columns an imported population brings along (extras: lr, wd, width, op counts, ...) are described by the
+// population's own header (`extra_columns`, the same shape), which `addExtraColumns` adds here.
 import { getJSON } from "./api.js";
 import { fmtCount, fmtError, fmtNum } from "./dom.js";
 
@@ -20,6 +21,8 @@ export let GLOBAL = /** @type {string[]} */ ([]);
 export let STAGES = /** @type {number[]} */ ([]);
 /** per-stage sampled columns (d_1..d_S, w_1.., g_1.., b_1..) */
 export let STAGE = /** @type {string[]} */ ([]);
+/** imported (extra) columns of the populations loaded so far, in their display order */
+export let EXTRA = /** @type {string[]} */ ([]);
 /** columns drawn on log axes */
 export let LOG_SCALE = /** @type {Set<string>} */ (new Set());
 /** @type {Map<string, Schemas["Column"]>} */
@@ -39,6 +42,18 @@ export function setColumns(columns) {
   STAGE = names((c) => c.source === "sampled" && (c.stage ?? null) !== null);
   STAGES = [...new Set(columns.map((c) => c.stage).filter((s) => typeof s === "number"))].sort((a, b) => a - b);
   LOG_SCALE = new Set(names((c) => c.log));
+}
+
+/**
+ * Take the descriptions of a population's imported columns (its header's `extra_columns`).
+ * @param {Schemas["Column"][]} columns
+ */
+export function addExtraColumns(columns) {
+  for (const c of columns) {
+    byName.set(c.name, c);
+    if (!EXTRA.includes(c.name)) EXTRA = [...EXTRA, c.name];
+    if (c.log) LOG_SCALE = new Set([...LOG_SCALE, c.name]);
+  }
 }
 
 let loaded = false;
@@ -83,7 +98,8 @@ export function fmtValue(name, v) {
  * @returns {string[]}
  */
 export function xChoices(present) {
-  return [...COMPLEXITY, ...GLOBAL, ...STAGE, ...RESULTS.filter((r) => r !== "error")].filter((c) => present.has(c));
+  return [...COMPLEXITY, ...GLOBAL, ...STAGE, ...EXTRA, ...RESULTS.filter((r) => r !== "error")]
+    .filter((c) => present.has(c));
 }
 
 /**
@@ -95,7 +111,7 @@ export function filterGroups(present) {
   const pick = (names) => names.filter((c) => present.has(c));
   /** @type {Map<string, string[]>} */
   const groups = new Map();
-  for (const name of [...COMPLEXITY, ...FILTERABLE_RESULTS, ...GLOBAL, ...STAGE]) {
+  for (const name of [...COMPLEXITY, ...FILTERABLE_RESULTS, ...GLOBAL, ...STAGE, ...EXTRA]) {
     const title = byName.get(name)?.group ?? "Other";
     groups.set(title, [...(groups.get(title) ?? []), name]);
   }

@@ -6,6 +6,7 @@
 // Layout: "NSP1" | uint32 LE header length | JSON header (padded to 8 bytes) | data (see backend/api/routes/population.py).
 // Header: {"n", "study_id", "status_names": [...], "columns": [{"name", "dtype", "offset"}]}, offsets into data.
 import { getBuffer } from "./api.js";
+import { addExtraColumns } from "./columns.js";
 
 const TYPES = { float64: Float64Array, float32: Float32Array, int32: Int32Array, uint32: Uint32Array, uint8: Uint8Array };
 
@@ -27,6 +28,7 @@ export function decodePopulation(buf) {
     if (!T) throw new Error(`population: unknown dtype ${c.dtype}`);
     cols[c.name] = new T(buf, data + c.offset, n);
   }
+  addExtraColumns(header.extra_columns ?? []); // the study's imported columns: labels, units, log axes
   const { id, status, failure, ...values } = cols;
   values.error ??= new Float64Array(n).fill(NaN); // older servers drop empty columns
   return {

@@ -482,6 +482,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/studies/{study_id}/columns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Columns
+         * @description The columns this study's population has a value in, described as GET /api/columns describes the listed
+         *     ones: those first (table order), then its imported columns (an NDS file's lr, wd, width, depth, operation
+         *     counts, ...), each filterable as `<name>_min/_max` on /models, /export and the figures.
+         */
+        get: operations["columns_api_studies__study_id__columns_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/studies/{study_id}/export": {
         parameters: {
             query?: never;
@@ -492,6 +514,10 @@ export interface paths {
         /**
          * Export
          * @description Download the filtered models in an export format (GET /api/formats: json, csv, parquet, pycls YAML, ...).
+         *
+         *     X-Netspace-Exported / X-Netspace-Left-Out count the models written and those the format cannot represent
+         *     (X-Netspace-Left-Out-Reasons says why); a filter that keeps no model, or a format that can write none of
+         *     them, is a 422 (field `filter` / `format`), never an empty file.
          */
         get: operations["export_api_studies__study_id__export_get"];
         put?: never;
@@ -1556,6 +1582,13 @@ export interface components {
              */
             exclude_failures?: boolean | null;
             /**
+             * Extra Ranges
+             * @description ranges on a study's imported (extra) columns, set as `<name>_min`/`<name>_max` like the listed ones (GET /api/studies/{id}/columns); a name the study lacks keeps nothing, as SQL on NULL
+             */
+            extra_ranges?: {
+                [key: string]: (number | null)[];
+            } | null;
+            /**
              * Flops Max
              * @description flops at most this value
              */
@@ -1998,6 +2031,11 @@ export interface components {
             columns: {
                 [key: string]: (number | string | null)[];
             };
+            /**
+             * Extra Columns
+             * @description descriptions of the study's imported (extra) columns, which follow the listed ones (GET /api/columns) in `columns`
+             */
+            extra_columns: components["schemas"]["Column"][];
             /** N */
             n: number;
             /** Status Names */
@@ -3509,6 +3547,10 @@ export interface operations {
                 top?: number | null;
                 /** @description true: leave out trained models that diverged or did not learn (backend.analysis.failures); models without a result stay */
                 exclude_failures?: boolean | null;
+                /** @description ranges on a study's imported (extra) columns, set as `<name>_min`/`<name>_max` like the listed ones (GET /api/studies/{id}/columns); a name the study lacks keeps nothing, as SQL on NULL */
+                extra_ranges?: {
+                    [key: string]: (number | null)[];
+                } | null;
                 /** @description scatter: x column (d, w0, flops, e_fit, ...) */
                 param?: string | null;
                 /** @description edf_normalized: the complexity to normalise by */
@@ -5519,6 +5561,101 @@ export interface operations {
             };
         };
     };
+    columns_api_studies__study_id__columns_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description study id */
+                study_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Column"][];
+                };
+            };
+            /** @description the body could not be parsed (not JSON / not multipart), or the Host header does not name this server (NETSPACE_ALLOWED_HOSTS) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a token is set and this request lacks it (Authorization: Bearer <token>) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a write from another site (its Origin is not this server nor in NETSPACE_CORS_ORIGINS) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such study, model, job, space or figure */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description conflict with the current state (a taken name, a job that cannot change so) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request body is larger than NETSPACE_MAX_UPLOAD_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description bad input: every field at fault, with the allowed range where there is one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Unprocessable"];
+                };
+            };
+            /** @description the database is unavailable (restarting or unreachable); retry after the Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     export_api_studies__study_id__export_get: {
         parameters: {
             query?: {
@@ -5664,6 +5801,10 @@ export interface operations {
                 top?: number | null;
                 /** @description true: leave out trained models that diverged or did not learn (backend.analysis.failures); models without a result stay */
                 exclude_failures?: boolean | null;
+                /** @description ranges on a study's imported (extra) columns, set as `<name>_min`/`<name>_max` like the listed ones (GET /api/studies/{id}/columns); a name the study lacks keeps nothing, as SQL on NULL */
+                extra_ranges?: {
+                    [key: string]: (number | null)[];
+                } | null;
                 format?: "csv" | "json" | "jsonl" | "parquet" | "pycls" | "timm";
                 sort?: string | null;
             };
@@ -5908,6 +6049,10 @@ export interface operations {
                 top?: number | null;
                 /** @description true: leave out trained models that diverged or did not learn (backend.analysis.failures); models without a result stay */
                 exclude_failures?: boolean | null;
+                /** @description ranges on a study's imported (extra) columns, set as `<name>_min`/`<name>_max` like the listed ones (GET /api/studies/{id}/columns); a name the study lacks keeps nothing, as SQL on NULL */
+                extra_ranges?: {
+                    [key: string]: (number | null)[];
+                } | null;
                 /** @description scatter: x column (d, w0, flops, e_fit, ...) */
                 param?: string | null;
                 /** @description edf_normalized: the complexity to normalise by */
@@ -6257,6 +6402,10 @@ export interface operations {
                 top?: number | null;
                 /** @description true: leave out trained models that diverged or did not learn (backend.analysis.failures); models without a result stay */
                 exclude_failures?: boolean | null;
+                /** @description ranges on a study's imported (extra) columns, set as `<name>_min`/`<name>_max` like the listed ones (GET /api/studies/{id}/columns); a name the study lacks keeps nothing, as SQL on NULL */
+                extra_ranges?: {
+                    [key: string]: (number | null)[];
+                } | null;
                 /** @description column, '-' prefix for descending (default: error with top, else index) */
                 sort?: string | null;
                 limit?: number;

@@ -2,7 +2,7 @@
 // Study: the population of one study. One Filter (in the URL) drives the client-drawn scatter grid and table
 // and the server-drawn statistics figures; live events reload the population while workers train.
 import { getJSON, isReal, request } from "../api.js";
-import { clear, debounce, fmtCount, fmtDate, h, saveBlob } from "../dom.js";
+import { clear, debounce, fmtCount, fmtDate, fmtNum, h, saveBlob } from "../dom.js";
 import { coalesce } from "../events.js";
 import { COMPLEXITY, FILTERABLE_RESULTS, GLOBAL, STAGE, xChoices } from "../columns.js";
 import { figureKinds } from "../figurekinds.js";
@@ -86,6 +86,10 @@ export function mount(root, route, ctx) {
   // ---- layout
   const title = h("h1", {}, `Study ${studyId}`);
   const meta = h("p", { class: "study-meta muted" });
+  /** what the study's data recorded of its training (epochs, lr, wd: one value or a range), once loaded */
+  const recorded = h("span", { class: "study-recorded" });
+  /** "Queue more samples" where netspace can sample this study's space, else why not (showStudy) */
+  const queueMore = h("span", { class: "queue-more" });
   const progress = h("div", { class: "study-progress" });
   const notice = h("div", { class: "notice-slot" });
   const exportStatus = h("span", { class: "export-status", "aria-live": "polite" });
@@ -125,7 +129,7 @@ export function mount(root, route, ctx) {
     h("div", { class: "page-head" },
       h("div", {}, title, meta),
       h("div", { class: "row" },
-        h("a", { class: "btn", href: routeHash("queue", null, new URLSearchParams({ study: studyId })) }, "Queue more samples"),
+        queueMore,
         h("a", { class: "btn", href: routeHash("compare", null, new URLSearchParams({ study: studyId })) }, "Compare with…"))),
     progress,
     notice,
@@ -388,9 +392,13 @@ export function mount(root, route, ctx) {
       const res = await request(`/api/studies/${studyId}/export`, { query: figureQuery({ format: fmt }) });
       const blob = await res.blob();
       saveBlob(blob, filenameFrom(res, `study-${studyId}.${format.extension}`));
-      exportStatus.textContent = `Downloaded ${fmt} (${(blob.size / 1024).toFixed(1)} kB).`;
+      const written = res.headers.get("X-Netspace-Exported");
+      const left = Number(res.headers.get("X-Netspace-Left-Out") || 0);
+      exportStatus.textContent = `Downloaded ${fmt} (${(blob.size / 1024).toFixed(1)} kB)` +
+        (written !== null ? `: ${written} models` : "") +
+        (left ? `; ${left} left out — ${res.headers.get("X-Netspace-Left-Out-Reasons") ?? ""}` : "") + ".";
     } catch (err) {
-      exportStatus.textContent = "";
+      exportStatus.textContent = `Nothing downloaded: ${err.message}`; // next to the buttons (e.g. 0 models)
       ctx.banner.show(`Export failed: ${err.message}`);
     } finally {
       btn.disabled = false;
@@ -406,13 +414,36 @@ export function mount(root, route, ctx) {
     const r = s.recipe ?? {};
     const bound = (k, lo, hi) => (lo === null ? `${k} ≤ ${fmtCount(hi)}` : hi === null ? `${k} ≥ ${fmtCount(lo)}` : `${k} ${fmtCount(lo)}–${fmtCount(hi)}`);
     const regime = Object.entries(s.regime ?? {}).map(([k, [lo, hi]]) => bound(k, lo, hi)).join(", ");
+    const training = [r.epochs != null ? `${r.epochs} epochs` : null, r.batch_size != null ? `batch ${r.batch_size}` : null,
+      r.lr != null ? `lr ${r.lr}` : null, r.wd != null ? `wd ${r.wd}` : null].filter(Boolean).join(", ");
     meta.textContent = [
       `space ${s.space_name ?? s.space?.name ?? "?"}`,
       `dataset ${ds}${s.im_size ? ` @ ${s.im_size}²` : ""}`,
-      r.epochs ? `${r.epochs} epochs, batch ${r.batch_size}, lr ${r.lr}` : null,
+      s.source === "imported" ? null : training || null,
       regime ? `regime ${regime}` : null,
       `created ${fmtDate(s.created_at)}`,
     ].filter(Boolean).join(" · ");
+    meta.append(recorded);
+    clear(queueMore, s.source === "imported"
+      ? [h("button", { type: "button", class: "btn", disabled: true, "aria-describedby": "queue-more-why" }, "Queue more samples"),
+        h("span", { id: "queue-more-why", class: "muted queue-more-why" },
+          "Imported population: netspace did not sample it, so it cannot add models to it. Create a new study in a space netspace samples to train more.")]
+      : [h("a", { class: "btn", href: routeHash("queue", null, new URLSearchParams({ study: studyId })) }, "Queue more samples")]);
+  }
+
+  /** The training settings the data recorded (imported: lr, wd, epochs columns), a range where they vary. */
+  function showRecorded() {
+    if (!pop) return;
+    const parts = [];
+    for (const [name, text] of [["epochs", "epochs"], ["lr", "lr"], ["wd", "wd"], ["batch_size", "batch"]]) {
+      const col = pop.cols[name];
+      if (!col) continue;
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let i = 0; i < col.length; i++) if (col[i] === col[i]) { lo = Math.min(lo, col[i]); hi = Math.max(hi, col[i]); }
+      if (lo <= hi) parts.push(lo === hi ? `${text} ${fmtNum(lo)}` : `${text} ${fmtNum(lo)}–${fmtNum(hi)}`);
+    }
+    recorded.textContent = parts.length ? ` · recorded: ${parts.join(", ")}` : "";
   }
 
   async function loadStudy() {
@@ -437,6 +468,7 @@ export function mount(root, route, ctx) {
     if (!alive) return;
     const tLoaded = performance.now();
     clear(progress, progressBar(statusCounts(pop)));
+    showRecorded();
     panel.build(pop);
     buildXPicker();
     applyFilter();
