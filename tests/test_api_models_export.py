@@ -169,7 +169,8 @@ def test_csv_jsonl_json_exports(live_server, study):
     assert recs[0]["test_error"] == [best[0][0] + 20, best[0][0]] and recs[0]["config"]["type"] == "anynet"
     whole = download(c, sid, format="json").json()
     assert len(whole) == N and [x["id"] for x in whole] == [m["id"] for m in page(c, sid, limit=1000)["items"]]
-    assert download(c, sid, format="json", error_min=1000).json() == []
+    empty = c.get(f"/api/studies/{sid}/export", params={"format": "json", "error_min": 1000})
+    assert empty.status_code == 422 and empty.json()["detail"][0]["field"] == "filter"  # never an empty file
     r = c.get(f"/api/studies/{sid}/export", params={"format": "xlsx"})
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "format"
 
@@ -181,7 +182,8 @@ def test_pycls_zip_and_timm_exports(live_server, study):
     assert f'filename="{study["name"]}-top-4.zip"' in r.headers["content-disposition"]
     z = zipfile.ZipFile(io.BytesIO(r.content))
     best = sorted((error_of(i), i) for i in study["done"])[:4]
-    assert sorted(z.namelist()) == sorted(f"model_{i}.yaml" for _, i in best)
+    assert sorted(z.namelist()) == sorted([*(f"model_{i}.yaml" for _, i in best), "EXPORT_SUMMARY.txt"])
+    assert "written: 4 models\nleft out: 0 models" in z.read("EXPORT_SUMMARY.txt").decode()
     for _, i in best:
         y = yaml.safe_load(z.read(f"model_{i}.yaml"))
         m = c.get(f"/api/models/{i}").json()["config"]

@@ -162,10 +162,12 @@ def test_formats_are_served_and_complete(api, openapi):
 def test_a_parquet_export_downloads_and_imports_back(api):
     sid = api.post("/api/studies", json={"name": "pq-empty", "space": "RegNetX"}).json()["id"]
     r = api.get(f"/api/studies/{sid}/export", params={"format": "parquet"})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "filter"  # 0 models: no empty file
+    sid = api.post("/api/studies", json={"name": "pq-two", "space": "RegNetX", "n": 2}).json()["id"]
+    r = api.get(f"/api/studies/{sid}/export", params={"format": "parquet"})
     assert r.status_code == 200 and r.headers["content-type"] == "application/vnd.apache.parquet"
-    assert 'filename="pq-empty-all.parquet"' in r.headers["content-disposition"] and r.content[:4] == b"PAR1"
-    up = api.post("/api/studies/import", files={"file": ("pq.parquet", r.content)}, data={"study": "pq-back"})
-    assert up.status_code == 422 and "no importable records" in up.json()["message"]  # a study of no models
+    assert 'filename="pq-two-all.parquet"' in r.headers["content-disposition"] and r.content[:4] == b"PAR1"
+    assert r.headers["x-netspace-exported"] == "2" and r.headers["x-netspace-left-out"] == "0"
 
 
 # ------------------------------------------------------------------------------------------------ figure kinds

@@ -41,9 +41,14 @@ def test_filters_are_the_columns_marked_filter():
 
 
 def test_imported_fields_are_described_without_an_entry():
-    lr = columns.describe("lr")
-    assert (lr.label, lr.source, lr.group, lr.log, lr.filter) == ("lr", "extra", "Imported", False, False)
-    assert axis_title("lr") == "lr"
+    other = columns.describe("foo_bar")
+    assert (other.label, other.source, other.group, other.log, other.filter) == (
+        "foo_bar", "extra", "Imported", False, True)
+    assert axis_title("foo_bar") == "foo_bar" and not columns.describe("Foo-Bar").filter  # no query name
+    lr = columns.describe("lr")  # the table's `imported` section labels the common ones
+    assert (lr.label, lr.source, lr.log, lr.filter) == ("learning rate", "extra", True, True)
+    op = columns.describe("reduce_sep_conv_3x3")
+    assert (op.label, op.unit, op.format) == ("reduction cell: sep_conv_3x3", "ops", "count")
     present = ["lr", "w_1", "error", "flops", "d_1", "wd"]
     assert [c.name for c in columns.columns_for(present)] == ["flops", "d_1", "w_1", "error", "lr", "wd"]
     groups = {c.name: c.group for c in columns.columns_for(present)}

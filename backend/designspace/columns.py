@@ -67,7 +67,6 @@ def _expand(entry: dict[str, Any], stages: int) -> list[Column]:
                    group=STAGE_GROUP) for i in range(1, stages + 1)]
 
 
-@cache
 def _data() -> dict[str, Any]:
     return dict(yaml.safe_load(TABLE.read_text()))
 
