@@ -86,6 +86,7 @@ CASES = [  # (study, filter, the records it keeps)
     ("lrwd", {"lr_min": 0.05, "wd_max": 1e-4}, lambda r: r["optim"]["base_lr"] >= 0.05 and r["optim"]["wd"] <= 1e-4),
     ("lrwd", {"lr_max": 0.03}, lambda r: r["optim"]["base_lr"] <= 0.03),
     ("darts", {"width_max": 48, "depth_min": 14}, lambda r: r["net"]["width"] <= 48 and r["net"]["depth"] >= 14),
+    ("darts", {"iter_time_max": 0.25, "seed_min": 1}, lambda r: r["iter_time"] <= 0.25 and r["rng_seed"] >= 1),
     ("darts", {"normal_sep_conv_3x3_min": 2, "reduce_skip_connect_max": 0},
      lambda r: ops(r, "normal", "sep_conv_3x3") >= 2 and ops(r, "reduce", "skip_connect") == 0),
 ]

@@ -6,7 +6,8 @@ CIFAR-10 (32 px, 10 classes). Every run is a member of the population — diverg
 with `min_test_top1` as its headline error and the per-epoch curves kept. flops/params are the file's own
 raw counts (see nds_nets for how they relate to our analytic ones). The raw `net` and `optim` are kept
 as they were under `config` (a NaN in them is stored as null: JSON has no NaN); `optim`'s lr, wd,
-epochs and momentum become browsable parameters.
+epochs and momentum, the run's seed and its timings (iter_time, prec_time's train_fw_bw and test_fw) become
+browsable columns (models.extra).
 """
 
 from __future__ import annotations
@@ -80,6 +81,23 @@ def optim_params(rec: dict[str, Any], label: str) -> dict[str, float]:
             for (key, name), v in zip(OPTIM_PARAMS.items(), values, strict=True) if v is not None}
 
 
+#: run fields kept as browsable numbers where the file has a finite one: (path, name)
+RUN_NUMBERS = ((("rng_seed",), "seed"), (("iter_time",), "iter_time"), (("prec_time", "train_fw_bw"), "train_fw_bw"),
+               (("prec_time", "test_fw"), "test_fw"))
+
+
+def run_numbers(rec: dict[str, Any]) -> dict[str, float]:
+    """The run's seed and timings (s per iteration; precise forward/backward times) as browsable numbers."""
+    out = {}
+    for path, name in RUN_NUMBERS:
+        v: Any = rec
+        for key in path:
+            v = v.get(key) if isinstance(v, dict) else None
+        if type(v) in _NUMBERS and math.isfinite(v):
+            out[name] = float(v)
+    return out
+
+
 def convert_run(rec: Any, label: str, index: int, *, space: str, imagenet: bool) -> ModelRecord:
     rec = as_dict(rec, label, "run")
     net = as_dict(get(rec, "net", label), label, "net")
@@ -107,7 +125,7 @@ def convert_run(rec: Any, label: str, index: int, *, space: str, imagenet: bool)
         params=as_count(get(rec, "params", label), label, "params"),
         acts=None,  # NDS records no activation count
         columns=flat.columns,
-        extra=flat.extra | optim_params(rec, label),
+        extra=flat.extra | optim_params(rec, label) | run_numbers(rec),
         result=flag_learning(ResultRecord(
             error=error, diverged=diverged, error_final=final_value(curves["test_error"]),
             epochs_done=None if curves["test_error"] is None else len(curves["test_error"]),

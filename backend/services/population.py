@@ -266,28 +266,35 @@ def subset(pop: Population, flt: ModelFilter | None) -> Population | None:
                       extra_names=pop.extra_names)
 
 
-_NUMERIC = frozenset((int, float, type(None)))
-
-
 def _extra_columns(out: dict[str, np.ndarray], extras: tuple) -> list[str]:
-    """One float64 column per numeric key of the models' `extra` dicts (NaN where a model lacks it), in the
-    order the keys first appear; a key whose values are all numbers (the usual case) converts in one numpy
-    call, others value by value (bools and text become NaN)."""
-    keys: dict[str, None] = {}
+    """One float64 column per numeric key of the models' `extra` dicts (NaN where a model lacks it), named by
+    the key (`extra_<key>` if taken) in column_table.extra_order. An importer writes the same keys in the same
+    order for most models, so the rows are grouped by their key layout and each group converts in one numpy
+    call; a group holding text converts key by key (text and bools become NaN)."""
     rows = [e if isinstance(e, dict) else {} for e in extras]
-    for e in rows:
-        keys.update(dict.fromkeys(e))
+    layouts: dict[tuple[str, ...], list[int]] = {}
+    for i, e in enumerate(rows):
+        layouts.setdefault(tuple(e), []).append(i)
+    keys = column_table.extra_order(dict.fromkeys(k for layout in layouts for k in layout))
+    cols = {k: np.full(len(rows), np.nan) for k in keys}
+    for layout, idx in layouts.items():
+        if not layout:
+            continue
+        at = np.asarray(idx, dtype=np.int64)
+        try:
+            block = np.array([tuple(rows[i].values()) for i in idx], dtype=np.float64).reshape(len(idx), len(layout))
+        except (TypeError, ValueError):  # text among the values: key by key, numbers only
+            for k in layout:
+                cols[k][at] = [v if isinstance(v, int | float) and not isinstance(v, bool) else np.nan
+                               for v in (rows[i][k] for i in idx)]
+            continue
+        for j, k in enumerate(layout):
+            cols[k][at] = block[:, j]
     names = []
-    for k in column_table.extra_order(keys):
-        vals = [e.get(k) for e in rows]
-        if set(map(type, vals)) <= _NUMERIC:
-            col = np.array(vals, dtype=np.float64)
-        else:
-            col = np.asarray([v if isinstance(v, int | float) and not isinstance(v, bool) else None
-                              for v in vals], dtype=np.float64)
-            if np.isnan(col).all():
-                continue
+    for k in keys:
+        if np.isnan(cols[k]).all():
+            continue
         name = k if k not in out else f"extra_{k}"
-        out[name] = col
+        out[name] = cols[k]
         names.append(name)
     return names
