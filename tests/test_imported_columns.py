@@ -123,6 +123,8 @@ def test_columns_are_described_by_the_api(live_server, studies):
     assert "normal_sep_conv_3x3" in pop["columns"]
     r = c.get(f"/api/studies/{ids['darts']}/models", params={"width_min": "wide"})
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "width_min"
+    r = c.get(f"/api/studies/{ids['resnext_b']}/models", params={"width_max": 48})  # a DARTS column, not ResNeXt's
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "width_max" and "lr" in r.text
 
 
 def test_importance_ranks_imported_columns(live_server, studies):

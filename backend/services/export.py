@@ -24,6 +24,7 @@ from .columns import load_columns
 from .errors import InvalidInput
 from .filters import ModelFilter, filtered
 from .models_query import BASE_COLUMNS, CURVE_COLUMNS, ROW_COLUMNS, ordered, records, require_study
+from .population import check_extra_ranges
 
 BATCH = 2000
 CHUNK = 1 << 16
@@ -63,6 +64,7 @@ def export(engine: Engine, study_id: int, flt: ModelFilter | None, fmt: str, sor
     entry = export_format(fmt)
     with engine.connect() as conn:
         study = require_study(conn, study_id)
+    check_extra_ranges(engine, [study_id], flt)
     written, left_out = _plan(engine, study_id, flt, entry)
     rows: Iterable[Any]
     if entry.reads == "flat":  # the flat parameters as columns; records carry the curves instead

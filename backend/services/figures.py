@@ -35,7 +35,7 @@ from db.models import models, results
 from .derived import fill_e_fit
 from .errors import InvalidInput
 from .filters import ModelFilter
-from .population import Population, cached_population
+from .population import Population, cached_population, check_extra_ranges
 from .studies import find_study
 
 #: numeric population columns the figures use (loader columns such as status or error_final are left out)
@@ -127,6 +127,7 @@ def study_figure(engine: Engine, kind: str, study_ids: Sequence[int], flt: Model
                  **options: Any) -> go.Figure:
     """Figure `kind` of one study or an overlay of several (of the models `flt` keeps); options are those the kind
     takes (its registry entry's `options`), and the population is loaded with what the entry `needs`."""
+    check_extra_ranges(engine, study_ids, flt)
     if kind not in FIGURES:
         raise InvalidInput(f"unknown figure kind {kind!r}; allowed: {', '.join(FIGURES.entries())}", "kind")
     entry = FIGURES.get(kind)

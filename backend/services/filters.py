@@ -92,7 +92,7 @@ class ModelFilter(_RangeFilter):
 
     extra_ranges: dict[str, list[float | None]] | None = Field(
         None, description="ranges on a study's imported (extra) columns, set as `<name>_min`/`<name>_max` like "
-        "the listed ones (GET /api/studies/{id}/columns); a name the study lacks keeps nothing, as SQL on NULL")
+        "the listed ones (GET /api/studies/{id}/columns); a name the study lacks is a 422")
 
     @model_validator(mode="before")
     @classmethod

@@ -7,6 +7,7 @@ arrays (no ORM objects, no per-row processing), so 10^5–10^6 models load in se
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,11 +17,13 @@ from sqlalchemy import ColumnElement, Engine, or_, select
 from backend.analysis.failures import FailureCounts, count_failures
 from backend.designspace import columns as column_table
 from backend.designspace.params import PARAM_NAMES
+from backend.fielderrors import FieldError
 from db.events import models_changed
 from db.models import models, results
 from db.rawsql import driver_rows, json_value
 
 from . import snapshot
+from .errors import InvalidInput
 from .filters import RANGE_COLUMNS, STATUS, ModelFilter, filtered
 from .models_query import require_study
 from .popcache import VersionedCache, data_version
@@ -298,3 +301,18 @@ def _extra_columns(out: dict[str, np.ndarray], extras: tuple) -> list[str]:
         out[name] = cols[k]
         names.append(name)
     return names
+
+
+def check_extra_ranges(engine: Engine, study_ids: Sequence[int], flt: ModelFilter | None) -> None:
+    """An InvalidInput naming `<name>_min` (or `_max`) for a range on a column none of the studies has, with the
+    columns they have: a typo is a 422, not a silently empty result."""
+    if flt is None or not flt.extra_ranges:
+        return
+    known: set[str] = set()
+    for sid in study_ids:
+        known.update(cached_population(engine, sid).extra_names)
+    for name, (lo, _) in flt.extra_ranges.items():
+        if name not in known:
+            allowed = ", ".join([*RANGE_COLUMNS, *column_table.extra_order(known)])
+            raise InvalidInput.of([FieldError(f"{name}_{'min' if lo is not None else 'max'}",
+                                              f"unknown column {name!r}: the study has no such column", allowed)])

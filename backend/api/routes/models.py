@@ -12,6 +12,7 @@ from backend.exporters import EXPORT_FORMATS
 from backend.services import export as export_service
 from backend.services import models_query
 from backend.services.ids import RowId
+from backend.services.population import check_extra_ranges
 from backend.services.views import ModelDetail, ModelPage
 
 from .. import deps
@@ -28,7 +29,9 @@ def list_models(q: Annotated[ModelQuery, Query()], study_id: StudyId,
     """One page of models (filters: `<col>_min/_max`, status, arch_type, ids, top) with the total count.
 
     Sent as read (pages of up to 1,000 rows): the tests hold the rows to ModelPage."""
-    page = models_query.list_models(engine, study_id, q.to_filter(), q.sort, q.limit, q.offset)
+    flt = q.to_filter()
+    check_extra_ranges(engine, [study_id], flt)
+    page = models_query.list_models(engine, study_id, flt, q.sort, q.limit, q.offset)
     return JSONResponse(page)
 
 
