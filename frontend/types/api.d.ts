@@ -1583,7 +1583,7 @@ export interface components {
             exclude_failures?: boolean | null;
             /**
              * Extra Ranges
-             * @description ranges on a study's imported (extra) columns, set as `<name>_min`/`<name>_max` like the listed ones (GET /api/studies/{id}/columns); a name the study lacks keeps nothing, as SQL on NULL
+             * @description ranges on a study's imported (extra) columns, set as `<name>_min`/`<name>_max` like the listed ones (GET /api/studies/{id}/columns); a name the study lacks is a 422
              */
             extra_ranges?: {
                 [key: string]: (number | null)[];
@@ -3547,7 +3547,7 @@ export interface operations {
                 top?: number | null;
                 /** @description true: leave out trained models that diverged or did not learn (backend.analysis.failures); models without a result stay */
                 exclude_failures?: boolean | null;
-                /** @description ranges on a study's imported (extra) columns, set as `<name>_min`/`<name>_max` like the listed ones (GET /api/studies/{id}/columns); a name the study lacks keeps nothing, as SQL on NULL */
+                /** @description ranges on a study's imported (extra) columns, set as `<name>_min`/`<name>_max` like the listed ones (GET /api/studies/{id}/columns); a name the study lacks is a 422 */
                 extra_ranges?: {
                     [key: string]: (number | null)[];
                 } | null;
@@ -5801,7 +5801,7 @@ export interface operations {
                 top?: number | null;
                 /** @description true: leave out trained models that diverged or did not learn (backend.analysis.failures); models without a result stay */
                 exclude_failures?: boolean | null;
-                /** @description ranges on a study's imported (extra) columns, set as `<name>_min`/`<name>_max` like the listed ones (GET /api/studies/{id}/columns); a name the study lacks keeps nothing, as SQL on NULL */
+                /** @description ranges on a study's imported (extra) columns, set as `<name>_min`/`<name>_max` like the listed ones (GET /api/studies/{id}/columns); a name the study lacks is a 422 */
                 extra_ranges?: {
                     [key: string]: (number | null)[];
                 } | null;
@@ -6049,7 +6049,7 @@ export interface operations {
                 top?: number | null;
                 /** @description true: leave out trained models that diverged or did not learn (backend.analysis.failures); models without a result stay */
                 exclude_failures?: boolean | null;
-                /** @description ranges on a study's imported (extra) columns, set as `<name>_min`/`<name>_max` like the listed ones (GET /api/studies/{id}/columns); a name the study lacks keeps nothing, as SQL on NULL */
+                /** @description ranges on a study's imported (extra) columns, set as `<name>_min`/`<name>_max` like the listed ones (GET /api/studies/{id}/columns); a name the study lacks is a 422 */
                 extra_ranges?: {
                     [key: string]: (number | null)[];
                 } | null;
@@ -6402,7 +6402,7 @@ export interface operations {
                 top?: number | null;
                 /** @description true: leave out trained models that diverged or did not learn (backend.analysis.failures); models without a result stay */
                 exclude_failures?: boolean | null;
-                /** @description ranges on a study's imported (extra) columns, set as `<name>_min`/`<name>_max` like the listed ones (GET /api/studies/{id}/columns); a name the study lacks keeps nothing, as SQL on NULL */
+                /** @description ranges on a study's imported (extra) columns, set as `<name>_min`/`<name>_max` like the listed ones (GET /api/studies/{id}/columns); a name the study lacks is a 422 */
                 extra_ranges?: {
                     [key: string]: (number | null)[];
                 } | null;
