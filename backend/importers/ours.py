@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from backend.designspace.config import AnyNetConfig
+from backend.designspace.exports import csv_columns
 from backend.designspace.params import PARAM_NAMES, flat_params
 
 from .nds import optim_params
@@ -139,12 +140,19 @@ def _nds_again(f: _Fields, raw: dict[str, Any], arch_type: str | None) -> tuple[
 
 
 def _extra(f: _Fields) -> dict[str, float]:
+    """The record's `extra` object (JSON formats), or, in our CSV, the study's extra columns the export wrote
+    between the flat parameters and the config (every column not in csv_columns(), where it has a value)."""
+    if f.cells:
+        return {str(k): n for k in f.rec if k not in _CSV_KNOWN and (n := f.number(str(k))) is not None}
     raw = f.json_value("extra")
     if raw is None:
         return {}
     if not isinstance(raw, dict):
         raise RecordError(f.label, "extra", f"must be an object of numbers, got {type(raw).__name__}")
     return {str(k): as_number(v, f.label, f"extra.{k}") for k, v in raw.items()}
+
+
+_CSV_KNOWN = frozenset(csv_columns())
 
 
 def _count(x: float | int | None, label: str, key: str) -> int | None:
