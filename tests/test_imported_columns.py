@@ -21,7 +21,7 @@ import numpy as np
 import plotly.io as pio
 import pytest
 import yaml
-from conftest import ROOT, open_browser
+from conftest import ROOT, open_browser, screenshot
 
 from backend.designspace.complexity import complexity
 from backend.importers.pycls_sweep import anynet_of
@@ -213,6 +213,11 @@ def test_scatter_offers_imported_columns_as_x_axes(playwright_driver, live_serve
         page.check(".x-picker input[value='width']")
         page.wait_for_function("() => location.hash.includes('width')")
         assert "queue-more-why" in page.content()  # imported: the reason sits next to the disabled control
+        assert page.is_disabled(".queue-more button")
+        page.wait_for_function("() => document.querySelector('.study-recorded')?.textContent.includes('lr 0.05')")
+        assert "undefined" not in page.inner_text(".study-meta")
+        assert "Imported" in page.eval_on_selector_all(".filter-group summary", "els => els.map((e) => e.textContent)")
+        screenshot(page, "imported-study-darts")
         console.assert_clean()
     finally:
         ctx.close()
