@@ -79,7 +79,7 @@ def main(n: int = N, extras: int = EXTRAS) -> list[tuple[str, float, str]]:
             (f"population body, {n:,} models, {extras + 2} extras, from snapshot", extra_snap, "")]
     for what, s, note in rows:
         print(f"{what:<62} {s:7.2f} s  {note}")
-    return rows
+    return [(what, s, "s") for what, s, _ in rows]
 
 
 if __name__ == "__main__":
