@@ -76,3 +76,25 @@ def test_a_snapshot_of_a_deleted_study_is_never_used_for_another(sqlite_engine, 
     got = cached_population(sqlite_engine, other)
     _same(got, load_population(sqlite_engine, other))
     assert len(got) == 30
+
+
+def test_an_imported_study_snapshot_keeps_its_extra_columns(db_engine, small_snapshots, reference_dir):
+    """The extra columns (lr, width, op counts, ...) travel through the snapshot, and an extra-column filter cuts
+    the snapshot-loaded population exactly as SQL filters the table."""
+    from backend.services.filters import ModelFilter
+    from backend.services.importing import import_file
+
+    path = reference_dir / "nds" / "DARTS_in.json"
+    sid = import_file(db_engine, path.read_bytes(), path.name, "darts-snap").study_id
+    _new_process()
+    whole = cached_population(db_engine, sid)  # full read, writes the snapshot
+    assert {"width", "depth", "lr", "normal_sep_conv_3x3"} <= set(whole.extra_names)
+    _new_process()
+    before = popmod.LOADS.copy()
+    got = cached_population(db_engine, sid)
+    assert popmod.LOADS["snapshot"] == before["snapshot"] + 1 and popmod.LOADS["full"] == before["full"]
+    assert got.extra_names == whole.extra_names
+    _same(got, load_population(db_engine, sid, extra=True))
+    flt = ModelFilter.model_validate({"width_max": 48, "normal_sep_conv_3x3_min": 2})
+    cut, sql = cached_population(db_engine, sid, flt), load_population(db_engine, sid, flt)
+    assert 0 < len(cut) < len(got) and cut["id"].tolist() == sql["id"].tolist()
