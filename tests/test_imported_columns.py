@@ -221,3 +221,14 @@ def test_scatter_offers_imported_columns_as_x_axes(playwright_driver, live_serve
         console.assert_clean()
     finally:
         ctx.close()
+
+
+def test_width_figures_say_they_do_not_apply_to_cell_spaces(live_server, studies):
+    ids, _ = studies
+    c = live_server.client
+    for kind in ("widths", "e_fit"):
+        fig = c.get(f"/api/studies/{ids['darts']}/figures/{kind}").json()
+        texts = [a["text"] for a in fig["layout"].get("annotations", [])]
+        assert not fig["data"] and any(t.startswith("does not apply to cell-based spaces (nds_darts)") for t in texts)
+        stage = c.get(f"/api/studies/{ids['resnext_b']}/figures/{kind}").json()  # stage nets: drawn
+        assert stage["data"]
