@@ -13,6 +13,7 @@ import * as queue from "./pages/queue.js";
 import * as refine from "./pages/refine.js";
 import * as studies from "./pages/studies.js";
 import * as study from "./pages/study.js";
+import { initTheme } from "./theme.js";
 import { parseRoute, routeHash } from "./url.js";
 
 const PAGES = { studies, study, compare, queue, jobs, refine, lineage, import: importPage };
@@ -20,6 +21,7 @@ const PAGES = { studies, study, compare, queue, jobs, refine, lineage, import: i
 const NEEDS_REGISTRIES = new Set(["study", "compare"]);
 const TITLES = { studies: "Studies", study: "Study", compare: "Compare", queue: "Queue", jobs: "Jobs & workers", refine: "Refine", lineage: "Lineage", import: "Import" };
 
+initTheme(document.querySelector(".topbar"));
 const main = document.getElementById("main");
 const bannerEl = document.getElementById("banner");
 

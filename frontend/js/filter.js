@@ -21,6 +21,16 @@ function numOrNull(s) {
   return Number.isFinite(v) ? v : null;
 }
 
+function sig4(v, round) {
+  if (v === 0 || !Number.isFinite(v)) return v;
+  const scale = 10 ** (Math.floor(Math.log10(Math.abs(v))) - 3);
+  return Number((round(v / scale) * scale).toPrecision(4));
+}
+/** 4 significant digits rounded down (a selection's lower edge: short URLs, every selected point kept) */
+export const roundDown = (v) => sig4(v, Math.floor);
+/** 4 significant digits rounded up (a selection's upper edge) */
+export const roundUp = (v) => sig4(v, Math.ceil);
+
 function round4(v) {
   return Number(v.toPrecision(4));
 }

@@ -15,7 +15,10 @@ function curveFigure(m) {
   if (test) traces.push({ type: "scatter", mode: "lines+markers", name: "test error", y: test, x: test.map((_, i) => i + 1) });
   if (m.train_error) traces.push({ type: "scatter", mode: "lines+markers", name: "train error", y: m.train_error, x: m.train_error.map((_, i) => i + 1) });
   if (!traces.length) return null;
-  return { data: traces, layout: { xaxis: { title: { text: "epoch" }, dtick: 1 }, yaxis: { title: { text: "top-1 error (%)" } }, margin: { l: 50, r: 10, t: 10, b: 40 } } };
+  // one tick per epoch only while they fit; beyond 12 epochs Plotly picks round steps (5, 10, ...)
+  const epochs = Math.max(...traces.map((t) => t.x.length));
+  const ticks = epochs <= 12 ? { dtick: 1 } : { nticks: 12 };
+  return { data: traces, layout: { xaxis: { title: { text: "epoch" }, tickformat: "d", ...ticks }, yaxis: { title: { text: "top-1 error (%)" } }, margin: { l: 50, r: 10, t: 10, b: 40 } } };
 }
 
 /**

@@ -3,6 +3,7 @@
 // (the Python figure builders are the single source of truth), PNG and SVG export from the toolbar.
 import { getJSON, isReal } from "./api.js";
 import { h } from "./dom.js";
+import { plotTheme, THEME_EVENT } from "./theme.js";
 
 /** @typedef {import("./api.js").Schemas} Schemas  the API's documented JSON shapes */
 
@@ -79,8 +80,22 @@ export async function drawFigure(div, fig, { height = 360, filename = "netspace"
     legend: { ...BASE_LAYOUT.legend, ...(own.legend || {}), ...(div.clientWidth < 700 ? { orientation: "h", x: 0, y: -0.22, yanchor: "top" } : {}) },
     ...layout,
   };
-  return P.react(div, fig.data || [], merged, plotConfig(filename));
+  return P.react(div, fig.data || [], { ...merged, ...plotTheme(merged) }, plotConfig(filename));
 }
+
+/**
+ * A theme change re-colours every figure on the page that was drawn by `drawFigure` (backgrounds, text, axes);
+ * figures that draw themselves in the theme's colours (the scatter grid, parallel coordinates) carry
+ * `data-own-theme` and are redrawn by their owners.
+ */
+window.addEventListener(THEME_EVENT, () => {
+  const P = window.Plotly;
+  if (!P) return;
+  for (const gd of /** @type {NodeListOf<any>} */ (document.querySelectorAll(".js-plotly-plot"))) {
+    if (gd.dataset.ownTheme || !gd.layout) continue;
+    P.relayout(gd, plotTheme(gd.layout, { flat: true }));
+  }
+});
 
 export function purge(div) {
   if (window.Plotly && div) window.Plotly.purge(div);

@@ -8,6 +8,7 @@ import { CanvasPoints } from "./canvaspoints.js";
 import { fmtValue, label, LOG_SCALE } from "./columns.js";
 import { saveBlob } from "./dom.js";
 import { plotConfig, plotlyReady } from "./plots.js";
+import { plotColors } from "./theme.js";
 
 const GAP = 0.06;
 /** SVG is quicker to draw for small populations; WebGL (scattergl) above this many models, as the server does */
@@ -42,8 +43,6 @@ const SEL_COLOR = "#2563eb";
 // after a box/lasso drag, the longest a held redraw waits for Plotly's plotly_selected: it comes ~100 ms after the
 // mouseup on an idle machine and took over 400 ms on a loaded one (a redraw before it throws the box away)
 const SELECT_SETTLE_MS = 3000;
-const CONTEXT_COLOR = "#cbd5e1";
-const TREND = "#111827";
 const BEST = "#d97706";
 
 function gridShape(k, width) {
@@ -111,13 +110,14 @@ export class ScatterGrid {
     const ycol = pop.cols[this.y];
     const width = this.div.clientWidth || 900;
     const { cols, rows } = gridShape(xs.length, width);
+    const theme = plotColors(); // the page's light or dark theme (a theme change redraws the grid)
     const layout = {
       autosize: true,
       height: Math.max(340, rows * 300),
       margin: { l: 56, r: 16, t: 24, b: 48 },
-      font: { family: "system-ui, -apple-system, 'Segoe UI', sans-serif", size: 12 },
+      font: { family: "system-ui, -apple-system, 'Segoe UI', sans-serif", size: 12, color: theme.font },
       paper_bgcolor: "rgba(0,0,0,0)",
-      plot_bgcolor: "#fff",
+      plot_bgcolor: theme.plot,
       showlegend: false,
       dragmode: "select",
       hovermode: "closest",
@@ -143,6 +143,8 @@ export class ScatterGrid {
         title: { text: label(name), standoff: 4 },
         automargin: true,
         zeroline: false,
+        gridcolor: theme.grid,
+        linecolor: theme.line,
       };
       layout[axisKey("yaxis", i)] = {
         domain: [1 - (r + 1) / rows + (r < rows - 1 ? GAP : 0), 1 - r / rows],
@@ -150,6 +152,8 @@ export class ScatterGrid {
         title: c === 0 ? { text: label(this.y) } : undefined,
         automargin: true,
         zeroline: false,
+        gridcolor: theme.grid,
+        linecolor: theme.line,
       };
       const col = pop.cols[name];
       if (!col) return;
@@ -176,7 +180,7 @@ export class ScatterGrid {
         yaxis: yref,
         marker: { color: SEL_COLOR, size: 4, opacity: 0.8 },
         selected: { marker: { color: SEL_COLOR, opacity: 0.8 } },
-        unselected: { marker: { color: CONTEXT_COLOR, opacity: 0.6 } },
+        unselected: { marker: { color: theme.context, opacity: 0.6 } },
         selectedpoints: idx,
         hovertemplate: `model %{customdata}<br>${name} %{x}<br>error %{y:.2f}<extra></extra>`,
         meta: { role: "points", x: name },
@@ -186,13 +190,13 @@ export class ScatterGrid {
       for (const t of over?.traces ?? []) {
         const band = t.fill && t.fill !== "none";
         data.push({ ...t, xaxis: xref, yaxis: yref, showlegend: false,
-          ...(band ? { fillcolor: "rgba(17,24,39,0.14)" } : { line: { ...(t.line || {}), color: TREND }, marker: { ...(t.marker || {}), color: TREND } }) });
+          ...(band ? { fillcolor: theme.trendBand } : { line: { ...(t.line || {}), color: theme.trend }, marker: { ...(t.marker || {}), color: theme.trend } }) });
       }
       // the panel's n and why a statistic is absent (too few models), as the server states them
       if (over?.notes?.length) {
         notes.push({ text: over.notes.join("<br>"), xref: `${xref} domain`, yref: `${yref} domain`, x: 0, y: 1,
-          xanchor: "left", yanchor: "top", align: "left", showarrow: false, font: { size: 10, color: "#4b5563" },
-          bgcolor: "rgba(255,255,255,0.8)", name: `notes-${name}`, hovertext: over.why || undefined,
+          xanchor: "left", yanchor: "top", align: "left", showarrow: false, font: { size: 10, color: theme.muted },
+          bgcolor: theme.noteBg, name: `notes-${name}`, hovertext: over.why || undefined,
           captureevents: Boolean(over.why) });
       }
       for (const sh of over?.shapes ?? []) {

@@ -6,7 +6,7 @@ import { clear, debounce, fmtCount, fmtDate, fmtNum, h, saveBlob } from "../dom.
 import { coalesce } from "../events.js";
 import { COMPLEXITY, FILTERABLE_RESULTS, GLOBAL, STAGE, xChoices } from "../columns.js";
 import { figureKinds } from "../figurekinds.js";
-import { Filter } from "../filter.js";
+import { Filter, roundDown, roundUp } from "../filter.js";
 import { FilterPanel } from "../filterpanel.js";
 import { lineageCard } from "../lineage.js";
 import { showModel } from "../modeldetail.js";
@@ -15,12 +15,17 @@ import { loadPopulation, statusCounts } from "../population.js";
 import { plotCard, purge, ServerFigure } from "../plots.js";
 import { ScatterGrid } from "../scatter.js";
 import { ModelsTable } from "../table.js";
+import { ParCoords } from "../parcoords.js";
+import { THEME_EVENT } from "../theme.js";
 import { replaceQuery, routeHash } from "../url.js";
 import { progressBar } from "../widgets.js";
 import { workerNotice } from "../workers.js";
 
 /** @typedef {import("../api.js").Schemas} Schemas  the API's documented JSON shapes */
 
+const PARCOORDS_HELP = "One line per model that passes the filter, coloured by error (purple: low, yellow: high). Drag along an axis to " +
+  "keep a range of that column: the brush is the filter's range (the panel, table, scatter, figures and URL follow); " +
+  "click an axis outside its brush to clear it. Pick the axes with “axes”.";
 const DEFAULT_X = ["flops", "d", "w0", "wm", "g", "w_4", "b"];
 const SCATTER_HELP = "Each dot is a trained model (grey: filtered out); drag a box, or pick the lasso in the toolbar, to filter " +
   "every view. Dark line and shading: binned median error and quartiles; amber band and dashed line: the bootstrap 95% range " +
@@ -29,18 +34,11 @@ const SCATTER_HELP = "Each dot is a trained model (grey: filtered out); drag a b
 /** Resolves after the browser has painted the current frame (what a redraw time should include). */
 const nextPaint = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
-function sig4(v, round) {
-  if (v === 0 || !Number.isFinite(v)) return v;
-  const scale = 10 ** (Math.floor(Math.log10(Math.abs(v))) - 3);
-  return Number((round(v / scale) * scale).toPrecision(4));
-}
-const roundDown = (v) => sig4(v, Math.floor);
-const roundUp = (v) => sig4(v, Math.ceil);
-
 function viewFrom(query) {
   const num = (k, d) => (Number.isFinite(Number(query.get(k))) && query.get(k) !== null ? Number(query.get(k)) : d);
   return {
     xs: (query.get("x") || "").split(",").filter(Boolean),
+    pc: (query.get("pc") || "").split(",").filter(Boolean),
     sort: query.get("sort") || "error",
     dir: query.get("dir") === "desc" ? "desc" : "asc",
     page: Math.max(0, num("page", 0)),
@@ -51,6 +49,8 @@ function viewFrom(query) {
 
 function viewTo(view, query) {
   query.set("x", view.xs.join(","));
+  if (view.pc.length) query.set("pc", view.pc.join(","));
+  else query.delete("pc");
   const defaults = { sort: "error", dir: "asc", page: 0, size: 50, k: 5 };
   for (const [k, d] of Object.entries(defaults)) {
     if (view[k] === d) query.delete(k);
@@ -119,6 +119,16 @@ export function mount(root, route, ctx) {
     return parts.card;
   });
   if (!cards.includes(scatterCard.card)) cards.push(scatterCard.card);
+  // parallel coordinates, after the scatter grid: its axis brushes are the filter's ranges (parcoords.js)
+  const pcCard = plotCard("Parallel coordinates", PARCOORDS_HELP, { wide: true, height: 380 });
+  pcCard.plot.id = "parcoords";
+  const parcoords = new ParCoords(pcCard.plot, { onRange: (name, lo, hi) => onPanelChange(name, lo, hi),
+    onAxes: (pc) => {
+      setView({ pc });
+      drawParcoords();
+    }, status: pcCard.status });
+  pcCard.card.querySelector(".card-head").append(parcoords.picker);
+  cards.splice(cards.indexOf(scatterCard.card) + 1, 0, pcCard.card);
   const tableRoot = h("div", { class: "models-table", id: "models" });
   const table = new ModelsTable(tableRoot, { onView: setView, onOpen: (id) => showModel(id, ctx.banner) });
 
@@ -197,6 +207,7 @@ export function mount(root, route, ctx) {
     if (!pop) return;
     applyFilter();
     drawTable();
+    drawParcoords();
     scatter.select(selection()).then(nextPaint).then(() => {
       const ms = performance.now() - t0;
       perf.timings.push({ what: "filter-redraw", ms, n: pop.n, matched: idx.length, at: t0 });
@@ -248,6 +259,7 @@ export function mount(root, route, ctx) {
     }
     const t0 = performance.now();
     drawTable();
+    drawParcoords();
     const t1 = performance.now();
     await scatter.draw(pop, xs, selection());
     await nextPaint();
@@ -259,6 +271,16 @@ export function mount(root, route, ctx) {
   function drawTable() {
     table.render(pop, idx, view, version);
   }
+
+  function drawParcoords() {
+    if (pop) parcoords.draw(pop, filter, view.pc).catch((err) => ctx.banner.error(err));
+  }
+
+  // a theme change: the client-drawn figures are redrawn in the new colours (plots.js re-colours the others)
+  const onTheme = () => {
+    if (pop) drawClient();
+  };
+  window.addEventListener(THEME_EVENT, onTheme);
 
   // ---- server figures (the filter goes with the query)
   /** The filter as API query parameters; throws (with a message for the user) if it cannot be sent. */
@@ -511,6 +533,8 @@ export function mount(root, route, ctx) {
       loadFiguresSoon.cancel();
       for (const f of figures) f.fig.destroy();
       seen.disconnect();
+      window.removeEventListener(THEME_EVENT, onTheme);
+      parcoords.destroy();
       scatter.destroy();
       purge(scatterCard.plot);
     },
