@@ -116,7 +116,9 @@ def test_bad_input_is_422_naming_the_field_and_writes_nothing(live_server, tmp_p
          "low must be <= high"),
         ({"name": unique("x"), "space": "RegNetX", "regime": {"macs": [1, 2]}}, "regime", "allowed: flops"),
         ({"name": unique("x"), "space": "RegNetX", "colour": "red"}, "colour", None),
-        ({"name": unique("x"), "space": "RegNetX", "n": 10_001}, "n", "[0, 10000]"),
+        ({"name": unique("x"), "space": "RegNetX", "n": 10_001}, "n", "[1, 10000]"),
+        # one rule for n with POST /samples below: at least 1 when given (leave it out for no samples)
+        ({"name": unique("x"), "space": "RegNetX", "n": 0}, "n", "[1, ∞)"),
         ({"name": unique("x"), "space": "RegNetX", "n": 5, "regime": {"flops": [1, 2]}}, "regime", "widen"),
         ({"name": unique("x"), "space": "RegNetX", "dataset": {"name": "cifar10", "path": str(tmp_path / "nope")}},
          "dataset.path", str(tmp_path / "nope")),

@@ -10,8 +10,12 @@ from backend.analysis.table import column
 
 from .common import Populations, color, empty, finish, finished, ids, with_errors
 
-CURVES_HELP = ("Test error per epoch of the best (solid) and worst (dotted) models; thin dashed: train error. "
-               "Curves still falling at the last epoch mean the budget limits the error.")
+CURVES_HELP = ("Test error per epoch of the best (solid, blue-green) and worst (dotted, red-orange) models; thin "
+               "dashed: train error; hover a curve for its model. Curves still falling at the last epoch mean the "
+               "budget limits the error.")
+#: the best models in cool colours, the worst in warm ones (and solid against dotted, for colour-blind readers)
+BEST_COLORS = ("#1f77b4", "#17becf", "#2ca02c", "#0b5394", "#7fb2d9")
+WORST_COLORS = ("#d62728", "#ff7f0e", "#e377c2", "#8c1c13", "#f4a582")
 
 
 def training_curves_figure(pops: Populations, k: int = 5, show_train: bool = True) -> go.Figure:
@@ -30,11 +34,17 @@ def training_curves_figure(pops: Populations, k: int = 5, show_train: bool = Tru
                     continue
                 mid = int(ids(pop, np.array([i]))[0])
                 name = f"{label} {kind} {rank + 1}: #{mid} err {err[i]:.3g}"
-                group = f"{label}-{mid}"
-                col = color(s)
+                # one legend entry per study and kind (k entries each crowded the plot into a scroll box)
+                group = f"{label}-{kind}"
+                palette = BEST_COLORS if kind == "best" else WORST_COLORS
+                col = palette[rank % len(palette)] if len(usable) == 1 else color(s)
                 fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name, legendgroup=group,
+                                         showlegend=rank == 0,
+                                         hovertemplate=f"{name}<br>epoch %{{x}}: %{{y:.3g}}%<extra></extra>",
                                          line={"color": col, "dash": "solid" if kind == "best" else "dot",
-                                               "width": 2.0 - rank * 0.25}))
+                                               "width": max(1.0, 2.0 - rank * 0.25)}))
+                if rank == 0:
+                    fig.data[-1].name = f"{label} {kind} {len(idx)} (#{mid} err {err[i]:.3g}, …)"
                 xt, yt = curve_series(curves[i], "train_error")
                 if show_train and len(xt):
                     fig.add_trace(go.Scatter(x=xt, y=yt, mode="lines", name=f"{name} (train)", legendgroup=group,

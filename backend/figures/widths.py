@@ -11,7 +11,6 @@ from backend.analysis.table import column
 from backend.analysis.widths import expand_config, fit_width_law, population_e_fit, regnet_continuous
 
 from .common import (
-    LOG_AXIS,
     Populations,
     axis_title,
     color,
@@ -85,10 +84,13 @@ def width_curves_figure(pops: Populations, k: int = 5, fit: bool = True) -> go.F
     counts = finished(usable)
     titles = [t for lbl in usable for t in (f"{lbl}: best {k} of {n_label(counts[lbl])}",
                                             f"{lbl}: worst {k} of {n_label(counts[lbl])}")]
-    fig = make_subplots(rows=len(usable), cols=2, subplot_titles=titles, shared_yaxes=True,
+    # both panels of a row get their own tick labels over the same range (computed below): shared_yaxes would
+    # leave the right-hand panel without labels
+    fig = make_subplots(rows=len(usable), cols=2, subplot_titles=titles,
                         vertical_spacing=0.12 / max(1, len(usable) - 1) if len(usable) > 1 else 0.1)
     for r, (label, pop) in enumerate(usable.items(), start=1):
         err = column(pop, "error")
+        start = len(fig.data)
         for c, idx in enumerate(best_worst(err, k), start=1):
             for rank, i in enumerate(idx):
                 cfg = pop["config"][i]
@@ -96,8 +98,15 @@ def width_curves_figure(pops: Populations, k: int = 5, fit: bool = True) -> go.F
                     continue
                 name = f"{label} {'best' if c == 1 else 'worst'} {rank + 1}: #{ids(pop, np.array([i]))[0]} " \
                        f"err {err[i]:.3g}"
-                _model_traces(fig, cfg, name, color(rank), r, c, fit)
-    fig.update_yaxes(LOG_AXIS)
+                # the worst panel continues the palette: no colour means two models in one row
+                _model_traces(fig, cfg, name, color(rank if c == 1 else k + rank), r, c, fit)
+        row_y = [float(v) for t in fig.data[start:] for v in np.ravel(t.y) if v is not None and float(v) > 0]
+        if row_y:
+            # one range for both panels, padded so the widest and narrowest lines are not cut at the frame
+            lo, hi = np.log10(min(row_y)), np.log10(max(row_y))
+            fig.update_yaxes(range=[lo - 0.08, hi + 0.08], row=r)
+    # widths are multiples of 8 and laws are geometric: ticks at powers of two, in plain numbers
+    fig.update_yaxes(type="log", dtick=float(np.log10(2)), tick0=0, tickformat="d")
     fig.update_yaxes(title_text="width w_j", col=1)
     fig.update_xaxes(title_text="block j", row=len(usable))
     return finish(fig, "widths", WIDTHS_HELP, title="Per-block widths of the best and worst models",

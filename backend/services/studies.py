@@ -73,7 +73,9 @@ class StudyIn(BaseModel):
     im_size: int | None = Field(None, ge=8, le=1024, description="resolution for complexity (default: dataset's)")
     seed: int = Field(0, ge=0, le=2**31 - 1)
     notes: str | None = Field(None, max_length=20_000)
-    n: int | None = Field(None, ge=0, description="queue this many samples right away")
+    # the rule of POST /studies/{id}/samples (SamplesIn.n): at least 1 when given; leave it out for no samples yet
+    n: int | None = Field(None, ge=1, description="queue this many samples right away (at least 1, at most "
+                          "NETSPACE_MAX_N; leave it out to create the study without samples)")
     priority: int = Field(0, ge=-1000, le=1000, description="priority of the jobs queued with n")
 
     @field_validator("regime", mode="before")
@@ -88,7 +90,7 @@ def create_study(engine: Engine, data: StudyIn, *, max_n: int | None = None,
 
     `parent_id` links a refined space to the study it was derived from (services.refine)."""
     if max_n is not None and data.n is not None and data.n > max_n:
-        raise InvalidInput(f"must be in [0, {max_n}] per request (NETSPACE_MAX_N), got {data.n}", "n")
+        raise InvalidInput(f"must be in [1, {max_n}] per request (NETSPACE_MAX_N), got {data.n}", "n")
     try:
         data.dataset.check_exists()
     except ValueError as e:

@@ -18,8 +18,28 @@ function colRange(col) {
   return lo <= hi ? [lo, hi] : null;
 }
 
-function text(v) {
-  return v === null || v === undefined ? "" : String(v);
+/** @type {[number, string][]} */
+const SI_SHORT = [[1e9, "G"], [1e6, "M"], [1e3, "k"]];
+
+/**
+ * What an input shows for the filter's value `v`: the user's own text while it still means `v` ("500M" stays
+ * "500M"), else the shortest SI form that parses back to exactly `v` (5e8 -> "500M"), else the plain number.
+ * @param {string} current  the input's text
+ * @param {number | null} v
+ */
+export function rangeText(current, v) {
+  if (v === null || v === undefined) return "";
+  try {
+    if (current.trim() !== "" && parseCount(current) === v) return current;
+  } catch {
+    // not a number: replaced below
+  }
+  for (const [unit, suffix] of SI_SHORT) {
+    if (Math.abs(v) < unit) continue;
+    const short = `${+(v / unit).toPrecision(6)}${suffix}`;
+    if (parseCount(short) === v) return short;
+  }
+  return String(v);
 }
 
 export class FilterPanel {
@@ -37,6 +57,12 @@ export class FilterPanel {
     this.count = h("p", { class: "filter-count", "aria-live": "polite" });
     this.desc = h("p", { class: "filter-desc muted" });
     this.names = "";
+  }
+
+  /** Reset: inputs holding a rejected range are cleared too. */
+  reset() {
+    for (const parts of this.inputs.values()) parts.invalid = false;
+    this.onReset?.();
   }
 
   /** (Re)build inputs when the set of columns changes; otherwise only refresh values and placeholders. */
@@ -57,7 +83,7 @@ export class FilterPanel {
       this.root.replaceChildren(
         h("div", { class: "filter-head" },
           h("h2", {}, "Filter"),
-          h("button", { type: "button", class: "btn btn-small", id: "filter-reset", onclick: () => this.onReset?.() }, "Reset")),
+          h("button", { type: "button", class: "btn btn-small", id: "filter-reset", onclick: () => this.reset() }, "Reset")),
         this.count,
         this.desc,
         h("div", { class: "field" }, h("label", { for: "filter-status" }, "Status"), this.status),
@@ -105,15 +131,35 @@ export class FilterPanel {
       lo = parseCount(parts.lo.value);
       hi = parseCount(parts.hi.value);
     } catch (e) {
-      return this.flag(parts, e.message);
+      return this.reject(name, parts, e.message);
     }
-    if (lo !== null && hi !== null && lo > hi) return this.flag(parts, "min must be ≤ max");
+    // every column in the panel counts or measures something (blocks, channels, flops, seconds, % error)
+    const negative = [lo, hi].find((v) => v !== null && v < 0);
+    if (negative !== undefined) return this.reject(name, parts, `${label(name)} is never negative (got ${negative}); use a value ≥ 0`);
+    if (lo !== null && hi !== null && lo > hi) {
+      return this.reject(name, parts, `min must be ≤ max (got ${fmtValue(name, lo)} > ${fmtValue(name, hi)})`);
+    }
+    parts.invalid = false;
     this.flag(parts, null);
     // Enter and the change event that follows it commit the same values once
     const key = `${lo}..${hi}`;
     if (parts.committed === key) return;
     parts.committed = key;
     this.onChange?.(name, lo, hi);
+  }
+
+  /**
+   * A range that cannot be applied: say why beside it, and take the column's earlier range out of the filter
+   * (applying half of what was typed, e.g. the min of an inverted range, would show models the user did not ask
+   * for). The inputs keep the text until it is corrected.
+   */
+  reject(name, parts, message) {
+    this.flag(parts, `${message} — not applied.`);
+    parts.invalid = true;
+    if (parts.committed !== "null..null") {
+      parts.committed = "null..null";
+      this.onChange?.(name, null, null);
+    }
   }
 
   flag(parts, message) {
@@ -134,9 +180,11 @@ export class FilterPanel {
   show(filter, matched, total, fmtDesc) {
     for (const [name, parts] of this.inputs) {
       const [lo, hi] = filter.ranges.get(name) ?? [null, null];
+      if (parts.invalid && lo === null && hi === null) continue; // a rejected range: its text and reason stay
+      parts.invalid = false;
       parts.committed = `${lo}..${hi}`;
-      if (document.activeElement !== parts.lo) parts.lo.value = text(lo);
-      if (document.activeElement !== parts.hi) parts.hi.value = text(hi);
+      if (document.activeElement !== parts.lo) parts.lo.value = rangeText(parts.lo.value, lo);
+      if (document.activeElement !== parts.hi) parts.hi.value = rangeText(parts.hi.value, hi);
       this.flag(parts, null);
     }
     if (this.status) this.status.value = filter.status;

@@ -2,6 +2,7 @@
 // One model in full (GET /api/models/{id}): its numbers, its canonical config and its per-epoch curves,
 // in a modal dialog opened from the models table.
 import { getJSON } from "./api.js";
+import { attemptText } from "./attempts.js";
 import { fmtCount, fmtError, fmtNum, h, statusPill } from "./dom.js";
 import { notesCard } from "./notes.js";
 import { drawFigure, purge } from "./plots.js";
@@ -42,7 +43,8 @@ export async function showModel(id, banner) {
     ["error (best epoch)", `${fmtError(m.error)} %`], ["error (final epoch)", `${fmtError(m.error_final)} %`],
     ["flops", fmtCount(m.flops)], ["params", fmtCount(m.params)], ["activations", fmtCount(m.acts)],
     ["train time", m.train_seconds ? `${fmtNum(m.train_seconds)} s` : "–"], ["inference", m.infer_ms ? `${fmtNum(m.infer_ms)} ms` : "–"],
-    ["device", m.device ?? "–"], ["attempts", String(m.attempts ?? 0)], ["worker", m.worker_id ?? "–"],
+    ["device", m.device ?? "–"], ["attempt", attemptText(m)],
+    ["worker", m.worker_id ?? "–"],
   ];
   const plot = h("div", { class: "plot", style: { minHeight: "220px" } });
   const notes = notesCard("models", m.id, banner, { heading: "Notes on this model" });

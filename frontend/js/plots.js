@@ -111,6 +111,7 @@ export function emptyNote(fig) {
 export class ServerFigure {
   constructor(cardParts, { filename = "netspace" } = {}) {
     this.parts = cardParts;
+    this.help = cardParts.helpText.textContent; // the registry's help, shown again when a load fails
     this.filename = filename;
     this.ctrl = null;
     this.loaded = 0; // drawn figures, for tests and benchmarks (data-loaded: count, or "error")
@@ -158,6 +159,8 @@ export class ServerFigure {
   fail(err) {
     if (this.ctrl) this.ctrl.abort();
     purge(this.parts.plot);
+    // a figure drawn earlier may have set its own help (e.g. "normalised by params"): it no longer applies
+    this.parts.helpText.textContent = this.help;
     this.parts.status.textContent = `Could not draw this figure: ${err.message}`;
     this.parts.status.classList.add("error");
     this.parts.plot.dataset.loaded = "error";

@@ -14,7 +14,9 @@ export function parseRoute(hash = window.location.hash) {
   const qpos = raw.indexOf("?");
   const path = (qpos >= 0 ? raw.slice(0, qpos) : raw).split("/").filter(Boolean);
   const query = new URLSearchParams(qpos >= 0 ? raw.slice(qpos + 1) : "");
-  const page = PAGES.includes(path[0]) ? path[0] : path.length ? "notfound" : "studies";
+  let page = PAGES.includes(path[0]) ? path[0] : path.length ? "notfound" : "studies";
+  // "#/studies/3" is study 3 (the REST-like form people type, as the API's /api/studies/3), not the list
+  if (page === "studies" && path[1] !== undefined) page = "study";
   return { page, id: path[1] ?? null, query };
 }
 

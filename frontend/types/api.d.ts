@@ -2677,7 +2677,7 @@ export interface components {
             im_size?: number | null;
             /**
              * N
-             * @description queue this many samples right away
+             * @description queue this many samples right away (at least 1, at most NETSPACE_MAX_N; leave it out to create the study without samples)
              */
             n?: number | null;
             /**

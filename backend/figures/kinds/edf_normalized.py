@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 class EdfNormalized(FigureKind):
     name = "edf_normalized"
     label = "Complexity-normalised EDFs"
-    help = NORM_HELP.format(by="flops (or params)", bins="equal")
+    # the builder's help names the chosen complexity and bins; this one stands while none is drawn
+    help = NORM_HELP.format(by="the complexity chosen beside the title", bins="as many as chosen, equal or log-spaced")
     order = 10
     options = ("by", "bins", "log")
     pages = ("compare",)

@@ -12,19 +12,32 @@ import { replaceQuery, routeHash } from "../url.js";
 
 /** @typedef {import("../api.js").Schemas} Schemas  the API's documented JSON shapes */
 
+/** bin counts offered for the normalised EDF (the server takes 1..100; 10 is its default) */
+const NORM_BINS = [2, 3, 4, 5, 6, 8, 10, 15, 20];
+
 export function mount(root, route, ctx) {
   let query = new URLSearchParams(route.query);
   const picker = h("fieldset", { class: "study-picker card" }, h("legend", {}, "Studies to compare (pick two or more)"));
   const statsRoot = h("div", { id: "compare-stats" });
+  const dropped = h("p", { class: "warn-note", id: "compare-dropped", role: "status", hidden: true });
+  /** @type {Schemas["Study"][]} */
+  let studies = [];
+
   const xSel = h("select", { "aria-label": "parameter on the x axis", onchange: (e) => setParam("x", e.target.value) },
     [...COMPLEXITY, ...GLOBAL].map((x) => h("option", { value: x }, label(x))));
   const bySel = h("select", { "aria-label": "normalise by", onchange: (e) => setParam("by", e.target.value) },
-    ["flops", "params"].map((x) => h("option", { value: x }, `by ${x}`)));
+    COMPLEXITY.map((x) => h("option", { value: x }, `by ${x}`)));
+  // the normalised EDF needs every complexity bin to hold a model: when it cannot be drawn, its message asks
+  // for fewer bins or log-spaced bins — both are here
+  const binsSel = h("select", { "aria-label": "complexity bins", id: "norm-bins", onchange: (e) => setParam("bins", e.target.value) },
+    NORM_BINS.map((b) => h("option", { value: String(b) }, `${b} bins`)));
+  const logBox = h("input", { type: "checkbox", id: "norm-log", onchange: (e) => setParam("log", e.target.checked ? "1" : "") });
+  const normControls = h("span", { class: "row" }, bySel, binsSel, h("label", { class: "check", for: "norm-log" }, logBox, " log-spaced"));
   // one card per figure kind the registry puts on this page (GET /api/figures), in its order; a kind's options
   // choose its control: `param` the x column, `by` the complexity to normalise by
   const figs = figureKinds("compare").map((kind) => {
     const f = { kind: kind.kind, x: kind.options.includes("param"), by: kind.options.includes("by") };
-    const parts = plotCard(kind.label, kind.help, { controls: f.x ? xSel : f.by ? bySel : null });
+    const parts = plotCard(kind.label, kind.help, { controls: f.x ? xSel : f.by ? normControls : null });
     parts.plot.id = `cmp-${f.kind}`;
     return { ...f, parts, fig: new ServerFigure(parts, { filename: `netspace-compare-${f.kind}` }) };
   });
@@ -33,6 +46,7 @@ export function mount(root, route, ctx) {
       h("div", { class: "card-head" }, h("h3", { id: "stats-title" }, "Statistics")),
       h("p", { class: "help" }, h("span", { class: "help-tag" }, "How to read: "),
         "n, min, mean and median error per study, and the two-sample Kolmogorov–Smirnov statistic and p-value for each pair (small p: the error distributions differ)."),
+      dropped,
       statsRoot),
     figs.map((f) => f.parts.card));
   const hint = h("p", { class: "muted" });
@@ -41,7 +55,8 @@ export function mount(root, route, ctx) {
   const chosen = () => query.getAll("study");
 
   function setParam(k, v) {
-    query.set(k, v);
+    if (v) query.set(k, v);
+    else query.delete(k);
     replaceQuery(query);
     loadFigures();
   }
@@ -61,6 +76,8 @@ export function mount(root, route, ctx) {
       /** @type {Schemas["Study"][]} */
       const data = await getJSON("/api/studies");
       const list = data;
+      studies = list;
+      if (lastMeta) renderStats(lastMeta); // the statistics may have come first: name the studies they leave out
       const ids = new Set(chosen());
       clear(picker, h("legend", {}, "Studies to compare (pick two or more)"),
         list.length
@@ -95,8 +112,17 @@ export function mount(root, route, ctx) {
 
   /** The stats figure's meta ({stats: {label: {n, min, mean, median}}, pairs: [{a, b, ks, p_value, absent?}]}) as
    * HTML tables; a pair with too few models per side has no p-value, and says why (absent). */
+  let lastMeta = null;
   function renderStats(meta) {
+    lastMeta = meta;
     const stats = Object.entries(meta.stats ?? {});
+    // a chosen study without finished models has no EDF, row or legend entry: say so rather than drop it
+    const absent = chosen().map((id) => studies.find((s) => String(s.id) === id)).filter((s) => s && !(s.name in (meta.stats ?? {})));
+    dropped.hidden = !absent.length;
+    dropped.textContent = absent.length
+      ? `Left out (no finished models yet, so no EDF, statistics or legend entry): ${absent.map((s) =>
+        `“${s.name}” (${s.counts?.models ?? 0} models, ${s.counts?.jobs?.done ?? 0} done)`).join(", ")}.`
+      : "";
     const pairs = meta.pairs ?? [];
     if (!stats.length) {
       clear(statsRoot, h("p", { class: "muted" }, "No finished models in these studies yet."));
@@ -125,12 +151,14 @@ export function mount(root, route, ctx) {
     const ids = chosen();
     xSel.value = query.get("x") || "flops";
     bySel.value = query.get("by") || "flops";
+    binsSel.value = NORM_BINS.includes(Number(query.get("bins"))) ? String(query.get("bins")) : "10";
+    logBox.checked = query.get("log") === "1";
     body.hidden = ids.length < 2;
     hint.textContent = ids.length < 2 ? "Pick at least two studies above to overlay them." : "";
     if (ids.length < 2) return;
     loadStats();
     for (const f of figs) {
-      const extra = f.x ? { param: xSel.value } : f.by ? { by: bySel.value } : {};
+      const extra = f.x ? { param: xSel.value } : f.by ? { by: bySel.value, bins: binsSel.value, log: logBox.checked } : {};
       f.fig.load(`/api/figures/${f.kind}`, figureQuery(extra));
     }
   }

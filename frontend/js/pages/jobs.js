@@ -6,6 +6,7 @@ import { clear, fmtAge, h, statusPill } from "../dom.js";
 import { coalesce } from "../events.js";
 import { field, select } from "../forms.js";
 import { replaceQuery, routeHash } from "../url.js";
+import { attemptText, timeText, utc } from "../attempts.js";
 import { epochBar } from "../widgets.js";
 import { noWorkerNotice } from "../workers.js";
 
@@ -20,7 +21,7 @@ function listOf(out, key) {
 
 function secondsSince(iso) {
   if (!iso) return null;
-  const t = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(iso) ? iso : `${iso}Z`);
+  const t = Date.parse(utc(iso));
   return Number.isNaN(t) ? null : (Date.now() - t) / 1000;
 }
 
@@ -67,6 +68,9 @@ export function mount(root, route, ctx) {
     return studies.find((s) => String(s.id) === String(id))?.name ?? `study ${id}`;
   }
 
+  /** @type {[HTMLElement, Schemas["Job"], number | null][]} running jobs' time cells, ticking every second */
+  let running = [];
+
   function jobRow(j) {
     const total = studies.find((s) => String(s.id) === String(j.study_id))?.recipe?.epochs ?? null;
     const canCancel = j.status === "queued" || j.status === "running";
@@ -77,7 +81,8 @@ export function mount(root, route, ctx) {
       h("td", { class: "num" }, String(j.model_id ?? "–")),
       h("td", {}, statusPill(j.status)),
       h("td", { class: "col-progress" }, epochBar(j.epochs_done ?? 0, total)),
-      h("td", { class: "num" }, String(j.attempts ?? 0)),
+      h("td", { class: "num", title: `attempts that failed or lost their lease: ${j.attempts ?? 0}` }, attemptText(j)),
+      h("td", { class: "num time", dataset: { job: String(j.id) } }, timeText(j, total)),
       h("td", {}, j.worker_id ?? "–"),
       h("td", { class: "err-text", title: j.last_error ?? "" }, j.last_error ? j.last_error.split("\n")[0].slice(0, 120) : ""),
       h("td", { class: "actions" },
@@ -95,8 +100,12 @@ export function mount(root, route, ctx) {
     }
     clear(jobsRoot, h("div", { class: "table-wrap" }, h("table", { class: "data", id: "jobs-table" },
       h("caption", { class: "sr-only" }, "Jobs"),
-      h("thead", {}, h("tr", {}, ["Job", "Study", "Model", "Status", "Progress", "Attempts", "Worker", "Last error", "Actions"].map((t) => h("th", { scope: "col" }, t)))),
+      h("thead", {}, h("tr", {}, ["Job", "Study", "Model", "Status", "Progress", "Attempt", "Time", "Worker", "Last error", "Actions"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, list.map(jobRow)))));
+    running = list.filter((j) => j.status === "running").map((j) => {
+      const total = studies.find((s) => String(s.id) === String(j.study_id))?.recipe?.epochs ?? null;
+      return [/** @type {HTMLElement} */ (jobsRoot.querySelector(`td.time[data-job="${j.id}"]`)), j, total];
+    });
   }
 
   function renderWorkers(out) {
@@ -133,6 +142,7 @@ export function mount(root, route, ctx) {
 
   const tick = setInterval(() => {
     for (const td of root.querySelectorAll("td.age")) td.textContent = fmtAge(secondsSince(td.dataset.since));
+    for (const [td, j, total] of running) td.textContent = timeText(j, total);
   }, 1000);
   const soon = coalesce(refresh, 200);
   const off = ctx.live.on(soon);

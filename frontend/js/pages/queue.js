@@ -12,9 +12,9 @@ import { clearFieldErrors, showFieldErrors } from "../widgets.js";
 // [key, title, regime, image size, recipe preset (GET /api/recipes) or null for the paper's defaults]
 /** @type {[string, string, Record<string, (number | null)[]>, number | null, string | null][]} */
 const PRESETS = [
-  ["tiny", "Tiny (CPU minutes, 32²)", { flops: [null, 5e6] }, 32, "cpu-proxy"],
+  ["tiny", "Tiny (CPU minutes: ≤ 5M flops, 32², cpu-proxy recipe)", { flops: [null, 5e6] }, 32, "cpu-proxy"],
   ["small", "Small (≤ 50M flops, 32²)", { flops: [null, 50e6] }, 32, null],
-  ["400mf", "Paper 360–400MF (224²)", { flops: [360e6, 400e6] }, 224, null],
+  ["400mf", "Paper 360–400MF (224², GPU scale)", { flops: [360e6, 400e6] }, 224, null],
   ["none", "No constraint", {}, null, null],
 ];
 const RECIPE = [
@@ -27,23 +27,35 @@ const RECIPE = [
   ["label_smoothing", "Label smoothing", "0", null],
   ["seed", "Training seed", "0", "per-job seeds derive from it"],
 ];
+/** image sizes from this one up are flagged: a CPU worker takes hours per model (the paper's regime is GPU-scale) */
+const COSTLY_IM_SIZE = 128;
 const INT_RECIPE = new Set(["epochs", "batch_size", "warmup_epochs", "seed"]);
 
-function samplesFields(prefix) {
-  const n = numberInput({ value: "24", required: true, name: `${prefix}-n` });
+/**
+ * n, seed and priority. One rule for n everywhere (the API's too): a whole number of at least 1; only the new
+ * study's n may be left empty, for a study with no samples yet.
+ * @param {string} prefix @param {boolean} optional
+ */
+function samplesFields(prefix, optional) {
+  const n = numberInput({ value: "24", required: !optional, name: `${prefix}-n` });
   const seed = numberInput({ value: "0", name: `${prefix}-seed` });
   const priority = numberInput({ value: "0", name: `${prefix}-priority` });
   return {
     n, seed, priority,
     el: h("div", { class: "grid3" },
-      field("Samples n", n, { name: "n", hint: "models to sample and train" }),
+      field("Samples n", n, { name: "n", hint: optional ? "models to sample and train (≥ 1; empty: none yet)" : "models to sample and train (≥ 1)" }),
       field("Sampling seed", seed, { name: "seed", hint: "same seed, same models" }),
       field("Priority", priority, { name: "priority", hint: "higher runs first" })),
   };
 }
 
 function readSamples(s, errors) {
-  return { n: readInt(s.n, "n", errors), seed: readInt(s.seed, "seed", errors), priority: readInt(s.priority, "priority", errors) };
+  const n = readInt(s.n, "n", errors);
+  if (n === undefined && s.n.required) errors.push({ field: "n", message: "required: how many models to sample (≥ 1)" });
+  else if (n !== undefined && n < 1) errors.push({ field: "n", message: `must be at least 1 (got ${n})${s.n.required ? "" : "; leave it empty to create the study without samples"}` });
+  const out = { n, seed: readInt(s.seed, "seed", errors), priority: readInt(s.priority, "priority", errors) };
+  if (n === undefined) delete out.n;
+  return out;
 }
 
 /** "queued 4 new models and their jobs, 0 already in the study, sampler acceptance 12%". */
@@ -97,8 +109,15 @@ export function mount(root, route, ctx) {
   presetSel.addEventListener("change", () => applyPreset(presetSel.value));
 
   const recipeInputs = Object.fromEntries(RECIPE.map(([k, , ph]) => [k, numberInput({ placeholder: ph })]));
+  // what the chosen preset set, and what it costs: the preset, the recipe fields and this text always agree
+  const presetNote = h("p", { class: "hint", id: "preset-note", "aria-live": "polite" });
+  const costNote = h("p", { class: "warn-note", id: "cost-note", role: "status", hidden: true });
+  const recipeSummary = h("summary", { id: "recipe-summary" }, "Training recipe");
+  /** the recipe a preset filled in (null: the paper's defaults), to tell an edited recipe from it */
+  let presetRecipe = null;
+  let presetRecipeName = null;
   const nesterov = h("input", { type: "checkbox", checked: true });
-  const studySamples = samplesFields("new");
+  const studySamples = samplesFields("new", true);
   const submit = h("button", { type: "submit", class: "btn btn-primary" }, "Create study and queue samples");
 
   const form = h("form", { id: "new-study", class: "card form", novalidate: true, onsubmit: (e) => { e.preventDefault(); createStudy(); } },
@@ -107,12 +126,12 @@ export function mount(root, route, ctx) {
     h("fieldset", { class: "field" }, h("legend", {}, "Design space"), spaceMode, builtinBox, customBox),
     h("fieldset", { class: "field" }, h("legend", {}, "Dataset"),
       h("div", { class: "grid3" }, field("Dataset", dsName, { name: "dataset.name" }), dsPathField,
-        field("Image size", imSize, { name: "im_size", hint: "input resolution; also used for flops" })), dsDesc),
+        field("Image size", imSize, { name: "im_size", hint: "input resolution; also used for flops" })), dsDesc, costNote),
     h("fieldset", { class: "field", dataset: { field: "regime" } }, h("legend", {}, "Complexity regime"),
-      field("Preset", presetSel),
+      field("Preset", presetSel), presetNote,
       h("div", { class: "grid3" }, regime.flops.fs, regime.params.fs, regime.acts.fs),
       h("p", { class: "hint" }, "Numbers accept 360e6, 360M or 0.4G; leave a side empty for no bound.")),
-    h("details", { class: "field" }, h("summary", {}, "Training recipe (defaults: the paper's low-cost regime)"),
+    h("details", { class: "field" }, recipeSummary,
       h("div", { class: "grid3", dataset: { field: "recipe" } },
         RECIPE.map(([k, text, , hint]) => field(text, recipeInputs[k], { name: `recipe.${k}`, hint })),
         h("div", { class: "field" }, h("label", { class: "check" }, nesterov, " Nesterov momentum")))),
@@ -121,7 +140,7 @@ export function mount(root, route, ctx) {
 
   // ---------- add samples form
   const studySel = select([], { required: true });
-  const moreSamples = samplesFields("more");
+  const moreSamples = samplesFields("more", false);
   const moreSubmit = h("button", { type: "submit", class: "btn btn-primary" }, "Queue samples");
   const moreForm = h("form", { id: "add-samples", class: "card form", novalidate: true, onsubmit: (e) => { e.preventDefault(); addSamples(); } },
     h("h2", {}, "Add samples to a study"),
@@ -171,6 +190,9 @@ export function mount(root, route, ctx) {
     if (size) imSize.value = String(size);
     for (const input of Object.values(recipeInputs)) input.value = "";
     nesterov.checked = true;
+    presetRecipe = null;
+    presetRecipeName = recipeName;
+    showPreset(key);
     if (!recipeName) return;
     try {
       recipePresets ??= getJSON("/api/recipes");
@@ -181,11 +203,37 @@ export function mount(root, route, ctx) {
         if (v !== undefined && v !== null) input.value = String(v);
       }
       nesterov.checked = recipe?.nesterov ?? true;
+      presetRecipe = recipe;
+      showPreset(key);
     } catch (err) {
       recipePresets = null;
       ctx.banner.error(err);
     }
   }
+
+  /** The preset's words, the recipe summary and the CPU-cost warning, from what the form holds now. */
+  function showPreset(key = presetSel.value) {
+    const [, title, reg] = PRESETS.find((p) => p[0] === key);
+    const bounds = Object.entries(reg).map(([m, [lo, hi]]) => (lo === null ? `${m} ≤ ${fmtCount(hi)}` : `${m} ${fmtCount(lo)}–${fmtCount(hi)}`));
+    const value = (k) => recipeInputs[k].value || recipeInputs[k].placeholder;
+    const brief = `${value("epochs")} epochs, batch ${value("batch_size")}, lr ${value("lr")}`;
+    const edited = presetRecipe
+      ? RECIPE.some(([k]) => recipeInputs[k].value !== String(presetRecipe[k] ?? ""))
+      : Object.values(recipeInputs).some((i) => i.value !== "");
+    const recipeName = presetRecipeName ? `the ${presetRecipeName} preset` : "the paper's low-cost defaults";
+    recipeSummary.textContent = edited ? `Training recipe: edited (${brief})` : `Training recipe: ${recipeName} (${brief})`;
+    presetNote.textContent = `${title.split(" (")[0]} sets ${bounds.length ? bounds.join(", ") : "no complexity bound"}` +
+      `${imSize.value ? `, ${imSize.value}² images` : ""} and ${recipeName}: ${brief}` +
+      (presetRecipeName === "cpu-proxy" ? " — calibrated on digits to train in tens of seconds to a few minutes per model on one CPU core." : ".");
+    const size = Number(imSize.value) || datasetOf()?.im_size || 0;
+    costNote.hidden = size < COSTLY_IM_SIZE;
+    costNote.textContent = costNote.hidden ? "" : `CPU cost: ${size}² images take about ${Math.round((size / 32) ** 2)}× the ` +
+      `compute of 32² ones per model, and ${bounds.length ? bounds.join(", ") : "unbounded"} models are large: on a CPU worker ` +
+      "that is hours per model. This is the paper's GPU-scale regime; for CPU workers pick the Tiny preset or a 32² image size.";
+  }
+  imSize.addEventListener("input", () => showPreset());
+  dsName.addEventListener("change", () => showPreset());
+  for (const input of Object.values(recipeInputs)) input.addEventListener("input", () => showPreset());
 
   let parsedSpec = null;
   const checkSpec = debounce(async () => {
