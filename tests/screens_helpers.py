@@ -71,7 +71,8 @@ def shoot_every_page(page, base: str, ids: dict[str, int], theme: str) -> list[s
     walk = [
         ("studies", "#/studies", "#studies-table"),
         ("study", f"#/study/{a}", "main[data-rendered]"),
-        ("compare", f"#/compare?study={a}&study={b}&study={ids['empty']}", "#stats-table tbody tr"),
+        # 4 flops bins: each holds models of both studies, so the normalised EDF is drawn too
+        ("compare", f"#/compare?study={a}&study={b}&study={ids['empty']}&bins=4", "#stats-table tbody tr"),
         ("queue", "#/queue", "#new-study select option[value=RegNetX]"),
         ("jobs", "#/jobs", "#jobs-table tbody tr"),
     ]

@@ -49,6 +49,19 @@ const BASE_LAYOUT = {
   legend: { orientation: "h", y: -0.2 },
 };
 
+/**
+ * A horizontal legend goes under the whole figure (anchored to the bottom of its container, so Plotly grows the
+ * bottom margin to fit it) rather than at a fixed fraction under the plot, where it covered the x-axis title
+ * and, once long, shrank the plot into a scroll box. Narrow cards put every legend there.
+ * @param {Record<string, any> | undefined} own  the figure's legend
+ * @param {boolean} narrow
+ */
+function legendBelow(own, narrow) {
+  const legend = { ...BASE_LAYOUT.legend, ...(own || {}) };
+  if (!narrow && (legend.orientation !== "h" || (legend.y ?? 0) >= 0)) return legend;
+  return { ...legend, orientation: "h", x: 0, xanchor: "left", yref: "container", y: 0, yanchor: "bottom" };
+}
+
 /** A figure card: <section> with heading, help line, status line and the plot <div>. */
 export function plotCard(title, help, { wide = false, controls = null, height = 360 } = {}) {
   const id = `plot-${++cardSeq}`;
@@ -77,7 +90,7 @@ export async function drawFigure(div, fig, { height = 360, filename = "netspace"
     // the card carries the title; keep the figure's legend settings but let it sit below narrow plots
     title: { text: "" },
     margin: { ...BASE_LAYOUT.margin, ...(own.margin || {}), t: 20 },
-    legend: { ...BASE_LAYOUT.legend, ...(own.legend || {}), ...(div.clientWidth < 700 ? { orientation: "h", x: 0, y: -0.22, yanchor: "top" } : {}) },
+    legend: legendBelow(own.legend, div.clientWidth < 700),
     ...layout,
   };
   return P.react(div, fig.data || [], { ...merged, ...plotTheme(merged) }, plotConfig(filename));

@@ -110,12 +110,17 @@ export function showFieldErrors(form, fields) {
  * @param {string} message
  */
 export function setFieldError(target, message) {
-  const id = `${target.dataset.field.replaceAll(/[^\w-]/g, "-")}-error`;
-  let el = document.getElementById(id);
+  const host = target.closest(".field") ?? target;
+  let el = /** @type {HTMLElement | null} */ (host.querySelector(":scope > .field-error"));
   if (!el) {
-    el = h("p", { class: "field-error", id, role: "alert" });
-    (target.closest(".field") ?? target).append(el);
+    // "<field>-error"; two forms on one page may name the same field (n on the Queue page): the second one's
+    // id takes its form's id first, so each error stays beside its own input
+    const base = `${target.dataset.field.replaceAll(/[^\w-]/g, "-")}-error`;
+    const form = target.closest("form");
+    el = h("p", { class: "field-error", id: document.getElementById(base) && form?.id ? `${form.id}-${base}` : base, role: "alert" });
+    host.append(el);
   }
+  const id = el.id;
   el.textContent = el.textContent ? `${el.textContent}; ${message}` : message;
   const inputs = target.matches("input, select, textarea") ? [target] : [...target.querySelectorAll("input, select, textarea")];
   for (const i of inputs) {
