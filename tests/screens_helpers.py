@@ -5,6 +5,7 @@ curves), one still queued, one with no models at all; and a walk over every page
 from __future__ import annotations
 
 import math
+from urllib.parse import parse_qs, urlsplit
 
 from conftest import screenshot, wait_figures
 
@@ -52,6 +53,11 @@ def seed(server) -> dict[str, int]:
             errs = [round(base + 7.0 * ((i * 37) % n) / n, 3) for i in range(n)]
             finish_with_curves(server.db_url, ids[name], errs)
     return ids
+
+
+def hash_query(page) -> dict[str, list[str]]:
+    """The query of the page's hash route, e.g. {"f.flops": ["..2500000"]}."""
+    return parse_qs(urlsplit(page.url).fragment.partition("?")[2])
 
 
 def set_theme(page, theme: str) -> None:

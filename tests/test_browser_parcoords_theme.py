@@ -4,11 +4,10 @@ against a real uvicorn server on SQLite. Every test fails on any browser console
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import open_browser, screenshot, wait_figures
-from screens_helpers import seed, shoot_every_page
+from screens_helpers import hash_query, seed, shoot_every_page
 
 pytestmark = pytest.mark.browser
 
@@ -16,10 +15,6 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def ids(sqlite_server) -> dict[str, int]:
     return seed(sqlite_server)
-
-
-def hash_query(page) -> dict[str, list[str]]:
-    return parse_qs(urlsplit(page.url).fragment.partition("?")[2])
 
 
 def match_count(page) -> int:

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import math
 import re
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import wait_figures
-from screens_helpers import EPOCHS, seed
+from screens_helpers import EPOCHS, hash_query, seed
 
 from backend.study_spec import recipe_preset
 
@@ -19,10 +18,6 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def ids(sqlite_server) -> dict[str, int]:
     return seed(sqlite_server)
-
-
-def hash_query(page) -> dict[str, list[str]]:
-    return parse_qs(urlsplit(page.url).fragment.partition("?")[2])
 
 
 def trace_colors(page, div: str, **match) -> list[str]:
