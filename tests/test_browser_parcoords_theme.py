@@ -29,7 +29,9 @@ def table_rows(page) -> int:
 
 def brush(page, axis: int, top: float, bottom: float) -> None:
     """Drag along parallel-coordinates axis `axis` (0 = error) from `top` to `bottom` (fractions of its height)."""
-    box = page.locator("#parcoords .axis-brush").nth(axis).bounding_box()
+    handle = page.locator("#parcoords .axis-brush").nth(axis)
+    handle.scroll_into_view_if_needed()
+    box = handle.bounding_box()
     x = box["x"] + box["width"] / 2
     page.mouse.move(x, box["y"] + box["height"] * top)
     page.mouse.down()
@@ -45,6 +47,7 @@ def test_brushing_an_axis_filters_table_and_url_and_a_typed_range_moves_the_brus
     page.wait_for_selector("#parcoords[data-lines='60']")
     names = page.eval_on_selector_all("#parcoords .axis-title", "ts => ts.map(t => t.textContent)")
     assert names == ["error", "d", "wm"]
+    wait_figures(page)  # the scatter's server overlays redraw the client views once they arrive: let them
     page.locator("#parcoords").scroll_into_view_if_needed()
 
     brush(page, 0, 0.45, 0.98)  # the lower half of the error axis: the better models
