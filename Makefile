@@ -14,7 +14,7 @@ TEST_WORKERS ?= 2
 SLOW_WORKERS ?= 0
 pytest = $(VENV)/bin/pytest -q -p no:cacheprovider $(if $(filter-out 0,$(1)),-n $(1) --dist loadfile)
 
-.PHONY: run test test-fast test-slow bench lint lint-python lint-js api-types setup node system-deps clean
+.PHONY: run test test-fast test-slow bench screenshots lint lint-python lint-js api-types setup node system-deps clean
 
 setup: $(STAMP)
 
@@ -73,6 +73,10 @@ api-types: setup node
 
 bench: setup system-deps
 	$(PY) -m bench.run_all $(ONLY)
+
+# every dashboard page in the light and the dark theme, as artifacts/screenshots/<page>-<theme>.png
+screenshots: setup system-deps
+	$(PY) scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info frontend/node_modules build

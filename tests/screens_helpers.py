@@ -97,7 +97,7 @@ def shoot_every_page(page, base: str, ids: dict[str, int], theme: str) -> list[s
     page.wait_for_selector("main[data-rendered]")
     page.locator("#models-table tbody tr button.link").first.click()
     page.wait_for_selector("dialog[open] .js-plotly-plot")
-    page.screenshot(path=str(screenshot(page, f"model-{theme}")))
+    screenshot(page, f"model-{theme}")
     names.append(f"model-{theme}")
     page.keyboard.press("Escape")
     return names
