@@ -77,8 +77,7 @@ def shoot_every_page(page, base: str, ids: dict[str, int], theme: str) -> list[s
     walk = [
         ("studies", "#/studies", "#studies-table"),
         ("study", f"#/study/{a}", "main[data-rendered]"),
-        # 4 flops bins: each holds models of both studies, so the normalised EDF is drawn too
-        ("compare", f"#/compare?study={a}&study={b}&study={ids['empty']}&bins=4", "#stats-table tbody tr"),
+        ("compare", f"#/compare?study={a}&study={b}&study={ids['empty']}", "#stats-table tbody tr"),
         ("queue", "#/queue", "#new-study select option[value=RegNetX]"),
         ("jobs", "#/jobs", "#jobs-table tbody tr"),
     ]
@@ -87,7 +86,8 @@ def shoot_every_page(page, base: str, ids: dict[str, int], theme: str) -> list[s
         page.wait_for_selector(ready, state="attached")
         if name in ("study", "compare"):
             wait_figures(page)
-        if name == "study":
+        if name == "study":  # parcoords draws once on screen
+            page.locator("#parcoords").scroll_into_view_if_needed()
             page.wait_for_selector("#parcoords[data-lines]")
         page.evaluate("window.scrollTo(0, 0)")
         screenshot(page, f"{name}-{theme}")

@@ -44,6 +44,8 @@ def test_brushing_an_axis_filters_table_and_url_and_a_typed_range_moves_the_brus
     page, console = browser_page
     c, base, sid = sqlite_server.client, sqlite_server.url, ids["regnet-a"]
     page.goto(f"{base}/#/study/{sid}?pc=d,wm")
+    page.wait_for_selector("main[data-rendered]")
+    page.locator("#parcoords").scroll_into_view_if_needed()
     page.wait_for_selector("#parcoords[data-lines='60']")
     names = page.eval_on_selector_all("#parcoords .axis-title", "ts => ts.map(t => t.textContent)")
     assert names == ["error", "d", "wm"]
@@ -87,6 +89,8 @@ def test_brushing_an_axis_filters_table_and_url_and_a_typed_range_moves_the_brus
 def test_parcoords_axes_are_picked_and_kept_in_the_url(browser_page, sqlite_server, ids):
     page, console = browser_page
     page.goto(f"{sqlite_server.url}/#/study/{ids['regnet-a']}")
+    page.wait_for_selector("main[data-rendered]")
+    page.locator("#parcoords").scroll_into_view_if_needed()
     page.wait_for_selector("#parcoords[data-lines]")
     page.click(".pc-picker summary")
     page.check(".pc-picker input[value=g]")
@@ -122,6 +126,7 @@ def test_theme_follows_the_system_then_the_toggle_and_figures_follow(playwright_
         page.click("#theme-toggle")
         page.wait_for_function("document.documentElement.dataset.theme === 'dark'")
         page.wait_for_function("document.getElementById('fig-edf')._fullLayout.plot_bgcolor === '#111827'")
+        page.locator("#parcoords").scroll_into_view_if_needed()  # parcoords (WebGL) draws only on screen
         page.wait_for_function("document.getElementById('parcoords')._fullLayout.font.color === '#d1d5db'")
         assert page.evaluate("localStorage.getItem('netspace.theme')") == "dark"
         page.reload()

@@ -50,6 +50,7 @@ export class ParCoords {
     this.names = /** @type {string[]} */ ([]);
     this.bound = false;
     this.last = null;
+    this.key = null;
     this.picker = h("details", { class: "x-picker pc-picker" }, h("summary", {}, "axes"));
   }
 
@@ -76,8 +77,12 @@ export class ParCoords {
    * @param {any} pop  the loaded population (population.js)
    * @param {Filter} filter
    * @param {string[]} picked  the columns the user picked (URL `pc`), error aside
+   * @param {string} key  what the drawing depends on (population and filter version, axes, theme): a draw with
+   *   the key of the last one is skipped
    */
-  async draw(pop, filter, picked) {
+  async draw(pop, filter, picked, key) {
+    if (key === this.key) return;
+    this.key = key;
     const names = this.axes(pop, picked);
     if (names.join(",") !== this.names.join(",")) this.buildPicker(pop, names.slice(1));
     this.names = names;

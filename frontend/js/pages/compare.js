@@ -30,7 +30,8 @@ export function mount(root, route, ctx) {
   // the normalised EDF needs every complexity bin to hold a model: when it cannot be drawn, its message asks
   // for fewer bins or log-spaced bins — both are here
   const binsSel = h("select", { "aria-label": "complexity bins", id: "norm-bins", onchange: (e) => setParam("bins", e.target.value) },
-    NORM_BINS.map((b) => h("option", { value: String(b) }, `${b} bins`)));
+    [h("option", { value: "", title: "10 equal bins, else 10 log-spaced, else 5 log-spaced: the first that works" }, "auto bins"),
+      ...NORM_BINS.map((b) => h("option", { value: String(b) }, `${b} bins`))]);
   const logBox = h("input", { type: "checkbox", id: "norm-log", onchange: (e) => setParam("log", e.target.checked ? "1" : "") });
   const normControls = h("span", { class: "row" }, bySel, binsSel, h("label", { class: "check", for: "norm-log" }, logBox, " log-spaced"));
   // one card per figure kind the registry puts on this page (GET /api/figures), in its order; a kind's options
@@ -147,18 +148,23 @@ export function mount(root, route, ctx) {
     clear(statsRoot, h("div", { class: "table-wrap" }, summary), ks && h("div", { class: "table-wrap" }, ks));
   }
 
+  /** by, and bins / log only when chosen: without them the server tries 10 equal, 10 log-spaced, then 5 bins */
+  function normQuery() {
+    return { by: bySel.value, ...(binsSel.value ? { bins: binsSel.value } : {}), ...(logBox.checked ? { log: true } : {}) };
+  }
+
   function loadFigures() {
     const ids = chosen();
     xSel.value = query.get("x") || "flops";
     bySel.value = query.get("by") || "flops";
-    binsSel.value = NORM_BINS.includes(Number(query.get("bins"))) ? String(query.get("bins")) : "10";
+    binsSel.value = NORM_BINS.includes(Number(query.get("bins"))) ? String(query.get("bins")) : "";
     logBox.checked = query.get("log") === "1";
     body.hidden = ids.length < 2;
     hint.textContent = ids.length < 2 ? "Pick at least two studies above to overlay them." : "";
     if (ids.length < 2) return;
     loadStats();
     for (const f of figs) {
-      const extra = f.x ? { param: xSel.value } : f.by ? { by: bySel.value, bins: binsSel.value, log: logBox.checked } : {};
+      const extra = f.x ? { param: xSel.value } : f.by ? normQuery() : {};
       f.fig.load(`/api/figures/${f.kind}`, figureQuery(extra));
     }
   }

@@ -16,7 +16,7 @@ import { plotCard, purge, ServerFigure } from "../plots.js";
 import { ScatterGrid } from "../scatter.js";
 import { ModelsTable } from "../table.js";
 import { ParCoords } from "../parcoords.js";
-import { THEME_EVENT } from "../theme.js";
+import { currentTheme, THEME_EVENT } from "../theme.js";
 import { replaceQuery, routeHash } from "../url.js";
 import { progressBar } from "../widgets.js";
 import { workerNotice } from "../workers.js";
@@ -272,8 +272,13 @@ export function mount(root, route, ctx) {
     table.render(pop, idx, view, version);
   }
 
+  // parcoords is WebGL, which costs seconds per draw in a software renderer (headless Chromium, no GPU): it is
+  // drawn only while on screen, and only when the population, the filter, its axes or the theme changed
+  let pcVisible = false;
   function drawParcoords() {
-    if (pop) parcoords.draw(pop, filter, view.pc).catch((err) => ctx.banner.error(err));
+    if (!pop || !pcVisible) return;
+    parcoords.draw(pop, filter, view.pc, `${version}|${view.pc.join(",")}|${currentTheme()}`)
+      .catch((err) => ctx.banner.error(err));
   }
 
   // a theme change: the client-drawn figures are redrawn in the new colours (plots.js re-colours the others)
@@ -323,6 +328,11 @@ export function mount(root, route, ctx) {
   let scatterStale = false;
   const seen = new IntersectionObserver((entries) => {
     for (const e of entries) {
+      if (e.target === pcCard.card) {
+        pcVisible = e.isIntersecting;
+        drawParcoords();
+        continue;
+      }
       const f = figures.find((x) => x.parts.card === e.target) ?? "scatter";
       if (!e.isIntersecting) {
         onScreen.delete(f);
@@ -336,6 +346,7 @@ export function mount(root, route, ctx) {
   }, { rootMargin: "300px 0px" });
   for (const f of figures) seen.observe(f.parts.card);
   seen.observe(scatterCard.card);
+  seen.observe(pcCard.card);
   const loadFiguresSoon = debounce(loadFigures, 250);
 
   function countFinished() {
