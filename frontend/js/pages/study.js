@@ -274,9 +274,10 @@ export function mount(root, route, ctx) {
 
   // parcoords is WebGL, which costs seconds per draw in a software renderer (headless Chromium, no GPU): it is
   // drawn only while on screen, and only when the population, the filter, its axes or the theme changed
-  let pcVisible = false;
   function drawParcoords() {
-    if (!pop || !pcVisible) return;
+    if (!pop) return;
+    const r = pcCard.card.getBoundingClientRect(); // the layout as it is now, not as the observer last saw it
+    if (r.bottom < 0 || r.top > window.innerHeight) return;
     parcoords.draw(pop, filter, view.pc, `${version}|${view.pc.join(",")}|${currentTheme()}`)
       .catch((err) => ctx.banner.error(err));
   }
@@ -328,11 +329,6 @@ export function mount(root, route, ctx) {
   let scatterStale = false;
   const seen = new IntersectionObserver((entries) => {
     for (const e of entries) {
-      if (e.target === pcCard.card) {
-        pcVisible = e.isIntersecting;
-        drawParcoords();
-        continue;
-      }
       const f = figures.find((x) => x.parts.card === e.target) ?? "scatter";
       if (!e.isIntersecting) {
         onScreen.delete(f);
@@ -346,7 +342,10 @@ export function mount(root, route, ctx) {
   }, { rootMargin: "300px 0px" });
   for (const f of figures) seen.observe(f.parts.card);
   seen.observe(scatterCard.card);
-  seen.observe(pcCard.card);
+  const pcSeen = new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting)) drawParcoords();
+  });
+  pcSeen.observe(pcCard.card);
   const loadFiguresSoon = debounce(loadFigures, 250);
 
   function countFinished() {
@@ -544,6 +543,7 @@ export function mount(root, route, ctx) {
       loadFiguresSoon.cancel();
       for (const f of figures) f.fig.destroy();
       seen.disconnect();
+      pcSeen.disconnect();
       window.removeEventListener(THEME_EVENT, onTheme);
       parcoords.destroy();
       scatter.destroy();
