@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from urllib.parse import parse_qs, urlsplit
 
-from conftest import screenshot, wait_figures
+from conftest import ARTIFACTS, screenshot, wait_figures
 
 EPOCHS = 50
 
@@ -97,7 +97,8 @@ def shoot_every_page(page, base: str, ids: dict[str, int], theme: str) -> list[s
     page.wait_for_selector("main[data-rendered]")
     page.locator("#models-table tbody tr button.link").first.click()
     page.wait_for_selector("dialog[open] .js-plotly-plot")
-    screenshot(page, f"model-{theme}")
+    # the dialog itself (a full-page shot of a modal dialog shows the page behind it, not the dialog)
+    page.locator("dialog[open]").screenshot(path=str(ARTIFACTS / "screenshots" / f"model-{theme}.png"))
     names.append(f"model-{theme}")
     page.keyboard.press("Escape")
     return names

@@ -127,9 +127,10 @@ export class ParCoords {
       dimensions: dims,
       line: { color: drawn.map((i) => err[i]), colorscale: "Viridis", showscale: true,
         colorbar: { title: { text: "error", side: "right" }, thickness: 12, tickfont: { color: theme.font } } },
-      labelfont: { color: theme.font, size: 12 },
-      tickfont: { color: theme.font, size: 10 },
-      rangefont: { color: theme.muted, size: 10 },
+      // no text halo: Plotly draws one in white by default, a blur on the dark theme
+      labelfont: { color: theme.font, size: 12, shadow: "none" },
+      tickfont: { color: theme.font, size: 10, shadow: "none" },
+      rangefont: { color: theme.muted, size: 10, shadow: "none" },
       unselected: { line: { color: theme.context, opacity: 0.25 } },
     };
     const layout = { height: 380, margin: { l: 60, r: 70, t: 40, b: 24 }, paper_bgcolor: "rgba(0,0,0,0)",
