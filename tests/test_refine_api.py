@@ -93,8 +93,9 @@ def test_refine_errors_name_the_field_and_write_nothing(parent):
     assert fields(post({"step": {"name": "x"}, "filter": {"nope_max": 1}})) == ["filter.nope_max"]
     assert fields(post({"step": {"name": "x"}, "recipe": {"epochs": 0}})) == ["recipe.epochs"]
     assert fields(post({"step": {"name": "x", "share": ["w0"]}})) == ["step.share/monotone.w0"]
-    r = post({"step": {"name": "x"}, "n": -1})
-    assert fields(r) == ["n"] and "allowed range [0, ∞)" in r.json()["detail"][0]["msg"]
+    for n in (-1, 0):  # the one rule of every n: at least 1 when given
+        r = post({"step": {"name": "x"}, "n": n})
+        assert fields(r) == ["n"] and "allowed range [1, ∞)" in r.json()["detail"][0]["msg"]
     assert fields(post({"step": {"name": "x"}, "efit_max": 0})) == ["efit_max"]
     assert fields(post({"step": {"name": "x"}, "surprise": 1})) == ["surprise"]
     assert post({"step": {"name": "x"}}, study=999_999).status_code == 404

@@ -143,7 +143,8 @@ def refine_cmd(
     step = {"name": name, "share": share or [], "monotone": monotone or [], "to_regnet": to_regnet,
             "fix": _pairs(fix, "fix", float), "narrow": _pairs(narrow, "narrow", _narrow_value)}
     req = RefineIn.model_validate({
-        "step": step, "preview": preview, "n": n, "seed": seed, "priority": priority, "bestrange": bestrange or [],
+        "step": step, "preview": preview, "n": n or None, "seed": seed, "priority": priority,
+        "bestrange": bestrange or [],
         "filter": parse_filters(filters, None).active() if filters else None, "efit_max": efit_max,
         "base": load_space_arg(base).model_dump(mode="json") if base else None,
         "recipe": {"epochs": epochs} if epochs else None, "regime": _regime(flops, None, None)})

@@ -41,7 +41,7 @@ from .derived import fill_e_fit
 from .errors import InvalidInput
 from .filters import MAX_IDS, ModelFilter
 from .models_query import require_study
-from .population import Population, load_population
+from .population import Population, check_extra_ranges, load_population
 from .spacesize import maybe_spec, size_report
 from .studies import StudyIn, _space_by_name, create_study
 
@@ -61,7 +61,9 @@ class RefineIn(BaseModel):
 
     step: Refinement = Field(description="the constraints; step.name is the child study's name")
     preview: bool = Field(True, description="true: only the preview; false: also create the child study")
-    n: int | None = Field(None, ge=0, description="samples of the child to queue when it is created")
+    # the one rule of StudyIn.n and SamplesIn.n: at least 1 when given; leave it out to queue nothing yet
+    n: int | None = Field(None, ge=1, description="samples of the child to queue when it is created (at least 1; "
+                          "leave it out to create the child without samples)")
     seed: int | None = Field(None, ge=0, le=2**31 - 1, description="child study seed (default: the parent's)")
     priority: int = Field(0, ge=-1000, le=1000, description="priority of the queued jobs")
     bestrange: list[str] = Field(default_factory=list, max_length=32,
@@ -209,6 +211,11 @@ def plan_refinement(engine: Engine, study_id: int, req: RefineIn) -> tuple[Plan,
         parent = require_study(conn, study_id)
     spec = _parent_spec(parent, req)
     target = _narrowed_space(spec, req.step)
+    if req.filter is not None:
+        try:  # a range on a column the parent does not have is a typo, named as the filter's field
+            check_extra_ranges(engine, [study_id], req.filter)
+        except InvalidInput as e:
+            raise InvalidInput.of(err.within("filter") for err in e.errors) from e
     if req.step.to_regnet:
         fill_e_fit(engine, study_id)  # e_fit of every model, stored once
     pop = load_population(engine, study_id)

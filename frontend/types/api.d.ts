@@ -2179,7 +2179,7 @@ export interface components {
             im_size?: number | null;
             /**
              * N
-             * @description samples of the child to queue when it is created
+             * @description samples of the child to queue when it is created (at least 1; leave it out to create the child without samples)
              */
             n?: number | null;
             /** Notes */

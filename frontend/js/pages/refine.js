@@ -204,14 +204,14 @@ export function mount(root, route, ctx) {
     /** @type {import("../api.js").FieldMessage[]} */
     const errors = [];
     const count = readInt(n, "n", errors);
-    if (count !== undefined && count < 0) errors.push({ field: "n", message: "must be ≥ 0" });
+    if (count !== undefined && count < 1) errors.push({ field: "n", message: "must be ≥ 1 (leave it empty to queue nothing yet)" });
     if (errors.length) return showFieldErrors(form, errors);
     busy = true;
     createBtn.disabled = true;
     formStatus.textContent = "Creating…";
     try {
       /** @type {Schemas["RefineResult"]} */
-      const out = await postJSON(`/api/studies/${studyId}/refine`, { ...b, preview: false, n: count ?? 0 }, null, { signal: ctrl.signal });
+      const out = await postJSON(`/api/studies/${studyId}/refine`, { ...b, preview: false, n: count }, null, { signal: ctrl.signal });
       ctx.go("study", out.study.id);
     } catch (err) {
       formStatus.textContent = "";
