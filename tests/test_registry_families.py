@@ -19,15 +19,16 @@ from backend.registry import Registry, UnknownEntry
 
 
 def test_families_are_the_modules_of_the_package():
-    assert family_names() == ("anynet", "regnet")
-    assert list(FAMILIES.entries()) == ["anynet", "regnet"]  # display order: AnyNet first
+    assert family_names() == ("anynet", "nds_resnext", "nds_stages", "regnet")
+    assert list(FAMILIES.entries()) == ["anynet", "regnet", "nds_resnext", "nds_stages"]  # display order
     assert set(typing.get_args(SpaceSpec.model_fields["family"].annotation)) == set(family_names())
     schema = SpaceSpec.model_json_schema()["properties"]["family"]
     assert sorted(schema["enum"]) == list(family_names())
 
 
 def test_unknown_family_names_the_allowed_ones():
-    with pytest.raises(ValueError, match=r"family: unknown space family 'nope'; allowed: anynet, regnet"):
+    allowed = "anynet, regnet, nds_resnext, nds_stages"
+    with pytest.raises(ValueError, match=rf"family: unknown space family 'nope'; allowed: {allowed}"):
         get_family("nope")
     with pytest.raises(ValueError, match="family"):
         parse_space("name: x\nfamily: nope\nparams: {}")
@@ -38,8 +39,8 @@ def test_every_builtin_space_fits_its_family():
         fam = get_family(space.family)
         assert set(space.params) == set(fam.params)
         cols = [c for k in space.params for c in fam.param_columns(space, k)]
-        if fam.name == "anynet":
-            assert sorted(cols) == sorted(f"{k}_{i}" for k in "dwbg" for i in range(1, space.num_stages + 1))
+        if fam.stage_params:
+            assert sorted(cols) == sorted(f"{k}_{i}" for k in fam.stage_params for i in range(1, space.num_stages + 1))
         else:
             assert cols == list(space.params)
 

@@ -48,7 +48,7 @@ def anynet_config(space: SpaceSpec, batch: Batch, i: int, **extra: Any) -> AnyNe
     return AnyNetConfig(
         stem_type=space.stem_type, stem_w=space.stem_w, block_type=space.block_type, se_r=space.se_r,
         head_w=space.head_w, depths=[int(x) for x in batch.depths[i]], widths=[int(x) for x in batch.widths[i]],
-        strides=[space.stride] * batch.depths.shape[1], bot_muls=[float(x) for x in batch.bot_muls[i]],
+        strides=space.stage_strides(), bot_muls=[float(x) for x in batch.bot_muls[i]],
         group_ws=[int(x) for x in batch.group_ws[i]], **extra,
     )
 
@@ -62,7 +62,7 @@ def anynet_dicts(space: SpaceSpec, batch: Batch, extra: dict[str, list[dict[str,
     head = {"type": "anynet", "stem_type": space.stem_type, "stem_w": int(space.stem_w),
             "block_type": space.block_type}
     tail = {"se_r": float(space.se_r), "head_w": int(space.head_w)}
-    strides = [int(space.stride)] * batch.depths.shape[1]
+    strides = space.stage_strides()
     rows = zip(batch.depths.tolist(), batch.widths.tolist(), batch.bot_muls.astype(float).tolist(),
                batch.group_ws.tolist(), strict=True)
     out = [{**head, "depths": d, "widths": w, "strides": list(strides), "bot_muls": b, "group_ws": g, **tail}

@@ -180,7 +180,7 @@ def sample(
         res.candidates += CHUNK
         res.structural += len(batch)
         batch.counts = complexity_batch(
-            batch.depths, batch.widths, space.stride, batch.bot_muls, batch.group_ws,
+            batch.depths, batch.widths, space.stage_strides(), batch.bot_muls, batch.group_ws,
             stem_type=space.stem_type, stem_w=space.stem_w, block_type=space.block_type,
             se_r=space.se_r, head_w=space.head_w, im_size=im_size, num_classes=num_classes,
         ) if len(batch) else Counts(*(np.zeros(0, np.int64),) * 3)

@@ -12,7 +12,7 @@ width, w widths, d depths.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -204,6 +204,9 @@ class SpaceSpec(BaseModel):
     stem_w: int = Field(default=32, ge=1, le=4096)
     block_type: BlockType = "res_bottleneck_block"
     stride: int = Field(default=2, ge=1, le=4, description="stride of each stage's first block")
+    strides: list[Annotated[int, Field(ge=1, le=4)]] | None = Field(
+        default=None, description="per-stage strides of each stage's first block, one per stage (overrides "
+        "`stride`; NDS's ResNet-style spaces: [1, 2, 2])")
     se_r: float = Field(default=0.0, ge=0.0, le=1.0, description="SE ratio (RegNetY: 0.25)")
     head_w: int = Field(default=0, ge=0, le=65536)
     im_size: int = Field(default=224, ge=8, le=1024, description="input resolution used for complexity")
@@ -255,6 +258,8 @@ class SpaceSpec(BaseModel):
     def _family_params(self) -> SpaceSpec:
         family = get_family(self.family)
         family.check_spec(self)
+        if self.strides is not None and len(self.strides) != self.num_stages:
+            raise InvalidField("strides", f"needs one stride per stage ({self.num_stages}), got {len(self.strides)}")
         d = self.params.get("d")
         if d is not None and "d" in family.stage_params and self.num_stages * d.bounds()[1] > MAX_BLOCKS:
             # every sampled network must be a valid config (AnyNetConfig: at most MAX_BLOCKS blocks in all)
@@ -262,6 +267,10 @@ class SpaceSpec(BaseModel):
             raise InvalidField("params.d", f"{self.num_stages} stages of up to {d.bounds()[1]:g} blocks exceed "
                                f"{MAX_BLOCKS} blocks in all; high <= {most}", f"[1, {most}]")
         return self
+
+    def stage_strides(self) -> list[int]:
+        """The stride of each stage's first block: `strides` where given, else `stride` for every stage."""
+        return list(self.strides) if self.strides is not None else [self.stride] * self.num_stages
 
     def yaml_text(self) -> str:
         import yaml

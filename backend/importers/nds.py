@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import PurePath
 from typing import Any
 
-from .nds_nets import flatten_net, zero_fill_ops
+from .nds_nets import flatten_net, native_space, zero_fill_ops
 from .records import (
     BadRecord,
     ImportFormatError,
@@ -149,7 +149,8 @@ def plan(text: str, filename: str | None = None, *, split: bool = False) -> Plan
         zero_fill_ops([r.extra for r in records])
         first_optim = records[0].config.get("optim") if records else None
         meta: dict[str, Any] = {"space": space, "source": PurePath(filename).name if filename else None,
-                                "anynet_mapped": sum("anynet" in r.config for r in records)}
+                                "anynet_mapped": sum("anynet" in r.config for r in records),
+                                "native_space": native_space(space, imagenet)}
         if groups:
             meta["groups"] = groups
         if first_optim is not None and all(r.config.get("optim") == first_optim for r in records):

@@ -145,11 +145,27 @@ def nds_complexity(net: dict[str, Any], imagenet: bool) -> dict[str, int] | None
         return None
     im_size, num_classes = (224, 1000) if imagenet else (32, 10)
     cx = complexity(cfg, im_size, num_classes)
-    conv_outputs = cx["acts"] - num_classes  # acts: conv outputs, the classifier's outputs, max-pool outputs
-    if cfg.stem_type == "res_stem_in":
-        conv_outputs -= cfg.stem_w * (im_size // 4) ** 2  # the stem's max-pool (unverified: no such file here)
-    flops = cx["flops"] + NDS_FLOPS_PER_CONV_OUTPUT * conv_outputs
+    flops = release_flops(cx["flops"], cx["acts"], num_classes, cfg.stem_type, cfg.stem_w, im_size)
     return {"flops": flops, "macs": cx["flops"], "params": cx["params"]}
+
+
+def release_flops(macs: int, acts: int, num_classes: int, stem_type: str, stem_w: int, im_size: int) -> int:
+    """The release's `flops` of a ResNet-like net from netspace's counts: multiply-adds plus
+    NDS_FLOPS_PER_CONV_OUTPUT per conv output element (acts less the classifier's and a max-pool's outputs)."""
+    conv_outputs = acts - num_classes  # acts: conv outputs, the classifier's outputs, max-pool outputs
+    if stem_type == "res_stem_in":
+        conv_outputs -= stem_w * (im_size // 4) ** 2  # the stem's max-pool (unverified: no such file here)
+    return macs + NDS_FLOPS_PER_CONV_OUTPUT * conv_outputs
+
+
+#: (the release file's space, ImageNet?) -> netspace's built-in space that samples it (designspace/spaces/)
+NATIVE_SPACES = {("ResNeXt-A", True): "NDS_ResNeXt-A", ("ResNeXt-B", True): "NDS_ResNeXt-B",
+                 ("Vanilla", False): "NDS_Vanilla", ("ResNet", False): "NDS_ResNet"}
+
+
+def native_space(space: str, imagenet: bool) -> str | None:
+    """The built-in space an NDS release file's population was sampled from, where netspace has it."""
+    return NATIVE_SPACES.get((space, imagenet))
 
 
 def space_family(space: str) -> str:

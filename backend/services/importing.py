@@ -80,7 +80,8 @@ def study_row(pop: Population, name: str, source: str | None) -> dict[str, Any]:
     return {
         "name": name, "space_name": space_name[:200],
         "space": {"name": space_name[:200], "family": "imported", "format": pop.format, "source": source,
-                  "meta": pop.meta, "arch_types": sorted({r.arch_type for r in pop.records})},
+                  "meta": pop.meta, "arch_types": sorted({r.arch_type for r in pop.records}),
+                  "native_space": pop.meta.get("native_space")},
         "dataset": {"name": pop.dataset or "unknown"}, "recipe": recipe, "regime": {},
         "im_size": pop.im_size or im_size, "num_classes": pop.num_classes or num_classes, "seed": 0,
         "source": "imported", "notes": notes, "created_at": utcnow(),

@@ -7,15 +7,18 @@ adds only the models beyond the first request's.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select
 
 from backend.analysis.widths import law_e_fits
+from backend.designspace.builtin import builtin_spaces, get_space
 from backend.designspace.params import flat_params
 from backend.designspace.sampling import Regime, SamplingError, sample
 from backend.designspace.spec import SpaceSpec
+from backend.importers.nds_nets import release_flops
 from db.engine import write_tx
 from db.events import append_event
 from db.models import add_models, jobs, models, studies, utcnow
@@ -38,12 +41,44 @@ class Drawn:
     seconds: float
 
 
-def draw_samples(study: dict[str, Any], n: int, seed: int) -> Drawn:
-    """Sample n models of the study's space in its regime at its im_size/num_classes (no database access).
+def study_space(study: Mapping[str, Any]) -> tuple[SpaceSpec | None, str | None, str | None]:
+    """(the space new samples of a study come from, its native space's name, why not sampleable).
+
+    A sampled study samples its own spec. An imported study samples the built-in space its population was drawn
+    from, where the importer recorded one (`space.native_space`: NDS's ResNeXt-A/B, Vanilla, ResNet), else none.
+    """
+    spec = study["space"] or {}
+    if study["source"] != "imported":
+        return SpaceSpec.model_validate(spec), None, None
+    native = spec.get("native_space")
+    if native is None:
+        return None, None, (f"study {study['name']!r} holds imported models of {spec.get('name', 'a file')} and "
+                            "netspace has no native space for them; sample into a new study")
+    if native not in builtin_spaces():
+        return None, native, f"the native space {native!r} of study {study['name']!r} is not a built-in space"
+    return get_space(native), native, None
+
+
+def sampleability(study: Mapping[str, Any]) -> tuple[bool, str | None, str | None]:
+    """(sampleable, native space, why not) as the study's API response states them (views.Study)."""
+    try:
+        space, native, why_not = study_space(study)
+    except ValueError as e:  # a stored spec this version no longer reads
+        return False, None, f"the study's space spec is not valid here: {e}"
+    return space is not None, native, why_not
+
+
+def draw_samples(study: Mapping[str, Any], n: int, seed: int) -> Drawn:
+    """Sample n models of the study's space (study_space) in its regime at its im_size/num_classes (no database
+    access). An imported NDS study's new models count `flops` in the release's convention, as its imported ones
+    do (importers.nds_nets.release_flops); `extra.macs` keeps the multiply-adds.
 
     Raises InvalidInput (field 'regime' or 'n') when the sampler cannot meet the regime.
     """
-    space = SpaceSpec.model_validate(study["space"])
+    space, native, why_not = study_space(study)
+    if space is None:
+        raise InvalidInput(why_not or "not sampleable", "study_id")
+    release = native is not None and (study["space"] or {}).get("format") == "nds"
     try:
         res = sample(space, n, seed, Regime.from_dict(study["regime"]), im_size=study["im_size"],
                      num_classes=study["num_classes"])
@@ -57,9 +92,13 @@ def draw_samples(study: dict[str, Any], n: int, seed: int) -> Drawn:
     built = [res.config(i) for i in range(len(res))]
     configs = [cfg.model_dump(mode="json", exclude_none=True) for cfg in built]
     for i, cfg in enumerate(built):
-        rows.append({"config": configs[i], "config_hash": cfg.config_hash(),
-                     "arch_type": "anynet", "flops": int(c.flops[i]), "params": int(c.params[i]),
-                     "acts": int(c.acts[i]), "created_at": now, **flat_params(cfg)})
+        flops, acts = int(c.flops[i]), int(c.acts[i])
+        row = {"config": configs[i], "config_hash": cfg.config_hash(), "arch_type": "anynet", "flops": flops,
+               "params": int(c.params[i]), "acts": acts, "created_at": now, **flat_params(cfg)}
+        if release:
+            row["flops"] = release_flops(flops, acts, res.num_classes, cfg.stem_type, cfg.stem_w, res.im_size)
+            row["extra"] = {"macs": flops}
+        rows.append(row)
     # e_fit where the model's own law reproduces it (0, no search); the rest is fitted by the worker that
     # trains the model (services.derived)
     for row, e_fit in zip(rows, law_e_fits(configs), strict=True):
@@ -105,8 +144,6 @@ def queue_samples(engine: Engine, study_id: int, n: int, seed: int | None = None
         study = conn.execute(select(studies).where(studies.c.id == study_id)).mappings().first()
     if study is None:
         raise NotFound(f"study {study_id} not found", "study_id")
-    if study["source"] != "sampled":
-        raise InvalidInput(f"study {study['name']!r} holds imported models; sample into a new study", "study_id")
     seed = study["seed"] if seed is None else seed
     drawn = draw_samples(dict(study), n, seed)
     with write_tx(engine) as conn:

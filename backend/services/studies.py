@@ -24,7 +24,7 @@ from db.events import append_event
 from db.models import JOB_STATUSES, models, studies, utcnow
 
 from .errors import Conflict, InvalidInput, NotFound
-from .sampling import draw_samples, insert_samples
+from .sampling import draw_samples, insert_samples, sampleability
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\- ]{0,199}$"
 
@@ -153,6 +153,7 @@ def study_dict(row: Any, counts: dict[str, Any] | None) -> dict[str, Any]:
     d = dict(row._mapping)
     d["created_at"] = d["created_at"].isoformat() + "Z"
     d["counts"] = counts or _empty_counts()
+    d["sampleable"], d["native_space"], d["why_not"] = sampleability(d)
     return d
 
 

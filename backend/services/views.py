@@ -80,6 +80,11 @@ class Study(View):
     n_models: int
     counts: StudyCounts
     samples: SamplesQueued | None = Field(None, description="POST with n: the samples queued with the study")
+    sampleable: bool = Field(description="POST /api/studies/{id}/samples can add models: a sampled study, or an "
+                             "imported one linked to the native space its population was drawn from")
+    native_space: str | None = Field(description="imported studies: the built-in space new samples come from "
+                                     "(GET /api/spaces/{name}); null otherwise")
+    why_not: str | None = Field(description="why the study is not sampleable; null when it is")
 
 
 class StudyDeleted(View):

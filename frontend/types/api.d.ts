@@ -2451,7 +2451,7 @@ export interface components {
              * Family
              * @enum {string}
              */
-            family: "anynet" | "regnet";
+            family: "anynet" | "nds_resnext" | "nds_stages" | "regnet";
             /**
              * Head W
              * @default 0
@@ -2510,6 +2510,11 @@ export interface components {
              * @default 2
              */
             stride: number;
+            /**
+             * Strides
+             * @description per-stage strides of each stage's first block, one per stage (overrides `stride`; NDS's ResNet-style spaces: [1, 2, 2])
+             */
+            strides?: number[] | null;
         };
         /** SpaceSummary */
         SpaceSummary: {
@@ -2601,6 +2606,11 @@ export interface components {
             n_models: number;
             /** Name */
             name: string;
+            /**
+             * Native Space
+             * @description imported studies: the built-in space new samples come from (GET /api/spaces/{name}); null otherwise
+             */
+            native_space: string | null;
             /** Notes */
             notes: string | null;
             /** Num Classes */
@@ -2615,6 +2625,11 @@ export interface components {
             regime: {
                 [key: string]: (number | null)[];
             };
+            /**
+             * Sampleable
+             * @description POST /api/studies/{id}/samples can add models: a sampled study, or an imported one linked to the native space its population was drawn from
+             */
+            sampleable: boolean;
             /** @description POST with n: the samples queued with the study */
             samples?: components["schemas"]["SamplesQueued"] | null;
             /** Seed */
@@ -2633,6 +2648,11 @@ export interface components {
             };
             /** Space Name */
             space_name: string;
+            /**
+             * Why Not
+             * @description why the study is not sampleable; null when it is
+             */
+            why_not: string | null;
         };
         /** StudyCounts */
         StudyCounts: {

@@ -13,22 +13,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..batch import Batch
-from ..laws import draw
 from ..regnet import standardize_stages
 from . import Family
+from ._stages import draw_all
 
 if TYPE_CHECKING:
     from ..spec import SpaceSpec
 
 STAGE_PARAMS = ("d", "w", "b", "g")
-
-
-def _draw_stages(space: SpaceSpec, name: str, rng: np.random.Generator, size: int) -> np.ndarray:
-    p = space.params[name]
-    s = space.num_stages
-    if p.shared:
-        return np.repeat(draw(p, rng, size)[:, None], s, axis=1)
-    return draw(p, rng, size * s).reshape(size, s)
 
 
 class AnyNet(Family):
@@ -42,12 +34,8 @@ class AnyNet(Family):
     refine_steps = frozenset({"narrow", "fix", "share", "monotone", "to_regnet"})
 
     def propose(self, space: SpaceSpec, rng: np.random.Generator, size: int) -> Batch:
-        d, w, b, g = (_draw_stages(space, k, rng, size) for k in ("d", "w", "b", "g"))
-        keep = np.ones(size, dtype=bool)
-        for name, arr in (("d", d), ("w", w), ("b", b), ("g", g)):
-            if space.params[name].monotone:
-                keep &= np.all(np.diff(arr, axis=1) >= 0, axis=1)
-        d, w, b, g = d[keep], w[keep], b[keep], g[keep]
+        drawn, keep = draw_all(space, STAGE_PARAMS, rng, size)
+        d, w, b, g = (drawn[k][keep] for k in STAGE_PARAMS)
         bm = 1.0 / b
         widths, group_ws = standardize_stages(w, bm, g, space.standardize)
         if space.params["w"].monotone:  # the adjustment must not undo the constraint

@@ -1,0 +1,68 @@
+"""An imported NDS study is linked to its native space: the API says so (`sampleable`, `native_space`, `why_not`)
+and POST /api/studies/{id}/samples samples from it — on a real server over SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from backend.designspace.builtin import get_space
+from backend.designspace.config import AnyNetConfig
+from backend.importers.nds_nets import release_flops
+
+
+def imported_study(server, reference_dir, name: str, prefix: str) -> dict:
+    """Upload a release file through the real endpoint; the new study as GET /api/studies/{id} gives it."""
+    content = (reference_dir / "nds" / name).read_bytes()
+    r = server.client.post("/api/studies/import", files={"file": (name, content)},
+                           data={"study": f"{prefix}-{server.port}"})
+    assert r.status_code == 201, r.text
+    return server.client.get(f"/api/studies/{r.json()['study_id']}").json()
+
+
+def test_imported_resnext_study_samples_its_native_space(live_server, reference_dir):
+    c = live_server.client
+    study = imported_study(live_server, reference_dir, "ResNeXt-A_in.json", "native-a")
+    sid = study["id"]
+    assert (study["sampleable"], study["native_space"], study["why_not"]) == (True, "NDS_ResNeXt-A", None)
+    assert study["space"]["native_space"] == "NDS_ResNeXt-A" and study["source"] == "imported"
+    assert any(s["id"] == sid and s["sampleable"] for s in c.get("/api/studies").json())
+
+    q = c.post(f"/api/studies/{sid}/samples", json={"n": 6, "seed": 4})
+    assert q.status_code == 201, q.text
+    assert q.json()["queued"] == 6
+    again = c.post(f"/api/studies/{sid}/samples", json={"n": 6, "seed": 4}).json()
+    assert again["queued"] == 0 and again["duplicates"] == 6  # seeded: the same six
+    page = c.get(f"/api/studies/{sid}/models", params={"limit": 1000, "sort": "id"}).json()
+    assert page["total"] == 130 + 6
+    space = get_space("NDS_ResNeXt-A")
+    new = [m for m in page["items"] if m["index"] >= 130]
+    assert len(new) == 6 and all(m["arch_type"] == "anynet" and m["status"] == "queued" for m in new)
+    for m in new:
+        cfg = AnyNetConfig.model_validate(m["config"])
+        assert (cfg.stem_type, cfg.stem_w, cfg.strides) == ("nds_stem_in", 64, [1, 2, 2])
+        assert all(space.params["d"].contains(d) for d in cfg.depths)
+        # the study's flops are the release's convention for the new models too; macs beside them
+        assert m["flops"] == release_flops(m["extra"]["macs"], m["acts"], 1000, cfg.stem_type, cfg.stem_w, 224)
+        assert m["flops"] > m["extra"]["macs"]
+
+
+def test_studies_without_a_native_space_say_why(live_server, reference_dir):
+    c = live_server.client
+    study = imported_study(live_server, reference_dir, "DARTS_in.json", "native-darts")
+    sid = study["id"]
+    assert study["sampleable"] is False and study["native_space"] is None
+    assert "no native space" in study["why_not"]
+    q = c.post(f"/api/studies/{sid}/samples", json={"n": 3})
+    assert q.status_code == 422
+    item = q.json()["detail"][0]
+    assert item["field"] == "study_id" and "no native space" in item["msg"]
+
+    sampled = c.post("/api/studies", json={"name": f"native-own-{live_server.port}", "space": "NDS_Vanilla",
+                                           "dataset": {"name": "digits"}, "n": 3})
+    assert sampled.status_code == 201, sampled.text
+    body = sampled.json()
+    assert (body["sampleable"], body["native_space"], body["why_not"]) == (True, None, None)
+    assert body["samples"]["queued"] == 3
+
+
+def test_imported_vanilla_reruns_link_to_the_cifar_space(live_server, reference_dir):
+    study = imported_study(live_server, reference_dir, "Vanilla_reruns.json", "native-v")
+    assert study["native_space"] == "NDS_Vanilla" and study["im_size"] == 32 and study["num_classes"] == 10
