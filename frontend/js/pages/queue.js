@@ -388,7 +388,10 @@ export function mount(root, route, ctx) {
       const list = out;
       const want = studySel.value || route.query.get("study") || "";
       clear(studySel, h("option", { value: "" }, list.length ? "choose a study" : "no studies yet"),
-        list.map((s) => h("option", { value: String(s.id), selected: String(s.id) === want }, s.name)));
+        // the server says whether a study can take more samples (an imported one: from its native space)
+        list.map((s) => h("option", { value: String(s.id), selected: String(s.id) === want && s.sampleable,
+          disabled: !s.sampleable, title: s.why_not ?? (s.native_space ? `samples ${s.native_space}` : null) },
+        s.native_space ? `${s.name} (${s.native_space})` : s.name)));
     } catch (err) {
       ctx.banner.error(err);
     }

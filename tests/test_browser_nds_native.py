@@ -1,0 +1,34 @@
+"""The Queue page offers an imported NDS study whose native space netspace has (and queues samples of it), and
+shows a study without one disabled with the server's reason (real Chromium, real server on SQLite)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def _import(server, reference_dir, name: str) -> int:
+    content = (reference_dir / "nds" / name).read_bytes()
+    r = server.client.post("/api/studies/import", files={"file": (name, content)},
+                           data={"study": f"browser-{name.split('_')[0]}"})
+    assert r.status_code == 201, r.text
+    return r.json()["study_id"]
+
+
+def test_queue_page_samples_an_imported_study_from_its_native_space(browser_page, sqlite_server, reference_dir):
+    page, console = browser_page
+    resnext, darts = (_import(sqlite_server, reference_dir, n) for n in ("ResNeXt-A_in.json", "DARTS_in.json"))
+    page.goto(f"{sqlite_server.url}/#/queue?study={resnext}")
+    option = page.locator(f"#add-samples option[value='{resnext}']")
+    option.wait_for(state="attached")
+    assert option.text_content() == "browser-ResNeXt-A (NDS_ResNeXt-A)" and not option.is_disabled()
+    other = page.locator(f"#add-samples option[value='{darts}']")
+    assert other.is_disabled() and "no native space" in (other.get_attribute("title") or "")
+    page.wait_for_function(f"document.querySelector('#add-samples select').value === '{resnext}'")
+    page.fill("input[name='more-n']", "3")
+    page.click("#add-samples button[type=submit]")
+    page.wait_for_selector("text=watch the jobs")
+    total = sqlite_server.client.get(f"/api/studies/{resnext}/models", params={"limit": 1}).json()["total"]
+    assert total == 133
+    console.assert_clean()
