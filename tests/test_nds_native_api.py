@@ -42,6 +42,9 @@ def test_imported_resnext_study_samples_its_native_space(live_server, reference_
         # the study's flops are the release's convention for the new models too; macs beside them
         assert m["flops"] == release_flops(m["extra"]["macs"], m["acts"], 1000, cfg.stem_type, cfg.stem_w, 224)
         assert m["flops"] > m["extra"]["macs"]
+        # the sampled number of groups is kept beside the columns, as the importer keeps the release's
+        groups = [m["extra"][f"groups_{i}"] for i in (1, 2, 3)]
+        assert [n * g / bm for n, g, bm in zip(groups, cfg.group_ws, cfg.bot_muls, strict=True)] == cfg.widths
 
 
 def test_studies_without_a_native_space_say_why(live_server, reference_dir):

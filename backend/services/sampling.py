@@ -11,11 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, Engine, func, insert, select
 
 from backend.analysis.widths import law_e_fits
 from backend.designspace.builtin import builtin_spaces, get_space
-from backend.designspace.params import flat_params
+from backend.designspace.params import PARAM_NAMES, flat_params
 from backend.designspace.sampling import Regime, SamplingError, sample
 from backend.designspace.spec import SpaceSpec
 from backend.importers.nds_nets import release_flops
@@ -91,13 +92,20 @@ def draw_samples(study: Mapping[str, Any], n: int, seed: int) -> Drawn:
     rows = []
     built = [res.config(i) for i in range(len(res))]
     configs = [cfg.model_dump(mode="json", exclude_none=True) for cfg in built]
+    # sampled coordinates no models column holds (NDS ResNeXt's groups_i) are kept in `extra`, as the NDS
+    # importer keeps them, so filters and refinement see them in native and imported studies alike
+    beside = {k: np.asarray(v, dtype=np.float64).tolist() for k, v in res.batch.sampled.items()
+              if k not in PARAM_NAMES}
     for i, cfg in enumerate(built):
         flops, acts = int(c.flops[i]), int(c.acts[i])
         row = {"config": configs[i], "config_hash": cfg.config_hash(), "arch_type": "anynet", "flops": flops,
                "params": int(c.params[i]), "acts": acts, "created_at": now, **flat_params(cfg)}
+        extra = {k: v[i] for k, v in beside.items()}
         if release:
             row["flops"] = release_flops(flops, acts, res.num_classes, cfg.stem_type, cfg.stem_w, res.im_size)
-            row["extra"] = {"macs": flops}
+            extra["macs"] = flops
+        if extra:
+            row["extra"] = extra
         rows.append(row)
     # e_fit where the model's own law reproduces it (0, no search); the rest is fitted by the worker that
     # trains the model (services.derived)
