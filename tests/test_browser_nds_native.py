@@ -19,6 +19,14 @@ def _import(server, reference_dir, name: str) -> int:
 def test_queue_page_samples_an_imported_study_from_its_native_space(browser_page, sqlite_server, reference_dir):
     page, console = browser_page
     resnext, darts = (_import(sqlite_server, reference_dir, n) for n in ("ResNeXt-A_in.json", "DARTS_in.json"))
+    # the study page's "Queue more" follows the same server rule: a link for the linked study, the reason for DARTS
+    page.goto(f"{sqlite_server.url}/#/study/{resnext}")
+    page.locator("a.btn", has_text="Queue more samples").wait_for()
+    assert "samples the native space NDS_ResNeXt-A" in page.locator(".queue-more-why").inner_text()
+    page.goto(f"{sqlite_server.url}/#/study/{darts}")
+    page.locator("button.btn[disabled]", has_text="Queue more samples").wait_for()
+    why = sqlite_server.client.get(f"/api/studies/{darts}").json()["why_not"]
+    assert why and page.locator("#queue-more-why").inner_text() == why
     page.goto(f"{sqlite_server.url}/#/queue?study={resnext}")
     option = page.locator(f"#add-samples option[value='{resnext}']")
     option.wait_for(state="attached")

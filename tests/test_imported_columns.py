@@ -197,8 +197,6 @@ def test_exports_that_can_write_nothing_are_422(live_server, studies):
 
 @pytest.mark.browser
 def test_scatter_offers_imported_columns_as_x_axes(playwright_driver, live_server, studies, tmp_path):
-    if live_server.db_url.startswith("postgresql"):
-        pytest.skip("one browser run (SQLite) is enough: the page reads the same API")
     ids, _ = studies
     ctx, page, console = open_browser(playwright_driver, tmp_path / "profile")
     try:

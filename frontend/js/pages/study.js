@@ -456,11 +456,13 @@ export function mount(root, route, ctx) {
       `created ${fmtDate(s.created_at)}`,
     ].filter(Boolean).join(" · ");
     meta.append(recorded);
-    clear(queueMore, s.source === "imported"
-      ? [h("button", { type: "button", class: "btn", disabled: true, "aria-describedby": "queue-more-why" }, "Queue more samples"),
-        h("span", { id: "queue-more-why", class: "muted queue-more-why" },
-          "Imported population: netspace did not sample it, so it cannot add models to it. Create a new study in a space netspace samples to train more.")]
-      : [h("a", { class: "btn", href: routeHash("queue", null, new URLSearchParams({ study: studyId })) }, "Queue more samples")]);
+    // the server's one rule (sampleable, why_not): an imported NDS population linked to its native space samples
+    // more from that space; any other import cannot, and says why next to the control
+    const queueLink = h("a", { class: "btn", href: routeHash("queue", null, new URLSearchParams({ study: studyId })) }, "Queue more samples");
+    clear(queueMore, s.sampleable
+      ? [queueLink, s.native_space ? h("span", { class: "muted queue-more-why" }, `samples the native space ${s.native_space}`) : null].filter(Boolean)
+      : [h("button", { type: "button", class: "btn", disabled: true, "aria-describedby": "queue-more-why" }, "Queue more samples"),
+        h("span", { id: "queue-more-why", class: "muted queue-more-why" }, s.why_not ?? "netspace cannot sample this study's space.")]);
   }
 
   /** The training settings the data recorded (imported: lr, wd, epochs columns), a range where they vary. */
