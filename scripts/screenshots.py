@@ -5,7 +5,8 @@
 It runs the browser test that takes them (tests/test_browser_parcoords_theme.py::
 test_screenshots_of_every_page_in_both_themes): a real server on a fresh SQLite file, a small population finished
 as a worker finishes it (tests/screens_helpers.py), Debian's Chromium, and a failure on any console error. Pages:
-studies, study, compare, queue, jobs and the model detail dialog. Look at each image after a visual change."""
+studies, study, compare, queue, jobs, refine (with a preview), lineage, import and the model detail dialog. Look
+at each image after a visual change."""
 
 from __future__ import annotations
 

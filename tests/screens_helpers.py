@@ -80,10 +80,19 @@ def shoot_every_page(page, base: str, ids: dict[str, int], theme: str) -> list[s
         ("compare", f"#/compare?study={a}&study={b}&study={ids['empty']}", "#stats-table tbody tr"),
         ("queue", "#/queue", "#new-study select option[value=RegNetX]"),
         ("jobs", "#/jobs", "#jobs-table tbody tr"),
+        ("refine", f"#/refine/{a}", "#refine-kind option[value=bestrange]"),
+        ("lineage", f"#/lineage/{a}", "#lineage-plot[data-loaded='1']"),
+        ("import", "#/import", "#import-format option[value=nds]"),
     ]
     for name, route, ready in walk:
         page.goto(f"{base}/{route}")
         page.wait_for_selector(ready, state="attached")
+        if name == "refine":  # with a preview on screen: the bootstrap best range of d
+            page.select_option("#refine-kind", "bestrange")
+            page.select_option("#refine-param", "d")
+            page.click("#refine-preview")
+            page.wait_for_function("() => document.querySelector('#refine-facts')?.textContent.includes('(bestrange)')")
+            page.wait_for_function("() => document.querySelector('#refine-plot')?.dataset.loaded >= '1'")
         if name in ("study", "compare"):
             wait_figures(page)
         if name == "study":  # parcoords draws once on screen

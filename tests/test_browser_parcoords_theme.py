@@ -145,5 +145,5 @@ def test_screenshots_of_every_page_in_both_themes(browser_page, sqlite_server, i
     """scripts/screenshots.py runs this: artifacts/screenshots/<page>-<theme>.png for every page."""
     page, console = browser_page
     names = [n for theme in ("light", "dark") for n in shoot_every_page(page, sqlite_server.url, ids, theme)]
-    assert len(names) == 12
+    assert len(names) == 18  # 9 pages (8 and the model dialog) x 2 themes
     console.assert_clean()
