@@ -33,7 +33,7 @@ def build_study(engine: Engine, name: str, n: int, space: str = "RegNetX", seed:
     t0 = time.perf_counter()
     study = create_study(engine, StudyIn(name=name, space=space, dataset={"name": "digits"}, im_size=im_size,
                                          recipe={"epochs": 1}))
-    row = {"space": study["space"], "regime": study["regime"], "im_size": study["im_size"],
+    row = {"space": study["space"], "source": study["source"], "regime": study["regime"], "im_size": study["im_size"],
            "num_classes": study["num_classes"]}
     drawn = draw_samples(row, n, seed)
     t_sample = time.perf_counter() - t0

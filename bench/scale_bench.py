@@ -125,7 +125,7 @@ def build(url: str, sizes: Sequence[int]) -> tuple[dict[int, int], dict[str, flo
     try:
         upgrade(engine)
         study = StudyIn(name="probe", space="RegNetX", dataset={"name": "digits"}, im_size=32)
-        drawn = draw_samples({"space": study.space.model_dump(mode="json"), "regime": study.regime,
+        drawn = draw_samples({"space": study.space.model_dump(mode="json"), "source": "sampled", "regime": study.regime,
                               "im_size": 32, "num_classes": 10}, max(sizes), 0).rows
         t_sample = time.perf_counter() - t0
         errs = synthetic_errors(np.array([r["flops"] for r in drawn], dtype=float), 0)
