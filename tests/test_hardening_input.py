@@ -144,3 +144,13 @@ def test_nan_and_inf_in_bodies_are_refused_naming_the_field(hostile):
         msg = refused(post_raw(srv, path, raw), 422, field)
         assert "finite" in msg or "nan" in msg.lower() or "inf" in msg.lower(), msg
     assert counts() == before
+
+
+@pytest.mark.parametrize("raw", ["AAA", "[1, 2]", '{"lr": 3}', '{"lr": ["a", 1]}'])
+def test_a_malformed_extra_ranges_is_422_naming_it(hostile, raw):
+    """The fuzzer's find: `extra_ranges` sent as itself (not as `<name>_min/_max`) in any other shape than
+    {name: [low, high]} was a 500."""
+    srv, study_id, _ = hostile
+    r = srv.client.get(f"/api/studies/{study_id}/models", params={"extra_ranges": raw})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["field"].startswith("extra_ranges"), r.text

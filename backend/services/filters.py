@@ -74,6 +74,25 @@ else:
     StatusName = Literal[STATUSES]
 
 
+def _given_extra_ranges(given: Any) -> dict[str, list[float | None]]:
+    """`extra_ranges` as sent directly (the API's own form is `<name>_min/_max`): {name: [low, high]} with numbers
+    or nulls, else an InvalidField naming it — any other shape would reach the range checks below as a 500."""
+    if not given:
+        return {}
+    shape = "an object {name: [low, high]} of numbers or nulls (or set <name>_min / <name>_max instead)"
+    if not isinstance(given, dict):
+        raise InvalidField("extra_ranges", f"must be {shape}")
+    out: dict[str, list[float | None]] = {}
+    for name, pair in given.items():
+        if not isinstance(name, str) or not isinstance(pair, list | tuple) or len(pair) != 2:
+            raise InvalidField("extra_ranges", f"must be {shape}")
+        try:
+            out[name] = [None if v is None else float(v) for v in pair]
+        except (TypeError, ValueError):
+            raise InvalidField(f"extra_ranges.{name}", f"must be {shape}") from None
+    return out
+
+
 class ModelFilter(_RangeFilter):
     """Which models of a study: `<col>_min`/`<col>_max` ranges (flops, params, acts, error, infer_ms,
     train_seconds and every flat parameter d, w0, ..., b_5), `status` (one or more), `arch_type`, `ids`, and
@@ -101,7 +120,7 @@ class ModelFilter(_RangeFilter):
         if not isinstance(data, dict):
             return data
         data = dict(data)
-        ranges: dict[str, list[float | None]] = {k: list(v) for k, v in (data.get("extra_ranges") or {}).items()}
+        ranges = _given_extra_ranges(data.get("extra_ranges"))
         for key in [k for k in data if k not in cls.model_fields and isinstance(k, str)]:
             m = _RANGE_KEY.match(key)
             if m is None or not column_table.EXTRA_NAME.match(m["name"]):
