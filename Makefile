@@ -9,7 +9,8 @@ PORT ?= 8000
 # pytest worker processes (pytest-xdist) for the fast tests, and for the slow/browser ones; 0 runs them in this
 # process. A test file runs whole in one worker (--dist loadfile): some modules' tests build on the state their
 # earlier tests left behind. The slow stage runs serially by default: its tests time training, server restarts
-# and browser drags, and two of them at once on a 2-core machine is what makes such timings flaky.
+# and browser drags, and two of them at once on a 2-core machine is what makes such timings flaky; and under xdist
+# schemathesis runs each fuzz test as one item, which once let ten failing fuzz cases pass unseen.
 TEST_WORKERS ?= 2
 SLOW_WORKERS ?= 0
 pytest = $(VENV)/bin/pytest -q -p no:cacheprovider $(if $(filter-out 0,$(1)),-n $(1) --dist loadfile)
