@@ -119,14 +119,21 @@ def pycls_yaml(cfg: AnyNetConfig, im_size: int = 224, num_classes: int = 1000, d
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=None)
 
 
-def record_anynet(record: Mapping[str, Any]) -> AnyNetConfig | None:
-    """The AnyNet a stored model is: its own config (arch_type anynet), or the AnyNet an importer mapped it onto
-    (an NDS ResNet / ResNeXt / Vanilla keeps it as config["anynet"]); None for any other architecture."""
+def record_anynet_dict(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The stored AnyNet config of a model, unvalidated: its own config (arch_type anynet), or the AnyNet an
+    importer mapped it onto (an NDS ResNet / ResNeXt / Vanilla keeps it as config["anynet"]); None for any other
+    architecture. Cheap enough to ask of every model before an export writes any of them."""
     config = record.get("config") or {}
     if record.get("arch_type") == "anynet":
-        return AnyNetConfig.model_validate(config)
+        return config
     mapped = config.get("anynet") if isinstance(config, dict) else None
-    return AnyNetConfig.model_validate(mapped) if mapped else None
+    return mapped or None
+
+
+def record_anynet(record: Mapping[str, Any]) -> AnyNetConfig | None:
+    """record_anynet_dict, validated as an AnyNetConfig."""
+    config = record_anynet_dict(record)
+    return None if config is None else AnyNetConfig.model_validate(config)
 
 
 def timm_kwargs(cfg: AnyNetConfig) -> dict[str, Any] | None:

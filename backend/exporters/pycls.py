@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
-from backend.designspace.exports import pycls_yaml, record_anynet
+from backend.designspace.exports import pycls_yaml, record_anynet, record_anynet_dict
 
 from . import ExportFormat, spooled, summary_text
 
@@ -20,7 +20,7 @@ SUMMARY = "EXPORT_SUMMARY.txt"
 
 def not_anynet(record: Mapping[str, Any]) -> str | None:
     """Why a model has no AnyNet to write (None when it has one)."""
-    if record.get("arch_type") == "anynet" or (record.get("config") or {}).get("anynet"):
+    if record_anynet_dict(record) is not None:
         return None
     return (f"{record.get('arch_type')}: not an AnyNet (pycls's AnyNet builds stage-wise nets only, not cell-based "
             "or other architectures)")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from backend.designspace.exports import record_anynet, timm_kwargs
+from backend.designspace.exports import record_anynet, record_anynet_dict, timm_kwargs
 
 from . import ExportFormat, json_array
 from .pycls import not_anynet
@@ -18,7 +18,7 @@ NOT_REGNET = ("an AnyNet but not a RegNet: timm's RegNetCfg holds only the RegNe
 def timm_items(rows: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
     """RegNet models only: {id, error, kwargs} with timm RegNetCfg keyword arguments."""
     for r in rows:
-        cfg = record_anynet(r) if not_anynet(r) is None else None
+        cfg = record_anynet(r)
         kw = timm_kwargs(cfg) if cfg is not None else None
         if kw is not None:
             yield {"id": r["id"], "error": r["error"], "kwargs": kw}
@@ -37,9 +37,7 @@ class Timm(ExportFormat):
         why = not_anynet(record)
         if why is not None:
             return why
-        config = record.get("config") or {}
-        anynet = config if record.get("arch_type") == "anynet" else config.get("anynet") or {}
-        return None if anynet.get("regnet") else NOT_REGNET
+        return None if (record_anynet_dict(record) or {}).get("regnet") else NOT_REGNET
 
     def write(self, rows: Iterable[Any], study: Mapping[str, Any]) -> Iterable[str | bytes]:
         return json_array(timm_items(rows))
