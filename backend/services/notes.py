@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Literal
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
+from db.engine import write_tx
 from db.models import models, note_revisions, studies, utcnow
 
 from .errors import InvalidInput, NotFound
@@ -34,21 +35,27 @@ def author_of(token: str | None) -> str:
     return "token " + hashlib.sha256(token.encode()).hexdigest()[:8]
 
 
+def _require(conn: Connection, target: Target, target_id: int) -> None:
+    """NotFound (field `<target>_id`) unless the study or model exists."""
+    table = _TABLE[target]
+    if conn.execute(select(table.c.id).where(table.c.id == target_id)).first() is None:
+        raise NotFound(f"{target} {target_id} not found", f"{target}_id")
+
+
 def _revision(row: Any) -> dict[str, Any]:
     return {"id": row.id, "text": row.text, "author": row.author, "created_at": row.created_at.isoformat() + "Z"}
 
 
 def get_notes(engine: Engine, target: Target, target_id: int) -> dict[str, Any]:
     """{target, id, current (newest revision or None), history (newest first), revisions (count)}."""
-    table, col = _TABLE[target], _COLUMN[target]
+    col = _COLUMN[target]
     with engine.connect() as conn:
-        if conn.execute(select(table.c.id).where(table.c.id == target_id)).first() is None:
-            raise NotFound(f"{target} {target_id} not found", f"{target}_id")
+        _require(conn, target, target_id)
         rows = conn.execute(select(note_revisions).where(col == target_id).order_by(note_revisions.c.id.desc())
                             .limit(MAX_HISTORY)).all()
         count = len(rows)
         if count == MAX_HISTORY:
-            count = len(conn.execute(select(note_revisions.c.id).where(col == target_id)).all())
+            count = int(conn.execute(select(func.count()).where(col == target_id)).scalar_one())
     history = [_revision(r) for r in rows]
     return {"target": target, "id": target_id, "current": history[0] if history else None, "history": history,
             "revisions": count}
@@ -59,10 +66,9 @@ def save_note(engine: Engine, target: Target, target_id: int, text: str, author:
     if len(text) > MAX_NOTE_CHARS:
         raise InvalidInput(f"at most {MAX_NOTE_CHARS:,} characters, got {len(text):,}", "text",
                            f"0..{MAX_NOTE_CHARS} characters")
-    table, col = _TABLE[target], _COLUMN[target]
-    with engine.begin() as conn:
-        if conn.execute(select(table.c.id).where(table.c.id == target_id)).first() is None:
-            raise NotFound(f"{target} {target_id} not found", f"{target}_id")
+    col = _COLUMN[target]
+    with write_tx(engine) as conn:  # SQLite's write lock from BEGIN: the check and the insert cannot interleave
+        _require(conn, target, target_id)
         conn.execute(note_revisions.insert().values({col.name: target_id, "text": text, "author": author,
                                                      "created_at": utcnow()}))
     return get_notes(engine, target, target_id)
