@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, delete, func, insert, select
 
 from .engine import write_tx
-from .models import events, utcnow
+from .models import events, studies, utcnow
 
 DEFAULT_KEEP_SECONDS = 7 * 24 * 3600
 DEFAULT_KEEP_ROWS = 200_000
@@ -68,6 +68,18 @@ def study_data_version(conn: Connection, study_id: int) -> tuple[int, int]:
     recent = conn.execute(select(func.count()).select_from(events)
                           .where(*_data_events(study_id), events.c.id > top - COMMIT_LAG)).scalar_one()
     return top, int(recent)
+
+
+def study_version(conn: Connection, study_id: int) -> tuple[int, int, int]:
+    """study_data_version plus the study's model count (studies.n_models, which a bulk load that appends no
+    event still moves), in one statement: every cached figure and population asks for it once per request,
+    so it is one round trip instead of three."""
+    top = (select(func.coalesce(func.max(events.c.id), 0)).where(*_data_events(study_id))).scalar_subquery()
+    recent = (select(func.count()).select_from(events)
+              .where(*_data_events(study_id), events.c.id > top - COMMIT_LAG)).scalar_subquery()
+    n = select(studies.c.n_models).where(studies.c.id == study_id).scalar_subquery()
+    got = conn.execute(select(top, recent, n)).one()
+    return int(got[0] or 0), int(got[1] or 0), int(got[2] or 0)
 
 
 def models_changed(conn: Connection, study_id: int, after: int, limit: int) -> list[int] | None:

@@ -24,6 +24,7 @@ def _study(engine, name: str = "snap", n: int = 40) -> int:
 
 
 def _new_process() -> None:
+    snapshot.flush()  # the snapshot a full read writes in the background
     popmod._CACHE.items.clear()  # what a restarted server, or another server process, holds
 
 
@@ -41,8 +42,9 @@ def test_a_cold_process_patches_the_snapshot_instead_of_reading(db_engine, db_ur
     finish_jobs(db_url, sid, [0.5, 0.25])
     _new_process()
     before = popmod.LOADS.copy()
-    cached_population(db_engine, sid)  # a full read writes the snapshot
+    cached_population(db_engine, sid)  # a full read writes the snapshot (in the background)
     assert popmod.LOADS["full"] == before["full"] + 1
+    snapshot.flush()
     path = snapshot.directory(db_engine) / f"study-{sid}.arrow"
     assert path.exists()
 
@@ -57,12 +59,14 @@ def test_a_cold_process_patches_the_snapshot_instead_of_reading(db_engine, db_ur
 def test_a_damaged_snapshot_is_replaced(sqlite_engine, small_snapshots):
     sid = _study(sqlite_engine)
     cached_population(sqlite_engine, sid)
+    snapshot.flush()
     path = snapshot.directory(sqlite_engine) / f"study-{sid}.arrow"
     path.write_bytes(b"not an arrow file")
     _new_process()
     full = popmod.LOADS["full"]
     _same(cached_population(sqlite_engine, sid), load_population(sqlite_engine, sid))
     assert popmod.LOADS["full"] == full + 1
+    snapshot.flush()
     assert path.read_bytes()[:6] == b"ARROW1"  # written anew by the full read
 
 

@@ -13,6 +13,7 @@ the worker goes on. Lost database connections (a restarted PostgreSQL) are retri
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -43,6 +44,25 @@ class WorkerOptions:
     max_jobs: int | None = None  # exit after this many jobs
     study_id: int | None = None  # only this study's jobs
     db_retry_seconds: float = 600.0  # give up on the database after this long without a connection
+    #: CPU priority offset (os.nice) the worker runs at; None: $NETSPACE_WORKER_NICE, else DEFAULT_NICE
+    nice: int | None = None
+
+
+#: training yields the CPU to the dashboard on a shared host: a worker is busy for hours and loses ~nothing by
+#: waiting a few ms, while a reader waiting behind it sees every figure slow down (bench/soak_bench.py)
+DEFAULT_NICE = 10
+
+
+def lower_priority(nice: int | None) -> int:
+    """Raise this process's niceness by `nice` (None: $NETSPACE_WORKER_NICE, else DEFAULT_NICE; 0 leaves it);
+    returns the niceness now. Data-loader processes started later inherit it."""
+    if nice is None:
+        env = os.environ.get("NETSPACE_WORKER_NICE", "").strip()
+        nice = int(env) if env.lstrip("-").isdigit() else DEFAULT_NICE
+    try:
+        return os.nice(max(0, min(int(nice), 19)))
+    except OSError:  # not allowed here: run at the priority we have
+        return os.nice(0)
 
 
 @dataclass
@@ -210,6 +230,7 @@ def derived_values(config: dict[str, Any]) -> dict[str, float | None] | None:
 def run_worker(opts: WorkerOptions, install_signals: bool = True) -> int:
     """Entry point for the CLI, `serve --workers` children and SLURM jobs (submitit)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    lower_priority(opts.nice)
     worker = Worker(opts)
     if install_signals:
         worker.install_signal_handlers()

@@ -25,13 +25,15 @@ from backend.forkpool import can_fork, default_workers, forked_pool
 from db.derived import count_pending, pending, store
 from db.engine import write_tx
 
+from .popcache import KeyedLocks
+
 #: models fitted per read/write round
 BATCH = 512
 #: fewer pending models than this are fitted in the calling thread (a pool's start costs ~0.1 s)
 PROCESS_MIN = 256
 
-_locks: dict[tuple[str, int], threading.Lock] = {}
-_locks_guard = threading.Lock()
+#: one fill at a time per (database, study); entries live only while a fill holds or waits for them
+_locks = KeyedLocks()
 
 
 def e_fit_values(configs: Sequence[Any]) -> list[float | None]:
@@ -39,16 +41,11 @@ def e_fit_values(configs: Sequence[Any]) -> list[float | None]:
     return [e_fit_of(c) for c in configs]
 
 
-def _lock(engine: Engine, study_id: int) -> threading.Lock:
-    with _locks_guard:
-        return _locks.setdefault((engine.url.render_as_string(), study_id), threading.Lock())
-
-
 def fill_e_fit(engine: Engine, study_id: int, *, workers: int | None = None) -> int:
     """Compute and store e_fit for every model of the study that has none yet; returns how many were stored.
     A config is fitted once per fill however often it repeats (imports hold reruns and repeats). Concurrent
     callers for one study wait for one fill instead of fitting the same models twice."""
-    with _lock(engine, study_id):
+    with _locks.hold((engine.url.render_as_string(), study_id)):
         with engine.connect() as conn:
             todo = count_pending(conn, study_id)
         if todo == 0:

@@ -13,7 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import os
+import threading
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -27,14 +31,16 @@ from backend.analysis.table import numeric_columns
 from backend.analysis.widths import anynet_stages
 from backend.designspace.params import PARAM_NAMES
 from backend.fielderrors import InvalidField
-from backend.figures import FIGURES, build_figure, error_scatter_figures
+from backend.figures import FIGURES, build_figure, error_scatter_figures, to_json
 from backend.figures.common import empty
 from backend.figures.edf import NORM_HELP
+from backend.forkpool import can_fork, default_workers, forked_pool
 from db.models import models, results
 
 from .derived import fill_e_fit
 from .errors import InvalidInput
 from .filters import ModelFilter
+from .popcache import VersionedCache, data_version
 from .population import Population, cached_population, check_extra_ranges
 from .studies import find_study
 
@@ -123,11 +129,7 @@ def _build(kind: str, pops: dict[str, dict[str, Any]], options: dict[str, Any]) 
         raise
 
 
-def study_figure(engine: Engine, kind: str, study_ids: Sequence[int], flt: ModelFilter | None = None,
-                 **options: Any) -> go.Figure:
-    """Figure `kind` of one study or an overlay of several (of the models `flt` keeps); options are those the kind
-    takes (its registry entry's `options`), and the population is loaded with what the entry `needs`."""
-    check_extra_ranges(engine, study_ids, flt)
+def _check_request(kind: str, study_ids: Sequence[int], options: dict[str, Any]) -> None:
     if kind not in FIGURES:
         raise InvalidInput(f"unknown figure kind {kind!r}; allowed: {', '.join(FIGURES.entries())}", "kind")
     entry = FIGURES.get(kind)
@@ -139,11 +141,20 @@ def study_figure(engine: Engine, kind: str, study_ids: Sequence[int], flt: Model
         if options.get(name) is None:
             raise InvalidInput(f"required for the {kind} figure (any parameter or complexity column)"
                                if name == "param" else f"required for the {kind} figure", name)
+
+
+def _load_for(engine: Engine, kind: str, study_ids: Sequence[int], flt: ModelFilter | None,
+              options: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The populations figure `kind` draws, loaded with what its registry entry `needs`."""
+    entry = FIGURES.get(kind)
     extremes = bool(entry.needs & {"extreme_configs", "extreme_curves"})
-    pops = load_populations(engine, study_ids, e_fit="e_fit" in entry.needs or options.get("param") == "e_fit",
+    return load_populations(engine, study_ids, e_fit="e_fit" in entry.needs or options.get("param") == "e_fit",
                             extremes_k=int(options.get("k") or 5) if extremes else 0,
                             configs="extreme_configs" in entry.needs, curves="extreme_curves" in entry.needs,
                             flt=flt)
+
+
+def _draw(kind: str, pops: dict[str, dict[str, Any]], options: dict[str, Any]) -> go.Figure:
     if kind == "edf_normalized" and "bins" not in options and "log" not in options:
         # no binning asked for (the dashboard's view): the report's fallback; too few models to fill any binning
         # is a fact about the data, answered with a figure that says so rather than a request error
@@ -151,6 +162,92 @@ def study_figure(engine: Engine, kind: str, study_ids: Sequence[int], flt: Model
         got = _normalized_with_fallback(pops, by)
         return got if isinstance(got, go.Figure) else empty(kind, NORM_HELP.format(by=by, bins="10 or 5"), got)
     return _build(kind, pops, options)
+
+
+def study_figure(engine: Engine, kind: str, study_ids: Sequence[int], flt: ModelFilter | None = None,
+                 **options: Any) -> go.Figure:
+    """Figure `kind` of one study or an overlay of several (of the models `flt` keeps); options are those the kind
+    takes (its registry entry's `options`), and the population is loaded with what the entry `needs`."""
+    check_extra_ranges(engine, study_ids, flt)
+    _check_request(kind, study_ids, options)
+    return _draw(kind, _load_for(engine, kind, study_ids, flt, options), options)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The API's figure JSON: cached per data version, drawn off the threads that answer cheap requests
+
+#: figure JSON of the views being looked at, keyed by (database, kind, studies, filter, options) and the data
+#: version of every study drawn: 50 readers of one unchanged study cost one build, and a result in another
+#: study (or an epoch of this one) changes no key
+_FIGURES: VersionedCache[str] = VersionedCache(64)
+#: what the figure cache did, for tests and benchmarks: "build" (drawn) / "hit" (served from the cache)
+FIGURE_LOADS: Counter[str] = Counter()
+#: drawing moves to a process of the figure pool between these many models (all studies together): below,
+#: the build costs less than handing the columns over (~1 ms per 10^4 rows); above, pickling the columns
+#: costs more than it saves (a 10^6 EDF is cheap to draw and 200 MB to copy)
+POOL_MIN, POOL_MAX = 5_000, 300_000
+_pool: ProcessPoolExecutor | None = None
+_pool_guard = threading.Lock()
+
+
+def pool_size() -> int:
+    """Processes of the figure pool: $NETSPACE_FIGURE_PROCS, else min(2, cores); 0 draws in the request's thread.
+    Two, not one per core, because training workers and the server's own threads share the host."""
+    env = os.environ.get("NETSPACE_FIGURE_PROCS")
+    if env is not None and env.strip().isdigit():
+        return int(env)
+    return min(2, default_workers())
+
+
+def _figure_pool() -> ProcessPoolExecutor | None:
+    global _pool
+    if pool_size() == 0 or not can_fork():
+        return None
+    with _pool_guard:
+        if _pool is None:
+            _pool = forked_pool(pool_size())
+        return _pool
+
+
+def _render(kind: str, pops: dict[str, dict[str, Any]], options: dict[str, Any]) -> tuple[str, Any]:
+    """("json", the figure's JSON) or ("invalid", the FieldErrors of an InvalidInput): what a pool process sends
+    back (an InvalidInput pickled whole would lose the field it names)."""
+    try:
+        return "json", to_json(_draw(kind, pops, options))
+    except InvalidInput as e:
+        return "invalid", e.errors
+
+
+def study_figure_json(engine: Engine, kind: str, study_ids: Sequence[int], flt: ModelFilter | None = None,
+                      **options: Any) -> str:
+    """study_figure's JSON (backend.figures.to_json), from the figure cache when no study it draws has changed
+    since it was drawn. A population of POOL_MIN..POOL_MAX models is drawn in a process of the figure pool: the
+    statistics and Plotly's object building of a slow figure (importance, width fits: seconds at 20k models)
+    then hold that process's GIL, not the server's, so /models and /health keep answering meanwhile."""
+    check_extra_ranges(engine, study_ids, flt)
+    _check_request(kind, study_ids, options)
+    ids = tuple(dict.fromkeys(int(i) for i in study_ids))
+    with engine.connect() as conn:
+        version = tuple(data_version(conn, sid) for sid in ids)
+    what = (engine.url.render_as_string(), kind, ids, flt.model_dump_json() if flt else "",
+            json.dumps(options, sort_keys=True, default=str))
+    got = _FIGURES.get((what, version))
+    if got is not None:
+        FIGURE_LOADS["hit"] += 1
+        return got
+
+    def build() -> str:
+        FIGURE_LOADS["build"] += 1
+        pops = _load_for(engine, kind, ids, flt, options)
+        n = sum(len(p["error"]) for p in pops.values())
+        pool = _figure_pool() if POOL_MIN <= n <= POOL_MAX else None
+        status, body = (pool.submit(_render, kind, pops, options).result() if pool is not None
+                        else _render(kind, pops, options))
+        if status == "invalid":
+            raise InvalidInput.of(body)
+        return str(body)
+
+    return _FIGURES.get_or_load((what, version), build)
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -11,22 +11,49 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from db.events import study_data_version
-from db.models import studies
+from db.events import study_version
 
 T = TypeVar("T")
 
 
 def data_version(conn: Connection, study_id: int) -> tuple[int, int, int]:
     """(newest data event id of the study, data events just before it, model count): changes whenever the
-    study's population can have, and only then."""
-    n = conn.execute(select(studies.c.n_models).where(studies.c.id == study_id)).scalar()
-    return (*study_data_version(conn, study_id), int(n or 0))
+    study's population can have, and only then. One statement (db.events.study_version)."""
+    return study_version(conn, study_id)
+
+
+class KeyedLocks:
+    """One lock per key, held only while someone holds or waits for it: a dict of locks per (engine, study) or
+    per cached item would otherwise grow by one entry for every study and view ever asked for, for the life
+    of the server."""
+
+    def __init__(self) -> None:
+        self.guard = threading.Lock()
+        self.held: dict[Hashable, list[Any]] = {}  # key -> [lock, holders and waiters]
+
+    @contextmanager
+    def hold(self, key: Hashable) -> Iterator[None]:
+        with self.guard:
+            entry = self.held.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self.guard:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del self.held[key]
+
+    def __len__(self) -> int:
+        with self.guard:
+            return len(self.held)
 
 
 class VersionedCache(Generic[T]):
@@ -36,7 +63,7 @@ class VersionedCache(Generic[T]):
         self.size = size
         self.items: OrderedDict[tuple, T] = OrderedDict()
         self.lock = threading.Lock()
-        self.loading: dict[Any, threading.Lock] = {}  # one lock per `what`: a value is loaded once at a time
+        self.loading = KeyedLocks()  # one lock per `what`: a value is loaded once at a time
 
     def get(self, key: tuple) -> T | None:
         with self.lock:
@@ -51,9 +78,7 @@ class VersionedCache(Generic[T]):
         value = self.get(key)
         if value is not None:
             return value
-        with self.lock:
-            gate = self.loading.setdefault(key[0], threading.Lock())
-        with gate:
+        with self.loading.hold(key[0]):
             value = self.get(key)
             if value is None:
                 value = load()

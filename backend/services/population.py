@@ -173,11 +173,11 @@ def _current(engine: Engine, study_id: int, what: tuple, version: tuple[int, int
                 patched, reread = got
                 LOADS[kind] += 1
                 if kind == "snapshot" and reread >= RESNAPSHOT_ROWS:
-                    snapshot.save(engine, patched.study, patched.columns, version)  # keep the next patch short
+                    snapshot.save_later(engine, patched.study, patched.columns, version)  # keep the next patch short
                 return patched
     pop = _read(engine, study_id)
     if len(pop) >= snapshot.SNAPSHOT_MIN:
-        snapshot.save(engine, pop.study, pop.columns, version)
+        snapshot.save_later(engine, pop.study, pop.columns, version)
     return pop
 
 

@@ -83,6 +83,43 @@ def save(engine: Engine, study: dict[str, Any], columns: Columns, version: tuple
     return True
 
 
+_pending: dict[Path, threading.Thread] = {}
+_pending_guard = threading.Lock()
+
+
+def save_later(engine: Engine, study: dict[str, Any], columns: Columns, version: tuple[int, ...]) -> bool:
+    """`save` on a background thread: writing 10^6 rows costs ~1 s (strings to Arrow, lz4) that the request
+    which read the population should not wait for — the snapshot only helps the next cold process. One write
+    per study at a time; a request that finds one in flight skips its own (the next full read or re-patch
+    writes again). The columns are the cache's arrays, never written in place, so sharing them is safe."""
+    path = _path(engine, int(study["id"]))
+    if path is None:
+        return False
+    with _pending_guard:
+        if path in _pending:
+            return False
+
+        def run() -> None:
+            try:
+                save(engine, study, columns, version)
+            finally:
+                with _pending_guard:
+                    _pending.pop(path, None)
+
+        thread = threading.Thread(target=run, name=f"snapshot-{study['id']}", daemon=True)
+        _pending[path] = thread
+        thread.start()
+    return True
+
+
+def flush(timeout: float = 60.0) -> None:
+    """Wait for the snapshot writes in flight (tests; a server about to stop)."""
+    with _pending_guard:
+        threads = list(_pending.values())
+    for thread in threads:
+        thread.join(timeout)
+
+
 def load(engine: Engine, study: dict[str, Any], names: list[str]) -> tuple[tuple[int, ...], Columns] | None:
     """(version, columns) of the study's snapshot, or None: none written, another layout or another study of
     the same id, or an unreadable file (then removed, so the next full read writes a good one). The file's
@@ -100,8 +137,7 @@ def load(engine: Engine, study: dict[str, Any], names: list[str]) -> tuple[tuple
         columns = {}
         for name in meta["columns"]:
             col = table.column(name)
-            columns[name] = (np.asarray(col.to_pylist(), dtype=object) if pa.types.is_string(col.type)
-                             else col.to_numpy())
+            columns[name] = col.to_numpy(zero_copy_only=False)  # strings: an object array of str, in C
         return tuple(int(v) for v in meta["version"]), columns
     except (OSError, ValueError, KeyError, pa.ArrowException):
         path.unlink(missing_ok=True)

@@ -19,9 +19,10 @@ from pydantic import ConfigDict, Field, create_model
 from pydantic.fields import FieldInfo
 from sqlalchemy import Engine
 
-from backend.figures import FIGURES, figure_kind_names, to_json
+from backend.figures import FIGURES, figure_kind_names
 from backend.figures.kinds import OPTIONS
-from backend.services.figures import MAX_STUDIES, study_figure
+from backend.services import figures as figure_service
+from backend.services.figures import MAX_STUDIES
 from backend.services.filters import ModelFilter
 from backend.services.ids import RowId
 from backend.services.views import FigureKind, FigureKinds, PlotlyFigure
@@ -70,9 +71,9 @@ class OverlayOptions(FigureOptions):
     study: list[RowId] = Field(min_length=1, max_length=MAX_STUDIES, description="study ids (repeat the parameter)")
 
 
-def _json(fig: Any) -> Response:
+def _json(body: str) -> Response:
     """The figure's JSON as Plotly writes it (its own encoder: numpy arrays, dates), shaped as PlotlyFigure."""
-    return Response(content=to_json(fig), media_type="application/json")
+    return Response(content=body, media_type="application/json")
 
 
 @router.get("/api/figures")
@@ -89,10 +90,10 @@ def figure_kinds() -> FigureKinds:
 def study_figure_json(q: Annotated[FigureOptions, Query()], kind: Kind,
                       study_id: StudyId,
                       engine: Engine = Depends(deps.engine)) -> Response:
-    return _json(study_figure(engine, kind, [study_id], flt=q.population_filter(), **q.for_kind()))
+    return _json(figure_service.study_figure_json(engine, kind, [study_id], flt=q.population_filter(), **q.for_kind()))
 
 
 @router.get("/api/figures/{kind}", response_model=PlotlyFigure)
 def overlay_figure_json(q: Annotated[OverlayOptions, Query()], kind: Kind,
                         engine: Engine = Depends(deps.engine)) -> Response:
-    return _json(study_figure(engine, kind, q.study, flt=q.population_filter(), **q.for_kind()))
+    return _json(figure_service.study_figure_json(engine, kind, q.study, flt=q.population_filter(), **q.for_kind()))
