@@ -13,6 +13,9 @@ REFERENCE = ROOT / "tests" / "data" / "reference"  # vendored public data, prove
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # datasets load only from the data roots (NETSPACE_DATA_ROOTS); tests write theirs under the temp dir (tmp_path),
 # and servers and workers started by tests inherit this. Tests of the roots themselves set their own.
+# no figure pool in the test process (forking pytest, with its threads, at each app start); tests of the pool
+# start one explicitly (tests/test_figure_cache.py)
+os.environ.setdefault("NETSPACE_FIGURE_PROCS", "0")
 os.environ.setdefault("NETSPACE_DATA_ROOTS", os.pathsep.join([str(ROOT), tempfile.gettempdir()]))
 
 

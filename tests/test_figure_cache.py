@@ -67,15 +67,30 @@ def pool_for_small(monkeypatch):
     """The figure pool for any population (its real threshold is POOL_MIN models: the path is the same)."""
     monkeypatch.setattr(figmod, "POOL_MIN", 0)
     monkeypatch.setenv("NETSPACE_FIGURE_PROCS", "1")
+    assert figmod.start_pool() is not None
+    yield
+    figmod.stop_pool()
 
 
 def test_the_pool_draws_the_same_bytes_as_the_thread(db_engine, db_url, pool_for_small):
     sid = _study(db_engine, "fig-pool", n=20)
     finish_jobs(db_url, sid, [0.3, 0.2, 0.25, 0.4, 0.35, 0.5, 0.45, 0.28])
-    assert figmod._figure_pool() is not None
+    builds = figmod.FIGURE_LOADS["build"]
     for kind, options in (("edf", {}), ("scatter", {"param": "flops"}), ("stats", {}), ("curves", {"k": 2})):
         assert study_figure_json(db_engine, kind, [sid], **options) == \
             to_json(study_figure(db_engine, kind, [sid], **options)), kind
+    assert figmod.FIGURE_LOADS["build"] == builds + 4
+
+
+def test_a_broken_pool_falls_back_to_the_thread(db_engine, db_url, pool_for_small):
+    sid = _study(db_engine, "fig-broken", n=8)
+    finish_jobs(db_url, sid, [0.3, 0.2, 0.25])
+    pool = figmod._pool
+    for proc in list(pool._processes.values()):
+        proc.kill()
+        proc.join(10)
+    assert study_figure_json(db_engine, "edf", [sid]) == to_json(study_figure(db_engine, "edf", [sid]))
+    assert figmod._pool is None  # replaced by the next start
 
 
 def test_a_figure_error_crosses_the_pool_naming_its_field(db_engine, db_url, pool_for_small):

@@ -19,7 +19,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from backend import __version__
-from backend.services import columns
+from backend.services import columns, snapshot
+from backend.services import figures as figure_service
 from db.engine import make_engine
 from db.events import prune_events
 from db.migrate import upgrade
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate:
             await run_in_threadpool(upgrade, engine)
+        figure_service.start_pool()  # forked before any request or warming thread runs (see start_pool)
         tasks = [asyncio.create_task(_maintenance(engine, settings.maintenance_seconds))]
         if settings.warm_studies:
             tasks.append(asyncio.create_task(_warm(engine, settings.warm_studies)))
@@ -71,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            snapshot.flush(10)  # a snapshot half written is thrown away: finish the one in flight
             engine.dispose()
 
     app = FastAPI(title="netspace", version=__version__, lifespan=lifespan,

@@ -11,13 +11,18 @@ services.derived), per-epoch curves and configs only for the best/worst k models
 from __future__ import annotations
 
 import datetime as dt
+import faulthandler
 import html
 import json
+import logging
 import os
+import signal
 import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import numpy as np
@@ -47,6 +52,7 @@ from .studies import find_study
 #: numeric population columns the figures use (loader columns such as status or error_final are left out)
 ANALYSIS_COLUMNS = ("id", "error", "flops", "params", "acts", "infer_ms", *PARAM_NAMES, "diverged", "did_not_learn")
 MAX_STUDIES = 10
+log = logging.getLogger("netspace.figures")
 
 
 def _configs_for(engine: Engine, ids: Iterable[int]) -> dict[int, Mapping[str, Any] | None]:
@@ -186,6 +192,8 @@ FIGURE_LOADS: Counter[str] = Counter()
 #: the build costs less than handing the columns over (~1 ms per 10^4 rows); above, pickling the columns
 #: costs more than it saves (a 10^6 EDF is cheap to draw and 200 MB to copy)
 POOL_MIN, POOL_MAX = 5_000, 300_000
+#: a pool process that has not answered in this long is taken for stuck: the figure is drawn in the thread
+POOL_TIMEOUT_S = 120.0
 _pool: ProcessPoolExecutor | None = None
 _pool_guard = threading.Lock()
 
@@ -199,14 +207,57 @@ def pool_size() -> int:
     return min(2, default_workers())
 
 
-def _figure_pool() -> ProcessPoolExecutor | None:
+def start_pool() -> ProcessPoolExecutor | None:
+    """Fork the figure pool now (the server's start-up, before it runs threads), or None when it is off.
+
+    Forked, not spawned: a process starts in milliseconds with everything imported. But a fork copies every
+    lock as it is, and a lock another thread held at that moment stays held in the child forever: forked in
+    the middle of serving, a pool process hung on the import lock of a module a request thread was importing
+    (numpy's lazy attributes). So the pool is forked once, at start-up, and never lazily by a request."""
     global _pool
     if pool_size() == 0 or not can_fork():
         return None
     with _pool_guard:
         if _pool is None:
-            _pool = forked_pool(pool_size())
+            _pool = forked_pool(pool_size(), _in_pool)
+            _pool.submit(int).result()  # a ProcessPoolExecutor forks all its processes on the first submit
         return _pool
+
+
+def stop_pool() -> None:
+    global _pool
+    with _pool_guard:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _drawn(pool: ProcessPoolExecutor | None, kind: str, pops: dict[str, dict[str, Any]],
+           options: dict[str, Any]) -> tuple[str, Any]:
+    """_render in the pool when there is one; in this thread when there is none, when the pool broke (a process
+    killed) or when it does not answer within POOL_TIMEOUT_S (then it is replaced: a process may be stuck)."""
+    if pool is not None:
+        try:
+            return pool.submit(_render, kind, pops, options).result(timeout=POOL_TIMEOUT_S)
+        except (BrokenProcessPool, FutureTimeout):
+            log.warning("figure pool broken or stuck on %s; drawing in the request thread, pool restarted", kind)
+            _replace(pool)
+    return _render(kind, pops, options)
+
+
+def _replace(pool: ProcessPoolExecutor) -> None:
+    global _pool
+    with _pool_guard:
+        if _pool is pool:
+            _pool = None
+    for proc in list(getattr(pool, "_processes", {}).values()):  # a stuck process would never exit by itself
+        proc.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _in_pool() -> None:
+    """A pool process prints its Python stack on SIGUSR1 (to the server's log): what a stuck figure waits on."""
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 
 def _render(kind: str, pops: dict[str, dict[str, Any]], options: dict[str, Any]) -> tuple[str, Any]:
@@ -221,7 +272,8 @@ def _render(kind: str, pops: dict[str, dict[str, Any]], options: dict[str, Any])
 def study_figure_json(engine: Engine, kind: str, study_ids: Sequence[int], flt: ModelFilter | None = None,
                       **options: Any) -> str:
     """study_figure's JSON (backend.figures.to_json), from the figure cache when no study it draws has changed
-    since it was drawn. A population of POOL_MIN..POOL_MAX models is drawn in a process of the figure pool: the
+    since it was drawn. A population of POOL_MIN..POOL_MAX models is drawn in a process of the figure pool (when
+the server started one, start_pool): the
     statistics and Plotly's object building of a slow figure (importance, width fits: seconds at 20k models)
     then hold that process's GIL, not the server's, so /models and /health keep answering meanwhile."""
     check_extra_ranges(engine, study_ids, flt)
@@ -240,9 +292,7 @@ def study_figure_json(engine: Engine, kind: str, study_ids: Sequence[int], flt: 
         FIGURE_LOADS["build"] += 1
         pops = _load_for(engine, kind, ids, flt, options)
         n = sum(len(p["error"]) for p in pops.values())
-        pool = _figure_pool() if POOL_MIN <= n <= POOL_MAX else None
-        status, body = (pool.submit(_render, kind, pops, options).result() if pool is not None
-                        else _render(kind, pops, options))
+        status, body = _drawn(_pool if POOL_MIN <= n <= POOL_MAX else None, kind, pops, options)
         if status == "invalid":
             raise InvalidInput.of(body)
         return str(body)

@@ -1,0 +1,183 @@
+"""Dashboard soak: 50 readers of a 20,000-model study, at rest and while 2 workers train, on SQLite and PostgreSQL.
+
+What the dashboard must stand (issue 15): people watch it while the fleet trains. Per database, one real uvicorn
+server over a 20k-model study (bench/population_fixture.py: real sampled configs, synthetic results) and two
+phases of the same length, side by side in one run:
+
+- at rest: 50 readers (one asyncio client process, loopback) loop over the study's figure endpoints (EDF,
+  normalised EDF, scatter, complexity, statistics), its first /models page and /api/health;
+- under writes: the same readers while 2 worker processes train another study of the same database the way a
+  worker writes (claim, an epoch event per epoch, complete with a result; the "training" is a 0.1-0.3 s sleep
+  per epoch, so the writes come far faster than real training would make them and eat no CPU the server needs).
+
+Printed per database and phase: requests, errors, p50/p99 of the figure endpoints (all kinds together), /models
+and /health p99, and the ratio "under writes / at rest" of the figure p50, with the load average at the start
+and end of each phase (the machine may be shared: read the figures with it).
+
+    python -m bench.dashboard_soak_bench [SECONDS]   # per phase; default $NETSPACE_DASHBOARD_SOAK_SECONDS or 180
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import httpx
+
+from bench.live_server import start_server, stop_server
+from bench.pg_scratch import scratch_schema
+from bench.soak_bench import pct
+
+READERS = 50
+WRITERS = 2
+MODELS = 20_000
+SECONDS = 180.0
+FIGURES = {
+    "edf": {}, "edf_normalized": {}, "scatter": {"param": "flops"}, "complexity": {}, "stats": {},
+}
+PATHS = [*((f"figure {k}", f"/api/studies/{{id}}/figures/{k}", p) for k, p in FIGURES.items()),
+         ("models", "/api/studies/{id}/models", {"limit": 100}), ("health", "/api/health", {})]
+Row = tuple[str, float, str]
+
+
+def trainer(db_url: str, study_id: int, deadline: float, seed: int) -> int:
+    """One worker's write pattern on `study_id` until the deadline; returns the jobs it completed."""
+    from db import queue
+    from db.engine import make_engine
+
+    rng = random.Random(seed)
+    engine = make_engine(db_url)
+    wid = queue.register_worker(engine, "fake")
+    done = 0
+    while time.time() < deadline:
+        job = queue.claim_job(engine, wid, study_id=study_id, lease_seconds=60)
+        if job is None:
+            time.sleep(0.2)
+            continue
+        curve = []
+        for epoch in range(1, 4):
+            time.sleep(rng.uniform(0.1, 0.3))
+            curve.append(rng.uniform(20, 90))
+            queue.record_epoch(engine, job.job_id, wid, {"epoch": epoch, "test_error": curve[-1]})
+        done += queue.complete_job(engine, job.job_id, wid, {"test_error": curve, "train_loss": curve,
+                                                             "train_seconds": 0.6, "device": "fake"})
+    queue.unregister_worker(engine, wid)
+    engine.dispose()
+    return done
+
+
+def setup(db_url: str) -> tuple[int, int]:
+    """(the 20k-model study read, a study with queued jobs for the trainers)."""
+    from backend.services.sampling import queue_samples
+    from backend.services.studies import StudyIn, create_study
+    from bench.population_fixture import build_study
+    from db.engine import make_engine
+    from db.migrate import upgrade
+
+    engine = make_engine(db_url)
+    upgrade(engine)
+    read = build_study(engine, "watched", MODELS)["study_id"]
+    trained = create_study(engine, StudyIn(name="training", space="RegNetX", dataset={"name": "digits"}))["id"]
+    queue_samples(engine, trained, 2_000, seed=1)
+    engine.dispose()
+    return read, trained
+
+
+async def reader(client: httpx.AsyncClient, sid: int, deadline: float, lat: dict, errors: list, i: int) -> None:
+    k = i
+    while time.time() < deadline:
+        name, path, params = PATHS[k % len(PATHS)]
+        k += 1
+        t0 = time.perf_counter()
+        try:
+            r = await client.get(path.format(id=sid), params=params)
+            if r.status_code != 200:
+                errors.append(f"{name}: {r.status_code} {r.text[:200]}")
+                continue
+        except httpx.HTTPError as e:
+            errors.append(f"{name}: {e!r}")
+            continue
+        lat.setdefault(name, []).append(time.perf_counter() - t0)
+
+
+async def read_for(url: str, sid: int, seconds: float) -> tuple[dict[str, list[float]], list[str]]:
+    lat: dict[str, list[float]] = {}
+    errors: list[str] = []
+    deadline = time.time() + seconds
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=httpx.Limits(max_connections=READERS + 5)) as c:
+        await asyncio.gather(*(reader(c, sid, deadline, lat, errors, i) for i in range(READERS)))
+    return lat, errors
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def phase(url: str, sid: int, seconds: float, label: str) -> dict[str, float]:
+    start = load()
+    lat, errors = asyncio.run(read_for(url, sid, seconds))
+    figures = [x for name, v in lat.items() if name.startswith("figure") for x in v]
+    out = {"requests": sum(map(len, lat.values())), "errors": len(errors), "figure p50": pct(figures, 50),
+           "figure p99": pct(figures, 99), "models p99": pct(lat["models"], 99), "health p99": pct(lat["health"], 99)}
+    print(f"  {label:<13} requests {out['requests']:,} errors {out['errors']}  figures p50 {out['figure p50']:.1f} "
+          f"p99 {out['figure p99']:.1f} ms  /models p99 {out['models p99']:.1f} ms  /health p99 "
+          f"{out['health p99']:.1f} ms  (load {start} -> {load()})")
+    if errors:
+        print(f"    first error: {errors[0]}")
+    for name, v in sorted(lat.items()):
+        print(f"    {name:<22} n={len(v):6d}  p50 {pct(v, 50):8.1f} ms  p99 {pct(v, 99):8.1f} ms")
+    return out
+
+
+def measure(db_url: str, label: str, seconds: float) -> list[Row]:
+    t0 = time.perf_counter()
+    sid, trained = setup(db_url)
+    print(f"{label}: {MODELS:,}-model study built in {time.perf_counter() - t0:.0f} s; {READERS} readers, "
+          f"{seconds:.0f} s at rest then {seconds:.0f} s with {WRITERS} workers training another study")
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, url = start_server(db_url, Path(tmp) / "uvicorn.log", env={"NETSPACE_SNAPSHOT_DIR": str(tmp)})
+        try:
+            for _, path, params in PATHS:  # the first build of each figure is the cold case, not this benchmark
+                httpx.get(url + path.format(id=sid), params=params, timeout=300).raise_for_status()
+            rest = phase(url, sid, seconds, "at rest")
+            deadline = time.time() + seconds
+            with ProcessPoolExecutor(WRITERS, mp_context=get_context("spawn")) as pool:
+                futures = [pool.submit(trainer, db_url, trained, deadline, i) for i in range(WRITERS)]
+                busy = phase(url, sid, seconds, "under writes")
+                jobs = sum(f.result() for f in futures)
+        finally:
+            stop_server(proc)
+    ratio = busy["figure p50"] / rest["figure p50"]
+    print(f"  {jobs} jobs trained meanwhile; figure p50 under writes / at rest: {ratio:.2f}")
+    rows: list[Row] = []
+    for name, got in (("at rest", rest), ("under writes", busy)):
+        rows += [(f"dashboard soak {label} {name}: errors", got["errors"], "count"),
+                 (f"dashboard soak {label} {name}: figure p50", got["figure p50"], "ms"),
+                 (f"dashboard soak {label} {name}: figure p99", got["figure p99"], "ms"),
+                 (f"dashboard soak {label} {name}: /models p99", got["models p99"], "ms"),
+                 (f"dashboard soak {label} {name}: /health p99", got["health p99"], "ms")]
+    rows.append((f"dashboard soak {label}: figure p50 under writes / at rest", ratio, "x"))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> list[Row]:
+    argv = sys.argv[1:] if argv is None else argv
+    seconds = float(argv[0]) if argv else float(os.environ.get("NETSPACE_DASHBOARD_SOAK_SECONDS", SECONDS))
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        rows += measure(f"sqlite:///{Path(tmp) / 'soak.db'}", "SQLite", seconds)
+    with scratch_schema("dsoak") as url:
+        if url is not None:
+            rows += measure(url, "PostgreSQL", seconds)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
