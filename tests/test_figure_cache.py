@@ -90,7 +90,7 @@ def test_a_broken_pool_falls_back_to_the_thread(db_engine, db_url, pool_for_smal
         proc.kill()
         proc.join(10)
     assert study_figure_json(db_engine, "edf", [sid]) == to_json(study_figure(db_engine, "edf", [sid]))
-    assert figmod._pool is None  # replaced by the next start
+    assert figmod._pool is None  # shut down: the next figures are drawn in the thread
 
 
 def test_a_figure_error_crosses_the_pool_naming_its_field(db_engine, db_url, pool_for_small):

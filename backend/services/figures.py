@@ -235,12 +235,13 @@ def stop_pool() -> None:
 def _drawn(pool: ProcessPoolExecutor | None, kind: str, pops: dict[str, dict[str, Any]],
            options: dict[str, Any]) -> tuple[str, Any]:
     """_render in the pool when there is one; in this thread when there is none, when the pool broke (a process
-    killed) or when it does not answer within POOL_TIMEOUT_S (then it is replaced: a process may be stuck)."""
+    killed) or when it does not answer within POOL_TIMEOUT_S; a broken or stuck pool is shut down and not forked
+    again while the server runs threads (start_pool says why), so figures are drawn in threads until a restart."""
     if pool is not None:
         try:
             return pool.submit(_render, kind, pops, options).result(timeout=POOL_TIMEOUT_S)
         except (BrokenProcessPool, FutureTimeout):
-            log.warning("figure pool broken or stuck on %s; drawing in the request thread, pool restarted", kind)
+            log.warning("figure pool broken or stuck on %s: shut down, figures drawn in request threads", kind)
             _replace(pool)
     return _render(kind, pops, options)
 
@@ -272,10 +273,10 @@ def _render(kind: str, pops: dict[str, dict[str, Any]], options: dict[str, Any])
 def study_figure_json(engine: Engine, kind: str, study_ids: Sequence[int], flt: ModelFilter | None = None,
                       **options: Any) -> str:
     """study_figure's JSON (backend.figures.to_json), from the figure cache when no study it draws has changed
-    since it was drawn. A population of POOL_MIN..POOL_MAX models is drawn in a process of the figure pool (when
-the server started one, start_pool): the
-    statistics and Plotly's object building of a slow figure (importance, width fits: seconds at 20k models)
-    then hold that process's GIL, not the server's, so /models and /health keep answering meanwhile."""
+    since it was drawn. A population of POOL_MIN..POOL_MAX models is drawn in a process of the figure pool when
+    the server started one (start_pool): the statistics and Plotly's object building of a slow figure
+    (importance, width fits: seconds at 20k models) then hold that process's GIL, not the server's, so
+    /models and /health keep answering meanwhile."""
     check_extra_ranges(engine, study_ids, flt)
     _check_request(kind, study_ids, options)
     ids = tuple(dict.fromkeys(int(i) for i in study_ids))
