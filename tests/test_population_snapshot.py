@@ -102,3 +102,23 @@ def test_an_imported_study_snapshot_keeps_its_extra_columns(db_engine, small_sna
     flt = ModelFilter.model_validate({"width_max": 48, "normal_sep_conv_3x3_min": 2})
     cut, sql = cached_population(db_engine, sid, flt), load_population(db_engine, sid, flt)
     assert 0 < len(cut) < len(got) and cut["id"].tolist() == sql["id"].tolist()
+
+
+def test_an_unchanged_study_is_served_from_its_snapshot_as_is(db_engine, db_url, small_snapshots):
+    """A restart with nothing changed since the snapshot (the cold-EDF case at 10^6 models): the file's columns
+    are the population, not copied and re-sorted; models only appended since keep id order without a sort."""
+    sid = _study(db_engine, "unchanged")
+    finish_jobs(db_url, sid, [0.5, 0.25])
+    cached_population(db_engine, sid)
+    _new_process()
+    before = popmod.LOADS.copy()
+    got = cached_population(db_engine, sid)
+    assert popmod.LOADS["snapshot"] == before["snapshot"] + 1 and popmod.LOADS["full"] == before["full"]
+    _same(got, load_population(db_engine, sid, extra=True))
+    from backend.services.sampling import queue_samples
+
+    queue_samples(db_engine, sid, 6, seed=3)  # appended only
+    _new_process()
+    got = cached_population(db_engine, sid)
+    assert len(got) == 46 and np.all(np.diff(got["id"]) > 0)
+    _same(got, load_population(db_engine, sid, extra=True))

@@ -206,6 +206,8 @@ def _patched(engine: Engine, study_id: int, old: Population, after_event: int,
     delta = load_population(engine, study_id, where=or_(models.c.id.in_(changed), models.c.id > top), extra=True)
     if len(delta) > limit:
         return None
+    if len(delta) == 0 and not delta.extra_names:  # nothing changed since (a restart's snapshot, mostly): no copy
+        return Population(study_id, delta.study, old.columns, extra_names=old.extra_names), 0
     names = list(dict.fromkeys([*old.extra_names, *delta.extra_names]))
     old, delta = _with_columns(old, names), _with_columns(delta, names)  # a key only one side has: NaN
     ids = old["id"]
@@ -217,6 +219,9 @@ def _patched(engine: Engine, study_id: int, old: Population, after_event: int,
         out = col.copy()  # the cached arrays are shared with requests in flight: never written in place
         out[pos[held]] = delta[name][held]
         columns[name] = np.concatenate([out, delta[name][~held]])
+    if bool(held.all()) or len(ids) == 0 or bool(delta["id"][~held].min() > ids[-1]):
+        # rows re-read in place and new ones after them (ids only grow): already in id order, no 10^6 sort
+        return Population(study_id, delta.study, columns, extra_names=names), len(delta)
     order = np.argsort(columns["id"], kind="stable")
     return Population(study_id, delta.study, {k: v[order] for k, v in columns.items()}, extra_names=names), \
         len(delta)
