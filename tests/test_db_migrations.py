@@ -43,6 +43,14 @@ def test_head_schema_matches_the_models(db_url):
     engine.dispose()
 
 
+def test_migrated_copies_the_tests_use_are_at_head_and_match_the_models(db_engine):
+    """db_engine copies one migrated template per test process (tests/conftest.py): the copy is what a migration
+    gives (the triggers are held to it by test_models_mirror_results_and_jobs_whoever_writes_them)."""
+    assert current_revision(db_engine) == head_revision()
+    assert _diffs(db_engine) == []
+    upgrade(db_engine)  # nothing left to do, and no error
+
+
 def test_old_database_upgrades_without_losing_rows(db_url):
     engine = make_engine(db_url)
     upgrade(engine, "0001")
