@@ -31,7 +31,7 @@ PG_FIXTURES = {"pg_url", "pg_server", "shared_pg_server"}
 #: parametrised fixtures whose "postgresql" parameter is PostgreSQL (db_engine and friends request db_url)
 PG_PARAMS = ("db_url", "live_server", "fuzz_schema")
 #: fixtures that drive Chromium
-BROWSER_FIXTURES = {"browser_page", "playwright_driver"}
+BROWSER_FIXTURES = {"browser_page", "playwright_driver", "chromium_browser"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -352,10 +352,12 @@ def live_server(request) -> LiveServer:
 # --------------------------------------------------------------------------------------------------------------
 # Browser (dashboard tests): Python Playwright driving Debian's Chromium (`playwright install` is not used).
 #
-#   browser_page      function: (page, console) — a fresh Chromium profile; `console` records every console
+#   chromium_browser  session: one Chromium process per test process (per xdist worker)
+#   browser_page      function: (page, console) — a fresh browser context (its own cookies, storage and cache, as a
+#                     fresh profile); `console` records every console
 #                     error and page error; console.assert_clean() fails the test on any (expected HTTP error
 #                     responses can be allowed with `with console.allow_http(status, "path part"):`)
-#   open_browser(playwright_driver, profile_dir) -> (context, page, console) for other scopes
+#   open_browser(chromium_browser) -> (context, page, console) for other scopes
 #   screenshot(page, name)  saves artifacts/screenshots/<name>.png (artifacts/ is git-ignored)
 
 CHROMIUM = Path(os.environ.get("NETSPACE_CHROMIUM", "/usr/bin/chromium"))
@@ -409,19 +411,26 @@ def playwright_driver() -> Iterator[object]:
         yield p
 
 
-def open_browser(driver, profile: Path):
-    """A fresh Chromium profile: (context, page, ConsoleGuard); close the context when done."""
-    ctx = driver.chromium.launch_persistent_context(
-        str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
-        viewport={"width": 1400, "height": 900}, accept_downloads=True)
+@pytest.fixture(scope="session")
+def chromium_browser(playwright_driver) -> Iterator[object]:
+    """One Chromium launch per test process; each test gets its own context. A context is as isolated as a fresh
+    profile (cookies, localStorage, cache) and costs ~1 s less than launching Chromium per test."""
+    browser = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+def open_browser(browser):
+    """A fresh browser context: (context, page, ConsoleGuard); close the context when done."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
     ctx.set_default_timeout(20_000)
-    page = ctx.pages[0] if ctx.pages else ctx.new_page()
+    page = ctx.new_page()
     return ctx, page, ConsoleGuard(page)
 
 
 @pytest.fixture
-def browser_page(playwright_driver, tmp_path) -> Iterator[tuple[object, ConsoleGuard]]:
-    ctx, page, guard = open_browser(playwright_driver, tmp_path / "chromium-profile")
+def browser_page(chromium_browser) -> Iterator[tuple[object, ConsoleGuard]]:
+    ctx, page, guard = open_browser(chromium_browser)
     try:
         yield page, guard
     finally:

@@ -103,8 +103,8 @@ def test_parcoords_axes_are_picked_and_kept_in_the_url(browser_page, sqlite_serv
     console.assert_clean()
 
 
-def test_theme_follows_the_system_then_the_toggle_and_figures_follow(playwright_driver, sqlite_server, ids, tmp_path):
-    ctx, page, console = open_browser(playwright_driver, tmp_path / "profile")
+def test_theme_follows_the_system_then_the_toggle_and_figures_follow(chromium_browser, sqlite_server, ids):
+    ctx, page, console = open_browser(chromium_browser)
     try:
         base, sid = sqlite_server.url, ids["regnet-a"]
         page.emulate_media(color_scheme="dark")

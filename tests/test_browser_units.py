@@ -11,8 +11,8 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def page(playwright_driver, sqlite_server, tmp_path_factory):
-    ctx, page, console = open_browser(playwright_driver, tmp_path_factory.mktemp("units") / "profile")
+def page(chromium_browser, sqlite_server):
+    ctx, page, console = open_browser(chromium_browser)
     page.goto(f"{sqlite_server.url}/#/jobs")
     page.wait_for_selector("#jobs")
     try:

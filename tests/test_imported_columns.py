@@ -196,9 +196,9 @@ def test_exports_that_can_write_nothing_are_422(live_server, studies):
 
 
 @pytest.mark.browser
-def test_scatter_offers_imported_columns_as_x_axes(playwright_driver, live_server, studies, tmp_path):
+def test_scatter_offers_imported_columns_as_x_axes(chromium_browser, live_server, studies):
     ids, _ = studies
-    ctx, page, console = open_browser(playwright_driver, tmp_path / "profile")
+    ctx, page, console = open_browser(chromium_browser)
     try:
         page.goto(f"{live_server.url}/#/study/{ids['darts']}")
         page.wait_for_selector(".x-picker input[value='width']", state="attached")
