@@ -8,11 +8,14 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # pytest worker processes (pytest-xdist) for the fast tests, and for the slow/browser ones; 0 runs them in this
 # process. A test file runs whole in one worker (--dist loadfile): some modules' tests build on the state their
-# earlier tests left behind. The slow stage runs serially by default: its tests time training, server restarts
-# and browser drags, and two of them at once on a 2-core machine is what makes such timings flaky; and under xdist
-# schemathesis runs each fuzz test as one item, which once let ten failing fuzz cases pass unseen.
+# earlier tests left behind. The slow stage also runs on two workers: much of it waits (servers starting, workers
+# polling, browsers rendering, PostgreSQL), so two overlap well even on 2 cores. Its fuzz test is one pytest item
+# per (database, operation) (tests/test_hardening_fuzz.py), so xdist reports every failing operation; the
+# schemathesis plugin's items shared one node id and once let ten failing fuzz cases pass unseen under xdist.
+# Every test's database is a copy of a migrated template (tests/conftest.py), and browser tests share one Chromium
+# per worker with a fresh context each. SLOW_WORKERS=0 runs the slow stage serially (to time one test alone).
 TEST_WORKERS ?= 2
-SLOW_WORKERS ?= 0
+SLOW_WORKERS ?= 2
 pytest = $(VENV)/bin/pytest -q -p no:cacheprovider $(if $(filter-out 0,$(1)),-n $(1) --dist loadfile)
 
 .PHONY: run test test-fast test-slow bench screenshots lint lint-python lint-js api-types setup node system-deps clean

@@ -11,6 +11,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "tests" / "data" / "reference"  # vendored public data, provenance in SOURCES.md
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Under pytest-xdist each worker process gets its share of the cores for torch/OpenMP (set before any test imports
+# torch; servers, workers and CLI runs started by tests inherit it): two workers that each train on every core
+# of a 2-core machine thrash it, slowing both far more than twofold.
+_XDIST_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 0)
+if _XDIST_WORKERS > 1:
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // _XDIST_WORKERS)))
 # datasets load only from the data roots (NETSPACE_DATA_ROOTS); tests write theirs under the temp dir (tmp_path),
 # and servers and workers started by tests inherit this. Tests of the roots themselves set their own.
 # no figure pool in the test process (forking pytest, with its threads, at each app start); tests of the pool
