@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from backend.designspace.cells import GenotypeError, cell_complexity, parse_genotype
 from backend.designspace.complexity import complexity
 from backend.designspace.config import AnyNetConfig
 from backend.designspace.params import MAX_STAGE_COLUMNS
@@ -156,6 +157,21 @@ def release_flops(macs: int, acts: int, num_classes: int, stem_type: str, stem_w
     if stem_type == "res_stem_in":
         conv_outputs -= stem_w * (im_size // 4) ** 2  # the stem's max-pool (unverified: no such file here)
     return macs + NDS_FLOPS_PER_CONV_OUTPUT * conv_outputs
+
+
+def nds_cell_complexity(net: dict[str, Any], imagenet: bool) -> dict[str, int]:
+    """A NAS cell net's counts at the release's resolution and classes: `params`, `macs` (plain multiply-adds)
+    and `flops` in the release's cell-network convention (backend/designspace/cells.py)."""
+    width = as_number(net.get("width"), "net", "net.width")
+    depth = as_number(net.get("depth"), "net", "net.depth")
+    if width != int(width) or depth != int(depth):
+        raise RecordError("net", "net.width", "width and depth must be whole numbers")
+    try:
+        genotype = parse_genotype(as_dict(net.get("genotype"), "net", "net.genotype"))
+        return cell_complexity(int(width), int(depth), genotype, imagenet=imagenet, aux=bool(net.get("aux")))
+    except GenotypeError as e:
+        raise RecordError("net", f"net.genotype.{e.field}" if e.field not in ("width", "depth")
+                          else f"net.{e.field}", e.detail) from e
 
 
 #: (the release file's space, ImageNet?) -> netspace's built-in space that samples it (designspace/spaces/)

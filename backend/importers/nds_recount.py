@@ -1,9 +1,9 @@
 """Recount every record of an NDS release file from its `net` and compare with the file's flops and params.
 
 `netspace complexity --nds FILE` prints what `recount_file` returns. Flops are compared in the release's own
-convention (nds_nets.nds_complexity; docs/nds-complexity.md); the plain multiply-adds netspace calls flops are
-summed beside them. NAS cell networks (DARTS, NASNet, PNAS, ...) are not recounted yet: they are reported as
-mismatches with that reason.
+convention (nds_nets.nds_complexity for ResNet-like nets, nds_nets.nds_cell_complexity for the NAS cell nets of
+DARTS, NASNet, PNAS, ENAS and Amoeba; docs/nds-complexity.md); the plain multiply-adds netspace calls flops are
+summed beside them.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .nds import _items, describe_file
-from .nds_nets import nds_complexity
+from .nds_nets import nds_cell_complexity, nds_complexity
 from .records import RecordError
 from .source import load_json
 
@@ -32,11 +32,9 @@ def recount_file(text: str, filename: str) -> dict[str, Any]:
         reason = ""
         if not isinstance(net, dict):
             reason = "no net"
-        elif "genotype" in net:
-            reason = "NAS cell network: not recounted yet"
         else:
             try:
-                ours = nds_complexity(net, imagenet)
+                ours = nds_cell_complexity(net, imagenet) if "genotype" in net else nds_complexity(net, imagenet)
             except RecordError as e:
                 reason = str(e)
             if ours is None and not reason:
