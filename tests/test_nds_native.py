@@ -39,7 +39,8 @@ def test_every_native_space_is_built_in_and_named_by_the_importer():
     assert set(NATIVE_SPACES.values()) <= set(builtin_spaces())
     assert native_space("ResNeXt-A", True) == "NDS_ResNeXt-A" and native_space("Vanilla", False) == "NDS_Vanilla"
     assert native_space("ResNeXt-A", False) is None  # CIFAR ResNeXt-A: another stem, no native space here
-    assert native_space("DARTS", True) is None
+    assert native_space("DARTS", True) == "NDS_DARTS"  # a cell space (tests/test_nds_cells.py)
+    assert native_space("DARTS", False) is None  # CIFAR cell files: no native space here
 
 
 @pytest.mark.parametrize("name", list(NATIVE))

@@ -4,17 +4,33 @@ and POST /api/studies/{id}/samples samples from it — on a real server over SQL
 from __future__ import annotations
 
 from backend.designspace.builtin import get_space
+from backend.designspace.cells import cell_complexity, parse_genotype
 from backend.designspace.config import AnyNetConfig
 from backend.importers.nds_nets import release_flops
 
 
-def imported_study(server, reference_dir, name: str, prefix: str) -> dict:
-    """Upload a release file through the real endpoint; the new study as GET /api/studies/{id} gives it."""
+def imported_study(server, reference_dir, name: str, prefix: str, as_name: str | None = None) -> dict:
+    """Upload a release file through the real endpoint (as `as_name`: the file name says the space and the
+    dataset); the new study as GET /api/studies/{id} gives it."""
     content = (reference_dir / "nds" / name).read_bytes()
-    r = server.client.post("/api/studies/import", files={"file": (name, content)},
+    r = server.client.post("/api/studies/import", files={"file": (as_name or name, content)},
                            data={"study": f"{prefix}-{server.port}"})
     assert r.status_code == 201, r.text
     return server.client.get(f"/api/studies/{r.json()['study_id']}").json()
+
+
+def queue_twice(client, sid: int, n: int, seed: int, imported: int) -> list[dict]:
+    """POST n samples twice with one seed (the second adds none: seeded duplicates); the n new models."""
+    q = client.post(f"/api/studies/{sid}/samples", json={"n": n, "seed": seed})
+    assert q.status_code == 201, q.text
+    assert q.json()["queued"] == n
+    again = client.post(f"/api/studies/{sid}/samples", json={"n": n, "seed": seed}).json()
+    assert again["queued"] == 0 and again["duplicates"] == n
+    page = client.get(f"/api/studies/{sid}/models", params={"limit": 1000, "sort": "id"}).json()
+    assert page["total"] == imported + n
+    new = [m for m in page["items"] if m["index"] >= imported]
+    assert len(new) == n and all(m["status"] == "queued" for m in new)
+    return new
 
 
 def test_imported_resnext_study_samples_its_native_space(live_server, reference_dir):
@@ -25,16 +41,9 @@ def test_imported_resnext_study_samples_its_native_space(live_server, reference_
     assert study["space"]["native_space"] == "NDS_ResNeXt-A" and study["source"] == "imported"
     assert any(s["id"] == sid and s["sampleable"] for s in c.get("/api/studies").json())
 
-    q = c.post(f"/api/studies/{sid}/samples", json={"n": 6, "seed": 4})
-    assert q.status_code == 201, q.text
-    assert q.json()["queued"] == 6
-    again = c.post(f"/api/studies/{sid}/samples", json={"n": 6, "seed": 4}).json()
-    assert again["queued"] == 0 and again["duplicates"] == 6  # seeded: the same six
-    page = c.get(f"/api/studies/{sid}/models", params={"limit": 1000, "sort": "id"}).json()
-    assert page["total"] == 130 + 6
+    new = queue_twice(c, sid, 6, 4, 130)
     space = get_space("NDS_ResNeXt-A")
-    new = [m for m in page["items"] if m["index"] >= 130]
-    assert len(new) == 6 and all(m["arch_type"] == "anynet" and m["status"] == "queued" for m in new)
+    assert all(m["arch_type"] == "anynet" for m in new)
     for m in new:
         cfg = AnyNetConfig.model_validate(m["config"])
         assert (cfg.stem_type, cfg.stem_w, cfg.strides) == ("nds_stem_in", 64, [1, 2, 2])
@@ -47,9 +56,27 @@ def test_imported_resnext_study_samples_its_native_space(live_server, reference_
         assert [n * g / bm for n, g, bm in zip(groups, cfg.group_ws, cfg.bot_muls, strict=True)] == cfg.widths
 
 
-def test_studies_without_a_native_space_say_why(live_server, reference_dir):
+def test_imported_darts_study_samples_its_native_cell_space(live_server, reference_dir):
     c = live_server.client
     study = imported_study(live_server, reference_dir, "DARTS_in.json", "native-darts")
+    sid = study["id"]
+    assert (study["sampleable"], study["native_space"], study["why_not"]) == (True, "NDS_DARTS", None)
+    new = queue_twice(c, sid, 4, 2, 121)
+    assert {m["arch_type"] for m in new} == {"nds_darts"}  # as the imported models'
+    for m in new:
+        cfg = m["config"]
+        assert cfg["type"] == "nds_cell" and cfg["space"] == "NDS_DARTS"
+        cx = cell_complexity(cfg["width"], cfg["depth"], parse_genotype(cfg["genotype"]))
+        # the release's flops convention, as the imported models beside them; macs kept in extra
+        assert (m["flops"], m["params"], m["extra"]["macs"]) == (cx["flops"], cx["params"], cx["macs"])
+        assert m["d"] == cfg["depth"] and m["extra"]["width"] == cfg["width"]
+        assert sum(v for k, v in m["extra"].items() if k.startswith("normal_")) == 8  # 4 nodes, 2 ops each
+
+
+def test_studies_without_a_native_space_say_why(live_server, reference_dir):
+    c = live_server.client
+    # a DARTS file named as a CIFAR one: netspace has no CIFAR cell space
+    study = imported_study(live_server, reference_dir, "DARTS_in.json", "native-darts-cifar", "DARTS.json")
     sid = study["id"]
     assert study["sampleable"] is False and study["native_space"] is None
     assert "no native space" in study["why_not"]

@@ -248,12 +248,16 @@ def init_weights(m: nn.Module, zero_init_final_gamma: bool = False) -> None:
         m.bias.data.zero_()
 
 
-def build_model(config: AnyNetConfig | dict[str, Any] | str, num_classes: int) -> AnyNet:
-    """Build the torch model from a canonical AnyNet config, its JSON dict/text, or a RegNet spec."""
-    if isinstance(config, AnyNetConfig):
-        cfg = config
-    else:
-        cfg = parse_model_spec(json.loads(config) if isinstance(config, str) else config)
+def build_model(config: AnyNetConfig | dict[str, Any] | str, num_classes: int) -> nn.Module:
+    """Build the torch model from a canonical AnyNet config, its JSON dict/text, a RegNet spec, or a NAS cell
+    net of an NDS cell space (`"type": "nds_cell"`, workers/cells.py)."""
     if num_classes < 1:
         raise InvalidField("num_classes", f"must be >= 1, got {num_classes}")
-    return AnyNet(cfg, num_classes)
+    if isinstance(config, AnyNetConfig):
+        return AnyNet(config, num_classes)
+    raw = json.loads(config) if isinstance(config, str) else config
+    if isinstance(raw, dict) and raw.get("type") == "nds_cell":
+        from .cells import build_cell_net
+
+        return build_cell_net(raw, num_classes)
+    return AnyNet(parse_model_spec(raw), num_classes)

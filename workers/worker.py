@@ -181,7 +181,7 @@ class Worker:
         wid, job, lost = self.worker_id, holding.job, holding.lost
         log.info("job %s (model %s, attempt %s/%s)", job.job_id, job.model_id, job.attempt, job.max_attempts)
         try:
-            if job.arch_type != "anynet":
+            if job.arch_type != "anynet" and not is_cell_config(job.config):
                 raise TrainingError(f"config: arch_type '{job.arch_type}' cannot be trained (imported population)")
             dataset = DatasetSpec.model_validate(job.dataset)
             recipe = Recipe.model_validate(job.recipe)
@@ -217,9 +217,16 @@ class Worker:
             log.warning("job %s finished but this worker no longer holds it; result dropped", job.job_id)
 
 
+def is_cell_config(config: Any) -> bool:
+    """A NAS cell net sampled from a native NDS cell space (workers/cells.py builds it)."""
+    return isinstance(config, dict) and config.get("type") == "nds_cell"
+
+
 def derived_values(config: dict[str, Any]) -> dict[str, float | None] | None:
     """The model's derived values (e_fit; tens of ms beside seconds of training, off the server), or None —
     left to services.derived — should the fit fail: a result is never lost to it."""
+    if is_cell_config(config):
+        return None  # a cell net has no stages: nothing to derive (its row was stored as derived)
     try:
         return {"e_fit": e_fit_of(config)}
     except ValueError as e:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 #: operation -> (kind, kernel size): "sep" two dw+pw stacks, "dil" one dilated dw+pw, "dilsep" two dilated
@@ -130,6 +131,11 @@ class _Counter:
     def pool(self, c: int, k: int, h_out: int, w_out: int) -> None:
         self.flops += k * k * c * h_out * w_out
 
+    def add(self, cost: tuple[int, int, int]) -> None:
+        self.params += cost[0]
+        self.macs += cost[1]
+        self.flops += cost[2]
+
     def linear(self, c_in: int, c_out: int) -> None:
         n = c_in * c_out + c_out
         self.params += n
@@ -171,6 +177,15 @@ def _dw_pw(cx: _Counter, c: int, k: int, h: int, stride: int, dilation: int, *, 
     cx.conv(c, c, 1, 1, o, o)
     cx.bn(c)
     return o
+
+
+@lru_cache(maxsize=4096)
+def op_cost(name: str, c: int, h: int, stride: int) -> tuple[int, int, int]:
+    """(params, macs, flops) of one operation on a c-channel h×h input: a sampled population repeats the same
+    few (op, width, size) triples, so caching them makes counting a net a sum over its cells."""
+    cx = _Counter()
+    _op(cx, name, c, h, stride)
+    return cx.params, cx.macs, cx.flops
 
 
 def _op(cx: _Counter, name: str, c: int, h: int, stride: int) -> None:
@@ -239,7 +254,7 @@ def _walk(cx: _Counter, width: int, depth: int, genotype: Genotype, imagenet: bo
         h_out = _down(h_p, 2) if reduction else h_p
         for name, src in pairs:
             stride = 2 if reduction and src < 2 else 1
-            _op(cx, name, c_cur, h_p if src < 2 else h_out, stride)
+            cx.add(op_cost(name, c_cur, h_p if src < 2 else h_out, stride))
         cells.append((reduction, h_p, len(concat) * c_cur))
         c_pp, c_p, h_pp, h_p, reduction_prev = c_p, len(concat) * c_cur, h_p, h_out, reduction
         if i == 2 * depth // 3:

@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from backend.designspace.cell_spaces import BY_RELEASE
 from backend.designspace.cells import GenotypeError, cell_complexity, parse_genotype
 from backend.designspace.complexity import complexity
 from backend.designspace.config import AnyNetConfig
@@ -179,9 +180,14 @@ NATIVE_SPACES = {("ResNeXt-A", True): "NDS_ResNeXt-A", ("ResNeXt-B", True): "NDS
                  ("Vanilla", False): "NDS_Vanilla", ("ResNet", False): "NDS_ResNet"}
 
 
+#: the release's NAS cell spaces (ImageNet files) -> netspace's native cell space (designspace/cell_spaces.py)
+NATIVE_CELL_SPACES = {(release, True): name for release, name in BY_RELEASE.items()}
+
+
 def native_space(space: str, imagenet: bool) -> str | None:
-    """The built-in space an NDS release file's population was sampled from, where netspace has it."""
-    return NATIVE_SPACES.get((space, imagenet))
+    """The built-in space an NDS release file's population was sampled from, where netspace has it (a
+    SpaceSpec space, or a cell space of cell_spaces.CELL_SPACES)."""
+    return NATIVE_SPACES.get((space, imagenet)) or NATIVE_CELL_SPACES.get((space, imagenet))
 
 
 def space_family(space: str) -> str:
