@@ -207,8 +207,9 @@ def test_scatter_offers_imported_columns_as_x_axes(chromium_browser, live_server
         page.click(".x-picker summary")
         page.check(".x-picker input[value='width']")
         page.wait_for_function("() => location.hash.includes('width')")
-        assert "queue-more-why" in page.content()  # imported: the reason sits next to the disabled control
-        assert page.is_disabled(".queue-more button")
+        # imported from an ImageNet cell file: linked to its native cell space, so "Queue more" is a link
+        page.locator("a.btn", has_text="Queue more samples").wait_for()
+        assert "samples the native space NDS_DARTS" in page.locator(".queue-more-why").inner_text()
         page.wait_for_function("() => document.querySelector('.study-recorded')?.textContent.includes('lr 0.05')")
         assert "undefined" not in page.inner_text(".study-meta")
         assert "Imported" in page.eval_on_selector_all(".filter-group summary", "els => els.map((e) => e.textContent)")

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import PurePath
 from typing import Any
 
-from .nds_nets import flatten_net, native_space, zero_fill_ops
+from .nds_nets import flatten_net, native_space, nds_cell_complexity, zero_fill_ops
 from .records import (
     BadRecord,
     ImportFormatError,
@@ -98,6 +98,19 @@ def run_numbers(rec: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+def plain_macs(net: dict[str, Any], imagenet: bool) -> int | None:
+    """A NAS cell net's plain multiply-adds (netspace's flops), where netspace knows its operations; None
+    otherwise (the record still imports). ResNet-style nets are not counted here: AnyNet's complexity costs
+    about as much as the rest of a record's conversion, and their macs follow from the stored config["anynet"]
+    (nds_nets.nds_complexity) when needed."""
+    if "genotype" in net and imagenet:  # CIFAR cell nets: another stem, not counted here
+        try:
+            return nds_cell_complexity(net, imagenet)["macs"]
+        except RecordError:
+            return None
+    return None
+
+
 def convert_run(rec: Any, label: str, index: int, *, space: str, imagenet: bool) -> ModelRecord:
     rec = as_dict(rec, label, "run")
     net = as_dict(get(rec, "net", label), label, "net")
@@ -115,6 +128,9 @@ def convert_run(rec: Any, label: str, index: int, *, space: str, imagenet: bool)
     chash = raw_config_hash(config)  # job_id and rng_seed tell reruns of one net apart
     if flat.anynet is not None:
         config["anynet"] = flat.anynet.model_dump(mode="json", exclude_none=True)
+    macs = plain_macs(net, imagenet)
+    if macs is not None:  # netspace's own flops beside the release's: what a native regime means
+        flat.extra["macs"] = float(macs)
     return ModelRecord(
         index=index,
         name=f"{group}/{job}" if group else (None if job is None else str(job)),
