@@ -174,3 +174,18 @@ def test_a_cell_space_model_trains_on_digits(name):
     assert not result.diverged and result.error < 60.0, result.test_errors  # chance is 90 %
     assert result.num_params == cell_complexity(cfg["width"], cfg["depth"], parse_genotype(cfg["genotype"]),
                                                 num_classes=10)["params"]
+
+
+def test_cli_samples_a_cell_space_as_jsonl():
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "backend.cli", "sample", "--space", "NDS_PNAS", "--n", "5", "--seed", "3",
+           "--flops", "200M:400M"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    want = sample_cells(get_cell_space("NDS_PNAS"), 5, seed=3, flops=(2e8, 4e8)).records
+    assert rows == want and "5 models of NDS_PNAS" in proc.stderr
+    bad = subprocess.run([*cmd[:-2], "--acts", "1M:2M"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0 and "acts" in bad.stderr
