@@ -97,13 +97,13 @@ def test_sampling_is_seeded_prefix_stable_and_in_regime():
 
 @pytest.mark.parametrize("name", sorted(CELL_SPACES))
 def test_sampling_rate(name):
-    """>= 1,000 valid configs/s on a quiet core (measured 1,300-4,000/s with another job on the machine); the
-    floor here leaves room for a loaded CI runner."""
+    """>= 1,000 valid configs/s (measured 1,300-4,000/s of wall time on the shared machine at load ~9). CPU time,
+    not wall time, so that other jobs on the runner do not fail it; the floor leaves room for a slow CPU."""
     space = CELL_SPACES[name]
     sample_cells(space, 50, seed=0)  # warm the per-operation cost cache
-    t = time.perf_counter()
+    t = time.process_time()
     res = sample_cells(space, 1000, seed=2, flops=(1e8, 8e8), params=(None, 6e6))
-    assert len(res.records) == 1000 and 1000 / (time.perf_counter() - t) > 300
+    assert len(res.records) == 1000 and 1000 / (time.process_time() - t) > 600
 
 
 # --------------------------------------------------------------------------------------------------
