@@ -158,18 +158,18 @@ def test_torch_net_rejects_bad_configs_naming_the_field():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["NDS_DARTS"])
+@pytest.mark.parametrize("name", sorted(CELL_SPACES))
 def test_a_cell_space_model_trains_on_digits(name):
-    """DARTS only, for now: the five-node spaces' smallest nets (w 32, d 6) did not finish 2 epochs within the
-    300 s test timeout on the loaded shared machine (ENAS: 41 % error after 2 epochs, 418 s; NASNet still at
-    chance after one epoch at bs 64, lr 0.2); they build and count exactly (above)."""
+    """The smallest of 40 sampled nets (w 32, d 6) of each cell space learns digits in 2 epochs. Measured on the
+    2-core machine at load ~6 (one torch thread): DARTS 7.8 %, ENAS 39.7 %, NASNet 37.8 %, PNAS 14.2 %, Amoeba
+    19.2 % error in 11-41 s; chance is 90 %. The five-node spaces are still learning fast at epoch 2, hence the
+    loose bound; the point is that the built net trains, not its accuracy."""
     from backend.study_spec import DatasetSpec, Recipe
     from workers.train import train_model
 
     space = CELL_SPACES[name]
     records = sample_cells(space, 40, seed=3, flops=(None, 1.5e8)).records  # counted at 224 px
     cfg = min(records, key=lambda r: (r["config"]["depth"], r["params"], r["index"]))["config"]
-    # 2 epochs: DARTS (w 32, d 6) reached 5.3 % (49 % after one); ~3 min on the loaded shared 2-core machine
     result = train_model(cfg, DatasetSpec(), Recipe(epochs=2, batch_size=32, lr=0.1), seed=1, device="cpu")
     assert not result.diverged and result.error < 60.0, result.test_errors  # chance is 90 %
     assert result.num_params == cell_complexity(cfg["width"], cfg["depth"], parse_genotype(cfg["genotype"]),
