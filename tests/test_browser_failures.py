@@ -63,6 +63,9 @@ def test_tiny_preset_fills_the_cpu_proxy_recipe(browser_page, sqlite_server):
     assert page.locator("[data-field='recipe.batch_size']").input_value() == str(want.batch_size)
     assert float(page.locator("[data-field='recipe.wd']").input_value()) == want.wd
     assert page.locator("[data-field='recipe.warmup_epochs']").input_value() == str(want.warmup_epochs)
+    zero_init = page.locator("input[name='recipe.zero_init_final_gamma']")
+    assert want.zero_init_final_gamma and zero_init.is_checked()
     page.select_option("select[aria-label='regime preset']", "400mf")
     assert epochs.input_value() == ""  # the paper's preset: the recipe's defaults again
+    assert not zero_init.is_checked()
     console.assert_clean()

@@ -187,6 +187,25 @@ def test_real_forward_init_and_channels_last():
     torch.testing.assert_close(cl, ref, rtol=1e-4, atol=1e-5)
 
 
+def test_zero_init_final_gamma_makes_every_residual_block_start_as_identity():
+    """Recipe.zero_init_final_gamma (pycls BN.ZERO_INIT_FINAL_GAMMA): only the last BN of each residual branch
+    starts at gamma 0, so a block without projection passes its input through ReLU unchanged at init."""
+    spec = {"type": "regnet", "depth": 6, "w0": 24, "wa": 20.0, "wm": 2.5, "group_w": 8, "se_r": 0.25}
+    torch.manual_seed(0)
+    plain = build_model(spec, 10)
+    torch.manual_seed(0)
+    zero = build_model(spec, 10, zero_init_final_gamma=True).eval()
+    finals = [m for m in zero.modules() if getattr(m, "final_bn", False)]
+    assert len(finals) == 6 and all(torch.all(m.weight == 0) for m in finals)
+    assert all(torch.all(m.weight == 1) for m in plain.modules() if getattr(m, "final_bn", False))
+    others = [m for m in zero.modules() if isinstance(m, nn.BatchNorm2d) and not getattr(m, "final_bn", False)]
+    assert others and all(torch.all(m.weight == 1) for m in others)
+    block = next(b for b in zero.modules() if type(b).__name__ == "ResBlock" and b.proj is None)
+    x = torch.randn(2, block.f.a.in_channels, 4, 4).relu()
+    with torch.no_grad():
+        torch.testing.assert_close(block(x), x)
+
+
 def test_bad_config_is_a_value_error():
     with pytest.raises(ValueError, match="group_ws"):
         build_model({**RESNET56, "block_type": "res_bottleneck_block", "group_ws": [16, 32, 48]}, 10)

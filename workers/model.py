@@ -210,7 +210,7 @@ class Head(nn.Module):
 class AnyNet(nn.Module):
     """stem → stages s1..sN (first block of each stage strides and changes width) → head."""
 
-    def __init__(self, cfg: AnyNetConfig, num_classes: int) -> None:
+    def __init__(self, cfg: AnyNetConfig, num_classes: int, zero_init_final_gamma: bool = False) -> None:
         super().__init__()
         self.cfg = cfg
         self.stem = STEMS[cfg.stem_type](3, cfg.stem_w)
@@ -225,7 +225,7 @@ class AnyNet(nn.Module):
                 w_in = w
             self.add_module(f"s{i}", stage)
         self.head = Head(w_in, cfg.head_w, num_classes)
-        self.apply(init_weights)
+        self.apply(lambda m: init_weights(m, zero_init_final_gamma))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for module in self.children():  # stem, s1..sN (Sequential of b1..bd), head: in registration order
@@ -248,16 +248,20 @@ def init_weights(m: nn.Module, zero_init_final_gamma: bool = False) -> None:
         m.bias.data.zero_()
 
 
-def build_model(config: AnyNetConfig | dict[str, Any] | str, num_classes: int) -> nn.Module:
+def build_model(config: AnyNetConfig | dict[str, Any] | str, num_classes: int, *,
+                zero_init_final_gamma: bool = False) -> nn.Module:
     """Build the torch model from a canonical AnyNet config, its JSON dict/text, a RegNet spec, or a NAS cell
-    net of an NDS cell space (`"type": "nds_cell"`, workers/cells.py)."""
+    net of an NDS cell space (`"type": "nds_cell"`, workers/cells.py).
+    zero_init_final_gamma: start each residual block's last BN at γ = 0 (pycls's BN.ZERO_INIT_FINAL_GAMMA),
+    so every residual block begins as the identity (Recipe.zero_init_final_gamma). Cell nets have no residual
+    blocks, so it does not apply to them."""
     if num_classes < 1:
         raise InvalidField("num_classes", f"must be >= 1, got {num_classes}")
     if isinstance(config, AnyNetConfig):
-        return AnyNet(config, num_classes)
+        return AnyNet(config, num_classes, zero_init_final_gamma=zero_init_final_gamma)
     raw = json.loads(config) if isinstance(config, str) else config
     if isinstance(raw, dict) and raw.get("type") == "nds_cell":
         from .cells import build_cell_net
 
         return build_cell_net(raw, num_classes)
-    return AnyNet(parse_model_spec(raw), num_classes)
+    return AnyNet(parse_model_spec(raw), num_classes, zero_init_final_gamma=zero_init_final_gamma)

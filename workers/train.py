@@ -255,7 +255,8 @@ def train_model(
         elif data.device.type != dev.type:
             raise InvalidField("device", f"data is on {data.device} but training was asked on {dev}")
         seed_everything(seed)
-        model = build_model(config, data.num_classes).to(dev, memory_format=torch.channels_last)  # type: ignore[call-overload]
+        model = build_model(config, data.num_classes, zero_init_final_gamma=recipe.zero_init_final_gamma)
+        model = model.to(dev, memory_format=torch.channels_last)  # type: ignore[call-overload]
         if dev.type == "cuda":
             torch.backends.cudnn.benchmark = True
         run = Trainer(model, data, recipe, dev, should_stop)

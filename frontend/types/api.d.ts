@@ -2134,6 +2134,12 @@ export interface components {
              * @default 0.00005
              */
             wd: number;
+            /**
+             * Zero Init Final Gamma
+             * @description start each residual block's last BN scale at 0 (pycls BN.ZERO_INIT_FINAL_GAMMA)
+             * @default false
+             */
+            zero_init_final_gamma: boolean;
         };
         /**
          * RecipePresets

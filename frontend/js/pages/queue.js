@@ -117,6 +117,8 @@ export function mount(root, route, ctx) {
   let presetRecipe = null;
   let presetRecipeName = null;
   const nesterov = h("input", { type: "checkbox", checked: true });
+  // pycls's BN.ZERO_INIT_FINAL_GAMMA: each residual block starts as the identity (the cpu-proxy preset sets it)
+  const zeroInit = h("input", { type: "checkbox", checked: false, name: "recipe.zero_init_final_gamma" });
   const studySamples = samplesFields("new", true);
   const submit = h("button", { type: "submit", class: "btn btn-primary" }, "Create study and queue samples");
 
@@ -134,7 +136,8 @@ export function mount(root, route, ctx) {
     h("details", { class: "field" }, recipeSummary,
       h("div", { class: "grid3", dataset: { field: "recipe" } },
         RECIPE.map(([k, text, , hint]) => field(text, recipeInputs[k], { name: `recipe.${k}`, hint })),
-        h("div", { class: "field" }, h("label", { class: "check" }, nesterov, " Nesterov momentum")))),
+        h("div", { class: "field" }, h("label", { class: "check" }, nesterov, " Nesterov momentum")),
+        h("div", { class: "field" }, h("label", { class: "check" }, zeroInit, " Zero-init each residual block's last BN")))),
     h("fieldset", { class: "field" }, h("legend", {}, "First samples"), studySamples.el),
     h("div", { class: "row" }, submit));
 
@@ -190,6 +193,7 @@ export function mount(root, route, ctx) {
     if (size) imSize.value = String(size);
     for (const input of Object.values(recipeInputs)) input.value = "";
     nesterov.checked = true;
+    zeroInit.checked = false;
     presetRecipe = null;
     presetRecipeName = recipeName;
     showPreset(key);
@@ -203,6 +207,7 @@ export function mount(root, route, ctx) {
         if (v !== undefined && v !== null) input.value = String(v);
       }
       nesterov.checked = recipe?.nesterov ?? true;
+      zeroInit.checked = recipe?.zero_init_final_gamma ?? false;
       presetRecipe = recipe;
       showPreset(key);
     } catch (err) {
@@ -286,7 +291,7 @@ export function mount(root, route, ctx) {
       }
       if (lo !== undefined || hi !== undefined) body.regime[m] = [lo ?? null, hi ?? null];
     }
-    body.recipe = { nesterov: nesterov.checked };
+    body.recipe = { nesterov: nesterov.checked, zero_init_final_gamma: zeroInit.checked };
     for (const [k] of RECIPE) {
       const v = (INT_RECIPE.has(k) ? readInt : readCount)(recipeInputs[k], `recipe.${k}`, errors);
       if (v !== undefined) body.recipe[k] = v;
