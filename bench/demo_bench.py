@@ -100,7 +100,7 @@ def run(workers: str = "auto", timeout_min: float = 30.0) -> dict[str, object]:
                 proc.wait(60)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        return {"wall_s": wall, "all_done": done >= total, "total": total, "first_done": first_done,
+        return {"wall_s": wall, "all_done": done >= total, "done": done, "total": total, "first_done": first_done,
                 "studies": per_study, "load_before": load_before, "load_after": load_avg(), "workers": workers}
 
 
@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> list[tuple[str, float, str]]:
     at_chance = sum(s["diverged"] + s["did_not_learn"] for s in studies.values())
     both = len(first) == len(studies) and max(first.values()) <= BOTH_AFTER_S
     print(f"load average (1/5/15 min) before {r['load_before']}, after {r['load_after']}; workers {r['workers']}")
-    print(f"all {r['total']} done: {r['all_done']} after {r['wall_s']:.0f} s (target <= {TARGET_WALL_S} s)")
+    print(f"{r['done']} of {r['total']} done (all: {r['all_done']}) after {r['wall_s']:.0f} s "
+          f"(target: all within {TARGET_WALL_S} s)")
     print("first model done per study (s after the demo started): "
           + ", ".join(f"{k} {v:.0f}" for k, v in first.items()) + f"; both within {BOTH_AFTER_S} s: {both}")
     for name, s in studies.items():

@@ -3,8 +3,8 @@
 Trains N sampled models of each space (default 100; the demo's regime: <= 5 MF at 32 px on digits, study seed
 0, so the first 24 are the demo's own models) with the "cpu-proxy" recipe (backend.study_spec.RECIPE_PRESETS),
 the two spaces interleaved over `--workers` processes of one torch thread each. Every finished model is appended
-to a JSON-lines log as it arrives, so a long run that is stopped loses nothing: `--resume` trains only what the
-log lacks.
+to a JSON-lines log as it arrives, with the recipe it was trained with, so a long run that is stopped loses
+nothing: `--resume` trains only what the log lacks (and refuses a log written with another recipe).
 
 Reports the EDFs' medians, the two-sample KS statistic and p-value (backend.analysis.compare.ks_test), the
 learning failures of each space, and whether RegNetX's EDF lies left of AnyNetX_A's as in the paper's Fig. 9:
@@ -74,17 +74,27 @@ def _train(task: tuple[str, int]) -> dict[str, Any]:
     from workers.train import train_model
 
     space, i = task
-    t0 = time.perf_counter()
-    r = train_model(_CONFIGS[space][i], _DATA, recipe_preset(PRESET), seed=job_seed(SEED, i), device="cpu")
-    return {"space": space, "index": i, "error": r.error, "error_final": r.error_final, "diverged": r.diverged,
-            "did_not_learn": r.did_not_learn, "initial_loss": r.initial_loss, "seconds": time.perf_counter() - t0}
+    t0, c0 = time.perf_counter(), time.process_time()
+    recipe = recipe_preset(PRESET)
+    r = train_model(_CONFIGS[space][i], _DATA, recipe, seed=job_seed(SEED, i), device="cpu")
+    return {"space": space, "index": i, "recipe": recipe.model_dump(), "error": r.error,
+            "error_final": r.error_final, "diverged": r.diverged, "did_not_learn": r.did_not_learn,
+            "initial_loss": r.initial_loss, "seconds": time.perf_counter() - t0,
+            "cpu_seconds": time.process_time() - c0}
 
 
 def train_all(n: int, workers: int, log: Path, resume: bool) -> list[dict[str, Any]]:
     """Train what `log` lacks (all of it without resume), interleaving the spaces; returns every row."""
+    from backend.study_spec import recipe_preset
+
     rows: list[dict[str, Any]] = []
     if resume and log.exists():
         rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        recipe = recipe_preset(PRESET).model_dump()
+        stale = [r for r in rows if r.get("recipe") != recipe]
+        if stale:  # a log of an older preset must not mix into this one's population
+            raise SystemExit(f"{log}: {len(stale)} rows were trained with another recipe than the current "
+                             f"{PRESET!r} preset; use another --log (or drop --resume to start over)")
     elif log.exists():
         log.unlink()
     have = {(r["space"], r["index"]) for r in rows}
@@ -161,7 +171,8 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "ks": ks, "p": p, "d_plus": d_plus, "d_minus": d_minus, "dkw": band,
             "left": d_plus > 0 and d_minus <= band, "strictly_left": d_plus > 0 and d_minus == 0.0,
             "failures": fails,
-            "seconds": float(np.median([r["seconds"] for r in rows]))}
+            "seconds": float(np.median([r["seconds"] for r in rows])),
+            "cpu_seconds": float(np.median([r.get("cpu_seconds", np.nan) for r in rows]))}
 
 
 def main(argv: list[str] | None = None) -> list[tuple[str, float, str]]:
@@ -180,7 +191,7 @@ def main(argv: list[str] | None = None) -> list[tuple[str, float, str]]:
     edf_svg(s["errors"], f"RegNetX vs AnyNetX_A on digits, cpu-proxy recipe (KS {s['ks']:.3f}, p {s['p']:.3g})",
             a.figure)
     print(f"load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; wall {wall:.0f} s for this run; "
-          f"median {s['seconds']:.1f} s per model")
+          f"median {s['seconds']:.1f} s per model ({s['cpu_seconds']:.1f} s of CPU)")
     for sp in SPACES:
         f = s["failures"][sp]
         print(f"{sp}: n={s['n'][sp]}, median {s['median'][sp]:.2f} %, mean {s['mean'][sp]:.2f} %, "
