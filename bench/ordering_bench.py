@@ -83,13 +83,15 @@ def _train(task: tuple[str, int]) -> dict[str, Any]:
             "cpu_seconds": time.process_time() - c0}
 
 
-def train_all(n: int, workers: int, log: Path, resume: bool) -> list[dict[str, Any]]:
-    """Train what `log` lacks (all of it without resume), interleaving the spaces; returns every row."""
+def train_all(n: int, workers: int, log: Path, resume: bool, first: int = 0) -> list[dict[str, Any]]:
+    """Train what `log` lacks (all of it without resume) from index `first` up, interleaving the spaces; returns
+    every row (one per model: a second process that filled part of the same log cannot count a model twice)."""
     from backend.study_spec import recipe_preset
 
     rows: list[dict[str, Any]] = []
     if resume and log.exists():
-        rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        rows = list({(r["space"], r["index"]): r for r in reversed(
+            [json.loads(line) for line in log.read_text().splitlines() if line.strip()])}.values())
         recipe = recipe_preset(PRESET).model_dump()
         stale = [r for r in rows if r.get("recipe") != recipe]
         if stale:  # a log of an older preset must not mix into this one's population
@@ -98,7 +100,7 @@ def train_all(n: int, workers: int, log: Path, resume: bool) -> list[dict[str, A
     elif log.exists():
         log.unlink()
     have = {(r["space"], r["index"]) for r in rows}
-    tasks = [(s, i) for i in range(n) for s in SPACES if (s, i) not in have]
+    tasks = [(s, i) for i in range(first, n) for s in SPACES if (s, i) not in have]
     if tasks:
         log.parent.mkdir(parents=True, exist_ok=True)
         with mp.get_context("spawn").Pool(workers, _init, (sample_configs(n),)) as pool, log.open("a") as f:
@@ -181,11 +183,13 @@ def main(argv: list[str] | None = None) -> list[tuple[str, float, str]]:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--log", type=Path, default=ROOT / "artifacts" / "ordering_runs.jsonl")
     p.add_argument("--resume", action="store_true", help="train only the models the log lacks")
+    p.add_argument("--first", type=int, default=0, help="start at this model index (a second process on the same "
+                   "log, with --resume, can fill a later part of the sample)")
     p.add_argument("--figure", type=Path, default=ROOT / "docs" / "figures" / "ordering.svg")
     a = p.parse_args([] if argv is None else argv)
     load = os.getloadavg()
     t0 = time.perf_counter()
-    rows = train_all(a.n, a.workers, a.log, a.resume)
+    rows = train_all(a.n, a.workers, a.log, a.resume, a.first)
     wall = time.perf_counter() - t0
     s = summarize(rows)
     edf_svg(s["errors"], f"RegNetX vs AnyNetX_A on digits, cpu-proxy recipe (KS {s['ks']:.3f}, p {s['p']:.3g})",
