@@ -39,6 +39,7 @@ FLOPS_MAX = 5e6
 IM_SIZE = 32
 SEED = 0
 PRESET = "cpu-proxy"
+DEMO_N = 24  # the demo's models are the first 24 of each space
 COLORS = {"RegNetX": "#1f77b4", "AnyNetX_A": "#d62728"}
 
 _DATA: Any = None
@@ -83,6 +84,12 @@ def _train(task: tuple[str, int]) -> dict[str, Any]:
             "cpu_seconds": time.process_time() - c0}
 
 
+def read_log(log: Path) -> list[dict[str, Any]]:
+    """The log's rows, one per (space, index): the first written wins if two processes trained the same model."""
+    rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    return list({(r["space"], r["index"]): r for r in reversed(rows)}.values())
+
+
 def train_all(n: int, workers: int, log: Path, resume: bool, first: int = 0) -> list[dict[str, Any]]:
     """Train what `log` lacks (all of it without resume) from index `first` up, interleaving the spaces; returns
     every row (one per model: a second process that filled part of the same log cannot count a model twice)."""
@@ -90,8 +97,7 @@ def train_all(n: int, workers: int, log: Path, resume: bool, first: int = 0) -> 
 
     rows: list[dict[str, Any]] = []
     if resume and log.exists():
-        rows = list({(r["space"], r["index"]): r for r in reversed(
-            [json.loads(line) for line in log.read_text().splitlines() if line.strip()])}.values())
+        rows = read_log(log)
         recipe = recipe_preset(PRESET).model_dump()
         stale = [r for r in rows if r.get("recipe") != recipe]
         if stale:  # a log of an older preset must not mix into this one's population
@@ -185,11 +191,18 @@ def main(argv: list[str] | None = None) -> list[tuple[str, float, str]]:
     p.add_argument("--resume", action="store_true", help="train only the models the log lacks")
     p.add_argument("--first", type=int, default=0, help="start at this model index (a second process on the same "
                    "log, with --resume, can fill a later part of the sample)")
+    p.add_argument("--report", action="store_true", help="train nothing: summarise the models of the log whose "
+                   "index (< --n) both spaces have (a stopped run's figures; every index is an independent draw)")
     p.add_argument("--figure", type=Path, default=ROOT / "docs" / "figures" / "ordering.svg")
     a = p.parse_args([] if argv is None else argv)
     load = os.getloadavg()
     t0 = time.perf_counter()
-    rows = train_all(a.n, a.workers, a.log, a.resume, a.first)
+    if a.report:
+        rows = read_log(a.log)
+        both = set.intersection(*({r["index"] for r in rows if r["space"] == sp} for sp in SPACES))
+        rows = [r for r in rows if r["index"] in both and r["index"] < a.n]
+    else:
+        rows = train_all(a.n, a.workers, a.log, a.resume, a.first)
     wall = time.perf_counter() - t0
     s = summarize(rows)
     edf_svg(s["errors"], f"RegNetX vs AnyNetX_A on digits, cpu-proxy recipe (KS {s['ks']:.3f}, p {s['p']:.3g})",
@@ -203,6 +216,13 @@ def main(argv: list[str] | None = None) -> list[tuple[str, float, str]]:
     print(f"KS {s['ks']:.3f} (p = {s['p']:.3g}); D+ (RegNetX above) {s['d_plus']:.3f}, D- (AnyNetX_A above) "
           f"{s['d_minus']:.3f}, DKW 95 % half-width {s['dkw']:.3f}")
     print(f"RegNetX's EDF left of AnyNetX_A's: {s['left']} (everywhere: {s['strictly_left']}); figure {a.figure}")
+    demo = [r for r in rows if r["index"] < DEMO_N]
+    if demo:  # the demo's own models (same configs, seeds and recipe): its medians and CPU cost, measured here
+        cpu = [float(r.get("cpu_seconds", "nan")) for r in demo]
+        print("demo models (index < 24) among them: " + ", ".join(
+            f"{sp} {len(e)}, median {np.median(e):.2f} %, {sum(x >= 81 for x in e)} at chance"
+            for sp in SPACES if (e := [r["error_final"] for r in demo if r["space"] == sp]))
+            + f"; {np.mean(cpu):.1f} s of CPU a model on average")
     return [("ordering median error RegNetX", s["median"]["RegNetX"], "%"),
             ("ordering median error AnyNetX_A", s["median"]["AnyNetX_A"], "%"),
             ("ordering KS statistic", s["ks"], ""), ("ordering KS p-value", s["p"], ""),

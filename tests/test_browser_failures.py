@@ -65,6 +65,11 @@ def test_tiny_preset_fills_the_cpu_proxy_recipe(browser_page, sqlite_server):
     assert page.locator("[data-field='recipe.warmup_epochs']").input_value() == str(want.warmup_epochs)
     zero_init = page.locator("input[name='recipe.zero_init_final_gamma']")
     assert want.zero_init_final_gamma and zero_init.is_checked()
+    page.click("#recipe-summary")
+    zero_init.uncheck()  # the box is part of the recipe: unticked, the preset's recipe is edited
+    assert page.inner_text("#recipe-summary").startswith("Training recipe: edited")
+    zero_init.check()
+    assert "cpu-proxy" in page.inner_text("#recipe-summary")
     page.select_option("select[aria-label='regime preset']", "400mf")
     assert epochs.input_value() == ""  # the paper's preset: the recipe's defaults again
     assert not zero_init.is_checked()

@@ -223,8 +223,9 @@ export function mount(root, route, ctx) {
     const value = (k) => recipeInputs[k].value || recipeInputs[k].placeholder;
     const brief = `${value("epochs")} epochs, batch ${value("batch_size")}, lr ${value("lr")}`;
     const edited = presetRecipe
-      ? RECIPE.some(([k]) => recipeInputs[k].value !== String(presetRecipe[k] ?? ""))
-      : Object.values(recipeInputs).some((i) => i.value !== "");
+      ? RECIPE.some(([k]) => recipeInputs[k].value !== String(presetRecipe[k] ?? "")) ||
+        zeroInit.checked !== (presetRecipe.zero_init_final_gamma ?? false)
+      : Object.values(recipeInputs).some((i) => i.value !== "") || zeroInit.checked;
     const recipeName = presetRecipeName ? `the ${presetRecipeName} preset` : "the paper's low-cost defaults";
     recipeSummary.textContent = edited ? `Training recipe: edited (${brief})` : `Training recipe: ${recipeName} (${brief})`;
     presetNote.textContent = `${title.split(" (")[0]} sets ${bounds.length ? bounds.join(", ") : "no complexity bound"}` +
@@ -239,6 +240,7 @@ export function mount(root, route, ctx) {
   imSize.addEventListener("input", () => showPreset());
   dsName.addEventListener("change", () => showPreset());
   for (const input of Object.values(recipeInputs)) input.addEventListener("input", () => showPreset());
+  zeroInit.addEventListener("change", () => showPreset());
 
   let parsedSpec = null;
   const checkSpec = debounce(async () => {
