@@ -18,7 +18,12 @@ with synthetic errors, as in bench/population_fixture.py, but written with Postg
 takes many minutes per 10^6 rows on a 2-core machine, COPY under three (sampling 10^6 configs another ~100 s).
 Without a reachable PostgreSQL the benchmark returns one row saying so instead of failing `make bench`.
 
-    python -m bench.scale_bench [SMALL LARGE]      # default 100000 1000000
+    python -m bench.scale_bench [SMALL LARGE]         # default 100000 1000000
+    python -m bench.scale_bench export [SMALL LARGE]  # CSV export only: row writer vs columnar, side by side
+
+`export` times the service's CSV export in process (no HTTP) both ways on the same query and the same column
+batches: the csv.writer row path it replaced (designspace.exports.csv_table) and the columnar writer
+(exporters/csv.py), so that the ratio is not blurred by a shared machine's load between two runs.
 """
 
 from __future__ import annotations
@@ -243,5 +248,61 @@ def main(argv: list[str] | None = None) -> list[Row]:
     return compare(small, large, ns, nl)
 
 
+def export_rates(url: str, sid: int, n: int) -> dict[str, float]:
+    """rows/s of the CSV export of study `sid` (n models): "row", csv.writer a row at a time over the service's
+    column batches (what the export did before), and "columnar", the export itself; best of 2 each."""
+    from backend.designspace.exports import csv_columns, csv_table
+    from backend.services import export as export_service
+    from backend.services.columns import load_columns
+    from backend.services.models_query import ordered
+    from db.models import models as models_table
+
+    engine = make_engine(url)
+    try:
+        extras = load_columns(engine, sid).extra_names
+        cols = csv_columns()
+        header = [*cols[:-1], *extras, cols[-1]]
+        q = ordered(export_service.filtered(export_service.select(*export_service.CSV_COLUMNS,
+                                                                  models_table.c.extra), sid, None), None, None)
+
+        def row_path() -> int:
+            batches = export_service._csv_batches(engine, q, extras)
+            return sum(len(p) for p in csv_table(header, (r for b in batches for r in zip(*b, strict=True))))
+
+        def columnar() -> int:
+            return sum(len(b) for b in export_service.export(engine, sid, None, "csv").chunks)
+
+        out = {}
+        for name, fn in (("row", row_path), ("columnar", columnar)):
+            out[name] = n / min(timed(fn)[0] for _ in range(2))
+        return out
+    finally:
+        engine.dispose()
+
+
+def export_main(argv: list[str]) -> list[Row]:
+    ns, nl = (int(argv[0]), int(argv[1])) if len(argv) >= 2 else SIZES
+    url = os.environ.get("NETSPACE_SCALE_DB", DEFAULT_URL)
+    scratch_db(url, create=True)
+    try:
+        ids, t = build(url, (ns, nl))
+        print(f"built {ns:,} + {nl:,} models in {t['total_s']:.0f}s")
+        rows: list[Row] = []
+        for n in (ns, nl):
+            load = os.getloadavg()[0]
+            r = export_rates(url, ids[n], n)
+            print(f"CSV export at {n:,}: row writer {r['row']:,.0f} rows/s, columnar {r['columnar']:,.0f} rows/s "
+                  f"({r['columnar'] / r['row']:.1f}x; load average {load:.1f} -> {os.getloadavg()[0]:.1f})")
+            rows += [(f"scale CSV export, row writer ({n:,})", r["row"], "rows/s"),
+                     (f"scale CSV export, columnar ({n:,})", r["columnar"], "rows/s")]
+        return rows
+    finally:
+        if not os.environ.get("NETSPACE_SCALE_KEEP"):
+            scratch_db(url, create=False)
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["export"]:
+        export_main(sys.argv[2:])
+    else:
+        main()

@@ -3,7 +3,7 @@
 An entry owns its name (what `?format=` and `netspace export --format` take), label and help (GET /api/formats,
 the dashboard's export buttons, the CLI's help), media type and file extension, which rows it reads (`reads`:
 "records", every stored field of a model with its per-epoch curves, as dicts; or "flat", the CSV columns of
-backend.designspace.exports as tuples straight off the database cursor) and its writer: rows in, pieces of
+backend.designspace.exports straight off the database cursor, in batches of columns) and its writer: rows in, pieces of
 the file (str or bytes) out, lazily, so a 100,000-model export streams. services/export.py reads the rows
 (filtered, sorted) and streams what the writer gives; nothing there names a format.
 
@@ -44,7 +44,8 @@ class ExportFormat:
     selective: ClassVar[bool] = False
 
     def write(self, rows: Iterable[Any], study: Mapping[str, Any]) -> Iterable[str | bytes]:
-        """The file's pieces, from `rows` (dicts for "records", tuples in csv_columns() order for "flat")."""
+        """The file's pieces, from `rows` (dicts for "records"; for "flat", batches: lists of
+        columns in csv_columns() order)."""
         raise NotImplementedError
 
     def leave_out(self, record: Mapping[str, Any]) -> str | None:
