@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from backend.designspace.exports import csv_columns, csv_table
+from backend.designspace.exports import config_text, csv_columns, csv_table
 from backend.exporters.csv import csv_column_batches
 from backend.importers import parse_file
 from backend.services import export as export_service
@@ -23,6 +23,7 @@ from backend.services.filters import ModelFilter
 from backend.services.importing import import_population
 from backend.services.models_query import ordered
 from db.models import models, results
+from db.rawsql import driver_rows, json_value
 
 HOSTILE = ['plain', 'with,comma', 'with "quotes"', 'line\nbreak', 'cr\rhere', '', ' lead space', '"', 'ünï']
 
@@ -98,12 +99,19 @@ def nds_study(db_engine, reference_dir):
 
 
 def reference_export(engine, sid: int, flt: ModelFilter | None, sort: str | None) -> str:
-    """What the export wrote before the columnar writer: csv.writer over the same rows, same query."""
+    """What the export wrote before the columnar writer: the same query read row by row on a plain (text
+    mode) cursor, the config re-written and the extra columns put before it, then csv.writer."""
     extras = load_columns(engine, sid).extra_names
     q = ordered(export_service.filtered(export_service.select(*export_service.CSV_COLUMNS, models.c.extra), sid,
                                         flt), sort, flt)
+    rows = []
+    with engine.connect() as conn:
+        for batch in driver_rows(conn, q):
+            for row in batch:
+                extra = (json_value(row[-1]) or {}) if extras else {}
+                rows.append((*row[:-2], *(extra.get(name) for name in extras), config_text(json_value(row[-2]))))
     cols = csv_columns()
-    return old_csv([*cols[:-1], *extras, cols[-1]], list(export_service._csv_batches(engine, q, extras)))
+    return "".join(csv_table([*cols[:-1], *extras, cols[-1]], rows))
 
 
 @pytest.mark.parametrize("flt,sort", [

@@ -116,7 +116,7 @@ def _csv_batches(engine: Engine, q, extras: list[str]) -> Iterator[list[Sequence
     its ~10^5 new tuples and config dicts otherwise trigger collections that cost a third of the export (none
     of them form cycles). The pause never spans a yield, so an abandoned download cannot leave it paused."""
     with engine.connect() as conn:
-        batches = driver_rows(conn, q, stream=True)
+        batches = driver_rows(conn, q, stream=True, binary=True)
 
         def step() -> list[Sequence[Any]] | None:
             batch = next(batches, None)
