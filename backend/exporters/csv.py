@@ -90,11 +90,9 @@ def _text(pa: Any, pc: Any, values: Sequence[Any]) -> Any:
         # anything else (bools, nested JSON, huge ints): Python's own str(), as csv.writer writes it
         arr = pa.array([None if v is None else repr(v) if isinstance(v, float) else str(v) for v in values],
                        pa.string())
-    if pa.types.is_null(arr.type):
-        return arr.cast(pa.string())
-    if pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type):
-        return arr.cast(pa.string())  # see the module doc on number text
-    return _quoted(pc, arr)
+    if pa.types.is_string(arr.type):
+        return _quoted(pc, arr)
+    return arr.cast(pa.string())  # numbers (see the module doc on number text) and all-missing columns
 
 
 def _quoted(pc: Any, arr: Any) -> Any:
