@@ -96,6 +96,8 @@ import time  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 
+import httpx  # noqa: E402
+
 PG_URL = os.environ.get("NETSPACE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -262,13 +264,15 @@ def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen | None = N
     raise TimeoutError(f"{url} did not answer within {timeout}s ({last})")
 
 
+#: client-side keep-alive shorter than the server's (uvicorn: 5 s), for every test client of a live server
+KEEPALIVE = httpx.Limits(keepalive_expiry=1.0)
+
+
 class LiveServer:
     """A real uvicorn process serving the API on 127.0.0.1 at a free port."""
 
     def __init__(self, db_url: str, log_dir: Path, env: dict[str, str] | None = None, timeout: float = 60.0,
                  log_level: str = "warning"):
-        import httpx
-
         self.db_url = db_url
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -284,7 +288,10 @@ class LiveServer:
         except Exception as e:
             self.stop()
             raise RuntimeError(f"server did not start: {e}\n{self.log}") from e
-        self.client = httpx.Client(base_url=self.url, timeout=60)
+        # Drop an idle connection well before uvicorn's 5 s keep-alive timeout does: a request sent on a
+        # connection the server is closing at that moment fails with "Server disconnected" (seen on a loaded
+        # machine after a several-second CLI import between two requests).
+        self.client = httpx.Client(base_url=self.url, timeout=60, limits=KEEPALIVE)
 
     @property
     def log(self) -> str:

@@ -13,7 +13,7 @@ import time
 
 import httpx
 import pytest
-from conftest import ROOT, free_port, wait_http
+from conftest import KEEPALIVE, ROOT, free_port, wait_http
 
 pytestmark = pytest.mark.slow
 STUDY = {"space": "RegNetX", "dataset": {"name": "digits"}, "recipe": {"epochs": 1, "batch_size": 64},
@@ -49,7 +49,7 @@ def test_serve_with_a_local_worker_trains_samples_queued_through_the_api(tmp_pat
                             stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"})
     try:
         wait_http(f"http://127.0.0.1:{port}/api/health", 120, proc)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as c:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60, limits=KEEPALIVE) as c:
             created = c.post("/api/studies", json={**STUDY, "name": "served", "n": 4})
             assert created.status_code == 201, created.text
             sid = created.json()["id"]
