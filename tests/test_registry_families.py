@@ -19,15 +19,15 @@ from backend.registry import Registry, UnknownEntry
 
 
 def test_families_are_the_modules_of_the_package():
-    assert family_names() == ("anynet", "nds_resnext", "nds_stages", "regnet")
-    assert list(FAMILIES.entries()) == ["anynet", "regnet", "nds_resnext", "nds_stages"]  # display order
+    assert family_names() == ("anynet", "nds_cell", "nds_resnext", "nds_stages", "regnet")
+    assert list(FAMILIES.entries()) == ["anynet", "regnet", "nds_resnext", "nds_stages", "nds_cell"]  # display order
     assert set(typing.get_args(SpaceSpec.model_fields["family"].annotation)) == set(family_names())
     schema = SpaceSpec.model_json_schema()["properties"]["family"]
     assert sorted(schema["enum"]) == list(family_names())
 
 
 def test_unknown_family_names_the_allowed_ones():
-    allowed = "anynet, regnet, nds_resnext, nds_stages"
+    allowed = "anynet, regnet, nds_resnext, nds_stages, nds_cell"
     with pytest.raises(ValueError, match=rf"family: unknown space family 'nope'; allowed: {allowed}"):
         get_family("nope")
     with pytest.raises(ValueError, match="family"):
@@ -131,7 +131,8 @@ def test_a_new_family_is_one_file(toy_package):
     cells = reg.get("cells")
     assert cells.describe() == {"name": "cells", "label": "toy cells", "description": "cell networks",
                                 "params": ["n_cells", "width"], "stage_params": [], "per_block_widths": False,
-                                "samplable": False, "arch_type": "toy_cells", "refine_steps": ["narrow", "fix"]}
+                                "samplable": False, "arch_type": "toy_cells", "refine_steps": ["narrow", "fix"],
+                                "options": [], "columns": []}
     with pytest.raises(ValueError, match="cells spaces cannot be sampled"):
         cells.propose(get_space("RegNetX"), np.random.default_rng(0), 4)
     with pytest.raises(UnknownEntry, match="allowed: cells"):

@@ -10,9 +10,9 @@ from typing import Annotated
 import typer
 
 from backend.designspace.builtin import builtin_spaces, get_space
-from backend.designspace.cell_spaces import CELL_SPACES, sample_cells
 from backend.designspace.complexity import complexity as model_complexity
 from backend.designspace.exports import csv_lines, jsonl_lines
+from backend.designspace.families import get_family
 from backend.designspace.modelspec import parse_model_spec
 from backend.designspace.sampling import Regime, SamplingError, sample
 from backend.designspace.spec import SpaceSpec, parse_space
@@ -115,10 +115,9 @@ def sample_cmd(
     """Sample n distinct models of a design space inside a complexity regime."""
     if fmt not in ("jsonl", "csv", "yaml"):
         fail(f"format: must be one of jsonl, csv, yaml (got {fmt!r})")
-    if space in CELL_SPACES:
-        _sample_cells(space, n, seed, flops, params, acts, im_size, fmt, out, max_candidates)
-        return
     sp = load_space_arg(space)
+    if fmt == "csv" and get_family(sp.family).arch_type != "anynet":
+        fail(f"format: {sp.family} models are nested configs (no AnyNet stage lists); use jsonl or yaml")
     regime = Regime(**{k: parse_range(v, k) for k, v in (("flops", flops), ("params", params),
                                                           ("acts", acts)) if v is not None})
     bar = _progress(n)
@@ -139,31 +138,6 @@ def sample_cmd(
             stream.close()
     print(f"{len(res)} models of {sp.name} from {res.candidates:,} candidates "
           f"(acceptance {res.acceptance_rate:.3%}, {res.duplicates} duplicates, {res.seconds:.2f}s)",
-          file=sys.stderr)
-
-
-def _sample_cells(space: str, n: int, seed: int, flops: str | None, params: str | None, acts: str | None,
-                  im_size: int | None, fmt: str, out: Path | None, max_candidates: int) -> None:
-    """`sample` for NDS's NAS cell spaces (cell_spaces.py): records carry the genotype config, plain
-    multiply-adds as `flops`, `params`, and the release's convention as `release_flops`."""
-    if acts is not None:
-        fail("acts: cell spaces have no activation count; drop --acts")
-    if im_size is not None:
-        fail("im-size: cell spaces are counted at their ImageNet resolution (224)")
-    if fmt == "csv":
-        fail("format: cell-space models are nested genotypes; use jsonl or yaml")
-    try:
-        res = sample_cells(CELL_SPACES[space], n, seed, flops=parse_range(flops, "flops") if flops else None,
-                           params=parse_range(params, "params") if params else None, max_candidates=max_candidates)
-    except ValueError as e:
-        fail(str(e))
-    stream = out.open("w") if out else sys.stdout
-    try:
-        _write_records(res.records, fmt, stream)
-    finally:
-        if out:
-            stream.close()
-    print(f"{len(res.records)} models of {space} from {res.candidates:,} candidates ({res.seconds:.2f}s)",
           file=sys.stderr)
 
 

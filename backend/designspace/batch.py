@@ -42,6 +42,16 @@ class Batch:
         return len(self.depths)
 
 
+@dataclass
+class Records:
+    """Finished records of a family that samples whole networks itself (Family.sample_records): each has
+    index, config, flops (multiply-adds), params and the family's own values; and the draws it took."""
+
+    rows: list[dict[str, Any]]
+    candidates: int
+    seconds: float
+
+
 def anynet_config(space: SpaceSpec, batch: Batch, i: int, **extra: Any) -> AnyNetConfig:
     """Row i of a batch as the canonical AnyNet config: the space's fixed parts and the row's stage lists
     (`extra`: what a family keeps beside them, e.g. RegNet's law parameters)."""

@@ -32,6 +32,7 @@ from backend.fielderrors import InvalidField
 from .cells import Genotype, cell_complexity, loose_ends
 
 CHUNK = 4096  # genotypes drawn per round; part of the reproducibility contract
+EMPTY_AFTER = 100_000  # candidates with no net in the regime: call the regime empty (~20 s of counting)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +110,12 @@ def _genotype(space: CellSpace, ops: np.ndarray, inputs: np.ndarray) -> Genotype
 
 def sample_cells(space: CellSpace, n: int, seed: int = 0, *, flops: tuple[float | None, float | None] | None = None,
                  params: tuple[float | None, float | None] | None = None,
-                 max_candidates: int = 2_000_000) -> CellSample:
+                 max_candidates: int = 2_000_000, empty_after: int = EMPTY_AFTER) -> CellSample:
     """n distinct nets of `space` whose plain multiply-adds lie in `flops` and parameters in `params` (closed
     ranges, None = open), drawn from numpy's Generator(seed): the same nets on every machine, a smaller n a
-    prefix of a larger one. Raises InvalidField (field `n`) when n is out of reach within max_candidates."""
+    prefix of a larger one. Raises InvalidField (field `n`) when n is out of reach within max_candidates, and
+    (field `regime`) when `empty_after` candidates gave no net at all: each candidate is counted in Python, so
+    an empty regime is called early rather than after minutes."""
     if n < 0:
         raise InvalidField("n", f"must be >= 0 (got {n})")
     f_lo, f_hi = _range(flops)
@@ -126,6 +129,10 @@ def sample_cells(space: CellSpace, n: int, seed: int = 0, *, flops: tuple[float 
     candidates = 0
     t0 = perf_counter()
     while len(records) < n:
+        if not records and candidates >= empty_after:
+            raise InvalidField("regime", f"no net of {space.name} (widths {list(space.widths)}, depths "
+                               f"{list(space.depths)}) falls in the regime at {space.im_size}px after "
+                               f"{candidates:,} candidates; widen the range")
         if candidates >= max_candidates:
             raise InvalidField("n", f"{n} nets of {space.name} in the regime are out of reach within "
                                     f"{max_candidates:,} candidates ({len(records)} found); lower n or widen it")

@@ -110,19 +110,23 @@ class SampleResult:
     duplicates: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    #: finished records of a family that samples whole networks (Family.sample_records); None: `batch` holds them
+    rows: list[dict[str, Any]] | None = None
 
     @property
     def acceptance_rate(self) -> float:
         return self.in_regime / self.candidates if self.candidates else 0.0
 
     def __len__(self) -> int:
-        return len(self.batch)
+        return len(self.rows) if self.rows is not None else len(self.batch)
 
     def config(self, i: int) -> AnyNetConfig:
         return get_family(self.space.family).config(self.space, self.batch, i)
 
     def records(self) -> list[dict[str, Any]]:
         """One dict per model: index, canonical config, complexity and the sampled coordinates."""
+        if self.rows is not None:
+            return self.rows
         c = self.batch.counts
         if c is None:
             raise ValueError("records: the batch has no complexity counts")
@@ -168,6 +172,14 @@ def sample(
     num_classes = num_classes or space.num_classes
     rng = np.random.default_rng(seed)
     family = get_family(space.family)
+    try:
+        own = family.sample_records(space, n, seed, regime, im_size=im_size, num_classes=num_classes,
+                                    max_candidates=max_candidates)
+    except InvalidField as e:
+        raise SamplingError.of(e.errors) from None
+    if own is not None:
+        return SampleResult(space, n, seed, regime, im_size, num_classes, _concat([], space.num_stages),
+                            own.candidates, own.candidates, len(own.rows), 0, own.seconds, rows=own.rows)
     seen: set[bytes] = set()
     parts: list[Batch] = []
     res = SampleResult(space, n, seed, regime, im_size, num_classes, batch=None)  # type: ignore[arg-type]

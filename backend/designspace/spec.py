@@ -215,6 +215,9 @@ class SpaceSpec(BaseModel):
         default="netspace", description="how sampled stage lists are made buildable: netspace (default) or "
         "pycls_sweep (exactly pycls's sweep setup); see docs/standardization.md")
     params: dict[str, ParamSpec]
+    options: dict[str, Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=dict, description="the family's own settings beside its parameters (GET /api/families "
+        "`options`: names, allowed values, defaults), e.g. nds_cell's {\"cell\": \"DARTS\"}")
 
     @field_validator("description")
     @classmethod

@@ -8,7 +8,7 @@ adds only the models beyond the first request's.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,12 +16,11 @@ from sqlalchemy import Connection, Engine, func, insert, select
 
 from backend.analysis.widths import law_e_fits
 from backend.designspace.builtin import builtin_spaces, get_space
-from backend.designspace.cell_spaces import CELL_SPACES, CellSpace, sample_cells
-from backend.designspace.cells import op_counts, parse_genotype
+from backend.designspace.families import get_family
 from backend.designspace.params import PARAM_NAMES, flat_params
-from backend.designspace.sampling import Regime, SamplingError, sample
+from backend.designspace.sampling import Regime, SampleResult, SamplingError, sample
 from backend.designspace.spec import SpaceSpec
-from backend.importers.nds_nets import release_flops, space_family
+from backend.importers.nds_nets import release_flops
 from backend.importers.records import canonical_hash, empty_columns
 from db.engine import write_tx
 from db.events import append_event
@@ -45,7 +44,7 @@ class Drawn:
     seconds: float
 
 
-def study_space(study: Mapping[str, Any]) -> tuple[SpaceSpec | CellSpace | None, str | None, str | None]:
+def study_space(study: Mapping[str, Any]) -> tuple[SpaceSpec | None, str | None, str | None]:
     """(the space new samples of a study come from, its native space's name, why not sampleable).
 
     A sampled study samples its own spec. An imported study samples the built-in space its population was drawn
@@ -59,8 +58,6 @@ def study_space(study: Mapping[str, Any]) -> tuple[SpaceSpec | CellSpace | None,
     if native is None:
         return None, None, (f"study {study['name']!r} holds imported models of {spec.get('name', 'a file')} and "
                             "netspace has no native space for them; sample into a new study")
-    if native in CELL_SPACES:
-        return CELL_SPACES[native], native, None
     if native not in builtin_spaces():
         return None, native, f"the native space {native!r} of study {study['name']!r} is not a built-in space"
     return get_space(native), native, None
@@ -85,14 +82,14 @@ def draw_samples(study: Mapping[str, Any], n: int, seed: int) -> Drawn:
     space, native, why_not = study_space(study)
     if space is None:
         raise InvalidInput(why_not or "not sampleable", "study_id")
-    if isinstance(space, CellSpace):
-        return _draw_cells(study, space, n, seed)
     release = native is not None and (study["space"] or {}).get("format") == "nds"
     try:
         res = sample(space, n, seed, Regime.from_dict(study["regime"]), im_size=study["im_size"],
                      num_classes=study["num_classes"])
     except SamplingError as e:
         raise InvalidInput.from_error(e, "n") from None
+    if res.rows is not None:
+        return _record_rows(study, res, release)
     c = res.batch.counts
     if c is None:  # sample() counts every batch it returns
         raise RuntimeError("draw_samples: the sample has no complexity counts")
@@ -122,33 +119,28 @@ def draw_samples(study: Mapping[str, Any], n: int, seed: int) -> Drawn:
     return Drawn(rows, n, seed, res.candidates, res.acceptance_rate, res.duplicates, res.seconds)
 
 
-def _draw_cells(study: Mapping[str, Any], space: CellSpace, n: int, seed: int) -> Drawn:
-    """New nets of an imported NDS cell study's native cell space, stored as the importer stores the release's:
-    `flops` in the release's convention (extra.macs: the plain multiply-adds the regime constrains), the
-    operation counts and width/depth in `extra`, the depth as column `d`, no activation count."""
-    regime = study["regime"] or {}
-    if regime.get("acts") is not None:
-        raise InvalidInput(f"{space.name} nets have no activation count; drop the acts range", "regime.acts")
-    regime_ = Regime.from_dict(regime)  # validates the ranges (422 naming regime.<metric>)
-    space = replace(space, im_size=study["im_size"], num_classes=study["num_classes"])
-    try:
-        res = sample_cells(space, n, seed, flops=regime_.flops, params=regime_.params)
-    except ValueError as e:
-        raise InvalidInput(str(e), "n") from None
+def _record_rows(study: Mapping[str, Any], res: SampleResult, release: bool) -> Drawn:
+    """The models of a family that samples whole records (NDS cell spaces: Family.model_row says what is stored).
+    In an imported NDS study (`release`) they are stored as the importer stores the release's: the imported
+    models' arch type, `flops` in the release's convention, the plain multiply-adds (which the regime
+    constrains) in `extra.macs`."""
+    family = get_family(res.space.family)
+    arch_types = (study["space"] or {}).get("arch_types") or []
     now = utcnow()
-    family = space_family(space.release)
     rows = []
-    keep_ops = {f"{cell}_{op}": 0.0 for cell in ("normal", "reduce") for op in space.ops}
-    for r in res.records:
-        cfg = r["config"]
-        extra: dict[str, Any] = {"width": float(cfg["width"]), "depth": float(cfg["depth"]), "aux": 0.0,
-                                 "drop_prob": 0.0, "macs": r["flops"]}
-        extra |= keep_ops | {k: float(v) for k, v in op_counts(parse_genotype(cfg["genotype"])).items()}
-        rows.append({"config": cfg, "config_hash": canonical_hash(cfg), "arch_type": family,
-                     "flops": r["release_flops"], "params": r["params"], "acts": None, "created_at": now,
-                     **(empty_columns() | {"d": float(cfg["depth"])}), "extra": extra,
+    for record in res.records():
+        m = family.model_row(res.space, record)
+        extra = dict(m["extra"])
+        flops, arch_type = m["flops"], m["arch_type"]
+        if release:
+            extra["macs"] = flops
+            flops = extra.pop("release_flops")
+            arch_type = arch_types[0] if len(arch_types) == 1 else arch_type
+        rows.append({"config": m["config"], "config_hash": canonical_hash(m["config"]), "arch_type": arch_type,
+                     "flops": flops, "params": m["params"], "acts": m["acts"], "created_at": now,
+                     **(empty_columns() | m["columns"]), "extra": extra,
                      "e_fit": None, "derived": True})  # no stages: nothing to derive
-    return Drawn(rows, n, seed, res.candidates, len(res.records) / max(res.candidates, 1), 0, res.seconds)
+    return Drawn(rows, res.n_requested, res.seed, res.candidates, res.acceptance_rate, res.duplicates, res.seconds)
 
 
 def insert_samples(conn: Connection, study_id: int, drawn: Drawn, priority: int = 0,

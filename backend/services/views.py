@@ -261,6 +261,15 @@ class SpaceSummary(View):
     se_r: float
 
 
+class FamilyOptionInfo(View):
+    """A family's own spec setting (`options.<name>` of a spec): its allowed values and default."""
+
+    name: str
+    help: str
+    values: list[str]
+    default: str | None = Field(description="null: a spec of the family must give it")
+
+
 class SpaceFamily(View):
     """A space family (backend.designspace.families): its parameters, which of them are per stage, and what
     its spaces can do."""
@@ -274,6 +283,9 @@ class SpaceFamily(View):
     samplable: bool
     arch_type: str
     refine_steps: list[str]
+    options: list[FamilyOptionInfo] = Field(description="settings of the family's specs beside their parameters")
+    columns: list[str] = Field(description="what its models store beside flops, params and acts, where the "
+                               "family says (cell spaces: depth d, and width, depth and operation counts in extra)")
 
 
 class DatasetInfo(View):

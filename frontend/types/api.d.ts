@@ -917,6 +917,23 @@ export interface components {
             name: string;
         };
         /**
+         * FamilyOptionInfo
+         * @description A family's own spec setting (`options.<name>` of a spec): its allowed values and default.
+         */
+        FamilyOptionInfo: {
+            /**
+             * Default
+             * @description null: a spec of the family must give it
+             */
+            default: string | null;
+            /** Help */
+            help: string;
+            /** Name */
+            name: string;
+            /** Values */
+            values: string[];
+        };
+        /**
          * FigureKind
          * @description A figure kind (backend.figures.kinds) and how the dashboard draws it.
          */
@@ -2405,12 +2422,22 @@ export interface components {
         SpaceFamily: {
             /** Arch Type */
             arch_type: string;
+            /**
+             * Columns
+             * @description what its models store beside flops, params and acts, where the family says (cell spaces: depth d, and width, depth and operation counts in extra)
+             */
+            columns: string[];
             /** Description */
             description: string;
             /** Label */
             label: string;
             /** Name */
             name: string;
+            /**
+             * Options
+             * @description settings of the family's specs beside their parameters
+             */
+            options: components["schemas"]["FamilyOptionInfo"][];
             /** Params */
             params: string[];
             /** Per Block Widths */
@@ -2457,7 +2484,7 @@ export interface components {
              * Family
              * @enum {string}
              */
-            family: "anynet" | "nds_resnext" | "nds_stages" | "regnet";
+            family: "anynet" | "nds_cell" | "nds_resnext" | "nds_stages" | "regnet";
             /**
              * Head W
              * @default 0
@@ -2482,6 +2509,13 @@ export interface components {
              * @default 4
              */
             num_stages: number;
+            /**
+             * Options
+             * @description the family's own settings beside its parameters (GET /api/families `options`: names, allowed values, defaults), e.g. nds_cell's {"cell": "DARTS"}
+             */
+            options?: {
+                [key: string]: string;
+            };
             /** Params */
             params: {
                 [key: string]: components["schemas"]["ParamSpec"];

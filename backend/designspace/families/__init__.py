@@ -13,13 +13,18 @@ family's name:
 - which refinement steps apply (`refine_steps`), and where a sampled value is kept in the config when the
   flat column holds the built network's (`sampled_config_paths`);
 - `per_block_widths`: whether its networks have per-block widths (width curves and e_fit apply). Cell-based
-  families (NDS's NASNet, DARTS, ...) have none, and may have no sampler (`samplable = False`).
+  families (NDS's NASNet, DARTS, ...) have none;
+- `options`: the family's own spec settings beside its parameters (`SpaceSpec.options`; nds_cell's `cell`), each
+  a short list of allowed values, checked by `check_spec` (a bad one is a 422 naming `options.<name>`);
+- a family whose networks are no AnyNet samples whole records itself (`sample_records`, `model_row`): the
+  sampler hands it the seed and the regime instead of running the AnyNet batch loop over `propose`.
 
 Adding a family is one module here (plus its spec YAMLs in spaces/ and its tests); see DEVELOPERS.md.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -27,14 +32,28 @@ import numpy as np
 from backend.fielderrors import InvalidField
 from backend.registry import Registry
 
-from ..batch import Batch, anynet_config, anynet_dicts
+from ..batch import Batch, Records, anynet_config, anynet_dicts
 
 if TYPE_CHECKING:
     from ..config import AnyNetConfig
+    from ..sampling import Regime
     from ..spec import SpaceSpec
 
 #: every refinement step kind (backend.designspace.refine.Refinement's fields)
 REFINE_STEPS = ("narrow", "fix", "share", "monotone", "to_regnet")
+
+
+@dataclass(frozen=True)
+class FamilyOption:
+    """A family's own spec setting (`SpaceSpec.options[name]`): one of `values`; `default` None = required."""
+
+    name: str
+    help: str
+    values: tuple[str, ...]
+    default: str | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "help": self.help, "values": list(self.values), "default": self.default}
 
 
 class Family:
@@ -55,6 +74,9 @@ class Family:
     paper_levels: ClassVar[int | None] = None
     refine_steps: ClassVar[frozenset[str]] = frozenset({"narrow", "fix"})
     sampled_config_paths: ClassVar[dict[str, tuple[str, ...]]] = {}
+    options: ClassVar[tuple[FamilyOption, ...]] = ()
+    #: what a study of the family stores per model beside `flops`/`params`/`acts` (the dashboard's columns)
+    columns: ClassVar[tuple[str, ...]] = ()
 
     def propose(self, space: SpaceSpec, rng: np.random.Generator, size: int) -> Batch:
         """`size` candidates drawn from `rng`, structurally valid ones kept (the same draws on every machine)."""
@@ -71,6 +93,25 @@ class Family:
     def config_dicts(self, space: SpaceSpec, batch: Batch) -> list[dict[str, Any]]:
         """Every row's canonical config as its JSON dict (what config(...).model_dump gives), at once."""
         return anynet_dicts(space, batch)
+
+    def sample_records(self, space: SpaceSpec, n: int, seed: int, regime: Regime, *, im_size: int,
+                       num_classes: int, max_candidates: int) -> Records | None:
+        """n distinct models as finished records, for a family that samples whole networks itself; None (the
+        default): the sampler runs its AnyNet batch loop over `propose`. Raises InvalidField naming the field."""
+        return None
+
+    def model_row(self, space: SpaceSpec, record: dict[str, Any]) -> dict[str, Any]:
+        """One of `sample_records`'s records as what a study stores: config, arch_type, flops, params, acts,
+        `columns` (models columns) and `extra` (the model's further values)."""
+        raise NotImplementedError(f"{self.name} samples AnyNet batches (propose), not records")
+
+    def option(self, space: SpaceSpec, name: str) -> str:
+        """The spec's value of option `name`, or its default."""
+        opt = next(o for o in self.options if o.name == name)
+        value = space.options.get(name, opt.default)
+        if value is None:  # check_spec refuses a spec without a required option
+            raise InvalidField(f"options.{name}", "required", ", ".join(opt.values))
+        return value
 
     def param_columns(self, space: SpaceSpec, name: str) -> list[str]:
         """The population columns that hold spec parameter `name` (p_1..p_S for a stage parameter)."""
@@ -94,13 +135,25 @@ class Family:
             if (p.shared or p.monotone) and k not in self.stage_params:
                 raise InvalidField(f"params.{k}", f"shared/monotone apply to per-stage parameters only "
                                  f"({', '.join(self.stage_params) or f'{self.name} has none'})")
+        known = {o.name: o for o in self.options}
+        for k, v in space.options.items():
+            if k not in known:
+                raise InvalidField(f"options.{k}", f"{self.name} spaces have no option {k!r}",
+                                   ", ".join(known) or "none")
+            if v not in known[k].values:
+                raise InvalidField(f"options.{k}", f"must be one of {', '.join(known[k].values)} (got {v!r})",
+                                   ", ".join(known[k].values))
+        for o in self.options:
+            if o.default is None and o.name not in space.options:
+                raise InvalidField(f"options.{o.name}", f"{self.name} spaces need it: {o.help}", ", ".join(o.values))
 
     def describe(self) -> dict[str, Any]:
         """What GET /api/families tells the dashboard."""
         return {"name": self.name, "label": self.label, "description": self.description,
                 "params": list(self.params), "stage_params": list(self.stage_params),
                 "per_block_widths": self.per_block_widths, "samplable": self.samplable, "arch_type": self.arch_type,
-                "refine_steps": [s for s in REFINE_STEPS if s in self.refine_steps]}
+                "refine_steps": [s for s in REFINE_STEPS if s in self.refine_steps],
+                "options": [o.describe() for o in self.options], "columns": list(self.columns)}
 
 
 FAMILIES: Registry[Family] = Registry(__name__, "FAMILY", "space family", "family")
