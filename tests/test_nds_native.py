@@ -17,7 +17,13 @@ from backend.designspace.complexity import complexity
 from backend.designspace.config import AnyNetConfig
 from backend.designspace.sampling import Regime, sample
 from backend.designspace.spec import SpaceSpec
-from backend.importers.nds_nets import NATIVE_SPACES, flatten_block_net, native_space, nds_complexity
+from backend.importers.nds_nets import (
+    NATIVE_CELL_SPACES,
+    NATIVE_SPACES,
+    flatten_block_net,
+    native_space,
+    nds_complexity,
+)
 
 NATIVE = {"ResNeXt-A_in.json": "NDS_ResNeXt-A", "ResNeXt-B_in.json": "NDS_ResNeXt-B",
           "Vanilla_reruns.json": "NDS_Vanilla"}
@@ -40,6 +46,7 @@ def test_every_native_space_is_built_in_and_named_by_the_importer():
     assert native_space("ResNeXt-A", True) == "NDS_ResNeXt-A" and native_space("Vanilla", False) == "NDS_Vanilla"
     assert native_space("ResNeXt-A", False) is None  # CIFAR ResNeXt-A: another stem, no native space here
     assert native_space("DARTS", True) == "NDS_DARTS"  # a cell space (tests/test_nds_cells.py)
+    assert set(NATIVE_CELL_SPACES.values()) <= set(builtin_spaces())  # a built-in spec of family nds_cell
     assert native_space("DARTS", False) is None  # CIFAR cell files: no native space here
 
 

@@ -3,6 +3,8 @@ and POST /api/studies/{id}/samples samples from it — on a real server over SQL
 
 from __future__ import annotations
 
+import pytest
+
 from backend.designspace.builtin import get_space
 from backend.designspace.cells import cell_complexity, parse_genotype
 from backend.designspace.config import AnyNetConfig
@@ -56,21 +58,27 @@ def test_imported_resnext_study_samples_its_native_space(live_server, reference_
         assert [n * g / bm for n, g, bm in zip(groups, cfg.group_ws, cfg.bot_muls, strict=True)] == cfg.widths
 
 
-def test_imported_darts_study_samples_its_native_cell_space(live_server, reference_dir):
+@pytest.mark.parametrize(("name", "native", "nodes"), [("DARTS_in.json", "NDS_DARTS", 4),
+                                                      ("NASNet_in.json", "NDS_NASNet", 5),
+                                                      ("PNAS_in.json", "NDS_PNAS", 5)])
+def test_imported_cell_study_samples_its_native_cell_space(live_server, reference_dir, name, native, nodes):
     c = live_server.client
-    study = imported_study(live_server, reference_dir, "DARTS_in.json", "native-darts")
+    study = imported_study(live_server, reference_dir, name, f"native-{native}")
     sid = study["id"]
-    assert (study["sampleable"], study["native_space"], study["why_not"]) == (True, "NDS_DARTS", None)
-    new = queue_twice(c, sid, 4, 2, 121)
-    assert {m["arch_type"] for m in new} == {"nds_darts"}  # as the imported models'
+    assert (study["sampleable"], study["native_space"], study["why_not"]) == (True, native, None)
+    assert get_space(native).family == "nds_cell"  # the built-in spec of the cell family
+    imported = study["counts"]["models"]
+    arch_type = study["space"]["arch_types"][0]
+    new = queue_twice(c, sid, 4, 2, imported)
+    assert {m["arch_type"] for m in new} == {arch_type}  # as the imported models'
     for m in new:
         cfg = m["config"]
-        assert cfg["type"] == "nds_cell" and cfg["space"] == "NDS_DARTS"
+        assert cfg["type"] == "nds_cell" and cfg["space"] == native
         cx = cell_complexity(cfg["width"], cfg["depth"], parse_genotype(cfg["genotype"]))
         # the release's flops convention, as the imported models beside them; macs kept in extra
         assert (m["flops"], m["params"], m["extra"]["macs"]) == (cx["flops"], cx["params"], cx["macs"])
         assert m["d"] == cfg["depth"] and m["extra"]["width"] == cfg["width"]
-        assert sum(v for k, v in m["extra"].items() if k.startswith("normal_")) == 8  # 4 nodes, 2 ops each
+        assert sum(v for k, v in m["extra"].items() if k.startswith("normal_")) == 2 * nodes
 
 
 def test_studies_without_a_native_space_say_why(live_server, reference_dir):

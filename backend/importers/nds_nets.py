@@ -180,13 +180,13 @@ NATIVE_SPACES = {("ResNeXt-A", True): "NDS_ResNeXt-A", ("ResNeXt-B", True): "NDS
                  ("Vanilla", False): "NDS_Vanilla", ("ResNet", False): "NDS_ResNet"}
 
 
-#: the release's NAS cell spaces (ImageNet files) -> netspace's native cell space (designspace/cell_spaces.py)
+#: the release's NAS cell spaces (ImageNet files) -> netspace's built-in cell space (family nds_cell, spaces/NDS_*.yaml)
 NATIVE_CELL_SPACES = {(release, True): name for release, name in BY_RELEASE.items()}
 
 
 def native_space(space: str, imagenet: bool) -> str | None:
-    """The built-in space an NDS release file's population was sampled from, where netspace has it (a
-    SpaceSpec space, or a cell space of cell_spaces.CELL_SPACES)."""
+    """The built-in space an NDS release file's population was sampled from, where netspace has it (an AnyNet-built
+    NDS space, or a cell space of family nds_cell)."""
     return NATIVE_SPACES.get((space, imagenet)) or NATIVE_CELL_SPACES.get((space, imagenet))
 
 
