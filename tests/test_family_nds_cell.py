@@ -91,7 +91,11 @@ def test_api_lists_the_family_and_a_study_queues_cell_samples(sqlite_server):
     # the Queue page's built-in menu (GET /api/spaces) and the spec it copies for "Edit a copy"
     spaces = {s["name"]: s for s in c.get("/api/spaces").json()}
     assert all(spaces[k]["family"] == "nds_cell" for k in CELLS)
-    assert c.get("/api/spaces/NDS_PNAS").json()["options"] == {"cell": "PNAS"}
+    copy = c.get("/api/spaces/NDS_PNAS").json()
+    assert copy["options"] == {"cell": "PNAS"}
+    # the page's "Edit a copy as a custom spec": the copy checks as valid (25 width/depth settings)
+    check = c.post("/api/spaces/validate", json={"text": json.dumps({**copy, "name": "NDS_PNAS_custom"})}).json()
+    assert (check["valid"], check["spec"]["family"], check["size"]) == (True, "nds_cell", 25.0), check
 
     body = {"name": "cells-pnas", "space": "NDS_PNAS", "dataset": {"name": "digits"}, "im_size": 224,
             "regime": {"flops": ["200M", "400M"]}, "seed": 3, "n": 5}
