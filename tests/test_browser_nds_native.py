@@ -42,3 +42,24 @@ def test_queue_page_samples_an_imported_study_from_its_native_space(browser_page
     total = sqlite_server.client.get(f"/api/studies/{resnext}/models", params={"limit": 1}).json()["total"]
     assert total == 133
     console.assert_clean()
+
+
+def test_queue_page_creates_a_study_of_a_cell_space(browser_page, sqlite_server):
+    """The built-in menu comes from GET /api/spaces, so the cell family's specs are in it; the new study's page
+    renders its queued cell models."""
+    page, console = browser_page
+    page.goto(f"{sqlite_server.url}/#/queue")
+    page.wait_for_selector("#new-study select option[value=NDS_DARTS]", state="attached")
+    form = page.locator("#new-study")
+    form.get_by_label("Study name").fill("browser-darts-cells")
+    page.select_option("#new-study select[data-field=space]", "NDS_DARTS")
+    assert "DARTS cell space" in page.locator("#space-desc").inner_text()
+    form.get_by_label("Samples n", exact=True).fill("3")
+    form.get_by_role("button", name="Create study and queue samples").click()
+    page.locator("#queued-log li", has_text="browser-darts-cells").wait_for()
+    assert "queued 3 new models" in page.locator("#queued-log").inner_text()
+    study = next(s for s in sqlite_server.client.get("/api/studies").json() if s["name"] == "browser-darts-cells")
+    assert (study["space"]["family"], study["counts"]["jobs"]["queued"]) == ("nds_cell", 3)
+    page.goto(f"{sqlite_server.url}/#/study/{study['id']}")
+    page.wait_for_selector("main[data-rendered]")
+    console.assert_clean()

@@ -150,9 +150,8 @@ def test_csv_with_broken_config_cell():
 def test_fast_canonical_hash_equals_the_sampled_models_hash():
     """canonical_hash (orjson where safe) must give exactly AnyNetConfig.config_hash() (stdlib JSON)."""
     from backend.designspace.builtin import builtin_spaces
-    from backend.importers.records import canonical_hash
-
     from backend.designspace.families import get_family
+    from backend.importers.records import canonical_hash
 
     configs = [r["config"] for name, sp in builtin_spaces().items()
                if get_family(sp.family).arch_type == "anynet" for r in sampled(name, 40, 1)]  # cell nets: no AnyNet
