@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backend.designspace.complexity import complexity
+from backend.designspace.complexity import complexity, complexity_batch
 from backend.designspace.config import AnyNetConfig
 from backend.designspace.params import PARAM_NAMES, flat_params
 from backend.importers import ImportFormatError, RecordError, parse_file
@@ -129,7 +129,24 @@ def test_analytic_complexity_reproduces_the_files_raw_counts(populations):
             assert rec.flops == ours["flops"] + 5 * (ours["acts"] - pop.num_classes), (name, run["net"])
             assert nds_complexity(run["net"], pop.dataset == "imagenet") == {
                 "flops": rec.flops, "params": rec.params, "macs": ours["flops"]}
-            assert "macs" not in rec.extra  # counted for cell nets only (cost: see nds.plain_macs)
+            assert rec.extra["macs"] == ours["flops"] < rec.flops  # netspace's flops, stored beside the release's
+
+
+@pytest.mark.parametrize("name", ["ResNeXt-A_in.json", "ResNeXt-B_in.json", "Vanilla_reruns.json"])
+def test_every_resnet_style_record_carries_its_plain_multiply_adds(populations, name):
+    """Every record of every vendored ResNet-style file has extra.macs, the plain multiply-adds of its net at the
+    release's resolution and classes: equal to nds_complexity and to the vectorised count (complexity_batch,
+    the array pass the sampler uses) of the file's nets taken together — the importer counts one net at a time
+    on Python ints (complexity.complexity), so two code paths agree."""
+    pop, raw = populations[name]
+    imagenet = name.endswith("_in.json")
+    cfgs = [AnyNetConfig.model_validate(rec.config["anynet"]) for rec in pop.records]
+    (stem_type, stem_w, block_type), = {(c.stem_type, c.stem_w, c.block_type) for c in cfgs}
+    counts = complexity_batch([c.depths for c in cfgs], [c.widths for c in cfgs], [c.strides for c in cfgs],
+                              [c.bot_muls for c in cfgs], [c.group_ws for c in cfgs], stem_type=stem_type,
+                              stem_w=stem_w, block_type=block_type, im_size=pop.im_size, num_classes=pop.num_classes)
+    assert [rec.extra["macs"] for rec in pop.records] == counts.flops.tolist()
+    assert [rec.extra["macs"] for rec in pop.records] == [nds_complexity(r["net"], imagenet)["macs"] for r in raw]
 
 
 def test_darts_cells_flatten_to_width_depth_and_operation_counts(populations):

@@ -6,10 +6,15 @@ a million candidate models costs a few dozen numpy operations; a stage of d bloc
 (stride, width change, projection) plus d - 1 identical blocks, so depth never needs a Python loop.
 
 A stage with depth 0 is allowed and contributes nothing (used for candidates with fewer stages).
+
+The layer functions take numpy arrays or plain Python ints alike: `complexity` (one model) runs them on ints,
+because numpy's fixed cost per operation makes a one-model array pass ~50x slower than the arithmetic itself,
+and importers count every record of a file (importers/nds.py: plain multiply-adds of each NDS net).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,11 +32,11 @@ Num = Any
 
 @dataclass
 class Counts:
-    """flops, params and acts as int64 arrays (one entry per model)."""
+    """flops, params and acts as int64 arrays (one entry per model), or as Python ints for one model."""
 
-    flops: np.ndarray
-    params: np.ndarray
-    acts: np.ndarray
+    flops: Num
+    params: Num
+    acts: Num
 
     def __iadd__(self, other: Counts) -> Counts:
         self.flops = self.flops + other.flops
@@ -39,12 +44,22 @@ class Counts:
         self.acts = self.acts + other.acts
         return self
 
-    def scaled(self, k: np.ndarray) -> Counts:
+    def scaled(self, k: Num) -> Counts:
         return Counts(self.flops * k, self.params * k, self.acts * k)
 
 
-def _out_size(h: np.ndarray, stride: np.ndarray | int) -> np.ndarray:
+def _out_size(h: Num, stride: Num) -> Num:
     return (h - 1) // stride + 1
+
+
+def _rint(x: Num) -> Num:
+    """Round half to even, as an int64 array or a Python int (Python's round() is also half-to-even)."""
+    return np.rint(x).astype(I64) if isinstance(x, np.ndarray) else round(x)
+
+
+def _where(cond: Num, a: Num, b: Num) -> Num:
+    """np.where for arrays; a plain choice for one model."""
+    return np.where(cond, a, b) if isinstance(cond, np.ndarray) else (a if cond else b)
 
 
 def _conv(h: Num, k: int, stride: Num, c_in: Num, c_out: Num, groups: Num = 1,
@@ -64,22 +79,22 @@ def _conv(h: Num, k: int, stride: Num, c_in: Num, c_out: Num, groups: Num = 1,
 def _se(w_b: Num, w_se: Num) -> Counts:
     """An SE block of width w_se on w_b channels; none at all where w_se rounds to 0 (pycls then builds no SE,
     see docs/reference-facts.md), so such blocks count nothing."""
-    present = np.asarray(w_se) > 0
-    cost = np.where(present, 2 * w_b * w_se + w_se + w_b, 0)
-    return Counts(cost, cost, np.where(present, w_se + w_b, 0))
+    present = w_se > 0
+    cost = _where(present, 2 * w_b * w_se + w_se + w_b, 0)
+    return Counts(cost, cost, _where(present, w_se + w_b, 0))
 
 
 def _block(block_type: str, h: Num, w_in: Num, w_out: Num, stride: Num, bm: Num, gw: Num,
            se_r: float) -> tuple[np.ndarray, Counts]:
     """One block at input size h; returns output size and its counts."""
     if block_type == "res_bottleneck_block":
-        w_b = np.rint(w_out * bm).astype(I64)
+        w_b = _rint(w_out * bm)
         groups = w_b // gw
         _, total = _conv(h, 1, 1, w_in, w_b)
         ho, c = _conv(h, 3, stride, w_b, w_b, groups)
         total += c
         if se_r > 0:
-            total += _se(w_b, np.rint(w_in * se_r).astype(I64))
+            total += _se(w_b, _rint(w_in * se_r))
         _, c = _conv(ho, 1, 1, w_b, w_out)
         total += c
     elif block_type in ("res_basic_block", "vanilla_block"):
@@ -89,9 +104,9 @@ def _block(block_type: str, h: Num, w_in: Num, w_out: Num, stride: Num, bm: Num,
     else:
         raise InvalidField("block_type", f"unknown {block_type!r}")
     if block_type != "vanilla_block":
-        proj = ((w_in != w_out) | (stride != 1)).astype(I64)
+        proj = (w_in != w_out) | (stride != 1)
         _, c = _conv(h, 1, stride, w_in, w_out)
-        total += c.scaled(proj)
+        total += c.scaled(proj.astype(I64) if isinstance(proj, np.ndarray) else int(proj))
     return ho, total
 
 
@@ -103,7 +118,7 @@ def _stem(stem_type: str, h: Num, stem_w: int) -> tuple[np.ndarray, Counts]:
     if stem_type == "res_stem_in":
         h, total = _conv(h, 7, 2, 3, stem_w)
         h = _out_size(h, 2)  # 3x3 max-pool, stride 2, padding 1
-        total += Counts(np.zeros_like(h), np.zeros_like(h), stem_w * h * h)
+        total += Counts(0 * h, 0 * h, stem_w * h * h)
         return h, total
     if stem_type == "nds_stem_in":  # the NDS release's ImageNet stem: 3x3 convs 3 -> w/2 -> w -> w, each stride 2
         h, total = _conv(h, 3, 2, 3, stem_w // 2)
@@ -160,11 +175,38 @@ def complexity_batch(
     return total
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _stage(block_type: str, h: int, w_in: int, w: int, stride: int, bm: float, gw: int,
+           se_r: float) -> tuple[int, tuple[int, int, int], tuple[int, int, int]]:
+    """One stage on Python ints: its output size, its first block's counts and each later block's. Cached:
+    a design space has few distinct stages (NDS ResNeXt-B: a few thousand), so counting a file of nets drawn
+    from it mostly looks stages up (at most 65,536 entries, ~15 MB)."""
+    ho, first = _block(block_type, h, w_in, w, stride, bm, gw, se_r)
+    _, rest = _block(block_type, ho, w, w, 1, bm, gw, se_r)
+    return ho, (first.flops, first.params, first.acts), (rest.flops, rest.params, rest.acts)
+
+
+@functools.lru_cache(maxsize=256)
+def _stem_ints(stem_type: str, im_size: int, stem_w: int) -> tuple[int, int, int, int]:
+    """The stem on Python ints: output size, flops, params, acts (cached: a file has one or a few stems)."""
+    h, c = _stem(stem_type, im_size, stem_w)
+    return h, c.flops, c.params, c.acts
+
+
 def complexity(cfg: AnyNetConfig, im_size: int = 224, num_classes: int = 1000) -> dict[str, int]:
-    """Exact counts of one model as plain ints."""
-    c = complexity_batch(
-        [cfg.depths], [cfg.widths], cfg.strides, [cfg.bot_muls], [cfg.group_ws],
-        stem_type=cfg.stem_type, stem_w=cfg.stem_w, block_type=cfg.block_type, se_r=cfg.se_r,
-        head_w=cfg.head_w, im_size=im_size, num_classes=num_classes,
-    )
-    return {"flops": int(c.flops[0]), "params": int(c.params[0]), "acts": int(c.acts[0])}
+    """Exact counts of one model as plain ints: complexity_batch's pass on Python ints, stage by stage
+    (module docstring)."""
+    h, flops, params, acts = _stem_ints(cfg.stem_type, im_size, cfg.stem_w)
+    w_prev = cfg.stem_w
+    for d, w, st, bm, g in zip(cfg.depths, cfg.widths, cfg.strides, cfg.bot_muls, cfg.group_ws, strict=True):
+        if d <= 0:
+            continue
+        h, (f1, p1, a1), (fr, pr, ar) = _stage(cfg.block_type, h, w_prev, w, st, bm, g, cfg.se_r)
+        flops, params, acts = flops + f1 + (d - 1) * fr, params + p1 + (d - 1) * pr, acts + a1 + (d - 1) * ar
+        w_prev = w
+    if cfg.head_w > 0:
+        _, c = _conv(h, 1, 1, w_prev, cfg.head_w)
+        flops, params, acts = flops + c.flops, params + c.params, acts + c.acts
+        w_prev = cfg.head_w
+    fc = w_prev * num_classes + num_classes
+    return {"flops": int(flops + fc), "params": int(params + fc), "acts": int(acts + num_classes)}

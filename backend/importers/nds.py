@@ -18,6 +18,9 @@ from collections.abc import Callable
 from pathlib import PurePath
 from typing import Any
 
+from backend.designspace.complexity import complexity
+from backend.designspace.config import AnyNetConfig
+
 from .nds_nets import flatten_net, native_space, nds_cell_complexity, zero_fill_ops
 from .records import (
     BadRecord,
@@ -98,12 +101,16 @@ def run_numbers(rec: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def plain_macs(net: dict[str, Any], imagenet: bool) -> int | None:
-    """A NAS cell net's plain multiply-adds (netspace's flops), where netspace knows its operations; None
-    otherwise (the record still imports). ResNet-style nets are not counted here: AnyNet's complexity costs
-    about as much as the rest of a record's conversion, and their macs follow from the stored config["anynet"]
-    (nds_nets.nds_complexity) when needed."""
-    if "genotype" in net and imagenet:  # CIFAR cell nets: another stem, not counted here
+def plain_macs(net: dict[str, Any], anynet: AnyNetConfig | None, imagenet: bool) -> int | None:
+    """A net's plain multiply-adds (netspace's flops, what a native regime means) at the release's resolution
+    and classes: ResNet-style nets through their AnyNet form (`anynet`, already built by flatten_net; one
+    scalar pass of designspace.complexity, ~1/10 of the rest of a record's conversion), ImageNet NAS cell nets
+    where netspace knows their operations. None otherwise (the record still imports): a ResNet-style net
+    without an AnyNet form, a CIFAR cell net (another stem, not counted here)."""
+    if anynet is not None:
+        im_size, num_classes = (224, 1000) if imagenet else (32, 10)
+        return complexity(anynet, im_size, num_classes)["flops"]
+    if "genotype" in net and imagenet:
         try:
             return nds_cell_complexity(net, imagenet)["macs"]
         except RecordError:
@@ -128,7 +135,7 @@ def convert_run(rec: Any, label: str, index: int, *, space: str, imagenet: bool)
     chash = raw_config_hash(config)  # job_id and rng_seed tell reruns of one net apart
     if flat.anynet is not None:
         config["anynet"] = flat.anynet.model_dump(mode="json", exclude_none=True)
-    macs = plain_macs(net, imagenet)
+    macs = plain_macs(net, flat.anynet, imagenet)
     if macs is not None:  # netspace's own flops beside the release's: what a native regime means
         flat.extra["macs"] = float(macs)
     return ModelRecord(
