@@ -101,9 +101,11 @@ def test_sampled_marginals_match_the_release_population(reference_dir, name):
     assert min(ps.values()) > 0.01, ps
     depth = np.array([sum(r["net"]["ds"][1:]) for r in runs])
     assert ks_2samp(depth, res.batch.depths.sum(axis=1)).pvalue > 0.01
-    if name.startswith("ResNeXt-A"):  # A's complexity matches too; B's does not (docs/nds-native.md)
-        c = res.batch.counts
+    c = res.batch.counts
+    if name.startswith("ResNeXt-A"):  # A's complexity matches too
         assert ks_2samp(macs, c.flops).pvalue > 0.05 and ks_2samp(params, c.params).pvalue > 0.05
+    else:  # B's does not; docs/nds-native.md lists the rules checked for it (none explains it): update both
+        assert ks_2samp(macs, c.flops).pvalue < 0.01
 
 
 def test_the_marginal_test_tells_the_spaces_apart(reference_dir):

@@ -3,12 +3,15 @@ and POST /api/studies/{id}/samples samples from it — on a real server over SQL
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from backend.designspace.builtin import get_space
 from backend.designspace.cells import cell_complexity, parse_genotype
+from backend.designspace.complexity import complexity
 from backend.designspace.config import AnyNetConfig
-from backend.importers.nds_nets import release_flops
+from backend.importers.nds_nets import nds_complexity, release_flops
 
 
 def imported_study(server, reference_dir, name: str, prefix: str, as_name: str | None = None) -> dict:
@@ -56,6 +59,22 @@ def test_imported_resnext_study_samples_its_native_space(live_server, reference_
         # the sampled number of groups is kept beside the columns, as the importer keeps the release's
         groups = [m["extra"][f"groups_{i}"] for i in (1, 2, 3)]
         assert [n * g / bm for n, g, bm in zip(groups, cfg.group_ws, cfg.bot_muls, strict=True)] == cfg.widths
+
+    # imported and new models share one `macs` column with one meaning: plain multiply-adds at 224 px, 1000
+    # classes — the imported ones counted from the release's net, the new ones from their AnyNet config
+    runs = json.loads((reference_dir / "nds" / "ResNeXt-A_in.json").read_text())
+    pop = c.get(f"/api/studies/{sid}/population", params={"format": "json"}).json()
+    assert "macs" in {col["name"] for col in pop["extra_columns"]}
+    by_id = dict(zip(pop["columns"]["id"], pop["columns"]["macs"], strict=True))
+    page = c.get(f"/api/studies/{sid}/models", params={"limit": 1000, "sort": "id"}).json()["items"]
+    imported = [m for m in page if m["index"] < 130]
+    assert [by_id[m["id"]] for m in imported] == [nds_complexity(r["net"], True)["macs"] for r in runs]
+    assert [by_id[m["id"]] for m in new] == [
+        complexity(AnyNetConfig.model_validate(m["config"]), 224, 1000)["flops"] for m in new]
+    # a filter on it reaches both kinds
+    lo = min(by_id.values())
+    hit = c.get(f"/api/studies/{sid}/models", params={"macs_max": lo, "limit": 1000}).json()
+    assert hit["total"] == sum(v == lo for v in by_id.values()) >= 1
 
 
 @pytest.mark.parametrize(("name", "native", "nodes"), [("DARTS_in.json", "NDS_DARTS", 4),

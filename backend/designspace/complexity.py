@@ -63,7 +63,7 @@ def _where(cond: Num, a: Num, b: Num) -> Num:
 
 
 def _conv(h: Num, k: int, stride: Num, c_in: Num, c_out: Num, groups: Num = 1,
-          bias: bool = False) -> tuple[np.ndarray, Counts]:
+          bias: bool = False) -> tuple[Num, Counts]:
     """A k×k conv (no bias unless asked) followed by BN when bias is False (pycls always pairs them)."""
     ho = _out_size(h, stride)
     flops = k * k * c_in * c_out * ho * ho // groups
@@ -85,7 +85,7 @@ def _se(w_b: Num, w_se: Num) -> Counts:
 
 
 def _block(block_type: str, h: Num, w_in: Num, w_out: Num, stride: Num, bm: Num, gw: Num,
-           se_r: float) -> tuple[np.ndarray, Counts]:
+           se_r: float) -> tuple[Num, Counts]:
     """One block at input size h; returns output size and its counts."""
     if block_type == "res_bottleneck_block":
         w_b = _rint(w_out * bm)
@@ -110,7 +110,7 @@ def _block(block_type: str, h: Num, w_in: Num, w_out: Num, stride: Num, bm: Num,
     return ho, total
 
 
-def _stem(stem_type: str, h: Num, stem_w: int) -> tuple[np.ndarray, Counts]:
+def _stem(stem_type: str, h: Num, stem_w: int) -> tuple[Num, Counts]:
     if stem_type == "simple_stem_in":
         return _conv(h, 3, 2, 3, stem_w)
     if stem_type == "res_stem_cifar":
@@ -153,7 +153,7 @@ def complexity_batch(
     bot_muls = np.broadcast_to(np.asarray(bot_muls, dtype=np.float64), (n, s))
     group_ws = np.broadcast_to(np.asarray(group_ws, dtype=I64), (n, s))
 
-    h = np.full(n, im_size, dtype=I64)
+    h: Num = np.full(n, im_size, dtype=I64)
     h, total = _stem(stem_type, h, stem_w)
     total = Counts(*(np.broadcast_to(x, (n,)).astype(I64) for x in (total.flops, total.params, total.acts)))
     w_prev = np.full(n, stem_w, dtype=I64)

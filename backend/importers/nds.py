@@ -4,7 +4,8 @@ A file is a JSON list of training runs, or `{"top": [...], "mid": [...]}` for th
 config trained with many seeds). Names ending in `_in` are ImageNet (224 px, 1000 classes), the others
 CIFAR-10 (32 px, 10 classes). Every run is a member of the population — diverged ones included, flagged —
 with `min_test_top1` as its headline error and the per-epoch curves kept. flops/params are the file's own
-raw counts (see nds_nets for how they relate to our analytic ones). The raw `net` and `optim` are kept
+raw counts (see nds_nets for how they relate to our analytic ones); netspace's own flops (plain multiply-adds)
+sit beside them as `extra.macs` wherever the net can be counted (plain_macs). The raw `net` and `optim` are kept
 as they were under `config` (a NaN in them is stored as null: JSON has no NaN); `optim`'s lr, wd,
 epochs and momentum, the run's seed and its timings (iter_time, prec_time's train_fw_bw and test_fw) become
 browsable columns (models.extra).
