@@ -28,7 +28,7 @@ def _study(engine, name: str, n: int = 12) -> int:
     return create_study(engine, StudyIn(name=name, space="RegNetX", n=n, regime={"flops": [None, "5M"]}))["id"]
 
 
-def _n(body: str) -> int:
+def _n(body: bytes) -> int:
     return sum(json.loads(body)["layout"]["meta"]["n"].values())
 
 
@@ -47,7 +47,7 @@ def test_a_result_elsewhere_keeps_the_figure_and_a_result_here_redraws_it(db_eng
     again = study_figure_json(db_engine, "edf", [a])
     assert figmod.FIGURE_LOADS["build"] == loads["build"] + 1
     assert _n(first) == 3 and _n(again) == 4
-    assert again == to_json(study_figure(db_engine, "edf", [a]))
+    assert again == to_json(study_figure(db_engine, "edf", [a])).encode()
 
 
 def test_options_and_filters_are_part_of_the_key(db_engine, db_url):
@@ -78,7 +78,7 @@ def test_the_pool_draws_the_same_bytes_as_the_thread(db_engine, db_url, pool_for
     builds = figmod.FIGURE_LOADS["build"]
     for kind, options in (("edf", {}), ("scatter", {"param": "flops"}), ("stats", {}), ("curves", {"k": 2})):
         assert study_figure_json(db_engine, kind, [sid], **options) == \
-            to_json(study_figure(db_engine, kind, [sid], **options)), kind
+            to_json(study_figure(db_engine, kind, [sid], **options)).encode(), kind
     assert figmod.FIGURE_LOADS["build"] == builds + 4
 
 
@@ -89,7 +89,7 @@ def test_a_broken_pool_falls_back_to_the_thread(db_engine, db_url, pool_for_smal
     for proc in list(pool._processes.values()):
         proc.kill()
         proc.join(10)
-    assert study_figure_json(db_engine, "edf", [sid]) == to_json(study_figure(db_engine, "edf", [sid]))
+    assert study_figure_json(db_engine, "edf", [sid]) == to_json(study_figure(db_engine, "edf", [sid])).encode()
     assert figmod._pool is None  # shut down: the next figures are drawn in the thread
 
 

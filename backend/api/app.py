@@ -52,11 +52,16 @@ from .textguard import NulGuard
 from .tickets import StreamTickets, install_log_filter
 
 log = logging.getLogger("netspace.api")
+#: database connections the server keeps open. SQLAlchemy's default (5 kept, 10 more opened and closed per use)
+#: made 50 dashboard readers open a connection for most requests beyond the fifth (SQLite: a connect and seven
+#: PRAGMAs; PostgreSQL: a new backend process) and queue for one; 20 kept covers the threadpool's busy share
+#: (figure builds have threads of their own, routes/figures.py), and 20 more absorb a burst
+POOL = {"pool_size": 20, "max_overflow": 20}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
-    engine = make_engine(settings.db_url)
+    engine = make_engine(settings.db_url, **POOL)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

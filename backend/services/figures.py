@@ -19,10 +19,11 @@ import os
 import signal
 import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -185,7 +186,7 @@ def study_figure(engine: Engine, kind: str, study_ids: Sequence[int], flt: Model
 #: figure JSON of the views being looked at, keyed by (database, kind, studies, filter, options) and the data
 #: version of every study drawn: 50 readers of one unchanged study cost one build, and a result in another
 #: study (or an epoch of this one) changes no key
-_FIGURES: VersionedCache[str] = VersionedCache(64)
+_FIGURES: VersionedCache[bytes] = VersionedCache(64)
 #: what the figure cache did, for tests and benchmarks: "build" (drawn) / "hit" (served from the cache)
 FIGURE_LOADS: Counter[str] = Counter()
 #: drawing moves to a process of the figure pool between these many models (all studies together): below,
@@ -270,13 +271,27 @@ def _render(kind: str, pops: dict[str, dict[str, Any]], options: dict[str, Any])
         return "invalid", e.errors
 
 
-def study_figure_json(engine: Engine, kind: str, study_ids: Sequence[int], flt: ModelFilter | None = None,
-                      **options: Any) -> str:
-    """study_figure's JSON (backend.figures.to_json), from the figure cache when no study it draws has changed
-    since it was drawn. A population of POOL_MIN..POOL_MAX models is drawn in a process of the figure pool when
-    the server started one (start_pool): the statistics and Plotly's object building of a slow figure
-    (importance, width fits: seconds at 20k models) then hold that process's GIL, not the server's, so
-    /models and /health keep answering meanwhile."""
+@dataclass(frozen=True)
+class FigureRequest:
+    """A checked figure request: its JSON when the figure cache holds it for the data version of every study it
+    draws (`cached`), and `build`, which draws it (once per key at a time) when it does not.
+
+    Two steps so that the caller can run them on different threads: the look-up is one small query, the build
+    seconds of loading and drawing; a server answers hits on the threads of its cheap requests and puts
+    builds on threads of their own, so that a burst of builds never holds every thread /health waits for."""
+
+    key: tuple
+    cached: bytes | None
+    build: Callable[[], bytes]
+
+
+def figure_request(engine: Engine, kind: str, study_ids: Sequence[int], flt: ModelFilter | None = None,
+                   **options: Any) -> FigureRequest:
+    """Check the request (422s naming the field) and look the figure up in the cache; see FigureRequest.
+    A population of POOL_MIN..POOL_MAX models is drawn in a process of the figure pool when the server started
+    one (start_pool): the statistics and Plotly's object building of a slow figure (importance, width fits:
+    seconds at 20k models) then hold that process's GIL, not the server's, so /models and /health keep
+    answering meanwhile. The JSON is kept encoded: a hit sends the cached bytes as they are."""
     check_extra_ranges(engine, study_ids, flt)
     _check_request(kind, study_ids, options)
     ids = tuple(dict.fromkeys(int(i) for i in study_ids))
@@ -284,21 +299,29 @@ def study_figure_json(engine: Engine, kind: str, study_ids: Sequence[int], flt: 
         version = tuple(data_version(conn, sid) for sid in ids)
     what = (engine.url.render_as_string(), kind, ids, flt.model_dump_json() if flt else "",
             json.dumps(options, sort_keys=True, default=str))
-    got = _FIGURES.get((what, version))
+    key = (what, version)
+    got = _FIGURES.get(key)
     if got is not None:
         FIGURE_LOADS["hit"] += 1
-        return got
 
-    def build() -> str:
+    def draw() -> bytes:
         FIGURE_LOADS["build"] += 1
         pops = _load_for(engine, kind, ids, flt, options)
         n = sum(len(p["error"]) for p in pops.values())
         status, body = _drawn(_pool if POOL_MIN <= n <= POOL_MAX else None, kind, pops, options)
         if status == "invalid":
             raise InvalidInput.of(body)
-        return str(body)
+        return str(body).encode()
 
-    return _FIGURES.get_or_load((what, version), build)
+    return FigureRequest(key, got, lambda: _FIGURES.get_or_load(key, draw))
+
+
+def study_figure_json(engine: Engine, kind: str, study_ids: Sequence[int], flt: ModelFilter | None = None,
+                      **options: Any) -> bytes:
+    """study_figure's JSON (backend.figures.to_json, UTF-8), from the figure cache when no study it draws has
+    changed since it was drawn: figure_request, then its build on a miss, in this thread."""
+    req = figure_request(engine, kind, study_ids, flt, **options)
+    return req.cached if req.cached is not None else req.build()
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+import anyio
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import ConfigDict, Field, create_model
 from pydantic.fields import FieldInfo
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from backend.figures import FIGURES, figure_kind_names
 from backend.figures.kinds import OPTIONS
@@ -71,8 +73,27 @@ class OverlayOptions(FigureOptions):
     study: list[RowId] = Field(min_length=1, max_length=MAX_STUDIES, description="study ids (repeat the parameter)")
 
 
-def _json(body: str) -> Response:
-    """The figure's JSON as Plotly writes it (its own encoder: numpy arrays, dates), shaped as PlotlyFigure."""
+#: threads that build figures (load a population, draw it) at once, apart from the threadpool every other route
+#: runs on: a burst of builds (50 readers after a study changed, each waiting for its figure's one build) then
+#: waits here, not on the threads /health, /models and the cached figures need
+FIGURE_BUILD_THREADS = 6
+
+
+def _builds(request: Request) -> anyio.CapacityLimiter:
+    """The app's figure-build limiter, made in its event loop on first use."""
+    state = request.app.state
+    if getattr(state, "figure_builds", None) is None:
+        state.figure_builds = anyio.CapacityLimiter(FIGURE_BUILD_THREADS)
+    return state.figure_builds
+
+
+async def _figure(request: Request, engine: Engine, kind: str, study_ids: list[int], q: _FigureQuery) -> Response:
+    """The figure's JSON as Plotly writes it (its own encoder: numpy arrays, dates), shaped as PlotlyFigure: the
+    cache look-up on the shared threadpool (one small query), a build on the figure-build threads."""
+    req = await run_in_threadpool(figure_service.figure_request, engine, kind, study_ids, q.population_filter(),
+                                  **q.for_kind())
+    body = req.cached if req.cached is not None else await anyio.to_thread.run_sync(req.build,
+                                                                                   limiter=_builds(request))
     return Response(content=body, media_type="application/json")
 
 
@@ -87,13 +108,12 @@ def figure_kinds() -> FigureKinds:
 
 
 @router.get("/api/studies/{study_id}/figures/{kind}", response_model=PlotlyFigure)
-def study_figure_json(q: Annotated[FigureOptions, Query()], kind: Kind,
-                      study_id: StudyId,
-                      engine: Engine = Depends(deps.engine)) -> Response:
-    return _json(figure_service.study_figure_json(engine, kind, [study_id], flt=q.population_filter(), **q.for_kind()))
+async def study_figure_json(q: Annotated[FigureOptions, Query()], kind: Kind, study_id: StudyId, request: Request,
+                            engine: Engine = Depends(deps.engine)) -> Response:
+    return await _figure(request, engine, kind, [study_id], q)
 
 
 @router.get("/api/figures/{kind}", response_model=PlotlyFigure)
-def overlay_figure_json(q: Annotated[OverlayOptions, Query()], kind: Kind,
-                        engine: Engine = Depends(deps.engine)) -> Response:
-    return _json(figure_service.study_figure_json(engine, kind, q.study, flt=q.population_filter(), **q.for_kind()))
+async def overlay_figure_json(q: Annotated[OverlayOptions, Query()], kind: Kind, request: Request,
+                              engine: Engine = Depends(deps.engine)) -> Response:
+    return await _figure(request, engine, kind, q.study, q)
