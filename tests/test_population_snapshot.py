@@ -122,3 +122,29 @@ def test_an_unchanged_study_is_served_from_its_snapshot_as_is(db_engine, db_url,
     got = cached_population(db_engine, sid)
     assert len(got) == 46 and np.all(np.diff(got["id"]) > 0)
     _same(got, load_population(db_engine, sid, extra=True))
+
+
+def test_figures_drawn_from_the_mapped_file_equal_those_of_a_full_read(db_engine, db_url, small_snapshots):
+    """The snapshot's numeric columns are read-only views of the mapped file (no decompression, no copy): every
+    figure kind draws from them exactly what it draws from a database read, and none writes into them."""
+    from backend.figures import FIGURES, to_json
+    from backend.services.figures import study_figure
+
+    sid = _study(db_engine, "mapped")
+    finish_jobs(db_url, sid, [0.5, 0.25, 0.3, 0.125, 0.75, 0.4, 0.35, 0.45, 0.2, 0.6])
+    cached_population(db_engine, sid)
+    _new_process()
+    got = cached_population(db_engine, sid)
+    _, cols = snapshot.load(db_engine, got.study, popmod._WHOLE_COLUMNS)
+    assert not cols["error"].flags.writeable and not cols["error"].flags.owndata  # a view of the mapped file
+    assert cols["diverged"].dtype == bool and cols["status"].dtype == object
+    _same(popmod.Population(sid, got.study, cols, extra_names=got.extra_names), load_population(db_engine, sid,
+                                                                                                   extra=True))
+    kinds = [(f.name, {"param": "flops"} if "param" in f.required else {}) for f in FIGURES]
+    mapped = {k: to_json(study_figure(db_engine, k, [sid], **o)) for k, o in kinds}
+    (snapshot.directory(db_engine) / f"study-{sid}.arrow").unlink()
+    _new_process()
+    full = popmod.LOADS["full"]
+    read = {k: to_json(study_figure(db_engine, k, [sid], **o)) for k, o in kinds}
+    assert popmod.LOADS["full"] == full + 1
+    assert mapped == read
