@@ -12,7 +12,10 @@ phases of the same length, side by side in one run:
 
 Printed per database and phase: requests, errors, p50/p99 of the figure endpoints (all kinds together), /models
 and /health p99, and the ratio "under writes / at rest" of the figure p50, with the load average at the start
-and end of each phase (the machine may be shared: read the figures with it).
+and end of each phase (the machine may be shared: read the figures with it), and the server's CPU time per
+request (its own process, from /proc): with 50 readers in a closed loop a request's latency is about 50 times
+the CPU a request costs (server and client) over the cores the two get, so on a machine shared with other work
+the latencies follow the load while the CPU per request is the figure a change to the server moves.
 
     python -m bench.dashboard_soak_bench [SECONDS]   # per phase; default $NETSPACE_DASHBOARD_SOAK_SECONDS or 180
 """
@@ -124,15 +127,26 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def phase(url: str, sid: int, seconds: float, label: str) -> dict[str, float]:
-    start = load()
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` so far (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def phase(url: str, sid: int, seconds: float, label: str, server_pid: int) -> dict[str, float]:
+    start, cpu0 = load(), cpu_seconds(server_pid)
     lat, errors = asyncio.run(read_for(url, sid, seconds))
     figures = [x for name, v in lat.items() if name.startswith("figure") for x in v]
     out = {"requests": sum(map(len, lat.values())), "errors": len(errors), "figure p50": pct(figures, 50),
            "figure p99": pct(figures, 99), "models p99": pct(lat["models"], 99), "health p99": pct(lat["health"], 99)}
+    out["server cpu per request"] = (cpu_seconds(server_pid) - cpu0) / max(out["requests"], 1) * 1000
     print(f"  {label:<13} requests {out['requests']:,} errors {out['errors']}  figures p50 {out['figure p50']:.1f} "
           f"p99 {out['figure p99']:.1f} ms  /models p99 {out['models p99']:.1f} ms  /health p99 "
-          f"{out['health p99']:.1f} ms  (load {start} -> {load()})")
+          f"{out['health p99']:.1f} ms  server CPU {out['server cpu per request']:.1f} ms/request "
+          f"(load {start} -> {load()})")
     if errors:
         print(f"    first error: {errors[0]}")
     for name, v in sorted(lat.items()):
@@ -150,11 +164,11 @@ def measure(db_url: str, label: str, seconds: float) -> list[Row]:
         try:
             for _, path, params in PATHS:  # the first build of each figure is the cold case, not this benchmark
                 httpx.get(url + path.format(id=sid), params=params, timeout=300).raise_for_status()
-            rest = phase(url, sid, seconds, "at rest")
+            rest = phase(url, sid, seconds, "at rest", proc.pid)
             deadline = time.time() + seconds
             with ProcessPoolExecutor(WRITERS, mp_context=get_context("spawn")) as pool:
                 futures = [pool.submit(trainer, db_url, trained, deadline, i) for i in range(WRITERS)]
-                busy = phase(url, sid, seconds, "under writes")
+                busy = phase(url, sid, seconds, "under writes", proc.pid)
                 jobs = sum(f.result() for f in futures)
         finally:
             stop_server(proc)
@@ -166,7 +180,8 @@ def measure(db_url: str, label: str, seconds: float) -> list[Row]:
                  (f"dashboard soak {label} {name}: figure p50", got["figure p50"], "ms"),
                  (f"dashboard soak {label} {name}: figure p99", got["figure p99"], "ms"),
                  (f"dashboard soak {label} {name}: /models p99", got["models p99"], "ms"),
-                 (f"dashboard soak {label} {name}: /health p99", got["health p99"], "ms")]
+                 (f"dashboard soak {label} {name}: /health p99", got["health p99"], "ms"),
+                 (f"dashboard soak {label} {name}: server CPU per request", got["server cpu per request"], "ms")]
     rows.append((f"dashboard soak {label}: figure p50 under writes / at rest", ratio, "x"))
     return rows
 
