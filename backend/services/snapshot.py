@@ -153,7 +153,7 @@ def _to_arrow(col: np.ndarray) -> pa.Array:
     if col.dtype == object:
         return pa.array(col.tolist(), type=pa.string()).dictionary_encode()
     if col.dtype == bool:
-        return pa.array(col.view(np.uint8))
+        return pa.array(np.ascontiguousarray(col).view(np.uint8))
     return pa.array(col)
 
 
