@@ -75,7 +75,7 @@ def test_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
 
 def test_the_nds_imagenet_stem_builds_with_its_analytic_counts() -> None:
     pytest.importorskip("torch")
-    from tests.test_model_builder import assert_matches
+    from test_model_builder import assert_matches
 
     net = AnyNetConfig.model_validate({
         "stem_type": "nds_stem_in", "stem_w": 64, "depths": [1, 2, 1], "widths": [64, 128, 256],
