@@ -38,3 +38,28 @@ def test_fixed_parameters_add_no_dimension():
     size = space_size(get_space("RegNetX_constrained"))
     assert size.params["b"].rule == "fixed" and size.dimension == 5
     assert size.params["wm"].values == 1001  # 2.000 .. 3.000 at q = 0.001
+
+
+def test_a_cell_space_counts_its_genotypes_not_only_width_and_depth():
+    """A cell space's size is widths x depths x genotypes: each cell (normal, reduction) has `nodes` nodes of two
+    (operation, input) pairs, and node j reads one of j + 2 inputs. Each choice's number of values is checked on
+    the sampler's own draws (every operation and every allowed input occurs, nothing else), so the product is
+    the number of distinct draws; before, the size was 25 (widths x depths)."""
+    from backend.designspace.cell_spaces import CELL_SPACES, sample_cells
+    from backend.designspace.cells import parse_genotype
+
+    for name in ("NDS_DARTS", "NDS_ENAS"):
+        cells = CELL_SPACES[name]
+        seen: list[set[tuple[str, int]]] = [set() for _ in range(cells.nodes)]
+        for r in sample_cells(cells, 3000, seed=5).records:
+            g = parse_genotype(r["config"]["genotype"])
+            for cell in (g.normal, g.reduce):
+                for k, pair in enumerate(cell):
+                    seen[k // 2].add(pair)
+        per_cell = 1
+        for j, pairs in enumerate(seen):
+            assert {op for op, _ in pairs} == set(cells.ops) and {i for _, i in pairs} == set(range(j + 2))
+            per_cell *= (len(cells.ops) * (j + 2)) ** 2
+        size = space_size(get_space(name))
+        assert size.exact == len(cells.widths) * len(cells.depths) * per_cell**2
+        assert size.params["genotype"].free == 8 * cells.nodes and size.dimension == 2 + 8 * cells.nodes

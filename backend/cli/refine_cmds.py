@@ -265,4 +265,5 @@ def size_cmd(
     print(f"{rep.name}: dimension {rep.dimension}, size {int(rep.exact):,} exact "
           f"({rep.exact_float:.2g}), {rep.paper_approx:.2g} as the paper counts")
     for k, p in rep.params.items():
-        print(f"  {k:<4} {p.rule:<10} {p.values} values -> {p.count} settings, {p.free} free")
+        count = f"{p.count:,}" if isinstance(p.count, int) else f"{p.count:.3g}"
+        print(f"  {k:<4} {p.rule:<10} {p.values} values -> {count} settings, {p.free} free")

@@ -11,6 +11,7 @@ spec's grid is never listed to be counted):
 Which parameters are per stage and which are continuous is the family's (families/). RegNet's 4-stage rule
 is not applied to the count (it is a filter at sampling time); the paper's RegNet row (~64^4 * 6 * 3) rounds
 the family's continuous parameters (d, w0, wa, wm) to about 64 levels each, which `paper_levels` reproduces.
+Choices that are no spec parameter (a NAS cell's genotype) are the family's `structure_counts`, rule "structure".
 """
 
 from __future__ import annotations
@@ -73,4 +74,8 @@ def space_size(spec: SpaceSpec, paper_levels: int | None = None) -> SpaceSize:
         counts[name] = pc
         exact *= pc.count
         approx *= a
+    for name, (values, settings, free) in family.structure_counts(spec).items():
+        counts[name] = ParamCount(values, settings, "structure", free)
+        exact *= settings
+        approx *= float(settings)
     return SpaceSize(sum(c.free for c in counts.values()), exact, approx, counts)

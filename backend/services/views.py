@@ -333,7 +333,8 @@ class Formats(View):
 class ParamSize(View):
     values: int | float
     count: int | float
-    rule: str = Field(description="per-stage, shared, monotone, global or fixed")
+    rule: str = Field(description="per-stage, shared, monotone, global, fixed, or structure (a choice that is no "
+                      "spec parameter: a NAS cell's genotype)")
     free: int = Field(description="contribution to the dimension")
 
 

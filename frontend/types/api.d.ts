@@ -1975,7 +1975,7 @@ export interface components {
             free: number;
             /**
              * Rule
-             * @description per-stage, shared, monotone, global or fixed
+             * @description per-stage, shared, monotone, global, fixed, or structure (a choice that is no spec parameter: a NAS cell's genotype)
              */
             rule: string;
             /** Values */

@@ -105,6 +105,12 @@ class Family:
         `columns` (models columns) and `extra` (the model's further values)."""
         raise NotImplementedError(f"{self.name} samples AnyNet batches (propose), not records")
 
+    def structure_counts(self, space: SpaceSpec) -> dict[str, tuple[int, int, int]]:
+        """Choices a model makes beyond the spec's parameters, for the space's size (size.space_size): name ->
+        (values per choice, distinct settings, free choices). None for the AnyNet families; a NAS cell's genotype
+        for nds_cell, without which a cell space would count only its widths and depths."""
+        return {}
+
     def option(self, space: SpaceSpec, name: str) -> str:
         """The spec's value of option `name`, or its default."""
         opt = next(o for o in self.options if o.name == name)

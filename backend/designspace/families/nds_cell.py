@@ -13,6 +13,7 @@ as the NDS importer keeps a release file's.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +64,13 @@ class NdsCell(Family):
         return replace(base, widths=tuple(int(v) for v in space.params["w"].support()),
                        depths=tuple(int(v) for v in space.params["d"].support()), im_size=im_size,
                        num_classes=num_classes)
+
+    def structure_counts(self, space: SpaceSpec) -> dict[str, tuple[int, int, int]]:
+        """The genotype: each of the 2 cells has `nodes` nodes of 2 (operation, input) pairs, the input of node j
+        (0-based) one of j + 2; every choice is free and every combination a distinct draw of sample_cells."""
+        cells = CELL_SPACES[BY_RELEASE[self.option(space, "cell")]]
+        per_cell = math.prod((len(cells.ops) * (j + 2)) ** 2 for j in range(cells.nodes))
+        return {"genotype": (len(cells.ops), per_cell**2, 2 * cells.nodes * 2 * 2)}
 
     def sample_records(self, space: SpaceSpec, n: int, seed: int, regime: Regime, *, im_size: int,
                        num_classes: int, max_candidates: int) -> Records:
