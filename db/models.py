@@ -133,6 +133,10 @@ for _name in PARAM_NAMES:  # one nullable Float column per flat parameter (d, w0
     setattr(Model, _name, mapped_column(_name, Float, nullable=True))
 for _name in (*COMPLEXITY_COLUMNS, "error", "status", "e_fit", "derived", *PARAM_NAMES):  # filters: in one study
     Index(f"ix_models_study_{_name}", Model.__table__.c.study_id, Model.__table__.c[_name])
+# added by migration 0011, so last (bulk inserts name the columns in the table's order): the config's canonical
+# JSON text (backend.designspace.exports.config_text), written with the row so that a CSV export of 10^6 models
+# need not decode and re-encode every config; null in rows restored from older archives (exported the old way)
+Model.config_text = mapped_column("config_text", Text, nullable=True)
 
 
 class Job(Base):

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from backend.datasets import DATASETS
+from backend.designspace.exports import config_text
 from backend.designspace.params import PARAM_NAMES
 from backend.forkpool import default_workers
 from backend.importers import BadRecord, ModelRecord, Plan, Population, SplitMismatch, gc_paused, plan_file
@@ -98,7 +99,7 @@ def encode_json(v: Any) -> str | None:
 #: result's insert trigger finds nothing to change and leaves the row alone; e_fit is fitted after the import
 #: (services.derived), not here: tens of ms a record would multiply the import's time
 MODEL_KEYS = ("study_id", "index", "name", "config", "config_hash", "arch_type", "flops", "params", "acts",
-              "extra", "error", "status", "e_fit", "derived", "created_at", *PARAM_NAMES)
+              "extra", "error", "status", "e_fit", "derived", "created_at", *PARAM_NAMES, "config_text")
 RESULT_KEYS = ("model_id", "job_id", "error", "error_final", "diverged", "train_loss", "train_error", "test_error",
                "train_seconds", "infer_ms", "device", "created_at", "did_not_learn", "initial_loss")
 for _t, _keys in ((models, MODEL_KEYS), (results, RESULT_KEYS)):
@@ -116,7 +117,7 @@ def encode_rows(records: list[ModelRecord], study_id: int, stamp: Any) -> tuple[
         res = r.result
         model_rows.append((study_id, r.index, r.name, encode_json(r.config), r.config_hash, r.arch_type, r.flops,
                            r.params, r.acts, encode_json(r.extra or None), res.error, "done", None, False, stamp,
-                           *map(r.columns.get, PARAM_NAMES)))
+                           *map(r.columns.get, PARAM_NAMES), config_text(r.config)))
         result_rows.append((None, None, res.error, res.error_final, res.diverged, encode_json(res.train_loss),
                             encode_json(res.train_error), encode_json(res.test_error), res.train_seconds,
                             res.infer_ms, None, stamp, res.did_not_learn, None))

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, func, insert, select
 
 from backend.analysis.widths import law_e_fits
 from backend.designspace.builtin import builtin_spaces, get_space
+from backend.designspace.exports import config_text
 from backend.designspace.families import get_family
 from backend.designspace.params import PARAM_NAMES, flat_params
 from backend.designspace.sampling import Regime, SampleResult, SamplingError, sample
@@ -156,7 +157,8 @@ def insert_samples(conn: Connection, study_id: int, drawn: Drawn, priority: int 
         if r["config_hash"] in have or r["config_hash"] in seen:
             continue
         seen.add(r["config_hash"])
-        fresh.append({**r, "study_id": study_id, "index": start + len(fresh)})
+        # the canonical config text the CSV export writes, encoded once here (migration 0011)
+        fresh.append({**r, "study_id": study_id, "index": start + len(fresh), "config_text": config_text(r["config"])})
     if fresh:
         ids = conn.execute(insert(models).returning(models.c.id, sort_by_parameter_order=True), fresh).scalars().all()
         now = utcnow()
