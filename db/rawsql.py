@@ -4,6 +4,13 @@ SQLAlchemy's per-row result processing (Row objects, JSON decoding, type process
 than the query itself at this size; the population loader and the exports read plain tuples instead. The SQL is
 still compiled by SQLAlchemy from whitelisted columns with bound parameters, never built from strings.
 JSON columns arrive as text from SQLite and already decoded from psycopg: `json_value` evens that out.
+
+`arrow_batches` goes one step further for the CSV export of 10^6 rows: the same select read straight into Arrow
+record batches by the ADBC drivers (Apache Arrow's own database connectivity), with no Python object per value.
+PostgreSQL's driver streams the query through `COPY (...) TO STDOUT` in binary and converts in C; SQLite's steps
+the statement in C. Measured on the CSV query of a 10^5-model study (loaded 2-core machine): ADBC 121k rows/s
+(SQLite) and 83k rows/s (PostgreSQL, the server's own join/sort the limit), against ~40k rows/s CPU for
+sqlite3's fetchmany with the transpose into Arrow arrays.
 """
 
 from __future__ import annotations
@@ -11,10 +18,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import Connection, Select
+from sqlalchemy import Boolean, Connection, Engine, Float, Integer, Numeric, Select, literal, select, union_all
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 FETCH = 5000
 
@@ -24,13 +34,7 @@ def driver_rows(conn: Connection, q: Select[Any], stream: bool = False,
     """Batches of raw row tuples for `q`. stream=True uses a server-side cursor on PostgreSQL (constant memory);
     binary=True has that cursor send binary values (the same Python values; ~30 % less fetch time for ~45
     numeric columns, which psycopg then need not parse from text)."""
-    compiled = q.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params: Any = compiled.params
-    procs = getattr(compiled, "_bind_processors", None) or {}  # e.g. a JSON path's '$."lr"' on SQLite
-    if procs:
-        params = {k: procs[k](v) if k in procs and v is not None else v for k, v in params.items()}
-    if compiled.positional:
-        params = tuple(params[k] for k in compiled.positiontup or ())
+    sql, params = _compiled(conn, q)
     raw: Any = conn.connection.driver_connection
     if stream and conn.dialect.name == "postgresql":
         if not conn.in_transaction():
@@ -39,11 +43,123 @@ def driver_rows(conn: Connection, q: Select[Any], stream: bool = False,
     else:
         cur = raw.cursor()
     try:
-        cur.execute(str(compiled), params)
+        cur.execute(sql, params)
         while batch := cur.fetchmany(FETCH):
             yield batch
     finally:
         cur.close()
+
+
+def _compiled(conn: Connection, q: Select[Any]) -> tuple[str, Any]:
+    """(SQL text, parameters in the driver's paramstyle) of `q`, with SQLAlchemy's bind processors applied."""
+    compiled = q.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params: Any = compiled.params
+    procs = getattr(compiled, "_bind_processors", None) or {}  # e.g. a JSON path's '$."lr"' on SQLite
+    if procs:
+        params = {k: procs[k](v) if k in procs and v is not None else v for k, v in params.items()}
+    if compiled.positional:
+        params = tuple(params[k] for k in compiled.positiontup or ())
+    return str(compiled), params
+
+
+#: rows per record batch read from SQLite (its driver's default is 1024: 10^3 tiny batches per 10^6 rows)
+ARROW_ROWS = 16384
+
+
+def arrow_batches(engine: Engine, q: Select[Any]) -> Iterator[pa.RecordBatch]:
+    """Record batches of `q`'s rows (columns in `q`'s order, SQL NULL = Arrow null), read in constant memory.
+
+    ADBC for PostgreSQL and SQLite database files, on a connection of its own; anything else (an in-memory
+    SQLite database, another dialect) reads through `driver_rows` and builds the arrays from Python values.
+    Values are the ones `driver_rows` gives: the same int64/float64 numbers and text; JSON columns come as their
+    text (PostgreSQL's jsonb text form, SQLite's stored text), not decoded."""
+    url = engine.url
+    if url.get_backend_name() == "postgresql":
+        yield from _adbc_postgresql(engine, q)
+    elif url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
+            and not url.database.startswith("file:"):
+        yield from _adbc_sqlite(engine, q)
+    else:
+        yield from _python_batches(engine, q)
+
+
+def _adbc_postgresql(engine: Engine, q: Select[Any]) -> Iterator[pa.RecordBatch]:
+    """The driver streams a query with no parameters through binary COPY (one with parameters would be read
+    whole into memory first), so psycopg merges the parameters into the SQL client-side first: its own
+    quoting (ClientCursor.mogrify), for this server's encoding and string settings."""
+    import adbc_driver_postgresql.dbapi as adbc
+    import psycopg
+
+    with engine.connect() as conn:
+        sql, params = _compiled(conn, q)
+        raw: Any = conn.connection.driver_connection
+        query = psycopg.ClientCursor(raw).mogrify(sql, params)
+    uri = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with adbc.connect(uri) as db, db.cursor() as cur:
+        cur.execute(query)
+        for batch in cur.fetch_record_batch():
+            yield _plain(batch)
+
+
+def _adbc_sqlite(engine: Engine, q: Select[Any]) -> Iterator[pa.RecordBatch]:
+    """SQLite's driver types each column by the values of its first batch and fails on a later value of another
+    type (a column NULL throughout the first batch is taken for int64, then a float breaks the read: apache/
+    arrow-adbc#581). So a first row of typed placeholders (a float, an integer or a text by each column's SQL
+    type) goes before the rows, through UNION ALL, and is dropped here."""
+    import adbc_driver_sqlite.dbapi as adbc
+
+    sub = q.subquery()
+    probe = select(*(literal(_placeholder(c.type), c.type).label(c.key) for c in sub.columns))
+    typed = union_all(probe, select(*sub.columns))
+    with engine.connect() as conn:
+        sql, params = _compiled(conn, typed)  # type: ignore[arg-type]
+    with adbc.connect(engine.url.database) as db, db.cursor() as cur:
+        cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(ARROW_ROWS)})
+        cur.execute(sql, params or None)
+        first = True
+        for batch in cur.fetch_record_batch():
+            if first:
+                batch, first = batch.slice(1), False
+            if batch.num_rows:
+                yield batch
+
+
+def _placeholder(sql_type: Any) -> Any:
+    if isinstance(sql_type, Integer | Boolean):
+        return 0
+    if isinstance(sql_type, Float | Numeric):
+        return 0.5
+    return "x"
+
+
+def _python_batches(engine: Engine, q: Select[Any]) -> Iterator[pa.RecordBatch]:
+    import pyarrow as pa
+
+    names = [c.key for c in q.selected_columns]
+    with engine.connect() as conn:
+        for batch in driver_rows(conn, q, stream=True):
+            cols = list(zip(*batch, strict=True))
+            yield pa.RecordBatch.from_arrays([_array(pa, c) for c in cols], names=names)
+
+
+def _array(pa: Any, values: Any) -> Any:
+    """An Arrow array of Python values; anything Arrow cannot type alone (a decoded JSON value of mixed
+    shapes) as its JSON text."""
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return pa.array([None if v is None else v if isinstance(v, str) else orjson.dumps(v).decode()
+                         for v in values], pa.string())
+
+
+def _plain(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """`batch` with extension columns (PostgreSQL's json/jsonb as arrow.json) as their storage (text)."""
+    import pyarrow as pa
+
+    if not any(isinstance(t, pa.ExtensionType) for t in batch.schema.types):
+        return batch
+    cols = [c.storage if isinstance(c, pa.ExtensionArray) else c for c in batch.columns]
+    return pa.RecordBatch.from_arrays(cols, names=batch.schema.names)
 
 
 def json_value(v: Any) -> Any:

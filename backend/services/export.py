@@ -1,16 +1,17 @@
 """Streaming exports of a study's (filtered) models, in any format of the export registry (backend.exporters).
 
-Rows are read with a server-side cursor in batches — dicts with the per-epoch curves for formats that read
-"records", the CSV's flat columns (CSV_COLUMNS) as column batches for those that read "flat" — handed to the format's
-writer and coalesced into ~64 KiB chunks, so that a 100,000-row export streams fast.
+Rows are read in batches — dicts with the per-epoch curves (a server-side cursor) for formats that read "records",
+the CSV's flat columns (CSV_COLUMNS) as Arrow column batches (db.rawsql.arrow_batches) for those that read "flat" —
+handed to the format's writer and coalesced into ~64 KiB chunks, so that a 10^6-row export streams fast.
 """
 
 from __future__ import annotations
 
+import functools
 import gc
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -19,7 +20,7 @@ from sqlalchemy import Engine, case, func, select
 from backend.designspace.exports import config_text, csv_columns
 from backend.exporters import EXPORT_FORMATS, ExportFormat
 from db.models import models
-from db.rawsql import driver_rows, json_value
+from db.rawsql import arrow_batches, driver_rows, json_value
 
 from .columns import load_columns
 from .errors import InvalidInput
@@ -36,6 +37,14 @@ _FLAGS = ("diverged", "did_not_learn")
 CSV_COLUMNS = tuple(
     case((_BY_KEY[name].is_(None), None), (_BY_KEY[name], "True"), else_="False").label(name)
     if name in _FLAGS else _BY_KEY[name] for name in csv_columns())
+
+
+def csv_select(extras: list[str]) -> tuple[Any, ...]:
+    """What the CSV export reads: CSV_COLUMNS but the config, then the stored config text, the config itself only
+    where that text is missing (null otherwise: nothing to send), and models.extra when the study has extra
+    columns."""
+    missing = case((models.c.config_text.is_(None), models.c.config), else_=None).label("config_missing")
+    return (*CSV_COLUMNS[:-1], models.c.config_text, missing, *([models.c.extra] if extras else []))
 
 
 @dataclass
@@ -72,8 +81,7 @@ def export(engine: Engine, study_id: int, flt: ModelFilter | None, fmt: str, sor
     if entry.reads == "flat":  # the flat parameters as columns; records carry the curves instead
         extras = load_columns(engine, study_id).extra_names
         study = {**study, "extra_columns": extras}
-        rows = _csv_batches(engine, ordered(filtered(select(*CSV_COLUMNS, models.c.extra), study_id, flt), sort, flt),
-                         extras)
+        rows = _csv_batches(engine, ordered(filtered(select(*csv_select(extras)), study_id, flt), sort, flt), extras)
     else:
         rows = _records(engine, ordered(filtered(select(*BASE_COLUMNS, *CURVE_COLUMNS), study_id, flt), sort, flt))
     headers = {"X-Netspace-Exported": str(written), "X-Netspace-Left-Out": str(sum(left_out.values()))}
@@ -109,26 +117,28 @@ def _plan(engine: Engine, study_id: int, flt: ModelFilter | None, entry: ExportF
     return written, left_out
 
 
-def _csv_batches(engine: Engine, q, extras: list[str]) -> Iterator[list[Sequence[Any]]]:
-    """CSV_COLUMNS straight off the driver's cursor as column batches (the CSV writer formats whole columns):
-    no dicts, only the config re-written canonically and the study's extra columns (`extras`, from
-    models.extra) put before it. Each batch is read and transposed with the cyclic garbage collector paused:
-    its ~10^5 new tuples and config dicts otherwise trigger collections that cost a third of the export (none
-    of them form cycles). The pause never spans a yield, so an abandoned download cannot leave it paused."""
-    with engine.connect() as conn:
-        batches = driver_rows(conn, q, stream=True, binary=True)
+def _csv_batches(engine: Engine, q, extras: list[str]) -> Iterator[list[Any]]:
+    """The CSV's columns as batches of Arrow arrays (db.rawsql.arrow_batches: no Python object per value), with
+    the config as its stored canonical text (models.config_text, migration 0011) and the study's extra columns
+    (`extras`, from models.extra) put before it. Only two things still go through Python, a row at a time: a
+    config without stored text (a row restored from an older archive: decoded and re-encoded, as the export
+    always did) and the extra columns of imported studies (a JSON object per row)."""
+    n_lead = len(CSV_COLUMNS) - 1
+    for batch in arrow_batches(engine, q):
+        yield _gc_paused(functools.partial(_csv_columns, batch, n_lead, extras))
 
-        def step() -> list[Sequence[Any]] | None:
-            batch = next(batches, None)
-            if batch is None:
-                return None
-            cols: list[Sequence[Any]] = list(zip(*batch, strict=True))
-            extra = [(json_value(e) or {}) for e in cols[-1]] if extras else []
-            return [*cols[:-2], *([e.get(name) for e in extra] for name in extras),
-                    [config_text(json_value(c)) for c in cols[-2]]]
 
-        while (columns := _gc_paused(step)) is not None:
-            yield columns
+def _csv_columns(batch: Any, n_lead: int, extras: list[str]) -> list[Any]:
+    cols = batch.columns
+    text, missing = cols[n_lead], cols[n_lead + 1]
+    if missing.null_count < len(missing):  # rows without config_text: the config, canonicalised here
+        text = [t if m is None else config_text(json_value(m))
+                for t, m in zip(text.to_pylist(), missing.to_pylist(), strict=True)]
+    out: list[Any] = list(cols[:n_lead])
+    if extras:
+        extra = [(json_value(e) or {}) for e in cols[n_lead + 2].to_pylist()]
+        out += [[e.get(name) for e in extra] for name in extras]
+    return [*out, text]
 
 
 def _gc_paused(fn: Callable[[], T]) -> T:
