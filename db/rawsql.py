@@ -16,9 +16,11 @@ sqlite3's fetchmany with the transpose into Arrow arrays.
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import uuid
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 from sqlalchemy import Boolean, Connection, Engine, Float, Integer, Numeric, Select, literal, select, union_all
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 FETCH = 5000
+T = TypeVar("T")
 
 
 def driver_rows(conn: Connection, q: Select[Any], stream: bool = False,
@@ -75,12 +78,60 @@ def arrow_batches(engine: Engine, q: Select[Any]) -> Iterator[pa.RecordBatch]:
     text (PostgreSQL's jsonb text form, SQLite's stored text), not decoded."""
     url = engine.url
     if url.get_backend_name() == "postgresql":
-        yield from _adbc_postgresql(engine, q)
+        yield from prefetched(_adbc_postgresql(engine, q))
     elif url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
             and not url.database.startswith("file:"):
-        yield from _adbc_sqlite(engine, q)
+        yield from prefetched(_adbc_sqlite(engine, q))
     else:
         yield from _python_batches(engine, q)
+
+
+def prefetched(batches: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """`batches`, read ahead by a thread of its own, at most `depth` batches ahead (memory stays bounded).
+
+    The read (ADBC's C code, SQLite's own query work) and the caller's formatting (Arrow kernels) both release
+    the GIL, so the two overlap on two cores instead of taking turns. The reader runs the whole source
+    generator, its connection included, in its thread; a consumer that stops early (an abandoned download) has
+    the reader stop at its next batch and close the source there."""
+    box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                if not put(("batch", batch)):
+                    break
+            else:
+                put(("end", None))
+        except BaseException as e:  # handed to the consumer, raised there
+            put(("error", e))
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()
+
+    reader = threading.Thread(target=read, name="arrow-batches", daemon=True)
+    reader.start()
+    try:
+        while True:
+            kind, value = box.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        reader.join()
 
 
 def _adbc_postgresql(engine: Engine, q: Select[Any]) -> Iterator[pa.RecordBatch]:

@@ -178,3 +178,41 @@ def test_an_empty_csv_export_is_still_422(db_engine, nds_study):
     with pytest.raises(InvalidInput) as e:
         export_service.export(db_engine, nds_study, ModelFilter(error_min=1000.0), "csv")
     assert e.value.field == "filter"
+
+
+def test_read_ahead_stops_and_closes_its_source_when_the_reader_stops_early():
+    """An abandoned download: the read-ahead thread stops at its next batch and closes the source generator
+    (which holds the database connection) in that thread, without reading the rest."""
+    import threading
+
+    from db.rawsql import prefetched
+
+    read, closed = [], threading.Event()
+
+    def source():
+        try:
+            for i in range(1000):
+                read.append(i)
+                yield i
+        finally:
+            closed.set()
+
+    it = prefetched(source(), depth=2)
+    assert next(it) == 0
+    it.close()
+    assert closed.wait(5)
+    assert len(read) <= 4  # the one taken, at most `depth` queued and one waiting to be queued
+    assert not [t for t in threading.enumerate() if t.name == "arrow-batches"]
+
+
+def test_read_ahead_hands_on_the_sources_error():
+    from db.rawsql import prefetched
+
+    def source():
+        yield 1
+        raise ValueError("boom")
+
+    it = prefetched(source())
+    assert next(it) == 1
+    with pytest.raises(ValueError, match="boom"):
+        next(it)
