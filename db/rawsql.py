@@ -153,26 +153,51 @@ def _adbc_postgresql(engine: Engine, q: Select[Any]) -> Iterator[pa.RecordBatch]
 
 
 def _adbc_sqlite(engine: Engine, q: Select[Any]) -> Iterator[pa.RecordBatch]:
-    """SQLite's driver types each column by the values of its first batch and fails on a later value of another
-    type (a column NULL throughout the first batch is taken for int64, then a float breaks the read: apache/
+    """SQLite's ADBC driver, run in a child process (db.arrow_child: it links its own SQLite, which must not
+    share this process with Python's sqlite3 on one file), its batches read back as an Arrow IPC stream.
+
+    The driver types each column by the values of its first batch and fails on a later value of another type
+    (a column NULL throughout the first batch is taken for int64, then a float breaks the read: apache/
     arrow-adbc#581). So a first row of typed placeholders (a float, an integer or a text by each column's SQL
     type) goes before the rows, through UNION ALL, and is dropped here."""
-    import adbc_driver_sqlite.dbapi as adbc
+    import json
+    import subprocess
+    import sys
+
+    import pyarrow as pa
 
     sub = q.subquery()
     probe = select(*(literal(_placeholder(c.type), c.type).label(c.key) for c in sub.columns))
     typed = union_all(probe, select(*sub.columns))
     with engine.connect() as conn:
         sql, params = _compiled(conn, typed)  # type: ignore[arg-type]
-    with adbc.connect(engine.url.database) as db, db.cursor() as cur:
-        cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(ARROW_ROWS)})
-        cur.execute(sql, params or None)
+    job = json.dumps({"path": engine.url.database, "sql": sql, "params": list(params or ()), "rows": ARROW_ROWS})
+    child = subprocess.Popen([sys.executable, "-m", "db.arrow_child"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write(job.encode())
+        child.stdin.close()
+        try:
+            reader = pa.ipc.open_stream(child.stdout)
+        except pa.ArrowInvalid:
+            reader = None
         first = True
-        for batch in cur.fetch_record_batch():
+        for batch in reader or ():
             if first:
                 batch, first = batch.slice(1), False
             if batch.num_rows:
                 yield batch
+        if child.wait() != 0:
+            err = child.stderr.read().decode(errors="replace") if child.stderr else ""
+            raise RuntimeError(f"the SQLite reader process failed: {err.strip().splitlines()[-1:] or child.returncode}")
+    finally:
+        if child.poll() is None:  # stopped early (an abandoned download): the child has nothing more to do
+            child.kill()
+            child.wait()
+        for f in (child.stdout, child.stderr):
+            if f is not None:
+                f.close()
 
 
 def _placeholder(sql_type: Any) -> Any:
