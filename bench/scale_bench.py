@@ -43,6 +43,7 @@ from psycopg import sql
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from backend.designspace.exports import config_text
 from backend.designspace.params import PARAM_NAMES
 from backend.services.sampling import draw_samples
 from backend.services.studies import StudyIn, create_study
@@ -60,7 +61,7 @@ REPEATS = 9
 SORTED_OFFSET = 5000
 #: the models columns COPY writes (mirrors error/status set as the triggers would set them)
 MODEL_COLUMNS = ("study_id", "index", "config", "config_hash", "arch_type", "flops", "params", "acts", "error",
-                 "status", "created_at", *PARAM_NAMES)
+                 "status", "created_at", *PARAM_NAMES, "config_text")
 FILTER = {"flops_min": 20e6, "flops_max": 60e6, "d_max": 20, "sort": "-error", "limit": 100, "offset": 200}
 Row = tuple[str, float, str]
 
@@ -105,7 +106,7 @@ def bulk_study(engine: Engine, name: str, drawn: list[dict[str, Any]], errs: np.
             cur.execute("SET LOCAL session_replication_role = replica")
         _copy(cur, "models", MODEL_COLUMNS, (
             (sid, i, orjson.dumps(r["config"]).decode(), r["config_hash"], r["arch_type"], r["flops"], r["params"],
-             r["acts"], float(e), "done", now, *(r[p] for p in PARAM_NAMES))
+             r["acts"], float(e), "done", now, *(r[p] for p in PARAM_NAMES), config_text(r["config"]))
             for i, (r, e) in enumerate(zip(drawn, errs, strict=True))))
         ids = [i for (i,) in cur.execute("SELECT id FROM models WHERE study_id = %s ORDER BY index", (sid,))]
         _copy(cur, "jobs", ("model_id", "status", "priority", "attempts", "max_attempts", "epochs_done",
@@ -122,22 +123,20 @@ def bulk_study(engine: Engine, name: str, drawn: list[dict[str, Any]], errs: np.
     return sid
 
 
-def build(url: str, sizes: Sequence[int]) -> tuple[dict[int, int], dict[str, float]]:
+def build(url: str, sizes: Sequence[int],
+          drawn: tuple[list[dict[str, Any]], np.ndarray] | None = None) -> tuple[dict[int, int], dict[str, float]]:
     """Migrate the scratch database and load one study per size (the small one is a prefix of the large one:
-    the sampler is prefix-stable). Returns {size: study id} and timings."""
+    the sampler is prefix-stable), from `drawn` (configs, errors: _drawn) when given. Returns {size: study id}
+    and timings."""
     t0 = time.perf_counter()
     engine = make_engine(url)
     try:
         upgrade(engine)
-        study = StudyIn(name="probe", space="RegNetX", dataset={"name": "digits"}, im_size=32)
-        drawn = draw_samples({"space": study.space.model_dump(mode="json"), "source": "sampled", "regime": study.regime,
-                              "im_size": 32, "num_classes": 10}, max(sizes), 0).rows
+        rows, errs = drawn or _drawn(max(sizes))
         t_sample = time.perf_counter() - t0
-        errs = synthetic_errors(np.array([r["flops"] for r in drawn], dtype=float), 0)
         ids = {}
         for n in sizes:
-            ids[n] = bulk_study(engine, f"scale-{n}", drawn[:n], errs[:n])
-        del drawn
+            ids[n] = bulk_study(engine, f"scale-{n}", rows[:n], errs[:n])
         t_copy = time.perf_counter() - t0 - t_sample
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))  # what autovacuum would have done after a load this size
@@ -248,57 +247,139 @@ def main(argv: list[str] | None = None) -> list[Row]:
     return compare(small, large, ns, nl)
 
 
-def export_rates(url: str, sid: int, n: int) -> dict[str, float]:
-    """rows/s of the CSV export of study `sid` (n models): "row", csv.writer a row at a time over the service's
-    column batches (what the export did before), and "columnar", the export itself; best of 2 each."""
-    from backend.designspace.exports import csv_columns, csv_table
+def bulk_study_sqlite(url: str, name: str, drawn: list[dict[str, Any]], errs: np.ndarray) -> int:
+    """bulk_study for SQLite: the same rows through the driver's executemany in one transaction (what the
+    importer's bulk path does), with the stored config text the writers keep (migration 0011)."""
+    import sqlite3
+
+    engine = make_engine(url)
+    upgrade(engine)
+    sid = create_study(engine, StudyIn(name=name, space="RegNetX", dataset={"name": "digits"}, im_size=32,
+                                       recipe={"epochs": 1}))["id"]
+    engine.dispose()
+    now = utcnow().isoformat(sep=" ")
+    db = sqlite3.connect(make_url(url).database or "", isolation_level=None)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        names = ", ".join(f'"{c}"' for c in MODEL_COLUMNS)
+        db.executemany(f"INSERT INTO models ({names}) VALUES ({', '.join('?' * len(MODEL_COLUMNS))})", (
+            (sid, i, orjson.dumps(r["config"]).decode(), r["config_hash"], r["arch_type"], r["flops"], r["params"],
+             r["acts"], float(e), "done", now, *(r[p] for p in PARAM_NAMES), config_text(r["config"]))
+            for i, (r, e) in enumerate(zip(drawn, errs, strict=True))))
+        ids = [i for (i,) in db.execute("SELECT id FROM models WHERE study_id = ? ORDER BY \"index\"", (sid,))]
+        db.executemany("INSERT INTO jobs (model_id, status, priority, claim_round, attempts, max_attempts, "
+                       "epochs_done, queued_at, finished_at) VALUES (?, 'done', 0, 0, 0, 3, 1, ?, ?)",
+                       ((mid, now, now) for mid in ids))
+        db.executemany("INSERT INTO results (model_id, error, error_final, diverged, test_error, train_seconds, "
+                       "infer_ms, created_at) VALUES (?, ?, ?, 0, ?, 1.0, ?, ?)",
+                       ((mid, float(e), float(e) + 0.3, f"[{float(e) + 0.3!r}]", r["flops"] / 1e7, now)
+                        for mid, e, r in zip(ids, errs, drawn, strict=True)))
+        db.execute("UPDATE studies SET n_models = n_models + ? WHERE id = ?", (len(ids), sid))
+        db.execute("COMMIT")
+    finally:
+        db.close()
+    return sid
+
+
+def export_rates(url: str, sid: int, n: int, old: bool) -> dict[str, float]:
+    """rows/s of the CSV export of study `sid` (n models), best of 2, in this process: "new", the export
+    itself (Arrow reads, stored config text), and with old=True "old", the reader it replaced (Python values off
+    the driver's cursor, each config decoded and re-encoded) feeding the same columnar writer; "rss_mb", this
+    process's peak resident memory (run alone in a child process: see export_child)."""
+    import resource
+
+    from backend.exporters.csv import csv_column_batches
     from backend.services import export as export_service
     from backend.services.columns import load_columns
     from backend.services.models_query import ordered
     from db.models import models as models_table
+    from db.rawsql import driver_rows, json_value
 
     engine = make_engine(url)
     try:
+        cols = [*export_service.csv_columns()]
         extras = load_columns(engine, sid).extra_names
-        cols = csv_columns()
         header = [*cols[:-1], *extras, cols[-1]]
-        q = ordered(export_service.filtered(export_service.select(*export_service.CSV_COLUMNS,
-                                                                  models_table.c.extra), sid, None), None, None)
 
-        def row_path() -> int:
-            batches = export_service._csv_batches(engine, q, extras)
-            return sum(len(p) for p in csv_table(header, (r for b in batches for r in zip(*b, strict=True))))
-
-        def columnar() -> int:
+        def new() -> int:
             return sum(len(b) for b in export_service.export(engine, sid, None, "csv").chunks)
 
-        out = {}
-        for name, fn in (("row", row_path), ("columnar", columnar)):
-            out[name] = n / min(timed(fn)[0] for _ in range(2))
+        def old_reader() -> int:
+            q = ordered(export_service.filtered(export_service.select(*export_service.CSV_COLUMNS,
+                                                                      models_table.c.extra), sid, None), None, None)
+
+            def batches():
+                with engine.connect() as conn:
+                    for batch in driver_rows(conn, q, stream=True, binary=True):
+                        c = list(zip(*batch, strict=True))
+                        yield [*c[:-2], [config_text(json_value(v)) for v in c[-2]]]
+            return sum(len(b) for b in csv_column_batches(header, batches()))
+
+        out = {"new": n / min(timed(new)[0] for _ in range(2))}
+        if old:
+            out["old"] = n / min(timed(old_reader)[0] for _ in range(2))
+        out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return out
     finally:
         engine.dispose()
 
 
+def export_child(url: str, sid: int, n: int, old: bool) -> dict[str, float]:
+    """export_rates in a fresh process, so that its peak memory is the export's alone (not the build's)."""
+    import json
+    import subprocess
+
+    code = ("import json, sys; from bench.scale_bench import export_rates; "
+            f"print(json.dumps(export_rates({url!r}, {sid}, {n}, {old})))")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def export_main(argv: list[str]) -> list[Row]:
+    """The CSV export at each size on SQLite and PostgreSQL side by side: new rows/s, old rows/s (the reader it
+    replaced; skipped at sizes over NETSPACE_BENCH_OLD_MAX, default 10^5 — it takes minutes at 10^6), peak RSS."""
     ns, nl = (int(argv[0]), int(argv[1])) if len(argv) >= 2 else SIZES
     url = os.environ.get("NETSPACE_SCALE_DB", DEFAULT_URL)
+    old_max = int(os.environ.get("NETSPACE_BENCH_OLD_MAX", "100000"))
     scratch_db(url, create=True)
     try:
-        ids, t = build(url, (ns, nl))
-        print(f"built {ns:,} + {nl:,} models in {t['total_s']:.0f}s")
-        rows: list[Row] = []
-        for n in (ns, nl):
-            load = os.getloadavg()[0]
-            r = export_rates(url, ids[n], n)
-            print(f"CSV export at {n:,}: row writer {r['row']:,.0f} rows/s, columnar {r['columnar']:,.0f} rows/s "
-                  f"({r['columnar'] / r['row']:.1f}x; load average {load:.1f} -> {os.getloadavg()[0]:.1f})")
-            rows += [(f"scale CSV export, row writer ({n:,})", r["row"], "rows/s"),
-                     (f"scale CSV export, columnar ({n:,})", r["columnar"], "rows/s")]
-        return rows
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            drawn, errs = _drawn(nl)
+            ids, t = build(url, (ns, nl), (drawn, errs))
+            lite = f"sqlite:///{Path(tmp) / 'scale.db'}"
+            lite_ids = {n: bulk_study_sqlite(lite, f"scale-{n}", drawn[:n], errs[:n]) for n in (ns, nl)}
+            del drawn
+            print(f"built {ns:,} + {nl:,} models on PostgreSQL and SQLite in {time.perf_counter() - t0:.0f}s")
+            rows: list[Row] = []
+            print(f"\n{'CSV export':<22} {'SQLite rows/s':>14} {'PostgreSQL rows/s':>18}   old reader (ratio)"
+                  f"          peak RSS")
+            for n in (ns, nl):
+                load = os.getloadavg()[0]
+                r = {db: export_child(u, i[n], n, n <= old_max)
+                     for db, u, i in (("SQLite", lite, lite_ids), ("PostgreSQL", url, ids))}
+                olds = ", ".join(f"{db} {v['old']:,.0f} ({v['new'] / v['old']:.1f}x)" for db, v in r.items()
+                                 if "old" in v) or "-"
+                print(f"{f'{n:,} models':<22} {r['SQLite']['new']:>14,.0f} {r['PostgreSQL']['new']:>18,.0f}   "
+                      f"{olds:<28} {r['SQLite']['rss_mb']:.0f} / {r['PostgreSQL']['rss_mb']:.0f} MB "
+                      f"(load {load:.1f} -> {os.getloadavg()[0]:.1f})")
+                for db, v in r.items():
+                    rows += [(f"scale CSV export, {db} ({n:,})", v["new"], "rows/s"),
+                             (f"scale CSV export, {db} peak RSS ({n:,})", v["rss_mb"], "MB")]
+                    if "old" in v:
+                        rows.append((f"scale CSV export, {db}, old reader ({n:,})", v["old"], "rows/s"))
+            return rows
     finally:
         if not os.environ.get("NETSPACE_SCALE_KEEP"):
             scratch_db(url, create=False)
+
+
+def _drawn(n: int) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """The first n sampled RegNetX configs and their synthetic errors (what build() loads into PostgreSQL)."""
+    study = StudyIn(name="probe", space="RegNetX", dataset={"name": "digits"}, im_size=32)
+    drawn = draw_samples({"space": study.space.model_dump(mode="json"), "source": "sampled", "regime": study.regime,
+                          "im_size": 32, "num_classes": 10}, n, 0).rows
+    return drawn, synthetic_errors(np.array([r["flops"] for r in drawn], dtype=float), 0)
 
 
 if __name__ == "__main__":
