@@ -285,7 +285,9 @@ def export_rates(url: str, sid: int, n: int, old: bool) -> dict[str, float]:
     """rows/s of the CSV export of study `sid` (n models), best of 2, in this process: "new", the export
     itself (Arrow reads, stored config text), and with old=True "old", the reader it replaced (Python values off
     the driver's cursor, each config decoded and re-encoded) feeding the same columnar writer; "rss_mb", this
-    process's peak resident memory (run alone in a child process: see export_child)."""
+    process's peak resident memory (run alone in a child process: see export_child); "new_cpu", rows per
+    second of CPU time of this process and its children (the wall-clock rate on a machine with cores to spare
+    for it; PostgreSQL's own server time not included)."""
     import resource
 
     from backend.exporters.csv import csv_column_batches
@@ -315,7 +317,15 @@ def export_rates(url: str, sid: int, n: int, old: bool) -> dict[str, float]:
                         yield [*c[:-2], [config_text(json_value(v)) for v in c[-2]]]
             return sum(len(b) for b in csv_column_batches(header, batches()))
 
-        out = {"new": n / min(timed(new)[0] for _ in range(2))}
+        def cpu_s() -> float:  # this process and its children (SQLite's reader): not PostgreSQL's server
+            me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+            return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+        runs = []
+        for _ in range(2):
+            c0 = cpu_s()
+            runs.append((timed(new)[0], cpu_s() - c0))
+        out = {"new": n / min(w for w, _ in runs), "new_cpu": n / min(c for _, c in runs)}
         if old:
             out["old"] = n / min(timed(old_reader)[0] for _ in range(2))
         out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -363,8 +373,12 @@ def export_main(argv: list[str]) -> list[Row]:
                 print(f"{f'{n:,} models':<22} {r['SQLite']['new']:>14,.0f} {r['PostgreSQL']['new']:>18,.0f}   "
                       f"{olds:<28} {r['SQLite']['rss_mb']:.0f} / {r['PostgreSQL']['rss_mb']:.0f} MB "
                       f"(load {load:.1f} -> {os.getloadavg()[0]:.1f})")
+                cpu = r["SQLite"]["new_cpu"], r["PostgreSQL"]["new_cpu"]
+                print(f"{'  per CPU second':<22} {cpu[0]:>14,.0f} {cpu[1]:>18,.0f}   "
+                      "(this process and its children; not PostgreSQL's server)")
                 for db, v in r.items():
                     rows += [(f"scale CSV export, {db} ({n:,})", v["new"], "rows/s"),
+                             (f"scale CSV export, {db}, per CPU second ({n:,})", v["new_cpu"], "rows/s"),
                              (f"scale CSV export, {db} peak RSS ({n:,})", v["rss_mb"], "MB")]
                     if "old" in v:
                         rows.append((f"scale CSV export, {db}, old reader ({n:,})", v["old"], "rows/s"))
