@@ -216,3 +216,22 @@ def test_read_ahead_hands_on_the_sources_error():
     assert next(it) == 1
     with pytest.raises(ValueError, match="boom"):
         next(it)
+
+
+def test_small_reader_batches_whose_first_rows_are_all_missing(db_engine, nds_study, monkeypatch):
+    """SQLite's Arrow reader types a column by its first batch: with 2-row batches whose first rows have no
+    result (every result column NULL) and no name, later numbers and names must still come through (the typed
+    first row of db.rawsql._adbc_sqlite), byte for byte."""
+    import db.rawsql
+
+    monkeypatch.setattr(db.rawsql, "ARROW_ROWS", 2)
+    with db_engine.begin() as conn:
+        ids = [r[0] for r in conn.execute(select(models.c.id).where(models.c.study_id == nds_study)
+                                          .order_by(models.c.index))]
+        conn.execute(results.delete().where(results.c.model_id.in_(ids[:4])))
+        conn.execute(update(models).where(models.c.id.in_(ids[:4])).values(error=None, status="queued", name=None,
+                                                                          acts=None))
+    new = b"".join(export_service.export(db_engine, nds_study, None, "csv").chunks)
+    assert new == reference_bytes(db_engine, nds_study, None, None)
+    rows = parsed(new.decode())
+    assert rows[1][rows[0].index("error")] == "" and rows[-1][rows[0].index("error")] != ""
