@@ -81,7 +81,8 @@ def export(engine: Engine, study_id: int, flt: ModelFilter | None, fmt: str, sor
     if entry.reads == "flat":  # the flat parameters as columns; records carry the curves instead
         extras = load_columns(engine, study_id).extra_names
         study = {**study, "extra_columns": extras}
-        rows = _csv_batches(engine, ordered(filtered(select(*csv_select(extras)), study_id, flt), sort, flt), extras)
+        rows = _csv_batches(engine, ordered(filtered(select(*csv_select(extras)), study_id, flt), sort, flt), extras,
+                            written)
     else:
         rows = _records(engine, ordered(filtered(select(*BASE_COLUMNS, *CURVE_COLUMNS), study_id, flt), sort, flt))
     headers = {"X-Netspace-Exported": str(written), "X-Netspace-Left-Out": str(sum(left_out.values()))}
@@ -117,14 +118,14 @@ def _plan(engine: Engine, study_id: int, flt: ModelFilter | None, entry: ExportF
     return written, left_out
 
 
-def _csv_batches(engine: Engine, q, extras: list[str]) -> Iterator[list[Any]]:
+def _csv_batches(engine: Engine, q, extras: list[str], rows: int) -> Iterator[list[Any]]:
     """The CSV's columns as batches of Arrow arrays (db.rawsql.arrow_batches: no Python object per value), with
     the config as its stored canonical text (models.config_text, migration 0011) and the study's extra columns
     (`extras`, from models.extra) put before it. Only two things still go through Python, a row at a time: a
     config without stored text (a row restored from an older archive: decoded and re-encoded, as the export
     always did) and the extra columns of imported studies (a JSON object per row)."""
     n_lead = len(CSV_COLUMNS) - 1
-    for batch in arrow_batches(engine, q):
+    for batch in arrow_batches(engine, q, rows):
         yield _gc_paused(functools.partial(_csv_columns, batch, n_lead, extras))
 
 
