@@ -141,7 +141,7 @@ def test_csv_is_refused_for_nested_cell_configs(capsys):
 def test_a_worker_trains_a_queued_cell_model(sqlite_url, sqlite_engine):
     """Study -> queue -> a real worker claims, trains (digits, 1 epoch) and stores the result: the whole path a
     cell model takes, on SQLite."""
-    torch = pytest.importorskip("torch")
+    import torch
     from sqlalchemy import select
 
     from backend.services.studies import StudyIn, create_study

@@ -34,7 +34,7 @@ def test_api_restart_while_a_worker_trains_loses_nothing(sqlite_url, tmp_path):
     worker = None
     second = None
     try:
-        r = first.client.post("/api/studies", json={"name": "restart", "n": 3, **STUDY})
+        r = first.client.post("/api/studies", json={"name": "restart", "n": 2, **STUDY})
         assert r.status_code == 201, r.text
         sid = r.json()["id"]
         worker = subprocess.Popen([sys.executable, "-m", "backend.cli", "worker", "--db", sqlite_url, "--device",
@@ -52,10 +52,10 @@ def test_api_restart_while_a_worker_trains_loses_nothing(sqlite_url, tmp_path):
                  240, "every job done", log=log)
         assert worker.wait(60) == 0, log.read_text()
         done = jobs_of(second.client, sid)
-        assert len(done) == 3 and all(j["attempts"] <= 1 for j in done), done
+        assert len(done) == 2 and all(j["attempts"] <= 1 for j in done), done
         page = second.client.get(f"/api/studies/{sid}/models", params={"limit": 10}).json()
         rows = page["items"]
-        assert len(rows) == 3 and all(m["error"] is not None for m in rows), rows
+        assert len(rows) == 2 and all(m["error"] is not None for m in rows), rows
     finally:
         if worker is not None and worker.poll() is None:
             worker.terminate()

@@ -160,7 +160,8 @@ def test_complexity_of_resnext_b_has_no_empty_panel_or_overlapping_notes(live_se
 
 
 def test_pycls_export_of_a_filtered_resnext_b_subset_builds(live_server, studies):
-    torch = pytest.importorskip("torch")
+    import torch
+
     from workers.model import build_model
     ids, raw = studies
     c, sid = live_server.client, ids["resnext_b"]

@@ -127,7 +127,6 @@ def _torch_counts(config: dict, im_size: int, num_classes: int) -> tuple[int, in
 
 @pytest.mark.parametrize("name", sorted(CELL_SPACES))
 def test_torch_net_has_the_analytic_counts(name):
-    pytest.importorskip("torch")
     space = CELL_SPACES[name]
     records = sample_cells(space, 60, seed=5, flops=(None, 4e8)).records
     # a few nets, and together every operation of the space in both cells
@@ -145,7 +144,6 @@ def test_torch_net_has_the_analytic_counts(name):
 
 
 def test_torch_net_rejects_bad_configs_naming_the_field():
-    pytest.importorskip("torch")
     from workers.model import build_model
 
     good = sample_cells(get_cell_space("NDS_ENAS"), 1, seed=0).records[0]["config"]
@@ -158,9 +156,10 @@ def test_torch_net_rejects_bad_configs_naming_the_field():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(CELL_SPACES))
+@pytest.mark.parametrize("name", sorted(set(CELL_SPACES) - {"NDS_DARTS"}))
 def test_a_cell_space_model_trains_on_digits(name):
-    """The smallest of 40 sampled nets (w 32, d 6) of each cell space learns digits in 2 epochs. Measured on the
+    """The smallest of 40 sampled nets (w 32, d 6) of each cell space learns digits in 2 epochs (DARTS's is
+    trained by a real worker from a queued study: tests/test_family_nds_cell.py). Measured on the
     2-core machine at load ~6 (one torch thread): DARTS 7.8 %, ENAS 39.7 %, NASNet 37.8 %, PNAS 14.2 %, Amoeba
     19.2 % error in 11-41 s; chance is 90 %. The five-node spaces are still learning fast at epoch 2, hence the
     loose bound; the point is that the built net trains, not its accuracy."""

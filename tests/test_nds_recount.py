@@ -74,7 +74,6 @@ def test_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
 
 
 def test_the_nds_imagenet_stem_builds_with_its_analytic_counts() -> None:
-    pytest.importorskip("torch")
     from test_model_builder import assert_matches
 
     net = AnyNetConfig.model_validate({
