@@ -241,20 +241,29 @@ def _walk(cx: _Counter, width: int, depth: int, genotype: Genotype, imagenet: bo
     reductions = reduction_cells(depth)
     cells = []
     aux_in: tuple[int, int] | None = None
+    # a cell's cost depends only on these; the normal cells of a stage after its first two repeat them, so a deep
+    # net is counted in a few cells' work (what makes the cell-space sampler's Python count fast enough)
+    seen: dict[tuple[int, ...], tuple[int, int, int]] = {}
     for i in range(depth):
         reduction = i in reductions
         if reduction:
             c_cur *= 2
         pairs, concat = genotype.cell(reduction)
-        if reduction_prev:
-            _factorized_reduce(cx, c_pp, c_cur, h_pp)
-        else:
-            _relu_conv_bn(cx, c_pp, c_cur, 1, h_pp, 1)
-        _relu_conv_bn(cx, c_p, c_cur, 1, h_p, 1)
         h_out = _down(h_p, 2) if reduction else h_p
-        for name, src in pairs:
-            stride = 2 if reduction and src < 2 else 1
-            cx.add(op_cost(name, c_cur, h_p if src < 2 else h_out, stride))
+        key = (reduction, reduction_prev, c_pp, c_p, c_cur, h_pp, h_p)
+        cost = seen.get(key)
+        if cost is None:
+            one = _Counter()
+            if reduction_prev:
+                _factorized_reduce(one, c_pp, c_cur, h_pp)
+            else:
+                _relu_conv_bn(one, c_pp, c_cur, 1, h_pp, 1)
+            _relu_conv_bn(one, c_p, c_cur, 1, h_p, 1)
+            for name, src in pairs:
+                stride = 2 if reduction and src < 2 else 1
+                one.add(op_cost(name, c_cur, h_p if src < 2 else h_out, stride))
+            cost = seen[key] = (one.params, one.macs, one.flops)
+        cx.add(cost)
         cells.append((reduction, h_p, len(concat) * c_cur))
         c_pp, c_p, h_pp, h_p, reduction_prev = c_p, len(concat) * c_cur, h_p, h_out, reduction
         if i == 2 * depth // 3:
