@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -52,6 +54,41 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.browser)
 
 
+#: every test process of the machine (xdist workers, concurrent sessions) shares these: a test that stops the
+#: PostgreSQL server (marked `pg_outage`) holds PG_LOCK exclusively, every other PostgreSQL test holds it shared,
+#: so no test finds the server gone under it (as test_worker_e2e once did, beside the outage on another worker).
+#: A waiting outage test holds the turnstile, which new shared holders pass through: it cannot be starved.
+PG_LOCK = Path(tempfile.gettempdir()) / "netspace-tests-postgresql.lock"
+
+
+@contextlib.contextmanager
+def _pg_lock(exclusive: bool) -> Iterator[None]:
+    import fcntl
+
+    with open(PG_LOCK, "a") as lock, open(f"{PG_LOCK}.turnstile", "a") as turnstile:
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        finally:
+            if not exclusive:
+                fcntl.flock(turnstile, fcntl.LOCK_UN)
+        yield  # closing the files releases both locks
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    """Hold the PostgreSQL lock over a test's whole protocol (its fixtures' set-up and teardown included, and the
+    session's teardown after the last test)."""
+    if item.get_closest_marker("pg_outage"):
+        with _pg_lock(exclusive=True):
+            yield
+    elif item.get_closest_marker("postgres") or nextitem is None:
+        with _pg_lock(exclusive=False):
+            yield
+    else:
+        yield
+
+
 @pytest.fixture(scope="session", autouse=True)
 def snapshot_dir(tmp_path_factory) -> Path:
     """Population snapshots (services.snapshot) of every test, and of the servers they start, in a temporary
@@ -88,13 +125,12 @@ def reference_dir() -> Path:
 # LiveServer: .url ("http://127.0.0.1:PORT"), .db_url, .client (httpx.Client with base_url), .log (text so far),
 # .stop(). Servers run `uvicorn backend.api.app:app_factory --factory` with NETSPACE_DB set, cwd = repo root.
 
-import contextlib  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
-from collections.abc import Callable, Iterator  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 
 import httpx  # noqa: E402
 

@@ -165,6 +165,7 @@ def _pg_ctl(action: str, check: bool = True) -> None:
 
 
 @pytest.mark.postgres
+@pytest.mark.pg_outage
 def test_workers_and_server_survive_a_postgresql_outage(tmp_path, server_factory):
     """PostgreSQL is stopped for OUTAGE_S seconds while two workers train and the API server runs: the server keeps
     answering (errors while the database is away, never a crash), and afterwards it serves the study again while
