@@ -7,7 +7,8 @@ behind a small JSON header — no per-number text to print or parse:
     b"NSP1" | uint32 LE header length | header JSON (space-padded so the data starts 8-byte aligned) | data
     header = {"n", "study_id", "status_names", "failure_names", "columns": [{"name", "dtype", "offset"}],
               "extra_columns": [Column, ...]}
-    (offset: into data; `failure` is a uint8 code into failure_names: none, diverged, did_not_learn;
+    (dtype: uint8, int8, uint16, int16, uint32, int32, float32 or float64 — each column in the narrowest that
+    holds its values exactly, see `narrow`; offset: into data, a multiple of 8; `failure` is a uint8 code into failure_names: none, diverged, did_not_learn;
     extra_columns: the descriptions (label, unit, log, ...) of the study's imported columns, which follow
     the listed ones in `columns` and are described nowhere else)
 
@@ -99,12 +100,37 @@ def study_columns(engine: Engine, study_id: int) -> list[column_table.Column]:
     return column_table.columns_for(list(cols.values))
 
 
+#: integer dtypes a whole-valued column may be sent as, narrowest first (name, numpy little-endian dtype)
+INT_DTYPES = (("uint8", "u1"), ("int8", "i1"), ("uint16", "<u2"), ("int16", "<i2"),
+              ("uint32", "<u4"), ("int32", "<i4"))
+
+
+def narrow(values: np.ndarray) -> tuple[np.ndarray, str]:
+    """The narrowest lossless form of a float64 column, and its dtype name: at 10^6 models the body is
+    ~30 columns x 8 bytes per model, and most columns (depths, widths, groups, counts, flops) are whole
+    numbers that fit 1-4 bytes. A column with a missing value (NaN) stays float: integer arrays hold no NaN,
+    and the dashboard reads NaN as missing. float32 only where every value survives the round trip
+    exactly (NaN included), so the browser sees the very numbers format=json sends."""
+    v = np.asarray(values, dtype=np.float64)
+    if len(v) and not np.isnan(v).any() and np.array_equal(v, np.trunc(v)):
+        lo, hi = float(v.min()), float(v.max())
+        for name, dt in INT_DTYPES:
+            info = np.iinfo(dt)
+            if info.min <= lo and hi <= info.max:
+                return v.astype(dt), name
+    f32 = v.astype("<f4")
+    back = f32.astype(np.float64)
+    if np.array_equal(back, v, equal_nan=True):
+        return f32, "float32"
+    return v.astype("<f8"), "float64"
+
+
 def encode_binary(cols: Columns) -> bytes:
     """The `format=bin` body; column offsets count from the data start, the first 8-byte boundary after
-    the header."""
-    arrays = [("id", cols.ids.astype("<i4"), "int32"), ("status", cols.status.astype("u1"), "uint8"),
+    the header. Value columns come in the narrowest dtype that holds them exactly (`narrow`)."""
+    arrays = [("id", *narrow(cols.ids)), ("status", cols.status.astype("u1"), "uint8"),
               ("failure", cols.failure.astype("u1"), "uint8"),
-              *((k, v.astype("<f8"), "float64") for k, v in cols.values.items())]
+              *((k, *narrow(v)) for k, v in cols.values.items())]
     meta, chunks, offset = [], [], 0
     for name, arr, dtype in arrays:
         meta.append({"name": name, "dtype": dtype, "offset": offset})

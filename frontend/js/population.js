@@ -8,7 +8,14 @@
 import { getBuffer } from "./api.js";
 import { addExtraColumns } from "./columns.js";
 
-const TYPES = { float64: Float64Array, float32: Float32Array, int32: Int32Array, uint32: Uint32Array, uint8: Uint8Array };
+// Each column comes in the narrowest dtype that holds it exactly (backend.services.columns.narrow): whole-number
+// columns with no missing value as integers (which hold no NaN), others as float32 where exact, else float64.
+// Every reader indexes these as plain numbers, so the array type does not matter past this point.
+const TYPES = {
+  float64: Float64Array, float32: Float32Array, int32: Int32Array, uint32: Uint32Array,
+  int16: Int16Array, uint16: Uint16Array, int8: Int8Array, uint8: Uint8Array,
+};
+/** @typedef {Float64Array | Float32Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array} Column */
 
 /**
  * @param {ArrayBuffer} buf  the body of GET /api/studies/{id}/population?format=bin
@@ -21,7 +28,7 @@ export function decodePopulation(buf) {
   const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 8, hlen)));
   const n = header.n;
   const data = 8 + hlen;
-  /** @type {Record<string, Int32Array | Uint8Array | Float64Array>} */
+  /** @type {Record<string, Column>} */
   const cols = {};
   for (const c of header.columns) {
     const T = TYPES[c.dtype];
