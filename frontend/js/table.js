@@ -18,26 +18,63 @@ export function tableColumns(pop) {
   return pop.tableColumns;
 }
 
+/**
+ * The rows 0..n-1 ordered by `col` (missing values last in both directions; ties by row, i.e. by id): an LSD
+ * radix sort on the values' IEEE bits, 16 bits a pass, passes whose digit never varies skipped. A comparison
+ * sort of 10^6 rows through a JS comparator took ~0.8 s of a 10^6-model study's first open; this is linear.
+ */
+export function orderBy(col, desc) {
+  const n = col.length;
+  const f = new Float64Array(1);
+  const u = new Uint32Array(f.buffer);
+  const hi = new Uint32Array(n);
+  const lo = new Uint32Array(n);
+  let rows = new Uint32Array(n);
+  const missing = [];
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const v = col[i];
+    if (v !== v) { missing.push(i); continue; }
+    f[0] = v === 0 ? 0 : v; // -0 sorts with +0, as the comparison did
+    // order-preserving bits: flip every bit of a negative number, only the sign of a positive one
+    let h = u[1];
+    let l = u[0];
+    if (h & 0x80000000) { h = ~h >>> 0; l = ~l >>> 0; } else h = (h | 0x80000000) >>> 0;
+    if (desc) { h = ~h >>> 0; l = ~l >>> 0; }
+    hi[i] = h;
+    lo[i] = l;
+    rows[m++] = i;
+  }
+  let tmp = new Uint32Array(n);
+  const count = new Uint32Array(65536);
+  for (const [keys, shift] of [[lo, 0], [lo, 16], [hi, 0], [hi, 16]]) {
+    count.fill(0);
+    for (let j = 0; j < m; j++) count[(keys[rows[j]] >>> shift) & 0xffff]++;
+    let single = false;
+    for (let d = 0; d < 65536; d++) if (count[d] === m) { single = true; break; }
+    if (single) continue;
+    let sum = 0;
+    for (let d = 0; d < 65536; d++) { const c = count[d]; count[d] = sum; sum += c; }
+    for (let j = 0; j < m; j++) tmp[count[(keys[rows[j]] >>> shift) & 0xffff]++] = rows[j];
+    [rows, tmp] = [tmp, rows];
+  }
+  const out = new Uint32Array(n);
+  for (let j = 0; j < m; j++) out[j] = rows[j];
+  for (let k = 0; k < missing.length; k++) out[m + k] = missing[k];
+  return out;
+}
+
 /** Every row of `pop` sorted by `key` (missing values last in both directions; ties by id), cached per pop. */
 export function sortedOrder(pop, key, dir) {
   pop.orders ??= new Map();
   const ck = `${key}|${dir}`;
   if (pop.orders.has(ck)) return pop.orders.get(ck);
-  const out = new Uint32Array(pop.n);
-  for (let i = 0; i < pop.n; i++) out[i] = i;
   const col = key === "status" ? pop.status : key === "id" ? null : pop.cols[key];
-  if (key === "id") {
-    if (dir === "desc") out.reverse();
-  } else if (col) {
-    const sign = dir === "desc" ? -1 : 1;
-    out.sort((a, b) => {
-      const va = col[a];
-      const vb = col[b];
-      const na = Number.isNaN(va);
-      const nb = Number.isNaN(vb);
-      if (na || nb) return na === nb ? a - b : na ? 1 : -1;
-      return va === vb ? a - b : sign * (va < vb ? -1 : 1);
-    });
+  let out;
+  if (col) out = orderBy(col, dir === "desc");
+  else {
+    out = new Uint32Array(pop.n);
+    for (let i = 0; i < pop.n; i++) out[i] = key === "id" && dir === "desc" ? pop.n - 1 - i : i;
   }
   pop.orders.set(ck, out);
   return out;
