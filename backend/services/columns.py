@@ -118,7 +118,8 @@ def narrow(values: np.ndarray) -> tuple[np.ndarray, str]:
             info = np.iinfo(dt)
             if info.min <= lo and hi <= info.max:
                 return v.astype(dt), name
-    f32 = v.astype("<f4")
+    with np.errstate(over="ignore"):  # a value beyond float32 becomes inf, fails the check below: float64
+        f32 = v.astype("<f4")
     back = f32.astype(np.float64)
     if np.array_equal(back, v, equal_nan=True):
         return f32, "float32"
