@@ -29,7 +29,7 @@ DECODE_JS = """async ([src, b64, studyId]) => {
   const cols = Object.fromEntries(Object.entries(pop.cols).map(([k, a]) => [k, plain(a)]));
   const kinds = Object.fromEntries(Object.entries(pop.cols).map(([k, a]) => [k, a.constructor.name]));
   return { n: pop.n, ids: plain(pop.ids), status: Array.from(pop.status, (s) => pop.statusNames[s]),
-           failure: Array.from(pop.failure), cols, kinds };
+           failure: Array.from(pop.failure), cols, kinds, ranges: pop.ranges };
 }"""
 
 KINDS = {"uint8": "Uint8Array", "int8": "Int8Array", "uint16": "Uint16Array", "int16": "Int16Array",
@@ -70,6 +70,8 @@ def assert_same(got: dict, want: dict) -> None:
     assert set(got["cols"]) == set(values)
     for name, expect in values.items():
         assert got["cols"][name] == expect, name  # exact equality: no float32/int rounding anywhere
+        present = [v for v in expect if v is not None]  # the header's range, which spares the page a scan
+        assert got["ranges"].get(name) == ([min(present), max(present)] if present else None), name
 
 
 def test_narrow_chooses_the_narrowest_exact_dtype():

@@ -95,7 +95,7 @@ export class FilterPanel {
     const { diverged, didNotLearn } = failureCounts(pop);
     this.failureText.textContent = `Leave out learning failures (${diverged} diverged, ${didNotLearn} did not learn)`;
     for (const [name, parts] of this.inputs) {
-      const r = pop.cols[name] ? colRange(pop.cols[name]) : null;
+      const r = pop.cols[name] ? pop.ranges?.[name] ?? colRange(pop.cols[name]) : null;
       parts.lo.placeholder = r ? fmtValue(name, r[0]) : "–";
       parts.hi.placeholder = r ? fmtValue(name, r[1]) : "–";
     }

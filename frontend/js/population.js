@@ -36,6 +36,9 @@ export function decodePopulation(buf) {
     cols[c.name] = new T(buf, data + c.offset, n);
   }
   addExtraColumns(header.extra_columns ?? []); // the study's imported columns: labels, units, log axes
+  /** @type {Record<string, [number, number]>} the server's min and max of a column's present values, where sent */
+  const ranges = {};
+  for (const c of header.columns) if (typeof c.min === "number" && typeof c.max === "number") ranges[c.name] = [c.min, c.max];
   const { id, status, failure, ...values } = cols;
   values.error ??= new Float64Array(n).fill(NaN); // older servers drop empty columns
   return {
@@ -48,6 +51,7 @@ export function decodePopulation(buf) {
     failure: failure ?? new Uint8Array(n),
     cols: values,
     names: new Set(Object.keys(values)),
+    ranges,
     header,
   };
 }

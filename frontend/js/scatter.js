@@ -17,11 +17,13 @@ const WEBGL_ABOVE = 2000;
 export const CANVAS_ABOVE = 5000;
 const PROBE = 300; // invisible sample per panel, so Plotly's box/lasso selection has points to select
 
-/** [lo, hi] of the finite values, padded, in axis units (log10 for log axes). */
-function extent(col, log) {
+/** [lo, hi] of the finite values, padded, in axis units (log10 for log axes); `known`: the server's [min, max]
+ * of the column (pop.ranges), used unless a log axis needs the positive values only. */
+function extent(col, log, known) {
   let lo = Infinity;
   let hi = -Infinity;
-  for (let i = 0; i < col.length; i++) {
+  if (known && !(log && known[0] <= 0)) [lo, hi] = known; // the server's range: no scan of 10^6 values
+  else for (let i = 0; i < col.length; i++) {
     const v = col[i];
     if (!(v === v) || (log && v <= 0)) continue;
     if (v < lo) lo = v;
@@ -158,8 +160,8 @@ export class ScatterGrid {
       const col = pop.cols[name];
       if (!col) return;
       if (canvas) {
-        layout[axisKey("xaxis", i)].range = extent(col, LOG_SCALE.has(name));
-        layout[axisKey("yaxis", i)].range = extent(ycol, false);
+        layout[axisKey("xaxis", i)].range = extent(col, LOG_SCALE.has(name), pop.ranges?.[name]);
+        layout[axisKey("yaxis", i)].range = extent(ycol, false, pop.ranges?.[this.y]);
         panels.push({ x: col, y: ycol, xaxis: axisKey("xaxis", i), yaxis: axisKey("yaxis", i), xname: name });
         const sample = strideSample(pop.n, PROBE);
         data.push({
