@@ -9,7 +9,8 @@ behind a small JSON header — no per-number text to print or parse:
               "extra_columns": [Column, ...]}
     (dtype: uint8, int8, uint16, int16, uint32, int32, float32 or float64 — each column in the narrowest that
     holds its values exactly, see `narrow`; offset: into data, a multiple of 8; value columns also carry
-    "min" and "max" of their present values where both are finite; `failure` is a uint8 code into failure_names: none, diverged, did_not_learn;
+    "min" and "max" of their present values where both are finite; `failure` is a uint8 code into
+    failure_names: none, diverged, did_not_learn;
     extra_columns: the descriptions (label, unit, log, ...) of the study's imported columns, which follow
     the listed ones in `columns` and are described nowhere else)
 

@@ -47,7 +47,9 @@ export function orderBy(col, desc) {
   }
   let tmp = new Uint32Array(n);
   const count = new Uint32Array(65536);
-  for (const [keys, shift] of [[lo, 0], [lo, 16], [hi, 0], [hi, 16]]) {
+  /** @type {[Uint32Array, number][]} */
+  const passes = [[lo, 0], [lo, 16], [hi, 0], [hi, 16]];
+  for (const [keys, shift] of passes) {
     count.fill(0);
     for (let j = 0; j < m; j++) count[(keys[rows[j]] >>> shift) & 0xffff]++;
     let single = false;
