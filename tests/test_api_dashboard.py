@@ -19,13 +19,16 @@ def decode_bin(body: bytes) -> dict:
     (hlen,) = struct.unpack("<I", body[4:8])
     header = json.loads(body[8:8 + hlen])
     assert (8 + hlen) % 8 == 0, "data must start 8-byte aligned (typed-array views need it)"
-    dtypes = {"int32": "<i4", "uint8": "u1", "float64": "<f8"}
+    dtypes = {"int32": "<i4", "uint32": "<u4", "int16": "<i2", "uint16": "<u2", "int8": "i1", "uint8": "u1",
+              "float32": "<f4", "float64": "<f8"}
     cols = {}
     for c in header["columns"]:
         dt = np.dtype(dtypes[c["dtype"]])
         start = 8 + hlen + c["offset"]
         assert start % dt.itemsize == 0
-        cols[c["name"]] = np.frombuffer(body, dtype=dt, count=header["n"], offset=start)
+        raw = np.frombuffer(body, dtype=dt, count=header["n"], offset=start)
+        # narrow dtypes widened back; "decimals": integers standing for value * 10**k
+        cols[c["name"]] = raw / 10.0 ** c["decimals"] if c.get("decimals") else raw
     return {"header": header, "cols": cols}
 
 

@@ -7,7 +7,9 @@ NDS studies with extra columns (DARTS: op counts and widths; an lr-wd sweep: fra
 from __future__ import annotations
 
 import base64
+import json
 import math
+import struct
 import uuid
 
 import numpy as np
@@ -37,7 +39,8 @@ KINDS = {"uint8": "Uint8Array", "int8": "Int8Array", "uint16": "Uint16Array", "i
 
 
 def crafted() -> tuple[Columns, dict[str, str]]:
-    """Columns that take every dtype `narrow` can choose (and the edge of each range), with the dtype expected."""
+    """Columns that take every dtype `narrow` can choose (and the edge of each range), with the dtype expected
+    ("dtype/k": integers standing for value * 10**k)."""
     n = 6
     specs = {
         "error": ([12.5, float("nan"), 7.1, 30.0, 9.99, 50.0], "float64"),
@@ -52,11 +55,19 @@ def crafted() -> tuple[Columns, dict[str, str]]:
         "big": ([2.0 ** 40 + 1, 1, 2, 3, 4, 5], "float64"),  # whole but beyond int32/uint32, not float32-exact
         "holes": ([1, 2, float("nan"), 4, 5, 6], "float32"),  # whole but missing values: stays float
         "nanall": ([float("nan")] * 6, "float32"),
+        "dec1": ([66.6, 19.9, 12.0, 0.5, 7.3, 250.1], "uint16/1"),  # sampled with q = 0.1: q / 10 each
+        "dec3": ([1.599, -2.5, 0.125, 3.0, 2.853, -1.0], "int16/3"),
     }
     values = {k: np.array(v, dtype=np.float64) for k, (v, _) in specs.items()}
     cols = Columns(7, np.arange(1, n + 1, dtype=np.int32), np.zeros(n, dtype=np.uint8), values,
                    np.array([0, 1, 2, 0, 0, 1], dtype=np.uint8))
     return cols, {k: d for k, (_, d) in specs.items()}
+
+
+def decode_header(r) -> list[dict]:
+    """The column entries of a `format=bin` body's JSON header."""
+    (hlen,) = struct.unpack("<I", r.content[4:8])
+    return json.loads(r.content[8:8 + hlen])["columns"]
 
 
 def assert_same(got: dict, want: dict) -> None:
@@ -77,9 +88,9 @@ def assert_same(got: dict, want: dict) -> None:
 def test_narrow_chooses_the_narrowest_exact_dtype():
     cols, expected = crafted()
     for name, want in expected.items():
-        arr, dtype = narrow(cols.values[name])
-        assert dtype == want, name
-        back = arr.astype(np.float64)
+        arr, dtype, decimals = narrow(cols.values[name])
+        assert (f"{dtype}/{decimals}" if decimals else dtype) == want, name
+        back = arr.astype(np.float64) / 10.0 ** decimals
         assert np.array_equal(back, cols.values[name], equal_nan=True), name
 
 
@@ -89,9 +100,10 @@ def test_every_dtype_round_trips_through_the_page_decoder(browser_page, sqlite_s
     cols, expected = crafted()
     body = encode_binary(cols)
     got = page.evaluate(DECODE_JS, ["/static/js/population.js", base64.b64encode(body).decode(), None])
-    assert got["kinds"] == {k: KINDS[d] for k, d in expected.items()}
+    assert got["kinds"] == {k: "Float64Array" if "/" in d else KINDS[d] for k, d in expected.items()}
     assert_same(got, encode_json(cols))
     assert got["cols"]["f64"][1] == 1 / 3 and math.isclose(got["cols"]["f32"][2], 3e9 + 512, rel_tol=0)
+    assert got["cols"]["dec1"][0] == 66.6 and got["cols"]["dec3"][0] == 1.599
     assert not console.errors
 
 
@@ -123,10 +135,12 @@ def test_served_population_decodes_to_the_json_values(browser_page, sqlite_serve
     want = sqlite_server.client.get(f"/api/studies/{sid}/population", params={"format": "json"}).json()
     assert_same(got, want)
     kinds = set(got["kinds"].values())
-    if key == "regnet":  # missing errors stay float; depths and widths come as small integers
+    if key == "regnet":  # missing errors stay float; depths and widths come as small integers, wa and wm scaled
         assert got["cols"]["error"].count(None) == 18 and got["kinds"]["error"] in ("Float64Array", "Float32Array")
         assert got["kinds"]["d"] == "Uint8Array" and got["kinds"]["w0"] in ("Uint8Array", "Uint16Array")
         assert got["kinds"]["flops"] in ("Uint32Array", "Int32Array")
+        header = {c["name"]: c for c in decode_header(sqlite_server.client.get(f"/api/studies/{sid}/population"))}
+        assert header["wa"].get("decimals") and header["wm"].get("decimals")
     else:  # the imported study's extra columns are among those decoded, narrowed where whole
         extra = {c["name"] for c in want["extra_columns"]}
         assert extra and extra <= set(got["cols"])

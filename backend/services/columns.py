@@ -5,10 +5,11 @@ The dashboard filters, sorts and scatters in the browser (a filter change on 10^
 behind a small JSON header — no per-number text to print or parse:
 
     b"NSP1" | uint32 LE header length | header JSON (space-padded so the data starts 8-byte aligned) | data
-    header = {"n", "study_id", "status_names", "failure_names", "columns": [{"name", "dtype", "offset"}],
+    header = {"n", "study_id", "status_names", "failure_names", "columns": [{"name", "dtype", "offset", ...}],
               "extra_columns": [Column, ...]}
     (dtype: uint8, int8, uint16, int16, uint32, int32, float32 or float64 — each column in the narrowest that
-    holds its values exactly, see `narrow`; offset: into data, a multiple of 8; value columns also carry
+    holds its values exactly, see `narrow`; "decimals": k where the column is sent as integers q standing for
+    q / 10**k; offset: into data, a multiple of 8; value columns also carry
     "min" and "max" of their present values where both are finite; `failure` is a uint8 code into
     failure_names: none, diverged, did_not_learn;
     extra_columns: the descriptions (label, unit, log, ...) of the study's imported columns, which follow
@@ -107,25 +108,48 @@ INT_DTYPES = (("uint8", "u1"), ("int8", "i1"), ("uint16", "<u2"), ("int16", "<i2
               ("uint32", "<u4"), ("int32", "<i4"))
 
 
-def narrow(values: np.ndarray) -> tuple[np.ndarray, str]:
-    """The narrowest lossless form of a float64 column, and its dtype name: at 10^6 models the body is
-    ~30 columns x 8 bytes per model, and most columns (depths, widths, groups, counts, flops) are whole
-    numbers that fit 1-4 bytes. A column with a missing value (NaN) stays float: integer arrays hold no NaN,
-    and the dashboard reads NaN as missing. float32 only where every value survives the round trip
-    exactly (NaN included), so the browser sees the very numbers format=json sends."""
+#: most decimal places a fractional column may be sent with as scaled integers (`narrow`)
+MAX_DECIMALS = 6
+
+
+def _as_int(v: np.ndarray) -> tuple[np.ndarray, str] | None:
+    """Whole values in the narrowest integer dtype that holds them all, or None if none does."""
+    lo, hi = float(v.min()), float(v.max())
+    for name, dt in INT_DTYPES:
+        info = np.iinfo(dt)
+        if info.min <= lo and hi <= info.max:
+            return v.astype(dt), name
+    return None
+
+
+def narrow(values: np.ndarray) -> tuple[np.ndarray, str, int]:
+    """The narrowest lossless form of a float64 column: (array, dtype name, decimals). At 10^6 models the body
+    is ~30 columns x 8 bytes per model, and most columns (depths, widths, groups, counts, flops) are whole
+    numbers that fit 1-4 bytes, and sampled ones (wa 66.6, wm 1.599) have few decimals: those go as integers
+    q with `decimals` k > 0, the value being q / 10**k — sent so only where that division gives back every
+    value bit for bit (IEEE division is the same in numpy and JS). A column with a missing value (NaN) stays
+    float: integer arrays hold no NaN, and the dashboard reads NaN as missing. float32 only where every
+    value survives the round trip exactly, so the browser sees the very numbers format=json sends."""
     v = np.asarray(values, dtype=np.float64)
-    if len(v) and not np.isnan(v).any() and np.array_equal(v, np.trunc(v)):
-        lo, hi = float(v.min()), float(v.max())
-        for name, dt in INT_DTYPES:
-            info = np.iinfo(dt)
-            if info.min <= lo and hi <= info.max:
-                return v.astype(dt), name
+    whole = len(v) > 0 and not np.isnan(v).any()
+    if whole and np.array_equal(v, np.trunc(v)) and (got := _as_int(v)) is not None:
+        return (*got, 0)
+    best: tuple[np.ndarray, str, int] = (v.astype("<f8"), "float64", 0)
     with np.errstate(over="ignore"):  # a value beyond float32 becomes inf, fails the check below: float64
         f32 = v.astype("<f4")
-    back = f32.astype(np.float64)
-    if np.array_equal(back, v, equal_nan=True):
-        return f32, "float32"
-    return v.astype("<f8"), "float64"
+    if np.array_equal(f32.astype(np.float64), v, equal_nan=True):
+        best = (f32, "float32", 0)
+    if whole and np.isfinite(v).all():
+        for k in range(1, MAX_DECIMALS + 1):
+            scale = 10.0 ** k
+            with np.errstate(over="ignore", invalid="ignore"):
+                q = np.round(v * scale)
+            if np.isfinite(q).all() and np.array_equal(q / scale, v):
+                got = _as_int(q)
+                if got is not None and got[0].itemsize < best[0].itemsize:
+                    best = (*got, k)
+                break
+    return best
 
 
 def value_range(values: np.ndarray | None) -> dict[str, float]:
@@ -140,12 +164,13 @@ def value_range(values: np.ndarray | None) -> dict[str, float]:
 def encode_binary(cols: Columns) -> bytes:
     """The `format=bin` body; column offsets count from the data start, the first 8-byte boundary after
     the header. Value columns come in the narrowest dtype that holds them exactly (`narrow`)."""
-    arrays = [("id", *narrow(cols.ids)), ("status", cols.status.astype("u1"), "uint8"),
-              ("failure", cols.failure.astype("u1"), "uint8"),
+    arrays = [("id", *narrow(cols.ids)), ("status", cols.status.astype("u1"), "uint8", 0),
+              ("failure", cols.failure.astype("u1"), "uint8", 0),
               *((k, *narrow(v)) for k, v in cols.values.items())]
     meta, chunks, offset = [], [], 0
-    for name, arr, dtype in arrays:
-        meta.append({"name": name, "dtype": dtype, "offset": offset, **value_range(cols.values.get(name))})
+    for name, arr, dtype, decimals in arrays:
+        meta.append({"name": name, "dtype": dtype, "offset": offset, **({"decimals": decimals} if decimals else {}),
+                     **value_range(cols.values.get(name))})
         b = arr.tobytes()
         chunks.append(b + b"\0" * (-len(b) % 8))
         offset += len(chunks[-1])

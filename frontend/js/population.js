@@ -9,7 +9,8 @@ import { getBuffer } from "./api.js";
 import { addExtraColumns } from "./columns.js";
 
 // Each column comes in the narrowest dtype that holds it exactly (backend.services.columns.narrow): whole-number
-// columns with no missing value as integers (which hold no NaN), others as float32 where exact, else float64.
+// columns with no missing value as integers (which hold no NaN), few-decimal ones as integers with "decimals"
+// (value = q / 10^decimals), others as float32 where exact, else float64.
 // Every reader indexes these as plain numbers, so the array type does not matter past this point.
 const TYPES = {
   float64: Float64Array, float32: Float32Array, int32: Int32Array, uint32: Uint32Array,
@@ -33,7 +34,14 @@ export function decodePopulation(buf) {
   for (const c of header.columns) {
     const T = TYPES[c.dtype];
     if (!T) throw new Error(`population: unknown dtype ${c.dtype}`);
-    cols[c.name] = new T(buf, data + c.offset, n);
+    const raw = new T(buf, data + c.offset, n);
+    if (!c.decimals) cols[c.name] = raw;
+    else { // integers q standing for q / 10^k: the server checked that this division gives each value exactly
+      const scale = 10 ** c.decimals;
+      const out = new Float64Array(n);
+      for (let i = 0; i < n; i++) out[i] = raw[i] / scale;
+      cols[c.name] = out;
+    }
   }
   addExtraColumns(header.extra_columns ?? []); // the study's imported columns: labels, units, log axes
   /** @type {Record<string, [number, number]>} the server's min and max of a column's present values, where sent */
