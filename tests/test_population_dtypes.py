@@ -94,6 +94,18 @@ def test_narrow_chooses_the_narrowest_exact_dtype():
         assert np.array_equal(back, cols.values[name], equal_nan=True), name
 
 
+def test_narrow_checks_every_value_not_only_the_first():
+    """`narrow` tries each form on the first values before the whole column: a late value that breaks a form
+    must still be seen."""
+    late = {"float32": (0.5, 1 / 3, "float64"), "decimals": (0.1, 1 / 3, "float64"),
+            "more decimals": (0.1, 0.25, "uint8/2")}
+    for what, (first, last, want) in late.items():
+        v = np.r_[np.full(5000, first), last]
+        arr, dtype, decimals = narrow(v)
+        assert (f"{dtype}/{decimals}" if decimals else dtype) == want, what
+        assert np.array_equal(arr.astype(np.float64) / 10.0 ** decimals, v), what
+
+
 def test_every_dtype_round_trips_through_the_page_decoder(browser_page, sqlite_server):
     page, console = browser_page
     page.goto(sqlite_server.url + "/")

@@ -108,6 +108,8 @@ INT_DTYPES = (("uint8", "u1"), ("int8", "i1"), ("uint16", "<u2"), ("int16", "<i2
               ("uint32", "<u4"), ("int32", "<i4"))
 
 
+#: the first values `narrow` tries a form on before the whole column (a cheap early no for 10^6 values)
+SAMPLE = 4096
 #: most decimal places a fractional column may be sent with as scaled integers (`narrow`)
 MAX_DECIMALS = 6
 
@@ -136,13 +138,18 @@ def narrow(values: np.ndarray) -> tuple[np.ndarray, str, int]:
         return (*got, 0)
     best: tuple[np.ndarray, str, int] = (v.astype("<f8"), "float64", 0)
     with np.errstate(over="ignore"):  # a value beyond float32 becomes inf, fails the check below: float64
-        f32 = v.astype("<f4")
-    if np.array_equal(f32.astype(np.float64), v, equal_nan=True):
+        f32 = v[:SAMPLE].astype("<f4")
+        if np.array_equal(f32.astype(np.float64), v[:SAMPLE], equal_nan=True):
+            f32 = v.astype("<f4")
+    if len(f32) == len(v) and np.array_equal(f32.astype(np.float64), v, equal_nan=True):
         best = (f32, "float32", 0)
     if whole and np.isfinite(v).all():
+        head = v[:SAMPLE]
         for k in range(1, MAX_DECIMALS + 1):
             scale = 10.0 ** k
             with np.errstate(over="ignore", invalid="ignore"):
+                if not np.array_equal(np.round(head * scale) / scale, head):
+                    continue  # most full-precision columns (errors, timings) fail on the first values
                 q = np.round(v * scale)
             if np.isfinite(q).all() and np.array_equal(q / scale, v):
                 got = _as_int(q)
