@@ -166,7 +166,6 @@ def _adbc_sqlite(engine: Engine, q: Select[Any]) -> Iterator[pa.RecordBatch]:
     (a column NULL throughout the first batch is taken for int64, then a float breaks the read: apache/
     arrow-adbc#581). So a first row of typed placeholders (a float, an integer or a text by each column's SQL
     type) goes before the rows, through UNION ALL, and is dropped here."""
-    import json
     import subprocess
     import sys
 

@@ -166,12 +166,18 @@ def complexity_batch(
         total += rest.scaled(np.maximum(d - 1, 0))
         h = np.where(present, ho, h)
         w_prev = np.where(present, w, w_prev)
+    total += _head(h, w_prev, head_w, num_classes)
+    return total
+
+
+def _head(h: Num, w_in: Num, head_w: int, num_classes: int) -> Counts:
+    """The optional 1x1 head conv, then the classifier (global pool, fully connected with bias)."""
+    total = Counts(0, 0, 0)
     if head_w > 0:
-        _, c = _conv(h, 1, 1, w_prev, head_w)
-        total += c
-        w_prev = np.full(n, head_w, dtype=I64)
-    fc = w_prev * num_classes + num_classes
-    total += Counts(fc, fc, np.full(n, num_classes, dtype=I64))
+        _, total = _conv(h, 1, 1, w_in, head_w)
+        w_in = head_w
+    fc = w_in * num_classes + num_classes
+    total += Counts(fc, fc, num_classes)
     return total
 
 
@@ -204,9 +210,5 @@ def complexity(cfg: AnyNetConfig, im_size: int = 224, num_classes: int = 1000) -
         h, (f1, p1, a1), (fr, pr, ar) = _stage(cfg.block_type, h, w_prev, w, st, bm, g, cfg.se_r)
         flops, params, acts = flops + f1 + (d - 1) * fr, params + p1 + (d - 1) * pr, acts + a1 + (d - 1) * ar
         w_prev = w
-    if cfg.head_w > 0:
-        _, c = _conv(h, 1, 1, w_prev, cfg.head_w)
-        flops, params, acts = flops + c.flops, params + c.params, acts + c.acts
-        w_prev = cfg.head_w
-    fc = w_prev * num_classes + num_classes
-    return {"flops": int(flops + fc), "params": int(params + fc), "acts": int(acts + num_classes)}
+    head = _head(h, w_prev, cfg.head_w, num_classes)
+    return {"flops": int(flops + head.flops), "params": int(params + head.params), "acts": int(acts + head.acts)}
