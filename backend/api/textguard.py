@@ -14,23 +14,18 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from backend.fielderrors import FieldError
 
+from .asgi import HttpMiddleware
 from .errors import field_errors_response
 
 MESSAGE = "must not contain NUL characters (\\u0000): PostgreSQL cannot store them"
 
 
-class NulGuard:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class NulGuard(HttpMiddleware):
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         field, source = _in_url(scope)
         if field is None and _is_json(scope):
             body, receive = await _read_body(receive)

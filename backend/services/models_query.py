@@ -10,14 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, Select, func, select
 
 from backend.designspace.params import PARAM_NAMES
+from db.events import study_version
 from db.models import jobs, models, results, studies
 from db.rawsql import driver_rows, json_value
 
 from .errors import InvalidInput, NotFound
 from .filters import POPULATION, SORT_COLUMNS, STATUS, ModelFilter, best, sort_name, source, where
+from .popcache import VersionedCache
 
 MAX_PAGE = 1000
 #: a model's row without the flat parameters (JSON exports) ...
@@ -145,6 +148,25 @@ def list_models(engine: Engine, study_id: int, flt: ModelFilter | None = None, s
                                               .where(models.c.id.in_(ids)))} if ids else {}
     return {"total": total, "limit": limit, "offset": offset, "sort": sort or default_sort(flt),
             "items": [rows[i] for i in ids]}
+
+
+#: encoded pages of the views being looked at, keyed by (database, study, filter, sort, page) and the study's live
+#: version (every event of the study, epochs included, and its model count): the dashboard asks for the first
+#: page with nearly every view, so 50 readers of an unchanged study cost one read, and a write to another study
+#: changes no key
+_PAGES: VersionedCache[bytes] = VersionedCache(128)
+
+
+def page_json(engine: Engine, study_id: int, flt: ModelFilter | None = None, sort: str | None = None,
+              limit: int = 100, offset: int = 0) -> bytes:
+    """list_models as JSON, from the page cache while the study is unchanged. orjson: the standard library's
+    bytes at a sixth of its CPU; NON_STR_KEYS because the row keys are SQLAlchemy's column names (a str
+    subclass)."""
+    with engine.connect() as conn:
+        version = study_version(conn, study_id, live=True)
+    what = (engine.url.render_as_string(), study_id, flt.model_dump_json() if flt else "", sort, limit, offset)
+    return _PAGES.get_or_load((what, version), lambda: orjson.dumps(
+        list_models(engine, study_id, flt, sort, limit, offset), option=orjson.OPT_NON_STR_KEYS))
 
 
 def get_model(engine: Engine, model_id: int) -> dict[str, Any]:

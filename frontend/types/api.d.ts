@@ -192,7 +192,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Health */
+        /**
+         * Health
+         * @description Encoded here, in the request's thread: a returned model is validated again by FastAPI on a second trip
+         *     through the threadpool, which under 50 readers doubled this probe's latency (bench/dashboard_soak_bench.py).
+         */
         get: operations["health_api_health_get"];
         put?: never;
         post?: never;

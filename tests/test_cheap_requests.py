@@ -1,0 +1,74 @@
+"""The cheap requests a watched dashboard repeats: a page of models and /api/health answered from caches keyed by
+versions the database moves with every change (a page with every event of its study, epochs included; the queue
+counts with every job event), and every response timed by the server itself (Server-Timing)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import finish_jobs
+
+from backend.services import jobs as jobs_service
+from backend.services import models_query
+from backend.services.studies import StudyIn, create_study
+from db import queue
+
+
+def _study(engine, name: str, n: int = 6) -> int:
+    return create_study(engine, StudyIn(name=name, space="RegNetX", n=n, regime={"flops": [None, "5M"]}))["id"]
+
+
+def test_a_page_is_read_again_after_any_event_of_its_study_and_only_then(db_engine, db_url):
+    a, b = _study(db_engine, "page-a"), _study(db_engine, "page-b")
+    first = models_query.page_json(db_engine, a, limit=5)
+    finish_jobs(db_url, b, [0.4, 0.5])  # claims and results of another study
+    assert models_query.page_json(db_engine, a, limit=5) is first  # the same bytes object: nothing read
+
+    wid = queue.register_worker(db_engine, "cpu")
+    job = queue.claim_job(db_engine, wid, study_id=a)
+    assert job is not None
+    queue.record_epoch(db_engine, job.job_id, wid, {"epoch": 1, "test_error": 50.0})
+    queue.record_epoch(db_engine, job.job_id, wid, {"epoch": 2, "test_error": 40.0})
+    # an epoch is no data event (figures keep theirs) but a page shows it: read again, as list_models reads it
+    page = json.loads(models_query.page_json(db_engine, a, limit=5))
+    row = next(m for m in page["items"] if m["id"] == job.model_id)
+    assert row["status"] == "running" and row["epochs_done"] == 2
+    assert page == json.loads(json.dumps(models_query.list_models(db_engine, a, limit=5), default=str))
+
+    assert queue.complete_job(db_engine, job.job_id, wid, {"error": 30.0, "test_error": [50.0, 40.0, 30.0]})
+    done = json.loads(models_query.page_json(db_engine, a, limit=5))
+    assert next(m for m in done["items"] if m["id"] == job.model_id)["status"] == "done"
+    other = json.loads(models_query.page_json(db_engine, a, limit=2, offset=1))  # the page is part of the key
+    assert [m["id"] for m in other["items"]] == [m["id"] for m in done["items"][1:3]]
+
+
+def test_health_counts_follow_every_job_change_and_are_not_recounted_between(db_engine, db_url, monkeypatch):
+    counted = []
+    real = queue.queue_counts
+    monkeypatch.setattr(queue, "queue_counts", lambda conn: counted.append(1) or real(conn))  # a spy, not a mock
+
+    before = jobs_service.health(db_engine).queue
+    sid = _study(db_engine, "health-counts", n=4)
+    queued = jobs_service.health(db_engine).queue
+    assert queued["queued"] == before["queued"] + 4
+    n = len(counted)
+    assert jobs_service.health(db_engine).queue == queued and len(counted) == n  # unchanged queue: no recount
+
+    finish_jobs(db_url, sid, [0.3])
+    after = jobs_service.health(db_engine).queue
+    assert (after["queued"], after["done"]) == (queued["queued"] - 1, queued["done"] + 1)
+    assert after == real(db_engine)
+
+    alive = jobs_service.health(db_engine).workers_alive  # finish_jobs's worker is still registered
+    wid = queue.register_worker(db_engine, "cpu")  # live workers are read every time, not cached
+    assert jobs_service.health(db_engine).workers_alive == alive + 1
+    queue.unregister_worker(db_engine, wid)
+    assert jobs_service.health(db_engine).workers_alive == alive
+
+
+@pytest.mark.parametrize("path", ["/api/health", "/api/studies", "/api/nope"])
+def test_every_response_says_how_long_the_server_took(shared_sqlite_server, path):
+    r = shared_sqlite_server.client.get(path)
+    name, _, dur = r.headers["server-timing"].partition(";dur=")
+    assert name == "app" and 0 < float(dur) < 60_000, r.headers["server-timing"]
