@@ -102,3 +102,22 @@ def write_tx(engine: Engine) -> Iterator[Connection]:
     """A Core connection in one write transaction: committed on success, rolled back on any exception."""
     with writer(engine).begin() as conn:
         yield conn
+
+
+#: rows a bulk write adds before PostgreSQL's planner statistics of its tables are refreshed at once
+ANALYZE_MIN_ROWS = 10_000
+
+
+def refresh_statistics(engine: Engine, table_names: tuple[str, ...], rows: int) -> None:
+    """ANALYZE `table_names` on PostgreSQL after a bulk write of `rows` rows (no-op below ANALYZE_MIN_ROWS, and
+    on SQLite, whose planner reads its indexes without statistics).
+
+    Autovacuum refreshes them too, but up to a minute later: meanwhile the planner takes a study of 10^5 fresh
+    rows for ~10^3, and the CSV export of that study hashed its joins in 16 batches and sorted on disk (0.70 s
+    of query; 0.25 s once analyzed). Table names come from db.models, never from users."""
+    if engine.dialect.name != "postgresql" or rows < ANALYZE_MIN_ROWS:
+        return
+    quote = engine.dialect.identifier_preparer.quote
+    with engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE " + ", ".join(quote(t) for t in table_names))
+        conn.commit()

@@ -31,7 +31,7 @@ from backend.importers import BadRecord, ModelRecord, Plan, Population, SplitMis
 from backend.importers.parallel import Chunk, convert_chunks
 from backend.importers.records import HashDeduper, compact_json
 from db.bulk import big_page_cache, deferred_indexes, insert_rows
-from db.engine import writer
+from db.engine import refresh_statistics, writer
 from db.events import append_event
 from db.models import add_models, models, results, studies, utcnow
 from db.staging import Staging
@@ -51,6 +51,8 @@ CHUNK_RECORDS = 2_500
 SPLIT_MIN_CHARS = 4_000_000
 #: resolution and classes of a population whose file and dataset say neither (ImageNet's, the paper's setting)
 UNKNOWN_DATASET_SIZES = (224, 1000)
+#: the tables an import fills (their planner statistics are refreshed after a big one: db.engine.refresh_statistics)
+IMPORTED_TABLES = (models.name, results.name)
 
 
 def dataset_sizes(dataset: str | None) -> tuple[int, int]:
@@ -196,7 +198,9 @@ def import_population(engine: Engine, pop: Population, study_name: str, *,
         model_rows, result_rows = encode_rows(pop.records, study_id, stamp)
         with deferred_indexes(conn, len(pop.records)):
             _insert_models(conn, study_id, model_rows, result_rows)
-        return _created(conn, study_id, pop, name, source, t0)
+        summary = _created(conn, study_id, pop, name, source, t0)
+    refresh_statistics(engine, IMPORTED_TABLES, len(pop.records))
+    return summary
 
 
 def import_file(engine: Engine, data: bytes | str, filename: str | None, study_name: str, *, fmt: str = "auto",
@@ -242,7 +246,9 @@ def _write_plan(engine: Engine, plan: Plan, *, name: str, source: str | None, sk
                          .values(extra=bindparam("e")), [{"i": r.index, "e": r.extra} for r in changed])
         final = {k: v for k, v in study_row(pop, name, source).items() if k not in ("name", "created_at")}
         conn.execute(studies.update().where(studies.c.id == study_id).values(**final))
-        return _created(conn, study_id, pop, name, source, t0)
+        summary = _created(conn, study_id, pop, name, source, t0)
+    refresh_statistics(engine, IMPORTED_TABLES, len(records))
+    return summary
 
 
 def _write_staged(engine: Engine, plan: Plan, convert: Any, *, name: str, source: str | None,

@@ -23,7 +23,7 @@ from backend.designspace.sampling import Regime, SampleResult, SamplingError, sa
 from backend.designspace.spec import SpaceSpec
 from backend.importers.nds_nets import release_flops
 from backend.importers.records import canonical_hash, empty_columns
-from db.engine import write_tx
+from db.engine import refresh_statistics, write_tx
 from db.events import append_event
 from db.models import add_models, jobs, models, studies, utcnow
 
@@ -189,4 +189,5 @@ def queue_samples(engine: Engine, study_id: int, n: int, seed: int | None = None
         if conn.execute(select(studies.c.id).where(studies.c.id == study_id)).first() is None:
             raise NotFound(f"study {study_id} not found", "study_id")  # deleted while we sampled
         out = insert_samples(conn, study_id, drawn, priority, max_attempts)
+    refresh_statistics(engine, (models.name, jobs.name), len(drawn.rows))
     return {"study_id": study_id, **out}
