@@ -194,8 +194,9 @@ export interface paths {
         };
         /**
          * Health
-         * @description Encoded here, in the request's thread: a returned model is validated again by FastAPI on a second trip
-         *     through the threadpool, which under 50 readers doubled this probe's latency (bench/dashboard_soak_bench.py).
+         * @description Encoded here, on the cheap-read lane (api/lanes.py): a returned model is validated again by FastAPI, which
+         *     for a plain `def` route is a second trip through the threadpool; under 50 readers that doubled this probe's
+         *     latency (bench/dashboard_soak_bench.py).
          */
         get: operations["health_api_health_get"];
         put?: never;
@@ -580,7 +581,7 @@ export interface paths {
          * List Models
          * @description One page of models (filters: `<col>_min/_max`, status, arch_type, ids, top) with the total count.
          *
-         *     Sent as read (pages of up to 1,000 rows): the tests hold the rows to ModelPage.
+         *     Sent as read (pages of up to 1,000 rows; cached per study version): the tests hold the rows to ModelPage.
          */
         get: operations["list_models_api_studies__study_id__models_get"];
         put?: never;

@@ -11,6 +11,7 @@ an empty complexity bin are 422s naming the field.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio
@@ -19,7 +20,6 @@ from fastapi.responses import Response
 from pydantic import ConfigDict, Field, create_model
 from pydantic.fields import FieldInfo
 from sqlalchemy import Engine
-from starlette.concurrency import run_in_threadpool
 
 from backend.figures import FIGURES, figure_kind_names
 from backend.figures.kinds import OPTIONS
@@ -30,6 +30,7 @@ from backend.services.ids import RowId
 from backend.services.views import FigureKind, FigureKinds, PlotlyFigure
 
 from .. import deps
+from ..lanes import cheap_read
 from .studies import StudyId
 
 router = APIRouter(tags=["figures"])
@@ -75,7 +76,7 @@ class OverlayOptions(FigureOptions):
 
 #: threads that build figures (load a population, draw it) at once, apart from the threadpool every other route
 #: runs on: a burst of builds (50 readers after a study changed, each waiting for its figure's one build) then
-#: waits here, not on the threads /health, /models and the cached figures need
+#: waits here, not on the lane /health, /models and the cached figures use (api/lanes.py)
 FIGURE_BUILD_THREADS = 6
 
 
@@ -89,9 +90,9 @@ def _builds(request: Request) -> anyio.CapacityLimiter:
 
 async def _figure(request: Request, engine: Engine, kind: str, study_ids: list[int], q: _FigureQuery) -> Response:
     """The figure's JSON as Plotly writes it (its own encoder: numpy arrays, dates), shaped as PlotlyFigure: the
-    cache look-up on the shared threadpool (one small query), a build on the figure-build threads."""
-    req = await run_in_threadpool(figure_service.figure_request, engine, kind, study_ids, q.population_filter(),
-                                  **q.for_kind())
+    cache look-up on the cheap-read lane (one small query; api/lanes.py), a build on the figure-build threads."""
+    req = await cheap_read(request, functools.partial(figure_service.figure_request, engine, kind, study_ids,
+                                                      q.population_filter(), **q.for_kind()))
     body = req.cached if req.cached is not None else await anyio.to_thread.run_sync(req.build,
                                                                                    limiter=_builds(request))
     return Response(content=body, media_type="application/json")

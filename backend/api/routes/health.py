@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import Engine
 
@@ -10,12 +10,15 @@ from backend.services.jobs import health as health_report
 from backend.services.views import Health
 
 from .. import deps
+from ..lanes import cheap_read
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/api/health", response_model=Health)
-def health(engine: Engine = Depends(deps.engine)) -> Response:
-    """Encoded here, in the request's thread: a returned model is validated again by FastAPI on a second trip
-    through the threadpool, which under 50 readers doubled this probe's latency (bench/dashboard_soak_bench.py)."""
-    return Response(health_report(engine).model_dump_json(), media_type="application/json")
+async def health(request: Request, engine: Engine = Depends(deps.engine)) -> Response:
+    """Encoded here, on the cheap-read lane (api/lanes.py): a returned model is validated again by FastAPI, which
+    for a plain `def` route is a second trip through the threadpool; under 50 readers that doubled this probe's
+    latency (bench/dashboard_soak_bench.py)."""
+    report = await cheap_read(request, health_report, engine)
+    return Response(report.model_dump_json(), media_type="application/json")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlalchemy import Engine
 
@@ -16,6 +16,7 @@ from backend.services.population import check_extra_ranges
 from backend.services.views import ModelDetail, ModelPage
 
 from .. import deps
+from ..lanes import cheap_read
 from ..schemas import ExportQuery, ModelQuery
 from .studies import StudyId
 
@@ -24,15 +25,18 @@ EXPORT_MEDIA_TYPES = sorted({f.media_type for f in EXPORT_FORMATS})
 
 
 @router.get("/api/studies/{study_id}/models", response_model=ModelPage)
-def list_models(q: Annotated[ModelQuery, Query()], study_id: StudyId,
-                engine: Engine = Depends(deps.engine)) -> Response:
+async def list_models(q: Annotated[ModelQuery, Query()], study_id: StudyId, request: Request,
+                      engine: Engine = Depends(deps.engine)) -> Response:
     """One page of models (filters: `<col>_min/_max`, status, arch_type, ids, top) with the total count.
 
-    Sent as read (pages of up to 1,000 rows): the tests hold the rows to ModelPage."""
+    Sent as read (pages of up to 1,000 rows; cached per study version): the tests hold the rows to ModelPage."""
     flt = q.to_filter()
-    check_extra_ranges(engine, [study_id], flt)
-    return Response(models_query.page_json(engine, study_id, flt, q.sort, q.limit, q.offset),
-                    media_type="application/json")
+
+    def page() -> bytes:
+        check_extra_ranges(engine, [study_id], flt)
+        return models_query.page_json(engine, study_id, flt, q.sort, q.limit, q.offset)
+
+    return Response(await cheap_read(request, page), media_type="application/json")
 
 
 @router.get("/api/models/{model_id}", response_model=ModelDetail)
