@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .asgi import HttpMiddleware
 from .tickets import StreamTickets
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -30,16 +31,16 @@ def _same(given: str | None, expected: str) -> bool:
     return given is not None and secrets.compare_digest(given.encode(), expected.encode())
 
 
-class TokenAuth:
+class TokenAuth(HttpMiddleware):
     def __init__(self, app: ASGIApp, token: str | None, read_token: str | None,
                  tickets: StreamTickets | None = None) -> None:
-        self.app = app
+        super().__init__(app)
         self.token = token
         self.read_token = read_token
         self.tickets = tickets
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/api"):
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not scope["path"].startswith("/api"):
             await self.app(scope, receive, send)
             return
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)

@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .asgi import HttpMiddleware
+
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 SAME_SITE_FETCH = {"same-origin", "none"}
@@ -62,10 +64,10 @@ def _netloc(origin: str) -> str | None:
     return name
 
 
-class SiteGuard:
+class SiteGuard(HttpMiddleware):
     def __init__(self, app: ASGIApp, *, allowed_hosts: tuple[str, ...] = (), bind_host: str | None = None,
                  cors_origins: tuple[str, ...] = (), token: str | None = None) -> None:
-        self.app = app
+        super().__init__(app)
         self.any_host = "*" in allowed_hosts
         self.named = {n for h in allowed_hosts if h != "*" and (n := host_name(h))}
         if bind_host and (n := host_name(bind_host)):
@@ -90,10 +92,7 @@ class SiteGuard:
             return True
         return host_name(netloc) in self.named
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {k: v.decode("latin-1") for k, v in scope.get("headers", []) if k in _WANTED}
         host = headers.get(b"host")
         if host is not None and not self.host_allowed(host):
