@@ -22,6 +22,8 @@ from backend.designspace.modelspec import parse_model_spec
 from backend.study_spec import DatasetSpec, Recipe
 from db.queue import result_values
 from workers.data import (
+    DIGITS_SPLIT_SEED,
+    DIGITS_TEST_FRACTION,
     digits_split,
     load_dataset,
     random_pad_crop,
@@ -152,6 +154,15 @@ def test_failures_are_clear_training_errors(tmp_path):
 
 def test_digits_split_is_fixed_and_stratified():
     x_tr, x_te, y_tr, y_te = digits_split()
+    # the frozen split is scikit-learn's, made from its own loader, array for array and in the same order
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+    data = load_digits()
+    theirs = train_test_split(data.images.astype(np.float32)[:, None], data.target, test_size=DIGITS_TEST_FRACTION,
+                              stratify=data.target, random_state=DIGITS_SPLIT_SEED)
+    for ours, want in zip((x_tr, x_te, y_tr, y_te), theirs, strict=True):
+        np.testing.assert_array_equal(ours, want)
+    assert x_tr.dtype == np.float32 and y_tr.dtype == np.int64
     assert len(x_tr) + len(x_te) == 1797 and len(x_te) == 360
     assert np.abs(np.bincount(y_te) / len(y_te) - np.bincount(y_tr) / len(y_tr)).max() < 0.01
     src = load_dataset(DIGITS, 32, "cpu")
