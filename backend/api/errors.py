@@ -23,6 +23,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from backend.fielderrors import FieldError, InvalidField
 from backend.services.errors import InvalidInput, ServiceError
 
+from .querymodels import QueryModel
+
 RANGE_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "too_short", "too_long",
                 "string_too_short", "string_too_long"}
 SOURCES = ("body", "query", "path", "header", "cookie")
@@ -75,6 +77,11 @@ def _field_metadata(request: Request, loc: list[Any]) -> list[Any] | None:
         return None
     source, names = loc[0], [x for x in loc[1:] if isinstance(x, str)]
     item = isinstance(loc[-1], int)
+    if source == "query":  # a query model parsed by QueryModel (api/querymodels.py) is one of the dependencies
+        for model in (d.call.model for d in dependant.dependencies if isinstance(d.call, QueryModel)):
+            found = _walk(model, names, item)
+            if found is not None:
+                return found
     fields = {"query": dependant.query_params, "path": dependant.path_params, "body": dependant.body_params}
     for f in fields.get(source, []):
         info = f.field_info

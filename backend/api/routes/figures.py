@@ -15,7 +15,7 @@ import functools
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ConfigDict, Field, create_model
 from pydantic.fields import FieldInfo
@@ -31,6 +31,7 @@ from backend.services.views import FigureKind, FigureKinds, PlotlyFigure
 
 from .. import deps
 from ..lanes import cheap_read
+from ..querymodels import QueryModel
 from .studies import StudyId
 
 router = APIRouter(tags=["figures"])
@@ -74,6 +75,10 @@ class OverlayOptions(FigureOptions):
     study: list[RowId] = Field(min_length=1, max_length=MAX_STUDIES, description="study ids (repeat the parameter)")
 
 
+FIGURE_QUERY = QueryModel(FigureOptions)
+OVERLAY_QUERY = QueryModel(OverlayOptions)
+
+
 #: threads that build figures (load a population, draw it) at once, apart from the threadpool every other route
 #: runs on: a burst of builds (50 readers after a study changed, each waiting for its figure's one build) then
 #: waits here, not on the lane /health, /models and the cached figures use (api/lanes.py)
@@ -108,13 +113,13 @@ def figure_kinds() -> FigureKinds:
                               for f in FIGURES])
 
 
-@router.get("/api/studies/{study_id}/figures/{kind}", response_model=PlotlyFigure)
-async def study_figure_json(q: Annotated[FigureOptions, Query()], kind: Kind, study_id: StudyId, request: Request,
-                            engine: Engine = Depends(deps.engine)) -> Response:
+@router.get("/api/studies/{study_id}/figures/{kind}", response_model=PlotlyFigure, openapi_extra=FIGURE_QUERY.openapi)
+async def study_figure_json(q: Annotated[FigureOptions, Depends(FIGURE_QUERY)], kind: Kind, study_id: StudyId,
+                            request: Request, engine: Engine = Depends(deps.engine)) -> Response:
     return await _figure(request, engine, kind, [study_id], q)
 
 
-@router.get("/api/figures/{kind}", response_model=PlotlyFigure)
-async def overlay_figure_json(q: Annotated[OverlayOptions, Query()], kind: Kind, request: Request,
+@router.get("/api/figures/{kind}", response_model=PlotlyFigure, openapi_extra=OVERLAY_QUERY.openapi)
+async def overlay_figure_json(q: Annotated[OverlayOptions, Depends(OVERLAY_QUERY)], kind: Kind, request: Request,
                               engine: Engine = Depends(deps.engine)) -> Response:
     return await _figure(request, engine, kind, q.study, q)

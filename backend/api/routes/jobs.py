@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, Path
 from sqlalchemy import Engine
 
 from backend.services import jobs
@@ -12,14 +12,16 @@ from backend.services.ids import RowId
 from backend.services.views import Job, JobPage, Worker
 
 from .. import deps
+from ..querymodels import QueryModel
 from ..schemas import JobQuery, RequeueIn
 
 router = APIRouter(tags=["jobs"])
+JOB_QUERY = QueryModel(JobQuery)
 JobId = Annotated[RowId, Path(description="job id")]
 
 
-@router.get("/api/jobs")
-def list_jobs(q: Annotated[JobQuery, Query()], engine: Engine = Depends(deps.engine)) -> JobPage:
+@router.get("/api/jobs", openapi_extra=JOB_QUERY.openapi)
+def list_jobs(q: Annotated[JobQuery, Depends(JOB_QUERY)], engine: Engine = Depends(deps.engine)) -> JobPage:
     return JobPage.model_validate(jobs.list_jobs(engine, q.status, q.study_id, q.worker_id, q.limit, q.offset))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlalchemy import Engine
 
@@ -17,15 +17,18 @@ from backend.services.views import ModelDetail, ModelPage
 
 from .. import deps
 from ..lanes import cheap_read
+from ..querymodels import QueryModel
 from ..schemas import ExportQuery, ModelQuery
 from .studies import StudyId
 
 router = APIRouter(tags=["models"])
+MODEL_QUERY = QueryModel(ModelQuery)
+EXPORT_QUERY = QueryModel(ExportQuery)
 EXPORT_MEDIA_TYPES = sorted({f.media_type for f in EXPORT_FORMATS})
 
 
-@router.get("/api/studies/{study_id}/models", response_model=ModelPage)
-async def list_models(q: Annotated[ModelQuery, Query()], study_id: StudyId, request: Request,
+@router.get("/api/studies/{study_id}/models", response_model=ModelPage, openapi_extra=MODEL_QUERY.openapi)
+async def list_models(q: Annotated[ModelQuery, Depends(MODEL_QUERY)], study_id: StudyId, request: Request,
                       engine: Engine = Depends(deps.engine)) -> Response:
     """One page of models (filters: `<col>_min/_max`, status, arch_type, ids, top) with the total count.
 
@@ -47,8 +50,9 @@ def get_model(model_id: Annotated[RowId, Path(description="model id")],
 
 @router.get("/api/studies/{study_id}/export", response_class=StreamingResponse, responses={200: {
     "description": "the file (Content-Disposition names it)",
-    "content": {m: {"schema": {"type": "string", "format": "binary"}} for m in EXPORT_MEDIA_TYPES}}})
-def export(q: Annotated[ExportQuery, Query()], study_id: StudyId,
+    "content": {m: {"schema": {"type": "string", "format": "binary"}} for m in EXPORT_MEDIA_TYPES}}},
+            openapi_extra=EXPORT_QUERY.openapi)
+def export(q: Annotated[ExportQuery, Depends(EXPORT_QUERY)], study_id: StudyId,
            engine: Engine = Depends(deps.engine)) -> StreamingResponse:
     """Download the filtered models in an export format (GET /api/formats: json, csv, parquet, pycls YAML, ...).
 
