@@ -52,6 +52,20 @@ def import_file(path: Path, name: str, db_url: str) -> None:
     assert out.returncode == 0, out.stderr
 
 
+def imported(c, path: Path, name: str, db_url: str) -> int:
+    """Import `path` as study `name` through the CLI; its id."""
+    import_file(path, name, db_url)
+    return next(s["id"] for s in c.get("/api/studies").json() if s["name"] == name)
+
+
+@pytest.fixture(scope="module")
+def darts(live_server, reference_dir) -> int:
+    """DARTS_in alone, for the browser test (the slow stage): the ResNeXt imports that `studies` adds cost their
+    e_fit fits, ~10 s a database, and the page needs only a cell study."""
+    return imported(live_server.client, reference_dir / "nds" / "DARTS_in.json", f"darts-{uuid.uuid4().hex[:6]}",
+                    live_server.db_url)
+
+
 @pytest.fixture(scope="module")
 def studies(live_server, reference_dir, tmp_path_factory):
     tag = uuid.uuid4().hex[:6]
@@ -60,11 +74,7 @@ def studies(live_server, reference_dir, tmp_path_factory):
            "resnext_b": runs(reference_dir / "nds" / "ResNeXt-B_in.json")}
     paths = {"darts": reference_dir / "nds" / "DARTS_in.json", "lrwd": lrwd,
              "resnext_b": reference_dir / "nds" / "ResNeXt-B_in.json"}
-    c = live_server.client
-    ids = {}
-    for key, path in paths.items():
-        import_file(path, f"{key}-{tag}", live_server.db_url)
-        ids[key] = next(s["id"] for s in c.get("/api/studies").json() if s["name"] == f"{key}-{tag}")
+    ids = {key: imported(live_server.client, path, f"{key}-{tag}", live_server.db_url) for key, path in paths.items()}
     return ids, raw
 
 
@@ -197,11 +207,10 @@ def test_exports_that_can_write_nothing_are_422(live_server, studies):
 
 
 @pytest.mark.browser
-def test_scatter_offers_imported_columns_as_x_axes(chromium_browser, live_server, studies):
-    ids, _ = studies
+def test_scatter_offers_imported_columns_as_x_axes(chromium_browser, live_server, darts):
     ctx, page, console = open_browser(chromium_browser)
     try:
-        page.goto(f"{live_server.url}/#/study/{ids['darts']}")
+        page.goto(f"{live_server.url}/#/study/{darts}")
         page.wait_for_selector(".x-picker input[value='width']", state="attached")
         options = page.eval_on_selector_all(".x-picker input", "els => els.map((e) => e.value)")
         assert {"width", "depth", "normal_sep_conv_3x3", "reduce_skip_connect"} <= set(options)
