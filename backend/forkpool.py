@@ -33,7 +33,8 @@ PARENT_POLL_S = 1.0
 
 
 def default_workers() -> int:
-    """Worker processes for a large import: one per core this process may use."""
+    """One per core this process may use: the processes of a large import, an e_fit fill or the figure pool,
+    the threads of the API's cheap-read lane, the CPU workers of `--workers auto`."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux

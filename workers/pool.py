@@ -14,6 +14,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from backend.forkpool import default_workers
+
 
 def visible_devices(device: str) -> list[str]:
     """'auto' -> every visible GPU, else the CPU; anything else is used as given."""
@@ -36,11 +38,7 @@ def auto_devices() -> list[str]:
     devices = visible_devices("auto")
     if devices != ["cpu"]:
         return devices
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return ["cpu"] * max(1, min(cores, MAX_AUTO_CPU_WORKERS))
+    return ["cpu"] * max(1, min(default_workers(), MAX_AUTO_CPU_WORKERS))
 
 
 def plan(device: str, per_device: int) -> list[str]:

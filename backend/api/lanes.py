@@ -15,7 +15,6 @@ sync route keep the shared threadpool (a long export never holds a lane thread);
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -23,10 +22,11 @@ import anyio
 import anyio.to_thread
 from fastapi import Request
 
+from backend.forkpool import default_workers
+
 T = TypeVar("T")
 #: threads of the cheap-read lane: one per core this process may run on (each request holds one ~1 ms)
-CHEAP_READ_THREADS = max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                                else os.cpu_count() or 1))
+CHEAP_READ_THREADS = min(8, default_workers())
 
 
 async def cheap_read(request: Request, fn: Callable[..., T], *args: object) -> T:
