@@ -19,6 +19,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 from sqlalchemy import Engine
 
@@ -122,16 +123,9 @@ def main() -> list[tuple[str, float, str]]:
     rows = exact_search_cost()
     with tempfile.TemporaryDirectory() as tmp:
         rows += fill_rate(Path(tmp))
-    with tempfile.TemporaryDirectory() as snapshots:
-        previous = os.environ.get("NETSPACE_SNAPSHOT_DIR")
-        os.environ["NETSPACE_SNAPSHOT_DIR"] = snapshots  # not the user's cache folder
-        try:
-            return rows + on_both_databases("efit", figure_times)
-        finally:
-            if previous is None:
-                os.environ.pop("NETSPACE_SNAPSHOT_DIR", None)
-            else:
-                os.environ["NETSPACE_SNAPSHOT_DIR"] = previous
+    # snapshots in a temporary folder, not the user's cache folder; the variable is restored afterwards
+    with tempfile.TemporaryDirectory() as snapshots, mock.patch.dict(os.environ, NETSPACE_SNAPSHOT_DIR=snapshots):
+        return rows + on_both_databases("efit", figure_times)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,6 @@ def _body_seconds(engine, study_id: int, repeat: int = 2) -> tuple[float, float,
     for _ in range(repeat):
         _CACHE.items.clear()  # a cold full read: an UPDATE of extra makes no event, so no new data version,
         population_columns.cache_of(engine).items.clear()  # and the snapshot file would be taken as current
-        snapshot.flush()  # the last round's snapshot write, on its background thread, is done before it is removed
         folder = snapshot.directory(engine)
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
