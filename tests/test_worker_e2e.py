@@ -1,6 +1,7 @@
 """End to end with real processes: `netspace serve` (local workers by default) on SQLite trains 4 samples
 queued through the API; three workers on PostgreSQL train 12 jobs, each exactly once. Real training on digits
-(1 epoch, tiny)."""
+(1 epoch, tiny). The digits are upsampled to 16 px, not the default 32: what these tests prove is the queue, and at
+16 px a job costs a quarter of the CPU (~0.4 s of training instead of ~1.5 s for these RegNetX sizes)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from conftest import KEEPALIVE, ROOT, free_port, wait_http
 
 pytestmark = pytest.mark.slow
 STUDY = {"space": "RegNetX", "dataset": {"name": "digits"}, "recipe": {"epochs": 1, "batch_size": 64},
-         "regime": {"flops": ["1M", "4M"]}, "im_size": 32, "seed": 3}
+         "regime": {"flops": ["250k", "1M"]}, "im_size": 16, "seed": 3}
 
 
 def wait_done(client: httpx.Client, study_id: int, n: int, timeout: float, log) -> dict:
@@ -38,7 +39,7 @@ def check_results(client: httpx.Client, study_id: int, n: int) -> None:
     for m in page["items"]:
         assert m["status"] == "done" and m["epochs_done"] == 1 and m["attempts"] == 0
         assert 0 <= m["error"] <= 100 and m["error"] == m["error_final"]
-        assert m["train_seconds"] > 0 and m["infer_ms"] > 0 and 1e6 <= m["flops"] <= 4e6
+        assert m["train_seconds"] > 0 and m["infer_ms"] > 0 and 250e3 <= m["flops"] <= 1e6
 
 
 def test_serve_with_a_local_worker_trains_samples_queued_through_the_api(tmp_path):
