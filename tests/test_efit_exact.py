@@ -74,7 +74,7 @@ def test_the_bound_is_below_the_objective_everywhere_in_its_box() -> None:
             m1 = float(np.exp(rng.uniform(np.log(WM_LO), np.log(WM_HI))))
             m2 = min(WM_HI, m1 * float(np.exp(rng.uniform(0, 0.3))))
             levels = int(np.ceil(np.log1p((lay.depth - 1) * wa_max / w0) / np.log(m1) + 0.5)) + 1
-            lb, _, _ = _bounds(lay.widths, lay.bot_muls, lay.group_ws, np.array([w0]), np.array([m1]),
+            lb, _, _ = _bounds(lay.kinds(True), np.array([w0]), np.array([m1]),
                                np.array([m2]), levels, wa_max)
             pts = np.stack([np.full(400, w0), rng.uniform(0, wa_max, 400),
                             np.exp(rng.uniform(np.log(m1), np.log(m2), 400))], axis=1)

@@ -35,7 +35,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backend.designspace.regnet import QUANT, adjust_widths_groups
+from backend.designspace.regnet import QUANT
+
+from .block_kinds import BlockKinds
 
 WM_LO = 1.5
 WM_HI = 16.0
@@ -62,32 +64,27 @@ def domain(widths: np.ndarray) -> tuple[np.ndarray, float]:
     return w0s, 4 * wmax
 
 
-def _q(x: np.ndarray) -> np.ndarray:
-    """Q, clipped far above any width (monotone, so the bound stays a bound; no int64 overflow in A)."""
-    q: np.ndarray = np.round(np.minimum(x, 2.0**40) / QUANT) * QUANT
-    return q
+def _steps(x: np.ndarray) -> np.ndarray:
+    """Q in steps of 8, clipped far above any width (monotone, so the bound stays a bound; no int64 overflow)."""
+    steps: np.ndarray = np.round(np.minimum(x, 2.0**40) / QUANT).astype(np.int64)
+    return steps
 
 
-def _bounds(widths: np.ndarray, bm: np.ndarray | None, g: np.ndarray | None, w0: np.ndarray, m1: np.ndarray,
-            m2: np.ndarray, levels: int, wa_max: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _bounds(kinds: BlockKinds, w0: np.ndarray, m1: np.ndarray, m2: np.ndarray, levels: int, wa_max: float,
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per box (w0, [m1, m2]): the lower bound, the t where it is least, and the lowest level whose rounded
     width is not constant over the box (-1: none)."""
-    d = len(widths)
-    # blocks of one stage share their width, b and g: costs are computed per distinct (w, b, g), then spread
-    key = np.stack([widths.astype(np.float64), np.ones(d) if bm is None else bm,
-                    np.ones(d) if g is None else g.astype(np.float64)], axis=1)
-    kinds, of_block = np.unique(key, axis=0, return_inverse=True)
-    of_block = of_block.ravel()
+    # blocks of one stage share their width, b and g: costs are computed per kind (block_kinds.py), then spread
+    d = len(kinds.of_block)
+    of_block = kinds.of_block
     m = np.arange(levels + 1, dtype=np.float64)
-    q_lo = _q(w0[:, None] * m1[:, None] ** m)  # (R, L+1)
-    q_hi = _q(w0[:, None] * m2[:, None] ** m)
-    if bm is not None and g is not None:
-        kb, kg = kinds[None, :, 1:2], kinds[None, :, 2:3].astype(np.int64)
-        lo = adjust_widths_groups(q_lo[:, None, :], kb, kg)[0].astype(np.float64)
-        hi = adjust_widths_groups(q_hi[:, None, :], kb, kg)[0].astype(np.float64)
-    else:
-        lo, hi = q_lo[:, None, :], q_hi[:, None, :]
-    obs = kinds[None, :, 0:1]
+    n_lo = _steps(w0[:, None] * m1[:, None] ** m)  # (R, L+1)
+    n_hi = _steps(w0[:, None] * m2[:, None] ** m)
+    kind = np.arange(len(kinds.obs))[None, :, None]
+    # by the formula, not the table: most levels here lie far above the table's widths
+    lo = kinds.direct(n_lo[:, None, :] * QUANT, kind).astype(np.float64)  # (R, K, L+1)
+    hi = kinds.direct(n_hi[:, None, :] * QUANT, kind).astype(np.float64)
+    obs = kinds.obs[None, :, None]
     with np.errstate(divide="ignore"):
         cost_k = np.maximum(np.maximum(np.log(lo / obs), np.log(obs / hi)), 0.0)  # (R, K, L+1)
     below = hi < obs
@@ -122,16 +119,16 @@ def _bounds(widths: np.ndarray, bm: np.ndarray | None, g: np.ndarray | None, w0:
     # the levels the bound's least configuration uses (up to the highest any block may reach at t_at)
     with np.errstate(divide="ignore", invalid="ignore"):
         top = np.round(np.log1p((d - 1) * t_at) / np.log(m1))
-    ambiguous = (q_lo != q_hi) & (m[None, :] <= top[:, None])
+    ambiguous = (n_lo != n_hi) & (m[None, :] <= top[:, None])
     first_amb = np.where(ambiguous.any(axis=1), np.argmax(ambiguous, axis=1), -1)
     return (base + run[np.arange(R), best]) / d, t_at, first_amb
 
 
-def exact_minimum(widths: np.ndarray, bm: np.ndarray | None, g: np.ndarray | None, incumbent: float,
-                  score: ScoreFn) -> ExactMin:
-    """The least objective value over DOMAIN if it is below `incumbent` (else value inf)."""
-    d = len(widths)
-    w0s, wa_max = domain(widths)
+def exact_minimum(kinds: BlockKinds, incumbent: float, score: ScoreFn) -> ExactMin:
+    """The least objective value over DOMAIN if it is below `incumbent` (else value inf); `kinds`: the model's
+    blocks, with the adjustment A_j or without (the plain law)."""
+    d = len(kinds.of_block)
+    w0s, wa_max = domain(kinds.obs)
     w0 = w0s.copy()
     m1 = np.full(len(w0s), WM_LO)
     m2 = np.full(len(w0s), WM_HI)
@@ -147,7 +144,7 @@ def exact_minimum(widths: np.ndarray, bm: np.ndarray | None, g: np.ndarray | Non
             a0, a1, a2, dep = w0[sl], m1[sl], m2[sl], depth[sl]
             # the highest level any block reaches in these boxes (t <= wa_max / w0, wm >= m1), plus one
             levels = int(np.ceil(np.max(np.log1p((d - 1) * wa_max / a0) / np.log(a1)) + 0.5)) + 1
-            lb, t_at, amb = _bounds(widths, bm, g, a0, a1, a2, levels, wa_max)
+            lb, t_at, amb = _bounds(kinds, a0, a1, a2, levels, wa_max)
             boxes += len(a0)
             live = lb < best - TOL
             if not live.any():

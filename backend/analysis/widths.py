@@ -23,6 +23,7 @@ reproduces a model exactly. The search is a union of vectorised grids, all score
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,8 +31,15 @@ from typing import Any
 import numpy as np
 
 from backend.designspace.config import check_stages, stage_lists
-from backend.designspace.regnet import QUANT, adjust_widths_groups, block_stage_indices, quantize_stage_width
+from backend.designspace.regnet import (
+    QUANT,
+    adjust_widths_groups,
+    block_stage_indices,
+    quantize_stage_width,
+    stage_width_steps,
+)
 
+from .block_kinds import BlockKinds
 from .efit_exact import exact_minimum
 
 CHUNK_ELEMS = 1 << 20  # candidates x blocks scored per numpy pass (bounds memory)
@@ -50,6 +58,18 @@ class BlockLayout:
     @property
     def depth(self) -> int:
         return len(self.widths)
+
+    @functools.cached_property
+    def _snapped_kinds(self) -> BlockKinds:
+        return BlockKinds.of(self.widths, self.bot_muls, self.group_ws)
+
+    @functools.cached_property
+    def _plain_kinds(self) -> BlockKinds:
+        return BlockKinds.of(self.widths, None, None)
+
+    def kinds(self, snap: bool) -> BlockKinds:
+        """The blocks by kind, with the adjustment (snap, where the layout has b and g) or without."""
+        return self._snapped_kinds if snap and self.bot_muls is not None else self._plain_kinds
 
 
 @dataclass(frozen=True)
@@ -124,17 +144,18 @@ def law_widths(depth: int, w0: np.ndarray, wa: np.ndarray, wm: np.ndarray, bot_m
 
 
 def _scores(layout: BlockLayout, cand: np.ndarray, snap: bool) -> np.ndarray:
-    """e_fit of every candidate row (w0, wa, wm), chunked to bound memory."""
+    """e_fit of every candidate row (w0, wa, wm), chunked to bound memory. The law's widths are computed as
+    law_widths does; the adjustment and the log-distance are looked up per block kind (block_kinds.py)."""
     d = layout.depth
-    log_obs = np.log(layout.widths.astype(np.float64))
-    bm, g = (layout.bot_muls, layout.group_ws) if snap else (None, None)
+    kinds = layout.kinds(snap)
     out = np.empty(len(cand))
     step = max(1, CHUNK_ELEMS // d)
     for s in range(0, len(cand), step):
         c = cand[s:s + step]
+        w0, wa, wm = c[:, 0:1], c[:, 1:2], c[:, 2:3]
         with np.errstate(all="ignore"):
-            pred = law_widths(d, c[:, 0], c[:, 1], c[:, 2], bm, g)
-            out[s:s + step] = np.abs(np.log(np.maximum(pred, 1)) - log_obs).mean(axis=1)
+            _, ks = block_stage_indices(d, w0, wa, wm)
+            out[s:s + step] = kinds.cost_of(stage_width_steps(w0, wm, ks), kinds.of_block[None, :]).mean(axis=1)
     return np.where(np.isfinite(out), out, np.inf)
 
 
@@ -166,28 +187,34 @@ def _preimage(layout: BlockLayout, snap: bool) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-def _exponent_patterns(layout: BlockLayout, w0: float, p_lo: np.ndarray, p_hi: np.ndarray,
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _exponent_patterns(layout: BlockLayout, w0s: np.ndarray, p_lo: np.ndarray, p_hi: np.ndarray,
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Stage exponents k_i (stage i has width w0 wm^k_i; k_0 = 0, increasing, gaps allowed where the law
-    skipped an index) that some wm reconciles with every stage width, each with its wm interval ("strip").
+    skipped an index) that some wm reconciles with every stage width, each with its wm interval ("strip"),
+    for every w0 of `w0s` at once.
 
-    Returns (k (P, S), strip_lo (P,), strip_hi (P,)).
+    Returns (w0 (P,), k (P, S), strip_lo (P,), strip_hi (P,)), rows in order of w0, then of k.
     """
     S = len(layout.stage_widths)
     if S == 1:
-        return np.zeros((1, 1)), np.array([1.0 + 1e-9]), np.array([np.inf])
+        n = len(w0s)
+        return w0s.astype(np.float64), np.zeros((n, 1)), np.full(n, 1.0 + 1e-9), np.full(n, np.inf)
     scan = np.geomspace(1.01, 16.0, 800)
     # candidate exponents: round(log_wm(width / w0)) over a wm scan, for the observed widths and for the ends
     # and middle of the pre-snap interval (a snapped stage can sit far from w0 wm^k)
     refs = [layout.stage_widths[1:], p_lo[1:] - QUANT / 2, p_hi[1:] + QUANT / 2, np.sqrt(p_lo[1:] * p_hi[1:])]
+    w0 = w0s.astype(np.float64)[:, None, None]
     with np.errstate(all="ignore"):
-        k = np.concatenate([np.round(np.log(r[:, None] / w0) / np.log(scan[None, :])) for r in refs], axis=1)
-        ok = (k[0] >= 1) & np.all(np.diff(k, axis=0) >= 1, axis=0)
-        pats = np.unique(k[:, ok].T, axis=0)  # (P, S-1)
-        lo = np.max(((p_lo[1:] - QUANT / 2) / w0) ** (1.0 / pats), axis=1, initial=1.0 + 1e-9)
-        hi = np.min(((p_hi[1:] + QUANT / 2) / w0) ** (1.0 / pats), axis=1)
+        k = np.concatenate([np.round(np.log(r[None, :, None] / w0) / np.log(scan[None, None, :])) for r in refs],
+                           axis=2)  # (W, S-1, 4 x scan)
+        ok = (k[:, 0] >= 1) & np.all(np.diff(k, axis=1) >= 1, axis=1)  # (W, 4 x scan)
+        at, col = np.nonzero(ok)
+        rows = np.unique(np.column_stack([at, k[at, :, col]]), axis=0)  # (P, 1 + S-1): w0 index, then k
+        w0_p, pats = w0s.astype(np.float64)[rows[:, 0].astype(np.int64)], rows[:, 1:]
+        lo = np.max(((p_lo[1:] - QUANT / 2) / w0_p[:, None]) ** (1.0 / pats), axis=1, initial=1.0 + 1e-9)
+        hi = np.min(((p_hi[1:] + QUANT / 2) / w0_p[:, None]) ** (1.0 / pats), axis=1)
     keep = lo < hi
-    return np.column_stack([np.zeros(keep.sum()), pats[keep]]), lo[keep], hi[keep]
+    return w0_p[keep], np.column_stack([np.zeros(keep.sum()), pats[keep]]), lo[keep], hi[keep]
 
 
 def _pattern_candidates(layout: BlockLayout, w0: np.ndarray, k: np.ndarray, strip_lo: np.ndarray,
@@ -226,15 +253,20 @@ def _structured(layout: BlockLayout, snap: bool) -> np.ndarray:
     """Candidates derived from the model's own stages (module docstring, step 2)."""
     p_lo, p_hi = _preimage(layout, snap)
     w0s = np.arange(np.ceil(p_lo[0] / QUANT), np.floor(p_hi[0] / QUANT) + 1)[:32] * QUANT
-    parts = [_exponent_patterns(layout, float(w0), p_lo, p_hi) for w0 in w0s]
-    if not parts:
+    if len(w0s) == 0:
         return np.zeros((0, 3))
-    k = np.concatenate([p[0] for p in parts])
+    w0, k, strip_lo, strip_hi = _exponent_patterns(layout, w0s, p_lo, p_hi)
     if len(k) == 0:
         return np.zeros((0, 3))
-    w0 = np.concatenate([np.full(len(p[0]), w) for p, w in zip(parts, w0s, strict=True)])
-    return _pattern_candidates(layout, w0, k, np.concatenate([p[1] for p in parts]),
-                               np.concatenate([p[2] for p in parts]))
+    return _pattern_candidates(layout, w0, k, strip_lo, strip_hi)
+
+
+def _least(scores: np.ndarray, k: int) -> np.ndarray:
+    """np.argsort(scores, kind="stable")[:k] (ties by position) without sorting every score."""
+    if len(scores) <= k:
+        return np.argsort(scores, kind="stable")
+    at = np.flatnonzero(scores <= np.partition(scores, k - 1)[k - 1])
+    return at[np.argsort(scores[at], kind="stable")[:k]]
 
 
 def _local(best: np.ndarray, r: float) -> np.ndarray:
@@ -265,14 +297,13 @@ def fit_width_law(layout: BlockLayout, snap: bool = True, rounds: int = 4,
     for _ in range(rounds):
         if scores.min() == 0:
             break
-        top = cand[np.argsort(scores, kind="stable")[:3]]
+        top = cand[_least(scores, 3)]
         extra = _local(top, r)
         cand = np.concatenate([cand, extra])
         scores = np.concatenate([scores, _scores(layout, extra, snap)])
         r /= 3
     k = int(np.argmin(scores))
-    exact = exact_minimum(layout.widths, layout.bot_muls if snap else None, layout.group_ws if snap else None,
-                          float(scores[k]), lambda c: _scores(layout, c, snap))
+    exact = exact_minimum(layout.kinds(snap), float(scores[k]), lambda c: _scores(layout, c, snap))
     if exact.point is not None:
         cand = np.concatenate([cand, np.asarray([exact.point])])
         scores = np.concatenate([scores, [exact.value]])
@@ -329,7 +360,7 @@ def law_e_fits(configs: Sequence[Mapping[str, Any] | None], snap: bool = True) -
 
 
 def e_fit_column(configs: Sequence[Mapping[str, Any] | None], snap: bool = True) -> np.ndarray:
-    """e_fit of every model (NaN where it has no stage lists). Costs ~ tens of ms per model that its own law
+    """e_fit of every model (NaN where it has no stage lists). Costs ~10 ms per model that its own law
     does not reproduce: computed once per model and stored (services.derived), never per request."""
     out = np.full(len(configs), np.nan)
     for i, cfg in enumerate(configs):

@@ -41,7 +41,14 @@ def block_stage_indices(depth: int, w0: float | np.ndarray, wa: float | np.ndarr
 def quantize_stage_width(w0: float | np.ndarray, wm: float | np.ndarray, ks: np.ndarray | float,
                          q: int = QUANT) -> np.ndarray:
     """w0 * wm^k rounded (half to even) to a multiple of q."""
-    return np.round(np.divide(w0 * np.power(wm, ks), q)).astype(np.int64) * q
+    return stage_width_steps(w0, wm, ks, q) * q
+
+
+def stage_width_steps(w0: float | np.ndarray, wm: float | np.ndarray, ks: np.ndarray | float,
+                      q: int = QUANT) -> np.ndarray:
+    """quantize_stage_width / q: the width in steps of q (e_fit looks its costs up by it)."""
+    steps: np.ndarray = np.round(np.divide(w0 * np.power(wm, ks), q)).astype(np.int64)
+    return steps
 
 
 def generate_regnet(depth: int, w0: float, wa: float, wm: float, q: int = QUANT) -> RegNetWidths:

@@ -1,7 +1,7 @@
 """Per-model values derived from configs (e_fit), computed once and stored, never on the request path twice.
 
 A width-law fit costs ~0.4 ms for a model its own law reproduces (a RegNet sample: checked, not searched) and
-20-50 ms for any other (an AnyNet sample, an imported net). Who computes it:
+7-13 ms for any other (an AnyNet sample, an imported net; 2026-12 Xeon VM). Who computes it:
 - the sampler, for the cheap case (services.sampling);
 - the worker that trains a model (db.queue.complete_job's `derived`), off the server entirely;
 - `fill_e_fit` for whatever is left — after an import (in the background), and for any model still pending
