@@ -14,11 +14,13 @@ PORT ?= 8000
 # schemathesis plugin's items shared one node id and once let ten failing fuzz cases pass unseen under xdist.
 # Every test's database is a copy of a migrated template (tests/conftest.py), and browser tests share one Chromium
 # per worker with a fresh context each. SLOW_WORKERS=0 runs the slow stage serially (to time one test alone).
+# Files go out longest first (tests/conftest.py, from tests/durations.json), not xdist's default of the files with
+# the most tests first, which started the one-test tutorial (a minute) last, alone.
 TEST_WORKERS ?= 2
 SLOW_WORKERS ?= 2
-pytest = $(VENV)/bin/pytest -q -p no:cacheprovider $(if $(filter-out 0,$(1)),-n $(1) --dist loadfile)
+pytest = $(VENV)/bin/pytest -q -p no:cacheprovider $(if $(filter-out 0,$(1)),-n $(1) --dist loadfile --no-loadscope-reorder)
 
-.PHONY: run test test-fast test-slow bench screenshots lint lint-python lint-js api-types setup node system-deps clean
+.PHONY: run test test-fast test-slow durations bench screenshots lint lint-python lint-js api-types setup node system-deps clean
 
 setup: $(STAMP)
 
@@ -46,10 +48,11 @@ run: setup
 	$(VENV)/bin/netspace serve --host $(HOST) --port $(PORT) --workers auto
 
 # The whole check in stages, fastest first, each with its wall time: lint (ruff, import contracts, mypy, tsc,
-# the generated API types), the fast tests, then the slow and browser tests.
+# the generated API types; the Python and JS halves side by side: mypy alone takes ~18 s), the fast tests, then
+# the slow and browser tests.
 test: system-deps setup node
 	@rm -f build/stages.log; mkdir -p build
-	@STAGE_LOG=build/stages.log bash scripts/stage.sh lint $(MAKE) --no-print-directory lint
+	@STAGE_LOG=build/stages.log bash scripts/stage.sh lint $(MAKE) --no-print-directory -j2 lint
 	@STAGE_LOG=build/stages.log bash scripts/stage.sh fast $(MAKE) --no-print-directory test-fast
 	@STAGE_LOG=build/stages.log bash scripts/stage.sh slow $(MAKE) --no-print-directory test-slow
 	@cat build/stages.log
@@ -59,6 +62,13 @@ test-fast: setup
 
 test-slow: setup system-deps
 	$(call pytest,$(SLOW_WORKERS)) -m "slow or browser"
+
+# tests/durations.json (seconds per test file): the order in which xdist hands files out, longest first
+durations: setup system-deps node
+	@mkdir -p build
+	-$(call pytest,$(TEST_WORKERS)) -m "not slow and not browser" --junitxml=build/junit-fast.xml
+	-$(call pytest,$(SLOW_WORKERS)) -m "slow or browser" --junitxml=build/junit-slow.xml
+	$(PY) scripts/test_durations.py build/junit-fast.xml build/junit-slow.xml
 
 lint: lint-python lint-js
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+DURATIONS = ROOT / "tests" / "durations.json"  # seconds per test file: make durations
 REFERENCE = ROOT / "tests" / "data" / "reference"  # vendored public data, provenance in SOURCES.md
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # Under pytest-xdist each worker process gets its share of the cores for torch/OpenMP (set before any test imports
@@ -52,6 +54,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.postgres)
         if names & BROWSER_FIXTURES:
             item.add_marker(pytest.mark.browser)
+    # longest files first (tests/durations.json, scripts/test_durations.py): xdist hands whole files out in this
+    # order, so no long file starts last; the tests of one file keep their order (the sort is stable)
+    seconds = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    items.sort(key=lambda item: -seconds.get(item.nodeid.split("::")[0], 0.0))
 
 
 #: every test process of the machine (xdist workers, concurrent sessions) shares these: a test that stops the

@@ -3,7 +3,9 @@ test that gets a PostgreSQL database, `-m browser` every one that drives Chromiu
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import re
 import subprocess
 import sys
 
@@ -24,11 +26,17 @@ sys.exit(code)
 """
 
 
-def test_markers_follow_fixtures():
-    out = subprocess.run([sys.executable, "-c", COLLECT, *FILES], cwd=ROOT, capture_output=True, text=True,
+def collected(files: list[str]) -> dict[str, list[str]]:
+    """{test id: its marker names}, in the order pytest collected them."""
+    out = subprocess.run([sys.executable, "-c", COLLECT, *files], cwd=ROOT, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
-    marks = json.loads(out.stdout.split("MARKERS", 1)[1])
+    found: dict[str, list[str]] = json.loads(out.stdout.split("MARKERS", 1)[1])
+    return found
+
+
+def test_markers_follow_fixtures():
+    marks = collected(FILES)
     on_pg = [t for t in marks if "[postgresql" in t]  # db_url / db_engine / live_server's PostgreSQL half
     assert on_pg and all("postgres" in marks[t] for t in on_pg)
     assert not [t for t in marks if "[sqlite" in t and "postgres" in marks[t]]  # the SQLite half is not marked
@@ -36,3 +44,33 @@ def test_markers_follow_fixtures():
     assert browser and all("browser" in marks[t] for t in browser)
     pure = [t for t in marks if t.startswith("tests/test_sampling.py")]
     assert pure and not [t for t in pure if {"postgres", "browser"} & set(marks[t])]
+
+
+def test_files_are_collected_longest_first_each_in_its_own_order(tmp_path):
+    """xdist hands whole files out in collection order: the longest (tests/durations.json) go first."""
+    seconds = json.loads((ROOT / "tests" / "durations.json").read_text())
+    files = sorted(FILES, key=lambda f: seconds.get(f, 0.0))  # shortest first on the command line
+    ids = list(collected(files))
+    order = list(dict.fromkeys(t.split("::")[0] for t in ids))
+    assert order == sorted(files, key=lambda f: -seconds.get(f, 0.0)) and order != files
+    # each file's tests stay together, in their own order (later tests may build on earlier ones)
+    assert [t.split("::")[0] for t in ids] == [f for f in order for _ in range(sum(t.startswith(f) for t in ids))]
+    sampling = list(dict.fromkeys(t.split("::")[1].split("[")[0] for t in ids if t.startswith(FILES[-1])))
+    defined = re.findall(r"^def (test_\w+)", (ROOT / FILES[-1]).read_text(), re.M)
+    assert len(sampling) > 3 and sampling == [name for name in defined if name in sampling]
+
+
+def test_durations_table_sums_junit_reports_per_file(tmp_path):
+    spec = importlib.util.spec_from_file_location("test_durations", ROOT / "scripts" / "test_durations.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    file_seconds = module.file_seconds
+
+    xml = tmp_path / "junit.xml"
+    xml.write_text('<testsuites><testsuite name="pytest">'
+                   '<testcase classname="tests.test_a" name="t1" time="1.25"/>'
+                   '<testcase classname="tests.test_b" name="t1" time="4.0"/>'
+                   '<testcase classname="tests.test_a" name="t2" time="2.5"/>'
+                   '</testsuite></testsuites>')
+    assert list(file_seconds([xml, xml]).items()) == [("tests/test_b.py", 8.0), ("tests/test_a.py", 7.5)]
