@@ -169,3 +169,31 @@ def test_cli_serve_starts_uvicorn_on_the_given_port(tmp_path):
     r = run_cli("serve", "--db", f"sqlite:///{tmp_path / 'never.db'}", "--workers", "many")
     assert r.returncode == 2 and r.stderr.strip() == "error: workers: must be auto or a number 0..256, got 'many'"
     assert not (tmp_path / "never.db").exists()  # refused before migrating
+
+
+def test_gzipped_plotly_is_kept_in_the_cache_folder(tmp_path, monkeypatch):
+    """Each server start read back the gzip the first one wrote (compressing costs ~0.2 s of CPU a start)."""
+    import gzip
+
+    from backend.api.routes.frontend import plotly_gzip, plotly_js
+
+    source = plotly_js()
+    assert source is not None
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    plotly_gzip.cache_clear()
+    try:
+        data = plotly_gzip()
+        (kept,) = (tmp_path / "netspace" / "plotly").iterdir()
+        assert kept.read_bytes() == data and gzip.decompress(data) == source.read_bytes()
+        other = gzip.compress(source.read_bytes(), compresslevel=1, mtime=0)  # the same file, other bytes
+        kept.write_bytes(other)
+        plotly_gzip.cache_clear()
+        assert plotly_gzip() == other  # read back, not compressed again
+        kept.write_bytes(other[: len(other) // 2])  # a damaged file is replaced
+        plotly_gzip.cache_clear()
+        assert plotly_gzip() == data and kept.read_bytes() == data
+        monkeypatch.setenv("XDG_CACHE_HOME", str(kept))  # a file where the folder should be: nothing is kept
+        plotly_gzip.cache_clear()
+        assert plotly_gzip() == data
+    finally:
+        plotly_gzip.cache_clear()

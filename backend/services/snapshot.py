@@ -33,6 +33,8 @@ import numpy as np
 import pyarrow as pa
 from sqlalchemy import Engine
 
+from backend.cachedir import cache_dir
+
 #: studies smaller than this read from the database about as fast as from a file: no snapshot
 SNAPSHOT_MIN = 20_000
 #: bump when the file's layout changes; older files are then ignored (and replaced)
@@ -55,7 +57,7 @@ def directory(engine: Engine) -> Path | None:
         db = Path(url.database).resolve()
         base = db.with_name(db.name + ".snapshots")
     else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "netspace" / "snapshots"
+        base = cache_dir() / "snapshots"
     return base / hashlib.sha1(url.render_as_string(hide_password=True).encode()).hexdigest()[:12]
 
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
+import hashlib
 import importlib.util
+import os
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+
+from backend.cachedir import cache_dir
 
 PLACEHOLDER = """<!doctype html><meta charset="utf-8"><title>netspace</title>
 <h1>netspace</h1><p>The front end is not installed here; the API is at <a href="/docs">/docs</a>.</p>"""
@@ -28,10 +33,26 @@ def plotly_js() -> Path | None:
 
 @functools.cache
 def plotly_gzip() -> bytes | None:
-    """plotly.min.js gzipped once per process (4.8 MB -> ~1.4 MB): the first page open waits for this download
-    before the browser can start compiling it, its longest step. The server makes it at start (app._warm)."""
+    """plotly.min.js gzipped (4.8 MB -> ~1.4 MB): the first page open waits for this download before the browser
+    can start compiling it, its longest step. The server makes it at start (app._warm). Compressing costs ~0.2 s
+    of CPU at every start, so it is kept in the cache folder, named by the file's path, size and mtime."""
     p = plotly_js()
-    return None if p is None else gzip.compress(p.read_bytes(), compresslevel=6, mtime=0)
+    if p is None:
+        return None
+    st = p.stat()
+    key = hashlib.sha1(f"{p.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
+    kept = cache_dir() / "plotly" / f"plotly-{key}.min.js.gz"
+    with contextlib.suppress(OSError):
+        data = kept.read_bytes()
+        if len(data) > 18 and int.from_bytes(data[-4:], "little") == st.st_size % 2**32:  # gzip's size trailer
+            return data
+    data = gzip.compress(p.read_bytes(), compresslevel=6, mtime=0)
+    with contextlib.suppress(OSError):  # a read-only home only costs the compression at each start
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        part = kept.with_name(f"{kept.name}.{os.getpid()}.part")
+        part.write_bytes(data)
+        os.replace(part, kept)  # whole or absent: concurrent starts never read half a file
+    return data
 
 
 def mount(app: FastAPI, frontend_dir: Path) -> None:
