@@ -4,12 +4,13 @@ test that gets a PostgreSQL database, `-m browser` every one that drives Chromiu
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import re
 import subprocess
 import sys
 
-from conftest import ROOT
+from conftest import DURATIONS, ROOT
 
 FILES = ["tests/test_api_studies.py", "tests/test_queue_semantics.py", "tests/test_browser_units.py",
          "tests/test_sampling.py"]
@@ -46,15 +47,15 @@ def test_markers_follow_fixtures():
     assert pure and not [t for t in pure if {"postgres", "browser"} & set(marks[t])]
 
 
-def test_files_are_collected_longest_first_each_in_its_own_order(tmp_path):
+def test_files_are_collected_longest_first_each_in_its_own_order():
     """xdist hands whole files out in collection order: the longest (tests/durations.json) go first."""
-    seconds = json.loads((ROOT / "tests" / "durations.json").read_text())
+    seconds = json.loads(DURATIONS.read_text())
     files = sorted(FILES, key=lambda f: seconds.get(f, 0.0))  # shortest first on the command line
     ids = list(collected(files))
-    order = list(dict.fromkeys(t.split("::")[0] for t in ids))
-    assert order == sorted(files, key=lambda f: -seconds.get(f, 0.0)) and order != files
-    # each file's tests stay together, in their own order (later tests may build on earlier ones)
-    assert [t.split("::")[0] for t in ids] == [f for f in order for _ in range(sum(t.startswith(f) for t in ids))]
+    # each file's tests stay together (one run per file), the files longest first
+    runs = [f for f, _ in itertools.groupby(t.split("::")[0] for t in ids)]
+    assert runs == sorted(files, key=lambda f: -seconds.get(f, 0.0)) and runs != files
+    # and in their own order (later tests may build on earlier ones)
     sampling = list(dict.fromkeys(t.split("::")[1].split("[")[0] for t in ids if t.startswith(FILES[-1])))
     defined = re.findall(r"^def (test_\w+)", (ROOT / FILES[-1]).read_text(), re.M)
     assert len(sampling) > 3 and sampling == [name for name in defined if name in sampling]

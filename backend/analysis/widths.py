@@ -203,14 +203,14 @@ def _exponent_patterns(layout: BlockLayout, w0s: np.ndarray, p_lo: np.ndarray, p
     # candidate exponents: round(log_wm(width / w0)) over a wm scan, for the observed widths and for the ends
     # and middle of the pre-snap interval (a snapped stage can sit far from w0 wm^k)
     refs = [layout.stage_widths[1:], p_lo[1:] - QUANT / 2, p_hi[1:] + QUANT / 2, np.sqrt(p_lo[1:] * p_hi[1:])]
-    w0 = w0s.astype(np.float64)[:, None, None]
+    w0 = w0s.astype(np.float64)
     with np.errstate(all="ignore"):
-        k = np.concatenate([np.round(np.log(r[None, :, None] / w0) / np.log(scan[None, None, :])) for r in refs],
-                           axis=2)  # (W, S-1, 4 x scan)
+        k = np.concatenate([np.round(np.log(r[None, :, None] / w0[:, None, None]) / np.log(scan[None, None, :]))
+                            for r in refs], axis=2)  # (W, S-1, 4 x scan)
         ok = (k[:, 0] >= 1) & np.all(np.diff(k, axis=1) >= 1, axis=1)  # (W, 4 x scan)
         at, col = np.nonzero(ok)
         rows = np.unique(np.column_stack([at, k[at, :, col]]), axis=0)  # (P, 1 + S-1): w0 index, then k
-        w0_p, pats = w0s.astype(np.float64)[rows[:, 0].astype(np.int64)], rows[:, 1:]
+        w0_p, pats = w0[rows[:, 0].astype(np.int64)], rows[:, 1:]
         lo = np.max(((p_lo[1:] - QUANT / 2) / w0_p[:, None]) ** (1.0 / pats), axis=1, initial=1.0 + 1e-9)
         hi = np.min(((p_hi[1:] + QUANT / 2) / w0_p[:, None]) ** (1.0 / pats), axis=1)
     keep = lo < hi
